@@ -1,0 +1,96 @@
+"""Options and helpers every command shares: output forms, paging, confirmation, the context.
+
+Only typer and the standard library are imported here at module level; the services and the
+store are imported inside functions so that `crm --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crm_cli.errors import CrmError, ExitCode, InvalidValue
+
+if TYPE_CHECKING:
+    from crm_cli.services.context import Context
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV to stdout.")]
+LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1,
+                                              help="Show at most this many rows.")]
+AllOpt = Annotated[bool, typer.Option("--all", help="Show every row, not one page.")]
+SortOpt = Annotated[str | None, typer.Option("--sort", help="Sort by a column; -col for descending.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+RemovedOpt = Annotated[bool, typer.Option("--removed", help="List removed records instead.")]
+
+_state: dict[str, object] = {"demo": False}
+_opened: list[Context] = []
+
+
+def set_demo(value: bool) -> None:
+    _state["demo"] = value
+
+
+def context() -> Context:
+    """The context for this command; `close_contexts()` releases it when the command ends."""
+    from crm_cli.services.context import open_context
+
+    ctx = open_context(demo=bool(_state["demo"]))
+    _opened.append(ctx)
+    return ctx
+
+
+def close_contexts() -> None:
+    while _opened:
+        _opened.pop().close()
+
+
+def output_format(json_: bool, csv_: bool = False) -> str:
+    if json_ and csv_:
+        raise InvalidValue("output", "--json --csv", "choose one of --json and --csv")
+    return "json" if json_ else "csv" if csv_ else "table"
+
+
+def page_limit(ctx: Context, limit: int | None, all_: bool) -> int | None:
+    if all_:
+        return None
+    return limit or ctx.config.page_size
+
+
+def page_note(shown: int, total: int) -> None:
+    """Tell the person (on stderr) when a listing was cut to a page."""
+    if shown < total:
+        print(f"crm: showing {shown} of {total}; use --all or --limit for more",
+              file=sys.stderr)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask before a bulk or destructive change; `--yes` skips. Without a terminal, refuse."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CrmError(f"{question} Refusing without --yes (no terminal to ask on).")
+    if not typer.confirm(question, default=False, err=True):
+        raise Aborted("nothing changed")
+
+
+class Aborted(CrmError):
+    exit_code = ExitCode.FAILURE
+
+
+def fields_option(values: list[str] | None) -> dict[str, str | None]:
+    from crm_cli.services.common import parse_field
+
+    return dict(parse_field(v) for v in values or [])
+
+
+def done(text: str) -> None:
+    """The one-line result of a change: it is the command's output, so it goes to stdout."""
+    print(text)
+
+
+def note(text: str) -> None:
+    """A message for the person, on stderr."""
+    print(f"crm: {text}", file=sys.stderr)

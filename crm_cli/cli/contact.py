@@ -1,0 +1,266 @@
+"""`crm contact`: add, list, show, edit, tag, rm, restore."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from crm_cli.cli import common
+from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, RemovedOpt, SortOpt, YesOpt
+
+app = typer.Typer(help="People you sell to and work with.", no_args_is_help=True)
+
+EmailOpt = Annotated[list[str] | None, typer.Option("--email", "-e", help="Email (repeatable).")]
+PhoneOpt = Annotated[list[str] | None, typer.Option(
+    "--phone", "-p", help="Phone, international or in the default region's format (repeatable).")]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
+FieldOpt = Annotated[list[str] | None, typer.Option(
+    "--field", "-f", help="Custom field key=value (repeatable; key= removes it).")]
+CompanyOpt = Annotated[str | None, typer.Option("--company", "-c", help="Company id or name.")]
+TitleOpt = Annotated[str | None, typer.Option("--title", help="Job title.")]
+LifecycleOpt = Annotated[str | None, typer.Option(
+    "--lifecycle", "-l", help="lead, prospect, customer or churned.")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner: user id, email or name.")]
+SourceOpt = Annotated[str | None, typer.Option("--source", help="Where the contact came from.")]
+CadenceOpt = Annotated[int | None, typer.Option(
+    "--cadence", help="Stay in touch every N days (0 turns it off).")]
+
+
+def _columns() -> list[Any]:
+    from crm_cli.render.output import Column
+
+    return [
+        Column("id", "ID", justify="right"),
+        Column("name", "Name"),
+        Column("emails", "Email", lambda v: v[0] if v else ""),
+        Column("phones", "Phone", lambda v: v[0] if v else ""),
+        Column("company", "Company"),
+        Column("lifecycle", "Lifecycle"),
+        Column("owner", "Owner"),
+        Column("tags", "Tags"),
+    ]
+
+
+_SHOW_FIELDS = [
+    ("id", "ID"), ("name", "Name"), ("given_name", "Given name"), ("family_name", "Family name"),
+    ("emails", "Emails"), ("phones", "Phones"), ("title", "Title"), ("company", "Company"),
+    ("lifecycle", "Lifecycle"), ("source", "Source"), ("owner", "Owner"), ("tags", "Tags"),
+    ("custom", "Fields"), ("cadence_days", "Cadence (days)"),
+    ("last_contacted_at", "Last contacted"), ("created_at", "Created"),
+    ("updated_at", "Updated"), ("deleted_at", "Removed"),
+]
+
+
+def _summary(record: dict[str, Any], verb: str) -> str:
+    extra = [e for e in (record["emails"][:1] + [record.get("company")]) if e]
+    return f"{verb} contact {record['id']}: {record['name']}" + (
+        f" ({', '.join(extra)})" if extra else "")
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Full name, as the person writes it.")],
+    email: EmailOpt = None,
+    phone: PhoneOpt = None,
+    company: CompanyOpt = None,
+    title: TitleOpt = None,
+    lifecycle: LifecycleOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    field: FieldOpt = None,
+    cadence: CadenceOpt = None,
+    given: Annotated[str | None, typer.Option("--given", help="Given name, if it helps.")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="Family name.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Add a contact.
+
+    Example: crm contact add "Ana Lima" --email ana@acme.com --phone "030 1234567" --company Acme
+    """
+    from crm_cli.services.contacts import ContactInput, add_contact
+
+    inp = ContactInput(
+        name=name, given_name=given, family_name=family, title=title, company=company,
+        lifecycle=lifecycle, source=source, owner=owner, cadence_days=cadence,
+        emails=email or [], phones=phone or [], add_tags=tag or [],
+        fields=common.fields_option(field),
+    )
+    ctx = common.context()
+    with ctx.session() as session:
+        record = add_contact(ctx, session, inp)
+    _result(record, "Added", json_)
+
+
+def _result(record: dict[str, Any], verb: str, json_: bool) -> None:
+    if json_:
+        from crm_cli.render.output import write_json
+
+        write_json(record)
+    else:
+        common.done(_summary(record, verb))
+
+
+@app.command("list")
+def list_(
+    tag: TagOpt = None,
+    lifecycle: LifecycleOpt = None,
+    owner: OwnerOpt = None,
+    mine: Annotated[bool, typer.Option("--mine", help="Only contacts you own.")] = False,
+    company: CompanyOpt = None,
+    text: Annotated[str | None, typer.Option("--search", "-s", help="Only matching text.")] = None,
+    removed: RemovedOpt = False,
+    sort: SortOpt = None,
+    limit: LimitOpt = None,
+    all_: AllOpt = False,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+) -> None:
+    """List contacts, by name.
+
+    Example: crm contact list --tag vip --lifecycle customer --json
+    """
+    from crm_cli.render.output import emit_rows
+    from crm_cli.services.contacts import ContactFilter, list_contacts
+
+    fmt = common.output_format(json_, csv_)
+    ctx = common.context()
+    with ctx.session(write=mine) as session:
+        flt = ContactFilter(
+            tag=tag or [], lifecycle=lifecycle, owner=owner, company=company, text=text,
+            removed=removed, sort=sort, limit=common.page_limit(ctx, limit, all_),
+            owner_id=ctx.user_id(session) if mine else None,
+        )
+        page = list_contacts(session, flt)
+    emit_rows(page.rows, _columns(), fmt)
+    common.page_note(len(page.rows), page.total)
+
+
+@app.command("show")
+def show(
+    ref: Annotated[str, typer.Argument(help="Contact id or email.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Show everything about a contact.
+
+    Example: crm contact show ana@acme.com
+    """
+    from crm_cli.render.output import emit_record
+    from crm_cli.services.contacts import show_contact
+
+    fmt = common.output_format(json_)
+    ctx = common.context()
+    with ctx.session(write=False) as session:
+        try:
+            from crm_cli.services.timeline import contact_360
+        except ImportError:  # pragma: no cover
+            record = show_contact(session, ref)
+            sections: list[Any] = []
+        else:
+            record, sections = contact_360(ctx, session, ref)
+    emit_record(record, _SHOW_FIELDS, fmt, sections=sections, title=record["name"])
+
+
+@app.command("edit")
+def edit(
+    ref: Annotated[str, typer.Argument(help="Contact id or email.")],
+    name: Annotated[str | None, typer.Option("--name", help="New full name.")] = None,
+    email: Annotated[list[str] | None, typer.Option(
+        "--email", "-e", help="Replace all emails with these (repeatable).")] = None,
+    add_email: Annotated[list[str] | None, typer.Option("--add-email", help="Add an email.")] = None,
+    rm_email: Annotated[list[str] | None, typer.Option("--rm-email", help="Remove an email.")] = None,
+    phone: Annotated[list[str] | None, typer.Option(
+        "--phone", "-p", help="Replace all phones with these (repeatable).")] = None,
+    add_phone: Annotated[list[str] | None, typer.Option("--add-phone", help="Add a phone.")] = None,
+    rm_phone: Annotated[list[str] | None, typer.Option("--rm-phone", help="Remove a phone.")] = None,
+    company: Annotated[str | None, typer.Option(
+        "--company", "-c", help="Company id or name; \"\" unlinks.")] = None,
+    title: TitleOpt = None,
+    lifecycle: LifecycleOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Add a tag.")] = None,
+    untag: Annotated[list[str] | None, typer.Option("--untag", help="Remove a tag.")] = None,
+    field: FieldOpt = None,
+    cadence: CadenceOpt = None,
+    given: Annotated[str | None, typer.Option("--given", help="Given name.")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="Family name.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change a contact; only the options given change.
+
+    Example: crm contact edit ana@acme.com --title CTO --add-phone "+49 30 1234567"
+    """
+    from crm_cli.services.contacts import ContactInput, edit_contact
+
+    inp = ContactInput(
+        name=name, given_name=given, family_name=family, title=title, company=company,
+        lifecycle=lifecycle, source=source, owner=owner, cadence_days=cadence,
+        emails=email, add_emails=add_email or [], remove_emails=rm_email or [],
+        phones=phone, add_phones=add_phone or [], remove_phones=rm_phone or [],
+        add_tags=tag or [], remove_tags=untag or [], fields=common.fields_option(field),
+    )
+    ctx = common.context()
+    with ctx.session() as session:
+        record = edit_contact(ctx, session, ref, inp)
+    _result(record, "Updated", json_)
+
+
+@app.command("tag", context_settings={"ignore_unknown_options": True})
+def tag_(
+    ref: Annotated[str, typer.Argument(help="Contact id or email.")],
+    changes: Annotated[list[str], typer.Argument(help="+tag adds, -tag removes.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Add and remove tags.
+
+    Example: crm contact tag ana@acme.com +vip -cold
+    """
+    from crm_cli.services.contacts import tag_contact
+
+    ctx = common.context()
+    with ctx.session() as session:
+        record = tag_contact(session, ref, changes)
+    if json_:
+        _result(record, "Tagged", json_)
+    else:
+        common.done(f"Tagged contact {record['id']}: {', '.join(record['tags']) or '(no tags)'}")
+
+
+@app.command("rm")
+def rm(
+    refs: Annotated[list[str], typer.Argument(help="Contact ids or emails.")],
+    yes: YesOpt = False,
+) -> None:
+    """Remove contacts (they can be restored). Several at once asks first.
+
+    Example: crm contact rm 12 ana@acme.com --yes
+    """
+    from crm_cli.services.contacts import remove_contacts
+
+    if len(refs) > 1:
+        common.confirm(f"Remove {len(refs)} contacts?", yes)
+    ctx = common.context()
+    with ctx.session() as session:
+        removed = remove_contacts(session, refs)
+    for item in removed:
+        common.done(f"Removed contact {item['id']}: {item['name']} "
+                    f"(undo: crm contact restore {item['id']})")
+
+
+@app.command("restore")
+def restore(
+    ref: Annotated[str, typer.Argument(help="Id or email of a removed contact.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Bring back a removed contact.
+
+    Example: crm contact restore 12
+    """
+    from crm_cli.services.contacts import restore_contact
+
+    ctx = common.context()
+    with ctx.session() as session:
+        record = restore_contact(session, ref)
+    _result(record, "Restored", json_)

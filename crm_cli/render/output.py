@@ -1,0 +1,192 @@
+"""Writers for listings and records in every output form.
+
+- a terminal gets a Rich table (CJK text measured in cells, so columns line up), colour unless
+  NO_COLOR is set;
+- a pipe gets plain aligned text with no ANSI codes, one row per line, never wrapped;
+- `--json` gets the records themselves; `--csv` gets the table's columns, with cells that a
+  spreadsheet would run as a formula made inert.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+Formatter = Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    fmt: Formatter | None = None
+    justify: str = "left"
+    # Plain-text columns are never cut; terminal columns may be narrowed to fit.
+    max_width: int | None = None
+
+    def cell(self, record: dict[str, Any]) -> str:
+        value = record.get(self.key)
+        if self.fmt is not None:
+            return self.fmt(value) if value is not None or self.key == "" else ""
+        return text_of(value)
+
+
+def text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(text_of(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={text_of(v)}" for k, v in value.items())
+    return str(value)
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def colour_allowed(stream: IO[str]) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def message(text: str) -> None:
+    """A note for the person at the terminal, on stderr."""
+    print(text, file=sys.stderr)
+
+
+def warn(text: str) -> None:
+    print(f"crm: warning: {text}", file=sys.stderr)
+
+
+def write_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    sys.stdout.write("\n")
+
+
+_FORMULA_START = ("=", "@", "\t", "\r", "+", "-")
+_PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().,/-]*$")
+
+
+def csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas (OWASP CSV injection): prefix a quote.
+
+    Numbers and phone numbers (`+4930...`, `-12.5`) are left alone: they are data, not formulas.
+    """
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow([c.key for c in columns])
+    for row in rows:
+        writer.writerow([csv_safe(c.cell(row)) for c in columns])
+
+
+def _plain(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None:
+    from rich.cells import cell_len
+
+    table = [[c.header for c in columns]] + [[c.cell(r) for c in columns] for r in rows]
+    table = [[cell.replace("\n", " ") for cell in line] for line in table]
+    widths = [max(cell_len(line[i]) for line in table) for i in range(len(columns))]
+    out = sys.stdout
+    for line in table:
+        cells = []
+        for i, cell in enumerate(line):
+            pad = widths[i] - cell_len(cell)
+            if i == len(line) - 1 and columns[i].justify != "right":
+                cells.append(cell)
+            elif columns[i].justify == "right":
+                cells.append(" " * pad + cell)
+            else:
+                cells.append(cell + " " * pad)
+        out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _rich_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
+                title: str | None, footer: dict[str, str] | None) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table  # ~30 ms: only for terminals
+
+    console = Console(no_color="NO_COLOR" in os.environ, highlight=False)
+    table = Table(box=box.SIMPLE_HEAD, title=title, show_footer=bool(footer),
+                  header_style="bold", title_justify="left", pad_edge=False)
+    for col in columns:
+        table.add_column(col.header, justify=col.justify,  # type: ignore[arg-type]
+                         max_width=col.max_width, overflow="fold",
+                         footer=(footer or {}).get(col.key, ""))
+    for row in rows:
+        table.add_row(*[_escape(c.cell(row)) for c in columns])
+    console.print(table)
+
+
+def _escape(value: str) -> str:
+    from rich.markup import escape
+
+    return escape(value)
+
+
+def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: str, *,
+              json_rows: Any = None, title: str | None = None,
+              footer: dict[str, str] | None = None) -> None:
+    """Write a listing in `fmt`: "json", "csv" or "table" (Rich on a TTY, plain otherwise)."""
+    if fmt == "json":
+        write_json(list(rows) if json_rows is None else json_rows)
+    elif fmt == "csv":
+        write_csv(rows, columns)
+    elif stdout_is_tty():
+        _rich_table(rows, columns, title, footer)
+    else:
+        if footer:
+            rows = [*rows, footer]
+        _plain(rows, columns)
+
+
+def emit_record(record: dict[str, Any], fields: Sequence[tuple[str, str]], fmt: str, *,
+                sections: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[Column]]] = (),
+                title: str | None = None) -> None:
+    """Write one record: `fields` are (key, label) pairs; `sections` are sub-listings."""
+    if fmt == "json":
+        write_json(record)
+        return
+    if fmt == "csv":
+        write_csv([record], [Column(k, label) for k, label in fields])
+        return
+    tty = stdout_is_tty()
+    if tty:
+        from rich.console import Console
+
+        console = Console(no_color="NO_COLOR" in os.environ, highlight=False)
+        if title:
+            console.print(f"[bold]{_escape(title)}[/bold]")
+        width = max((len(label) for _, label in fields), default=0)
+        for key, label in fields:
+            value = text_of(record.get(key))
+            if value:
+                console.print(f"[dim]{label:<{width}}[/dim]  {_escape(value)}")
+        for name, rows, columns in sections:
+            if rows:
+                console.print()
+                _rich_table(rows, columns, name, None)
+        return
+    width = max((len(label) for _, label in fields), default=0)
+    out = sys.stdout
+    for key, label in fields:
+        value = text_of(record.get(key))
+        if value:
+            out.write(f"{label + ':':<{width + 1}} {value}\n")
+    for name, rows, columns in sections:
+        if rows:
+            out.write(f"\n{name}:\n")
+            _plain(rows, columns)

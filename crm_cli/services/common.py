@@ -1,0 +1,125 @@
+"""Helpers the services share: tags, custom fields, ids, listing pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from crm_cli.errors import InvalidValue
+from crm_cli.store.models import Tag
+
+_TAG = re.compile(r"^[\w][\w\-.:/&+]*$", re.UNICODE)
+_FIELD_KEY = re.compile(r"^[^\W\d][\w\-.]*$", re.UNICODE)
+
+
+def clean_tag(name: str) -> str:
+    tag = name.strip().lstrip("#").lower()
+    if not tag or not _TAG.match(tag) or len(tag) > 64:
+        raise InvalidValue("tag", name, "use letters, digits and - _ . : / & + (no spaces)")
+    return tag
+
+
+def clean_field_key(key: str) -> str:
+    k = key.strip()
+    if not _FIELD_KEY.match(k) or len(k) > 64:
+        raise InvalidValue("field", key, "a field name starts with a letter; letters, digits, - _ .")
+    return k
+
+
+def parse_field(text: str) -> tuple[str, str | None]:
+    """`key=value` sets a custom field; `key=` (empty) removes it."""
+    if "=" not in text:
+        raise InvalidValue("field", text, "write it as key=value")
+    key, value = text.split("=", 1)
+    return clean_field_key(key), (value if value != "" else None)
+
+
+def tag_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
+    """Ids of the named tags, creating the missing ones."""
+    wanted = sorted({clean_tag(n) for n in names})
+    if not wanted:
+        return {}
+    found = dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(wanted))).all())
+    missing = [n for n in wanted if n not in found]
+    for name in missing:
+        tag = Tag(name=name)
+        session.add(tag)
+        session.flush()
+        found[name] = tag.id
+    return {str(k): int(v) for k, v in found.items()}
+
+
+def set_tags(session: Session, link: Any, owner_col: str, owner_id: int,
+             add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+    """Add and remove tags on one record through its link table."""
+    add_ids = tag_ids(session, add)
+    remove_names = [clean_tag(n) for n in remove]
+    if remove_names:
+        rm = session.scalars(select(Tag.id).where(Tag.name.in_(remove_names))).all()
+        if rm:
+            session.execute(delete(link).where(getattr(link, owner_col) == owner_id,
+                                               link.tag_id.in_(rm)))
+    if add_ids:
+        present = set(session.scalars(select(link.tag_id).where(
+            getattr(link, owner_col) == owner_id)).all())
+        rows = [{owner_col: owner_id, "tag_id": t} for t in add_ids.values() if t not in present]
+        if rows:
+            session.execute(insert(link), rows)
+
+
+def tags_by_owner(session: Session, link: Any, owner_col: str, ids: list[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {i: [] for i in ids}
+    if not ids:
+        return result
+    col = getattr(link, owner_col)
+    rows = session.execute(
+        select(col, Tag.name).join(Tag, Tag.id == link.tag_id).where(col.in_(ids)).order_by(Tag.name)
+    )
+    for owner, name in rows:
+        result[int(owner)].append(str(name))
+    return result
+
+
+def parse_id(ref: str, kind: str) -> int:
+    text = str(ref).strip().lstrip("#")
+    if not text.isdigit() or int(text) > 2**62:
+        raise InvalidValue(kind, ref, "not an id (a whole number)")
+    return int(text)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A listing's rows and how many records matched in all."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    totals: dict[str, Any] | None = None
+
+
+SORT_HELP = "a column name, with a leading - for descending"
+
+
+def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[Any]:
+    """Turn `--sort -created,name` into ORDER BY clauses, refusing unknown columns."""
+    spec = value or default
+    clauses = []
+    for part in spec.split(","):
+        part = part.strip()
+        desc = part.startswith("-")
+        name = part.lstrip("-+")
+        if name not in allowed:
+            raise InvalidValue("sort", value or spec,
+                               f"sort by one of {', '.join(sorted(allowed))}")
+        col = allowed[name]
+        clauses.append(col.desc() if desc else col.asc())
+    return clauses

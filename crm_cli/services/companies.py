@@ -1,0 +1,264 @@
+"""Companies: add, find, list, edit, remove and restore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_cli.domain.text import index_tokens
+from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.services import common
+from crm_cli.services.users import resolve_user, user_names
+from crm_cli.store.models import Company, CompanyTag, Contact
+from crm_cli.store.types import utcnow
+
+if TYPE_CHECKING:
+    from crm_cli.services.context import Context
+
+
+@dataclass
+class CompanyInput:
+    name: str | None = None
+    domain: str | None = None
+    industry: str | None = None
+    size: str | None = None
+    address: str | None = None
+    owner: str | None = None
+    add_tags: list[str] = field(default_factory=list)
+    remove_tags: list[str] = field(default_factory=list)
+    fields: dict[str, str | None] = field(default_factory=dict)
+
+
+def _clean_domain(value: str) -> str:
+    domain = value.strip().lower().removeprefix("https://").removeprefix("http://")
+    domain = domain.removeprefix("www.").split("/", 1)[0]
+    if not domain or "." not in domain or " " in domain:
+        raise InvalidValue("domain", value, "not a domain name (e.g. acme.com)")
+    return domain
+
+
+def reindex(company: Company, tags: list[str]) -> None:
+    company.search_name = index_tokens(company.name)
+    company.search_doc = index_tokens(
+        company.domain, company.industry, company.address,
+        *[str(v) for v in company.custom.values()], *tags,
+    )
+
+
+def find_company(session: Session, ref: str, *, removed: bool = False) -> Company:
+    """A company by id or by name (case-insensitive)."""
+    text = ref.strip()
+    live = Company.deleted_at.is_not(None) if removed else Company.deleted_at.is_(None)
+    if text.isdigit():
+        company = session.get(Company, int(text))
+        if company is None or (company.deleted_at is not None) != removed:
+            raise NotFound("removed company" if removed else "company", ref)
+        return company
+    matches = session.scalars(
+        select(Company).where(live, func.lower(Company.name) == text.lower()).limit(3)
+    ).all()
+    if not matches:
+        matches = session.scalars(select(Company).where(live, Company.domain == text.lower())
+                                  .limit(3)).all()
+    if not matches:
+        raise NotFound("removed company" if removed else "company", ref)
+    if len(matches) > 1:
+        ids = ", ".join(str(c.id) for c in matches)
+        raise InvalidValue("company", ref, f"several companies have this name (ids {ids}); use an id")
+    return matches[0]
+
+
+def company_for_link(session: Session, ref: str, owner_id: int | None) -> Company:
+    """The company a contact or deal should point at: found by id or name, or created by name."""
+    try:
+        return find_company(session, ref)
+    except NotFound:
+        if ref.strip().isdigit():
+            raise
+    company = Company(name=ref.strip(), owner_id=owner_id)
+    reindex(company, [])
+    session.add(company)
+    session.flush()
+    return company
+
+
+def company_record(session: Session, company: Company, *, tags: list[str] | None = None,
+                   owner: str | None = None, contacts: int | None = None) -> dict[str, Any]:
+    assert company.id is not None
+    if tags is None:
+        tags = common.tags_by_owner(session, CompanyTag, "company_id", [company.id])[company.id]
+    if owner is None and company.owner_id is not None:
+        owner = user_names(session, {company.owner_id}).get(company.owner_id)
+    record = {
+        "id": company.id,
+        "name": company.name,
+        "domain": company.domain,
+        "industry": company.industry,
+        "size": company.size,
+        "address": company.address,
+        "owner_id": company.owner_id,
+        "owner": owner,
+        "tags": tags,
+        "custom": dict(company.custom),
+        "created_at": common.iso(company.created_at),
+        "updated_at": common.iso(company.updated_at),
+        "deleted_at": common.iso(company.deleted_at),
+    }
+    if contacts is not None:
+        record["contacts"] = contacts
+    return record
+
+
+def _apply(session: Session, company: Company, inp: CompanyInput) -> None:
+    if inp.name is not None:
+        if not inp.name.strip():
+            raise InvalidValue("name", inp.name, "must not be empty")
+        company.name = inp.name.strip()
+    if inp.domain is not None:
+        company.domain = _clean_domain(inp.domain) if inp.domain.strip() else None
+    for attr in ("industry", "size", "address"):
+        value = getattr(inp, attr)
+        if value is not None:
+            setattr(company, attr, value.strip() or None)
+    if inp.owner is not None:
+        company.owner_id = resolve_user(session, inp.owner)
+    if inp.fields:
+        custom = dict(company.custom)
+        for key, value in inp.fields.items():
+            if value is None:
+                custom.pop(key, None)
+            else:
+                custom[key] = value
+        company.custom = custom
+
+
+def add_company(ctx: Context, session: Session, inp: CompanyInput) -> dict[str, Any]:
+    if not inp.name or not inp.name.strip():
+        raise InvalidValue("name", inp.name or "", "must not be empty")
+    existing = session.scalar(select(Company.id).where(
+        Company.deleted_at.is_(None), func.lower(Company.name) == inp.name.strip().lower()))
+    if existing is not None:
+        raise Conflict(f"company {inp.name.strip()!r} exists already (id {existing})")
+    company = Company(name=inp.name.strip(), owner_id=ctx.user_id(session))
+    _apply(session, company, inp)
+    session.add(company)
+    session.flush()
+    assert company.id is not None
+    common.set_tags(session, CompanyTag, "company_id", company.id, add=inp.add_tags)
+    tags = common.tags_by_owner(session, CompanyTag, "company_id", [company.id])[company.id]
+    reindex(company, tags)
+    session.flush()
+    return company_record(session, company, tags=tags)
+
+
+def edit_company(ctx: Context, session: Session, ref: str, inp: CompanyInput) -> dict[str, Any]:
+    company = find_company(session, ref)
+    assert company.id is not None
+    old_name = company.name
+    _apply(session, company, inp)
+    common.set_tags(session, CompanyTag, "company_id", company.id,
+                    add=inp.add_tags, remove=inp.remove_tags)
+    tags = common.tags_by_owner(session, CompanyTag, "company_id", [company.id])[company.id]
+    reindex(company, tags)
+    company.updated_at = utcnow()
+    session.flush()
+    if company.name != old_name:
+        # Contacts are found by their company's name too: refresh their search documents.
+        from crm_cli.services.contacts import reindex_contacts
+
+        reindex_contacts(session, select(Contact.id).where(Contact.company_id == company.id))
+    return company_record(session, company, tags=tags)
+
+
+def show_company(session: Session, ref: str) -> dict[str, Any]:
+    company = find_company(session, ref)
+    record = company_record(session, company)
+    people = session.execute(
+        select(Contact.id, Contact.name, Contact.title, Contact.lifecycle)
+        .where(Contact.company_id == company.id, Contact.deleted_at.is_(None))
+        .order_by(Contact.name)
+    ).all()
+    record["contacts"] = [
+        {"id": i, "name": n, "title": t, "lifecycle": lc} for i, n, t, lc in people
+    ]
+    return record
+
+
+@dataclass
+class CompanyFilter:
+    tag: str | None = None
+    owner: str | None = None
+    industry: str | None = None
+    text: str | None = None
+    removed: bool = False
+    sort: str | None = None
+    limit: int | None = 50
+    offset: int = 0
+
+
+def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
+    query = select(Company).where(
+        Company.deleted_at.is_not(None) if flt.removed else Company.deleted_at.is_(None))
+    if flt.tag:
+        from crm_cli.store.models import Tag
+
+        query = query.where(Company.id.in_(
+            select(CompanyTag.company_id).join(Tag, Tag.id == CompanyTag.tag_id)
+            .where(Tag.name == common.clean_tag(flt.tag))))
+    if flt.owner:
+        query = query.where(Company.owner_id == resolve_user(session, flt.owner))
+    if flt.industry:
+        query = query.where(func.lower(Company.industry) == flt.industry.lower())
+    if flt.text:
+        from crm_cli.services.search import matching_ids
+
+        query = query.where(Company.id.in_(matching_ids(session, "company", flt.text)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = common.sort_spec(flt.sort, {
+        "name": Company.name, "id": Company.id, "created": Company.created_at,
+        "updated": Company.updated_at, "industry": Company.industry, "domain": Company.domain,
+    }, "name")
+    query = query.order_by(*order, Company.id).offset(flt.offset)
+    if flt.limit is not None:
+        query = query.limit(flt.limit)
+    companies = session.scalars(query).all()
+    ids = [c.id for c in companies if c.id is not None]
+    tags = common.tags_by_owner(session, CompanyTag, "company_id", ids)
+    owners = user_names(session, {c.owner_id for c in companies if c.owner_id})
+    counts = dict(session.execute(
+        select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids),
+                                                       Contact.deleted_at.is_(None))
+        .group_by(Contact.company_id)).all()) if ids else {}
+    rows = [
+        company_record(session, c, tags=tags[c.id], owner=owners.get(c.owner_id or 0),
+                       contacts=int(counts.get(c.id, 0)))
+        for c in companies if c.id is not None
+    ]
+    return common.Page(rows, int(total))
+
+
+def remove_companies(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+    """Soft-delete: the companies disappear from listings and search until restored."""
+    companies = [find_company(session, r) for r in refs]
+    now = utcnow()
+    for company in companies:
+        company.deleted_at = now
+        company.updated_at = now
+    session.flush()
+    return [{"id": c.id, "name": c.name} for c in companies]
+
+
+def restore_company(session: Session, ref: str) -> dict[str, Any]:
+    company = find_company(session, ref, removed=True)
+    clash = session.scalar(select(Company.id).where(
+        Company.deleted_at.is_(None), func.lower(Company.name) == company.name.lower()))
+    if clash is not None:
+        raise Conflict(f"a company named {company.name!r} exists already (id {clash})")
+    company.deleted_at = None
+    company.updated_at = utcnow()
+    session.flush()
+    return company_record(session, company)
+

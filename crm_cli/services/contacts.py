@@ -1,0 +1,386 @@
+"""Contacts: add, find, list, edit, tag, remove and restore.
+
+A contact is referred to by id or by any of its email addresses (or, when unique, its exact
+name). Emails are unique across contacts, so an address always points at one person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from crm_cli.domain.contactinfo import national_digits, normalize_email, normalize_phone
+from crm_cli.domain.text import index_tokens, phone_tokens
+from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.services import common
+from crm_cli.services.users import resolve_user, user_names
+from crm_cli.store.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, Tag
+from crm_cli.store.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql import Select
+
+    from crm_cli.services.context import Context
+
+LIFECYCLES = ("lead", "prospect", "customer", "churned")
+
+
+@dataclass
+class ContactInput:
+    """What `add` sets or `edit` changes. None means "leave as it is"."""
+
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    title: str | None = None
+    company: str | None = None  # id or name; "" unlinks
+    lifecycle: str | None = None
+    source: str | None = None
+    owner: str | None = None
+    cadence_days: int | None = None
+    emails: list[str] | None = None  # replaces all
+    add_emails: list[str] = field(default_factory=list)
+    remove_emails: list[str] = field(default_factory=list)
+    phones: list[str] | None = None  # replaces all
+    add_phones: list[str] = field(default_factory=list)
+    remove_phones: list[str] = field(default_factory=list)
+    add_tags: list[str] = field(default_factory=list)
+    remove_tags: list[str] = field(default_factory=list)
+    fields: dict[str, str | None] = field(default_factory=dict)
+
+
+def check_lifecycle(value: str) -> str:
+    stage = value.strip().lower()
+    if stage not in LIFECYCLES:
+        raise InvalidValue("lifecycle", value, f"must be one of {', '.join(LIFECYCLES)}")
+    return stage
+
+
+def _emails(values: list[str]) -> list[str]:
+    result: list[str] = []
+    for value in values:
+        address = normalize_email(value).lower()
+        if address not in result:
+            result.append(address)
+    return result
+
+
+def _phones(values: list[str], region: str | None) -> list[str]:
+    result: list[str] = []
+    for value in values:
+        number = normalize_phone(value, region)
+        if number not in result:
+            result.append(number)
+    return result
+
+
+def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contact:
+    text = str(ref).strip()
+    contact: Contact | None = None
+    if text.lstrip("#").isdigit():
+        contact = session.get(Contact, int(text.lstrip("#")))
+    elif "@" in text:
+        contact = session.scalar(select(Contact).join(ContactEmail).where(
+            ContactEmail.email == text.lower()))
+    elif text:
+        live = Contact.deleted_at.is_not(None) if removed else Contact.deleted_at.is_(None)
+        matches = session.scalars(select(Contact).where(
+            live, func.lower(Contact.name) == text.lower()).limit(3)).all()
+        if len(matches) > 1:
+            ids = ", ".join(str(c.id) for c in matches)
+            raise InvalidValue("contact", ref,
+                               f"several contacts have this name (ids {ids}); use an id or email")
+        contact = matches[0] if matches else None
+    if contact is None or (contact.deleted_at is not None) != removed:
+        raise NotFound("removed contact" if removed else "contact", ref)
+    return contact
+
+
+@dataclass
+class _Details:
+    emails: dict[int, list[str]]
+    phones: dict[int, list[str]]
+    tags: dict[int, list[str]]
+    companies: dict[int, str]
+    owners: dict[int, str]
+
+
+def _details(session: Session, contacts: list[Contact]) -> _Details:
+    ids = [c.id for c in contacts if c.id is not None]
+    emails: dict[int, list[str]] = {i: [] for i in ids}
+    phones: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for cid, email in session.execute(select(ContactEmail.contact_id, ContactEmail.email)
+                                          .where(ContactEmail.contact_id.in_(ids))
+                                          .order_by(ContactEmail.position, ContactEmail.id)):
+            emails[cid].append(email)
+        for cid, phone in session.execute(select(ContactPhone.contact_id, ContactPhone.phone)
+                                          .where(ContactPhone.contact_id.in_(ids))
+                                          .order_by(ContactPhone.position, ContactPhone.id)):
+            phones[cid].append(phone)
+    company_ids = {c.company_id for c in contacts if c.company_id}
+    companies = dict(session.execute(select(Company.id, Company.name)
+                                     .where(Company.id.in_(company_ids))).all()) \
+        if company_ids else {}
+    return _Details(
+        emails, phones, common.tags_by_owner(session, ContactTag, "contact_id", ids),
+        {int(k): str(v) for k, v in companies.items()},
+        user_names(session, {c.owner_id for c in contacts if c.owner_id}),
+    )
+
+
+def contact_record(contact: Contact, details: _Details) -> dict[str, Any]:
+    cid = contact.id
+    assert cid is not None
+    return {
+        "id": cid,
+        "name": contact.name,
+        "given_name": contact.given_name,
+        "family_name": contact.family_name,
+        "emails": details.emails.get(cid, []),
+        "phones": details.phones.get(cid, []),
+        "title": contact.title,
+        "company_id": contact.company_id,
+        "company": details.companies.get(contact.company_id or 0),
+        "lifecycle": contact.lifecycle,
+        "source": contact.source,
+        "owner_id": contact.owner_id,
+        "owner": details.owners.get(contact.owner_id or 0),
+        "tags": details.tags.get(cid, []),
+        "custom": dict(contact.custom),
+        "cadence_days": contact.cadence_days,
+        "last_contacted_at": common.iso(contact.last_contacted_at),
+        "created_at": common.iso(contact.created_at),
+        "updated_at": common.iso(contact.updated_at),
+        "deleted_at": common.iso(contact.deleted_at),
+    }
+
+
+def records(session: Session, contacts: list[Contact]) -> list[dict[str, Any]]:
+    details = _details(session, contacts)
+    return [contact_record(c, details) for c in contacts]
+
+
+def _index(contact: Contact, details: _Details) -> None:
+    cid = contact.id or 0
+    phones = details.phones.get(cid, [])
+    contact.search_name = index_tokens(contact.name, contact.given_name, contact.family_name)
+    contact.search_doc = index_tokens(
+        *details.emails.get(cid, []),
+        *[t for p in phones for t in phone_tokens(p, national_digits(p))],
+        contact.title, details.companies.get(contact.company_id or 0), contact.source,
+        *[str(v) for v in contact.custom.values()], *details.tags.get(cid, []),
+    )
+
+
+def reindex_contacts(session: Session, ids_query: Select[Any]) -> None:
+    contacts = list(session.scalars(select(Contact).where(Contact.id.in_(ids_query))))
+    details = _details(session, contacts)
+    for contact in contacts:
+        _index(contact, details)
+    session.flush()
+
+
+def _check_emails_free(session: Session, emails: list[str], contact_id: int | None) -> None:
+    if not emails:
+        return
+    rows = session.execute(select(ContactEmail.email, Contact.id, Contact.name, Contact.deleted_at)
+                           .join(Contact, Contact.id == ContactEmail.contact_id)
+                           .where(ContactEmail.email.in_(emails))).all()
+    for email, cid, name, deleted in rows:
+        if cid == contact_id:
+            continue
+        if deleted is not None:
+            raise Conflict(f"email {email!r} belongs to removed contact {cid} ({name}); "
+                           f"restore it with `crm contact restore {cid}`")
+        raise Conflict(f"email {email!r} belongs to contact {cid} ({name})")
+
+
+def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) -> None:
+    if inp.name is not None:
+        if not inp.name.strip():
+            raise InvalidValue("name", inp.name, "must not be empty")
+        contact.name = " ".join(inp.name.split())
+    for attr in ("given_name", "family_name", "title", "source"):
+        value = getattr(inp, attr)
+        if value is not None:
+            setattr(contact, attr, value.strip() or None)
+    if inp.lifecycle is not None:
+        contact.lifecycle = check_lifecycle(inp.lifecycle)
+    if inp.cadence_days is not None:
+        if not 0 <= inp.cadence_days <= 3650:
+            raise InvalidValue("cadence", inp.cadence_days, "must be from 0 to 3650 days")
+        contact.cadence_days = inp.cadence_days or None
+    if inp.owner is not None:
+        contact.owner_id = resolve_user(session, inp.owner)
+    if inp.company is not None:
+        if inp.company.strip():
+            from crm_cli.services.companies import company_for_link
+
+            contact.company_id = company_for_link(session, inp.company, ctx.user_id(session)).id
+        else:
+            contact.company_id = None
+    if inp.fields:
+        custom = dict(contact.custom)
+        for key, value in inp.fields.items():
+            if value is None:
+                custom.pop(key, None)
+            else:
+                custom[key] = value
+        contact.custom = custom
+
+
+def _replace_list(session: Session, model: Any, column: str, contact_id: int,
+                  values: list[str]) -> None:
+    session.execute(delete(model).where(model.contact_id == contact_id))
+    if values:
+        session.execute(insert(model), [
+            {"contact_id": contact_id, column: v, "position": i} for i, v in enumerate(values)
+        ])
+
+
+def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, Any]:
+    if not inp.name or not inp.name.strip():
+        raise InvalidValue("name", inp.name or "", "must not be empty")
+    # Validate every value before writing anything.
+    emails = _emails((inp.emails or []) + inp.add_emails)
+    phones = _phones((inp.phones or []) + inp.add_phones, ctx.config.phone_region)
+    _check_emails_free(session, emails, None)
+    contact = Contact(name=inp.name.strip(), owner_id=None)
+    _apply(ctx, session, contact, inp)
+    if contact.owner_id is None:
+        contact.owner_id = ctx.user_id(session)
+    session.add(contact)
+    session.flush()
+    assert contact.id is not None
+    _replace_list(session, ContactEmail, "email", contact.id, emails)
+    _replace_list(session, ContactPhone, "phone", contact.id, phones)
+    common.set_tags(session, ContactTag, "contact_id", contact.id, add=inp.add_tags)
+    details = _details(session, [contact])
+    _index(contact, details)
+    session.flush()
+    return contact_record(contact, details)
+
+
+def edit_contact(ctx: Context, session: Session, ref: str, inp: ContactInput) -> dict[str, Any]:
+    contact = find_contact(session, ref)
+    assert contact.id is not None
+    current = _details(session, [contact])
+    region = ctx.config.phone_region
+    emails = current.emails[contact.id] if inp.emails is None else _emails(inp.emails)
+    emails = emails + [e for e in _emails(inp.add_emails) if e not in emails]
+    drop = set(_emails(inp.remove_emails))
+    missing = drop - set(emails)
+    if missing:
+        raise InvalidValue("email", sorted(missing)[0], f"contact {contact.id} has no such email")
+    emails = [e for e in emails if e not in drop]
+    phones = current.phones[contact.id] if inp.phones is None else _phones(inp.phones, region)
+    phones = phones + [p for p in _phones(inp.add_phones, region) if p not in phones]
+    drop_phones = set(_phones(inp.remove_phones, region))
+    if drop_phones - set(phones):
+        raise InvalidValue("phone", inp.remove_phones[0], f"contact {contact.id} has no such phone")
+    phones = [p for p in phones if p not in drop_phones]
+    _check_emails_free(session, emails, contact.id)
+    _apply(ctx, session, contact, inp)
+    if emails != current.emails[contact.id]:
+        _replace_list(session, ContactEmail, "email", contact.id, emails)
+    if phones != current.phones[contact.id]:
+        _replace_list(session, ContactPhone, "phone", contact.id, phones)
+    common.set_tags(session, ContactTag, "contact_id", contact.id,
+                    add=inp.add_tags, remove=inp.remove_tags)
+    contact.updated_at = utcnow()
+    details = _details(session, [contact])
+    _index(contact, details)
+    session.flush()
+    return contact_record(contact, details)
+
+
+def show_contact(session: Session, ref: str) -> dict[str, Any]:
+    contact = find_contact(session, ref)
+    return records(session, [contact])[0]
+
+
+@dataclass
+class ContactFilter:
+    tag: list[str] = field(default_factory=list)
+    lifecycle: str | None = None
+    owner: str | None = None
+    owner_id: int | None = None
+    company: str | None = None
+    text: str | None = None
+    removed: bool = False
+    sort: str | None = None
+    limit: int | None = 50
+    offset: int = 0
+
+
+def list_contacts(session: Session, flt: ContactFilter) -> common.Page:
+    query = select(Contact).where(
+        Contact.deleted_at.is_not(None) if flt.removed else Contact.deleted_at.is_(None))
+    for tag in flt.tag:
+        query = query.where(Contact.id.in_(
+            select(ContactTag.contact_id).join(Tag, Tag.id == ContactTag.tag_id)
+            .where(Tag.name == common.clean_tag(tag))))
+    if flt.lifecycle:
+        query = query.where(Contact.lifecycle == check_lifecycle(flt.lifecycle))
+    if flt.owner:
+        query = query.where(Contact.owner_id == resolve_user(session, flt.owner))
+    if flt.owner_id is not None:
+        query = query.where(Contact.owner_id == flt.owner_id)
+    if flt.company:
+        from crm_cli.services.companies import find_company
+
+        query = query.where(Contact.company_id == find_company(session, flt.company).id)
+    if flt.text:
+        from crm_cli.services.search import matching_ids
+
+        query = query.where(Contact.id.in_(matching_ids(session, "contact", flt.text)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = common.sort_spec(flt.sort, {
+        "name": Contact.name, "id": Contact.id, "created": Contact.created_at,
+        "updated": Contact.updated_at, "lifecycle": Contact.lifecycle,
+        "last_contacted": Contact.last_contacted_at,
+    }, "name")
+    query = query.order_by(*order, Contact.id).offset(flt.offset)
+    if flt.limit is not None:
+        query = query.limit(flt.limit)
+    return common.Page(records(session, list(session.scalars(query))), int(total))
+
+
+def tag_contact(session: Session, ref: str, changes: list[str]) -> dict[str, Any]:
+    """Apply `+tag` / `-tag` changes (a bare name adds)."""
+    add, remove = [], []
+    for change in changes:
+        if change.startswith("-"):
+            remove.append(change[1:])
+        else:
+            add.append(change.removeprefix("+"))
+    contact = find_contact(session, ref)
+    assert contact.id is not None
+    common.set_tags(session, ContactTag, "contact_id", contact.id, add=add, remove=remove)
+    contact.updated_at = utcnow()
+    details = _details(session, [contact])
+    _index(contact, details)
+    session.flush()
+    return contact_record(contact, details)
+
+
+def remove_contacts(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+    contacts = [find_contact(session, r) for r in refs]
+    now = utcnow()
+    for contact in contacts:
+        contact.deleted_at = now
+        contact.updated_at = now
+    session.flush()
+    return [{"id": c.id, "name": c.name} for c in contacts]
+
+
+def restore_contact(session: Session, ref: str) -> dict[str, Any]:
+    contact = find_contact(session, ref, removed=True)
+    contact.deleted_at = None
+    contact.updated_at = utcnow()
+    session.flush()
+    return records(session, [contact])[0]

@@ -1,0 +1,93 @@
+"""Team members. Records are owned by the current user unless told otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.store.models import User
+from crm_cli.store.types import utcnow
+
+ROLES = ("admin", "member", "viewer")
+
+
+def ensure_user(session: Session, name: str, email: str | None) -> int:
+    """Find the user by email (else by name) or create them."""
+    if email:
+        found = session.scalar(select(User.id).where(User.email == email.lower()))
+    else:
+        found = session.scalar(
+            select(User.id).where(User.name == name, User.email.is_(None)).order_by(User.id)
+        )
+    if found is not None:
+        return int(found)
+    user = User(name=name, email=email.lower() if email else None)
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    return user.id
+
+
+def user_record(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "role": user.role,
+        "created_at": user.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def add_user(session: Session, name: str, email: str | None, role: str = "member") -> dict[str, Any]:
+    from crm_cli.domain.contactinfo import normalize_email
+
+    if not name.strip():
+        raise InvalidValue("name", name, "must not be empty")
+    if role not in ROLES:
+        raise InvalidValue("role", role, f"must be one of {', '.join(ROLES)}")
+    address = normalize_email(email).lower() if email else None
+    if address and session.scalar(select(User.id).where(User.email == address)):
+        raise Conflict(f"a user with email {address!r} exists already")
+    user = User(name=name.strip(), email=address, role=role)
+    session.add(user)
+    session.flush()
+    return user_record(user)
+
+
+def list_users(session: Session) -> list[dict[str, Any]]:
+    return [user_record(u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+def resolve_user(session: Session, ref: str, field: str = "owner") -> int:
+    """A user by id, email or name (case-insensitive)."""
+    text = ref.strip()
+    if text.isdigit():
+        found = session.get(User, int(text))
+        if found is None:
+            raise NotFound("user", ref)
+        assert found.id is not None
+        return found.id
+    if "@" in text:
+        uid = session.scalar(select(User.id).where(User.email == text.lower()))
+    else:
+        ids = session.scalars(select(User.id).where(func.lower(User.name) == text.lower())).all()
+        if len(ids) > 1:
+            raise InvalidValue(field, ref, "several users have this name; use the id or email")
+        uid = ids[0] if ids else None
+    if uid is None:
+        raise NotFound("user", ref)
+    return int(uid)
+
+
+def user_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    return {int(i): n for i, n in rows}
+
+
+def touch(obj: Any) -> None:
+    obj.updated_at = utcnow()

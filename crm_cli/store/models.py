@@ -1,0 +1,122 @@
+"""The tables. The schema itself is created and changed only by migrations (store/migrations);
+a test checks that the migrated schema matches these models.
+
+Every table has an integer id and `created_at` / `updated_at` in UTC. Records people remove
+are soft-deleted (`deleted_at`), so `restore` can bring them back. Money is integer minor units.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey
+from sqlmodel import Field, SQLModel
+
+from crm_cli.store.types import UTCDateTime, utcnow
+
+
+def _fk(target: str, *, ondelete: str = "RESTRICT", index: bool = True) -> Any:
+    return Field(
+        default=None,
+        sa_column_args=[ForeignKey(target, ondelete=ondelete)],
+        index=index,
+    )
+
+
+def _time(*, nullable: bool = True, index: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, index=index)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
+
+
+class Stamped(SQLModel):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = _time(nullable=False)
+    updated_at: datetime = _time(nullable=False)
+
+
+class User(Stamped, table=True):
+    __tablename__ = "user"
+    name: str
+    email: str | None = Field(default=None, unique=True)
+    role: str = Field(default="member")
+
+
+class Tag(Stamped, table=True):
+    __tablename__ = "tag"
+    name: str = Field(unique=True)
+
+
+class Company(Stamped, table=True):
+    __tablename__ = "company"
+    name: str = Field(index=True)
+    domain: str | None = Field(default=None, index=True)
+    industry: str | None = None
+    size: str | None = None
+    address: str | None = None
+    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
+    custom: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    search_name: str = ""
+    search_doc: str = ""
+    deleted_at: datetime | None = _time()
+
+
+class Contact(Stamped, table=True):
+    __tablename__ = "contact"
+    name: str = Field(index=True)
+    given_name: str | None = None
+    family_name: str | None = None
+    title: str | None = None
+    company_id: int | None = _fk("company.id", ondelete="SET NULL")
+    lifecycle: str = Field(default="lead", index=True)
+    source: str | None = None
+    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
+    custom: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    cadence_days: int | None = None
+    last_contacted_at: datetime | None = _time()
+    search_name: str = ""
+    search_doc: str = ""
+    deleted_at: datetime | None = _time()
+
+
+class ContactEmail(SQLModel, table=True):
+    """One address of a contact. Addresses are unique: a contact is found by any of them."""
+
+    __tablename__ = "contact_email"
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(sa_column_args=[ForeignKey("contact.id", ondelete="CASCADE")],
+                            index=True)
+    email: str = Field(unique=True)
+    label: str | None = None
+    position: int = 0
+
+
+class ContactPhone(SQLModel, table=True):
+    __tablename__ = "contact_phone"
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(sa_column_args=[ForeignKey("contact.id", ondelete="CASCADE")],
+                            index=True)
+    phone: str = Field(index=True)  # E.164
+    label: str | None = None
+    position: int = 0
+
+
+class ContactTag(SQLModel, table=True):
+    __tablename__ = "contact_tag"
+    contact_id: int = Field(
+        sa_column_args=[ForeignKey("contact.id", ondelete="CASCADE")], primary_key=True
+    )
+    tag_id: int = Field(
+        sa_column_args=[ForeignKey("tag.id", ondelete="CASCADE")], primary_key=True, index=True
+    )
+
+
+class CompanyTag(SQLModel, table=True):
+    __tablename__ = "company_tag"
+    company_id: int = Field(
+        sa_column_args=[ForeignKey("company.id", ondelete="CASCADE")], primary_key=True
+    )
+    tag_id: int = Field(
+        sa_column_args=[ForeignKey("tag.id", ondelete="CASCADE")], primary_key=True, index=True
+    )

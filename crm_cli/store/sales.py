@@ -1,0 +1,143 @@
+"""The sales tables: pipelines and stages, deals and their stage history, follow-ups,
+interactions, feedback and events.
+
+Kept apart from `models` so that commands about contacts and companies do not pay for
+defining these classes at start-up (~3 ms each).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm_cli.store.models import Stamped, _fk, _time
+
+class Pipeline(Stamped, table=True):
+    __tablename__ = "pipeline"
+    name: str = Field(unique=True)
+    position: int = 0
+
+
+class Stage(Stamped, table=True):
+    __tablename__ = "stage"
+    __table_args__ = (UniqueConstraint("pipeline_id", "name", name="uq_stage_pipeline_name"),)
+    pipeline_id: int = Field(sa_column_args=[ForeignKey("pipeline.id", ondelete="CASCADE")],
+                             index=True)
+    name: str
+    position: int = 0
+    probability: int = 0  # percent, 0..100
+    kind: str = "open"  # open, won, lost
+
+
+class Deal(Stamped, table=True):
+    __tablename__ = "deal"
+    __table_args__ = (
+        Index("ix_deal_live_updated", "deleted_at", "updated_at"),
+        Index("ix_deal_stage_status", "stage_id", "status"),
+    )
+    title: str
+    contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
+    company_id: int | None = _fk("company.id", ondelete="SET NULL")
+    pipeline_id: int = Field(sa_column_args=[ForeignKey("pipeline.id")], index=True)
+    stage_id: int = Field(sa_column_args=[ForeignKey("stage.id")])
+    value_minor: int = Field(default=0, sa_type=BigInteger)
+    currency: str = "EUR"
+    probability: int | None = None  # overrides the stage's default when set
+    expected_close: date | None = Field(default=None, index=True)
+    status: str = Field(default="open", index=True)
+    lost_reason: str | None = None
+    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
+    source: str | None = None
+    external_id: str | None = Field(default=None, index=True)
+    stage_entered_at: datetime = _time(nullable=False)
+    closed_at: datetime | None = _time()
+    deleted_at: datetime | None = _time()
+
+
+class DealTag(SQLModel, table=True):
+    __tablename__ = "deal_tag"
+    deal_id: int = Field(
+        sa_column_args=[ForeignKey("deal.id", ondelete="CASCADE")], primary_key=True
+    )
+    tag_id: int = Field(
+        sa_column_args=[ForeignKey("tag.id", ondelete="CASCADE")], primary_key=True, index=True
+    )
+
+
+class StageChange(SQLModel, table=True):
+    """Every move of a deal: the history that funnel and velocity reports read."""
+
+    __tablename__ = "stage_change"
+    id: int | None = Field(default=None, primary_key=True)
+    deal_id: int = Field(sa_column_args=[ForeignKey("deal.id", ondelete="CASCADE")], index=True)
+    from_stage_id: int | None = Field(default=None, sa_column_args=[ForeignKey("stage.id")])
+    to_stage_id: int = Field(sa_column_args=[ForeignKey("stage.id")], index=True)
+    changed_at: datetime = _time(nullable=False)
+    user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
+
+
+class Followup(Stamped, table=True):
+    __tablename__ = "followup"
+    __table_args__ = (Index("ix_followup_open_due", "done_at", "due_at"),)
+    title: str
+    due_at: datetime = _time(nullable=False)
+    timezone: str = "UTC"  # the zone a repeat rule keeps the local time in
+    contact_id: int | None = _fk("contact.id", ondelete="CASCADE")
+    deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
+    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
+    priority: str = "normal"  # low, normal, high
+    repeat: str | None = None
+    notes: str | None = None
+    done_at: datetime | None = _time()
+    snoozed_until: datetime | None = _time()
+    reminded_at: datetime | None = _time()  # set when `crm remind` has reported this occurrence
+    previous_id: int | None = Field(default=None, sa_column_args=[ForeignKey("followup.id",
+                                                                           ondelete="SET NULL")])
+    deleted_at: datetime | None = _time()
+
+
+class Interaction(Stamped, table=True):
+    __tablename__ = "interaction"
+    __table_args__ = (Index("ix_interaction_contact_at", "contact_id", "occurred_at"),)
+    kind: str  # call, email, meeting, message, note
+    direction: str | None = None  # in, out
+    occurred_at: datetime = _time(nullable=False, index=True)
+    summary: str
+    body: str | None = None
+    contact_id: int | None = Field(default=None, sa_column_args=[ForeignKey("contact.id",
+                                                                            ondelete="CASCADE")])
+    deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
+    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
+    deleted_at: datetime | None = _time()
+
+
+class Feedback(Stamped, table=True):
+    __tablename__ = "feedback"
+    contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
+    deal_id: int | None = _fk("deal.id", ondelete="SET NULL")
+    kind: str = Field(index=True)  # nps, csat, complaint, suggestion, praise
+    score: int | None = None
+    text: str | None = None
+    category: str | None = None
+    status: str = Field(default="open", index=True)  # open, resolved
+    resolved_at: datetime | None = _time()
+    resolution_note: str | None = None
+    channel: str | None = None
+    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
+    deleted_at: datetime | None = _time()
+
+
+class Event(SQLModel, table=True):
+    """Things that happened to a record that are not interactions: lifecycle changes, merges.
+    They appear in the record's timeline."""
+
+    __tablename__ = "event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time(nullable=False, index=True)
+    kind: str
+    detail: str
+    contact_id: int | None = _fk("contact.id", ondelete="CASCADE")
+    deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
+    user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
