@@ -3,43 +3,41 @@
 Every expected failure is a `CrmError`; `main()` prints it as `crm: error: ...` on one line
 and exits with its documented code. Usage errors from the parser get the same one-line form
 (exit 2). Set CRM_DEBUG=1 to see a traceback for an unexpected failure.
+
+Start-up: a command such as `crm contact add` builds only the `contact` branch of the command
+tree (importing one CLI module instead of all of them); `crm --help` builds the whole tree.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from crm_cli import __version__
-from crm_cli.cli import common, company, config, contact, db, demo, search, user
+from crm_cli.cli import common
 from crm_cli.errors import CrmError, ExitCode
 
-app = typer.Typer(
-    name="crm",
-    help="A terminal-first CRM: contacts, companies, deals and follow-ups from the shell.",
-    no_args_is_help=True,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(contact.app, name="contact")
-app.add_typer(company.app, name="company")
-app.add_typer(user.app, name="user")
-app.add_typer(config.app, name="config")
-app.add_typer(db.app, name="db")
-app.command("search")(search.search)
-app.command("demo")(demo.demo)
+HELP = "A terminal-first CRM: contacts, companies, deals and follow-ups from the shell."
 
-try:  # the sales commands arrive with the sales core
-    from crm_cli.cli import sales_commands
-
-    sales_commands.register(app)
-except ImportError:  # pragma: no cover
-    pass
+# noun -> (module, attribute): a Typer sub-app, or a function registered as one command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "contact": ("crm_cli.cli.contact", "app"),
+    "company": ("crm_cli.cli.company", "app"),
+    "deal": ("crm_cli.cli.deal", "app"),
+    "pipeline": ("crm_cli.cli.pipeline", "app"),
+    "followup": ("crm_cli.cli.followup", "app"),
+    "log": ("crm_cli.cli.log", "app"),
+    "feedback": ("crm_cli.cli.feedback", "app"),
+    "search": ("crm_cli.cli.search", "search"),
+    "user": ("crm_cli.cli.user", "app"),
+    "config": ("crm_cli.cli.config", "app"),
+    "db": ("crm_cli.cli.db", "app"),
+    "demo": ("crm_cli.cli.demo", "demo"),
+}
 
 
 def _version(value: bool) -> None:
@@ -48,7 +46,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     demo_db: Annotated[bool, typer.Option(
         "--demo", help="Use the demo database (made by `crm demo`) instead of yours.")] = False,
@@ -62,11 +59,56 @@ def root(
     common.set_demo(demo_db)
 
 
+def _load(noun: str) -> Any:
+    module_name, attr = COMMANDS[noun]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None
+    return getattr(module, attr)
+
+
+def build_app(nouns: list[str] | None = None) -> typer.Typer:
+    """The root app with the given nouns' commands (all of them when None)."""
+    app = typer.Typer(
+        name="crm",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(root)
+    for noun in nouns if nouns is not None else list(COMMANDS):
+        target = _load(noun)
+        if target is None:
+            continue
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=noun)
+        else:
+            app.command(noun)(target)
+    return app
+
+
+def _noun(args: list[str]) -> str | None:
+    """The noun a command line names, skipping the root options before it."""
+    for arg in args:
+        if arg in ("--demo",):
+            continue
+        return arg if arg in COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `crm` and return its exit code. Tests call this; the console script exits with it."""
-    args = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else list(argv)
     common.set_demo(False)
+    noun = _noun(args)
     try:
+        app = build_app([noun] if noun else None)
         result = app(args=args, prog_name="crm", standalone_mode=False)
     except CrmError as exc:
         _error(exc.message)
@@ -85,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return int(ExitCode.OK)
     except Exception as exc:
+        from typer._click.exceptions import NoArgsIsHelpError
+
+        if isinstance(exc, NoArgsIsHelpError):
+            # `crm` or `crm contact` alone: the help is the answer.
+            print(exc.format_message())
+            return int(ExitCode.OK)
         usage = _usage_error(exc)
         if usage is not None:
             _error(usage)
@@ -104,10 +152,8 @@ def _usage_error(exc: Exception) -> str | None:
     """The parser's own errors (unknown option, missing argument, bad value), as one line."""
     from typer._click import exceptions as click_exc
 
-    if isinstance(exc, click_exc.NoArgsIsHelpError):
-        return None
     if isinstance(exc, click_exc.UsageError):
-        message = exc.format_message().strip().replace("\n", " ")
+        message = exc.format_message().strip().replace("\n", " ").rstrip(".")
         where = exc.ctx.command_path if exc.ctx is not None else "crm"
         return f"{message} (see `{where} --help`)"
     return None
@@ -116,3 +162,10 @@ def _usage_error(exc: Exception) -> str | None:
 def _error(message: str) -> None:
     print(f"crm: error: {message}", file=sys.stderr)
     sys.stderr.flush()
+
+
+def __getattr__(name: str) -> Any:
+    # `crm_cli.cli.app`: the whole command tree, for documentation and tests.
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)

@@ -234,8 +234,9 @@ def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) 
 
 
 def _replace_list(session: Session, model: Any, column: str, contact_id: int,
-                  values: list[str]) -> None:
-    session.execute(delete(model).where(model.contact_id == contact_id))
+                  values: list[str], *, existing: bool = True) -> None:
+    if existing:
+        session.execute(delete(model).where(model.contact_id == contact_id))
     if values:
         session.execute(insert(model), [
             {"contact_id": contact_id, column: v, "position": i} for i, v in enumerate(values)
@@ -248,21 +249,35 @@ def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, 
     # Validate every value before writing anything.
     emails = _emails((inp.emails or []) + inp.add_emails)
     phones = _phones((inp.phones or []) + inp.add_phones, ctx.config.phone_region)
+    tags = sorted({common.clean_tag(t) for t in inp.add_tags})
     _check_emails_free(session, emails, None)
     contact = Contact(name=inp.name.strip(), owner_id=None)
     _apply(ctx, session, contact, inp)
     if contact.owner_id is None:
         contact.owner_id = ctx.user_id(session)
+    # Everything the record shows is known here: build it without reading it back.
+    details = _Details(
+        emails={0: emails}, phones={0: phones}, tags={0: tags},
+        companies=_company_names(session, contact.company_id),
+        owners=user_names(session, {contact.owner_id}),
+    )
+    _index(contact, details)
     session.add(contact)
     session.flush()
     assert contact.id is not None
-    _replace_list(session, ContactEmail, "email", contact.id, emails)
-    _replace_list(session, ContactPhone, "phone", contact.id, phones)
-    common.set_tags(session, ContactTag, "contact_id", contact.id, add=inp.add_tags)
-    details = _details(session, [contact])
-    _index(contact, details)
-    session.flush()
+    for mapping in (details.emails, details.phones, details.tags):
+        mapping[contact.id] = mapping.pop(0)
+    _replace_list(session, ContactEmail, "email", contact.id, emails, existing=False)
+    _replace_list(session, ContactPhone, "phone", contact.id, phones, existing=False)
+    common.set_tags(session, ContactTag, "contact_id", contact.id, add=tags)
     return contact_record(contact, details)
+
+
+def _company_names(session: Session, company_id: int | None) -> dict[int, str]:
+    if company_id is None:
+        return {}
+    name = session.scalar(select(Company.name).where(Company.id == company_id))
+    return {company_id: str(name)} if name is not None else {}
 
 
 def edit_contact(ctx: Context, session: Session, ref: str, inp: ContactInput) -> dict[str, Any]:

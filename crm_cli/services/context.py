@@ -61,8 +61,9 @@ class Context:
                 self.migration_backup = ensure_current(engine, path)
             except DatabaseError:
                 raise
-            except Exception as exc:  # connection refused, bad credentials, ...
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            except Exception as exc:  # connection refused, bad credentials, not a database
+                reason = str(getattr(exc, "orig", None) or exc).strip()
+                first = reason.splitlines()[0] if reason else type(exc).__name__
                 raise DatabaseError(f"cannot open the database {self.safe_url}: {first}") from None
             self._engine = engine
         return self._engine

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.orm import Session
 
-from crm_cli.domain.text import query_tokens
+from crm_cli.domain.text import fold, index_tokens, query_tokens
 from crm_cli.errors import InvalidValue
 from crm_cli.store.models import Company, Contact
 
@@ -89,7 +89,6 @@ def search(session: Session, query: str, *, kinds: tuple[str, ...] = ("contact",
     for kind in kinds:
         hits.extend((score, kind, rid) for rid, score in ranked_ids(session, kind, query, limit))
     hits.sort(key=lambda h: (-h[0], h[1], h[2]))
-    hits = hits[:limit]
     contact_ids = [rid for _, kind, rid in hits if kind == "contact"]
     company_ids = [rid for _, kind, rid in hits if kind == "company"]
     by_key: dict[tuple[str, int], dict[str, Any]] = {}
@@ -101,12 +100,26 @@ def search(session: Session, query: str, *, kinds: tuple[str, ...] = ("contact",
         for company in session.scalars(select(Company).where(Company.id.in_(company_ids))):
             rec = companies.company_record(session, company)
             by_key[("company", rec["id"])] = rec
+    tokens = query_tokens(query)
     results = []
     for score, kind, rid in hits:
         rec = by_key[(kind, rid)]
         results.append({"kind": kind, "id": rid, "name": rec["name"],
-                         "detail": _detail(kind, rec), "score": round(score, 4), "record": rec})
-    return results
+                        "detail": _detail(kind, rec), "score": round(score, 4),
+                        "match": _tier(query, tokens, rec["name"]), "record": rec})
+    # Scores of different indexes do not compare; the kind of match does. Then the score.
+    order = {"exact": 0, "name": 1, "other": 2}
+    results.sort(key=lambda r: (order[r["match"]], -r["score"], r["kind"], r["id"]))
+    return results[:limit]
+
+
+def _tier(query: str, tokens: list[str], name: str) -> str:
+    if fold(" ".join(query.split())) == fold(name):
+        return "exact"
+    name_tokens = index_tokens(name).split()
+    if all(any(t.startswith(q) for t in name_tokens) for q in tokens):
+        return "name"
+    return "other"
 
 
 def _detail(kind: str, rec: dict[str, Any]) -> str:

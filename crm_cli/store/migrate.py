@@ -37,9 +37,7 @@ def current_revision(engine: Engine) -> str | None:
         message = str(exc.orig)
         if "alembic_version" in message and ("no such table" in message or "does not exist" in message):
             return None
-        if "file is not a database" in message or "unable to open" in message:
-            raise DatabaseError(f"cannot open the database: {message}") from None
-        raise DatabaseError(f"cannot read the database: {message.splitlines()[0]}") from None
+        raise
     return str(row[0]) if row else None
 
 
