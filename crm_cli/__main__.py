@@ -1,3 +1,3 @@
-from crm_cli.cli import main
+from crm_cli.cli import run
 
-raise SystemExit(main())
+run()

@@ -7,7 +7,6 @@ now rather than a surprise later. `crm config` reads and writes this file.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,10 +144,14 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 def load(path: Path | None = None) -> Config:
     path = path or paths.config_path()
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        fh = path.open("rb")
     except FileNotFoundError:
-        data = {}
+        return Config({}, path)
+    import tomllib  # only when there is a file to read
+
+    try:
+        with fh:
+            data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     return Config(_flatten(data), path)

@@ -55,19 +55,20 @@ def tag_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     return {str(k): int(v) for k, v in found.items()}
 
 
-def set_tags(session: Session, link: Any, owner_col: str, owner_id: int,
+def set_tags(session: Session, link: Any, owner_col: str, owner_id: int,  # link: table or model
              add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
     """Add and remove tags on one record through its link table."""
+    link = getattr(link, "__table__", link)
     add_ids = tag_ids(session, add)
     remove_names = [clean_tag(n) for n in remove]
     if remove_names:
         rm = session.scalars(select(Tag.id).where(Tag.name.in_(remove_names))).all()
         if rm:
-            session.execute(delete(link).where(getattr(link, owner_col) == owner_id,
-                                               link.tag_id.in_(rm)))
+            session.execute(delete(link).where(link.c[owner_col] == owner_id,
+                                               link.c.tag_id.in_(rm)))
     if add_ids:
-        present = set(session.scalars(select(link.tag_id).where(
-            getattr(link, owner_col) == owner_id)).all())
+        present = set(session.scalars(select(link.c.tag_id).where(
+            link.c[owner_col] == owner_id)).all())
         rows = [{owner_col: owner_id, "tag_id": t} for t in add_ids.values() if t not in present]
         if rows:
             session.execute(insert(link), rows)
@@ -77,9 +78,11 @@ def tags_by_owner(session: Session, link: Any, owner_col: str, ids: list[int]) -
     result: dict[int, list[str]] = {i: [] for i in ids}
     if not ids:
         return result
-    col = getattr(link, owner_col)
+    link = getattr(link, "__table__", link)
+    col = link.c[owner_col]
     rows = session.execute(
-        select(col, Tag.name).join(Tag, Tag.id == link.tag_id).where(col.in_(ids)).order_by(Tag.name)
+        select(col, Tag.name).join(Tag, Tag.id == link.c.tag_id).where(col.in_(ids))
+        .order_by(Tag.name)
     )
     for owner, name in rows:
         result[int(owner)].append(str(name))

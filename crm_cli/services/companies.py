@@ -206,7 +206,7 @@ def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
         from crm_cli.store.models import Tag
 
         query = query.where(Company.id.in_(
-            select(CompanyTag.company_id).join(Tag, Tag.id == CompanyTag.tag_id)
+            select(CompanyTag.c.company_id).join(Tag, Tag.id == CompanyTag.c.tag_id)
             .where(Tag.name == common.clean_tag(flt.tag))))
     if flt.owner:
         query = query.where(Company.owner_id == resolve_user(session, flt.owner))

@@ -83,8 +83,8 @@ def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contac
     if text.lstrip("#").isdigit():
         contact = session.get(Contact, int(text.lstrip("#")))
     elif "@" in text:
-        contact = session.scalar(select(Contact).join(ContactEmail).where(
-            ContactEmail.email == text.lower()))
+        contact = session.scalar(select(Contact).join(ContactEmail, ContactEmail.c.contact_id == Contact.id).where(
+            ContactEmail.c.email == text.lower()))
     elif text:
         live = Contact.deleted_at.is_not(None) if removed else Contact.deleted_at.is_(None)
         matches = session.scalars(select(Contact).where(
@@ -113,13 +113,13 @@ def _details(session: Session, contacts: list[Contact]) -> _Details:
     emails: dict[int, list[str]] = {i: [] for i in ids}
     phones: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
-        for cid, email in session.execute(select(ContactEmail.contact_id, ContactEmail.email)
-                                          .where(ContactEmail.contact_id.in_(ids))
-                                          .order_by(ContactEmail.position, ContactEmail.id)):
+        for cid, email in session.execute(select(ContactEmail.c.contact_id, ContactEmail.c.email)
+                                          .where(ContactEmail.c.contact_id.in_(ids))
+                                          .order_by(ContactEmail.c.position, ContactEmail.c.id)):
             emails[cid].append(email)
-        for cid, phone in session.execute(select(ContactPhone.contact_id, ContactPhone.phone)
-                                          .where(ContactPhone.contact_id.in_(ids))
-                                          .order_by(ContactPhone.position, ContactPhone.id)):
+        for cid, phone in session.execute(select(ContactPhone.c.contact_id, ContactPhone.c.phone)
+                                          .where(ContactPhone.c.contact_id.in_(ids))
+                                          .order_by(ContactPhone.c.position, ContactPhone.c.id)):
             phones[cid].append(phone)
     company_ids = {c.company_id for c in contacts if c.company_id}
     companies = dict(session.execute(select(Company.id, Company.name)
@@ -187,9 +187,9 @@ def reindex_contacts(session: Session, ids_query: Select[Any]) -> None:
 def _check_emails_free(session: Session, emails: list[str], contact_id: int | None) -> None:
     if not emails:
         return
-    rows = session.execute(select(ContactEmail.email, Contact.id, Contact.name, Contact.deleted_at)
-                           .join(Contact, Contact.id == ContactEmail.contact_id)
-                           .where(ContactEmail.email.in_(emails))).all()
+    rows = session.execute(select(ContactEmail.c.email, Contact.id, Contact.name, Contact.deleted_at)
+                           .join(Contact, Contact.id == ContactEmail.c.contact_id)
+                           .where(ContactEmail.c.email.in_(emails))).all()
     for email, cid, name, deleted in rows:
         if cid == contact_id:
             continue
@@ -236,7 +236,7 @@ def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) 
 def _replace_list(session: Session, model: Any, column: str, contact_id: int,
                   values: list[str], *, existing: bool = True) -> None:
     if existing:
-        session.execute(delete(model).where(model.contact_id == contact_id))
+        session.execute(delete(model).where(model.c.contact_id == contact_id))
     if values:
         session.execute(insert(model), [
             {"contact_id": contact_id, column: v, "position": i} for i, v in enumerate(values)
@@ -337,7 +337,7 @@ def list_contacts(session: Session, flt: ContactFilter) -> common.Page:
         Contact.deleted_at.is_not(None) if flt.removed else Contact.deleted_at.is_(None))
     for tag in flt.tag:
         query = query.where(Contact.id.in_(
-            select(ContactTag.contact_id).join(Tag, Tag.id == ContactTag.tag_id)
+            select(ContactTag.c.contact_id).join(Tag, Tag.id == ContactTag.c.tag_id)
             .where(Tag.name == common.clean_tag(tag))))
     if flt.lifecycle:
         query = query.where(Contact.lifecycle == check_lifecycle(flt.lifecycle))

@@ -6,6 +6,8 @@ index on the `simple` tsvector of the same columns. The columns hold tokens made
 match a token's prefix, so the same query finds the same records on both databases.
 
 Ranking: a match in the name counts for more than one in emails, phones or fields.
+Only live records are indexed: removing a contact takes it out of the index, restoring puts
+it back.
 """
 
 from __future__ import annotations
@@ -38,37 +40,52 @@ def _tokens(query: str) -> list[str]:
 
 
 def ranked_ids(session: Session, kind: str, query: str, limit: int) -> list[tuple[int, float]]:
-    """Ids of live records matching `query`, best first, with a score (higher is better)."""
+    """Ids of live records matching `query`, best first, with a score (higher is better).
+
+    Two passes keep this fast when a word is everywhere ("acme" in 10,000 emails): records
+    whose *name* matches are ranked by relevance; the rest, if room is left, follow by id
+    without ranking (a relevance sort over every match is what made such queries slow).
+    """
     model = _MODELS[kind]
     tokens = _tokens(query)
     if session.get_bind().dialect.name == "sqlite":
         fts = f"{kind}_fts"
-        # bm25 is lower-is-better; weight the name column ten times the rest.
-        stmt = text(
-            f"SELECT f.rowid, -bm25({fts}, 10.0, 1.0) AS score FROM {fts} f "
-            f"JOIN {kind} t ON t.id = f.rowid "
-            f"WHERE {fts} MATCH :q AND t.deleted_at IS NULL "
-            "ORDER BY score DESC, f.rowid LIMIT :limit"
-        )
-        rows = session.execute(stmt, {"q": _fts5_query(tokens), "limit": limit}).all()
-    else:
-        doc = func.to_tsvector(literal_column("'simple'::regconfig"),
-                               model.search_name + " " + model.search_doc)
-        name_doc = func.to_tsvector(literal_column("'simple'::regconfig"), model.search_name)
-        tsq = func.to_tsquery(literal_column("'simple'::regconfig"), _ts_query(tokens))
-        score = (func.ts_rank(doc, tsq) + 10 * func.ts_rank(name_doc, tsq)).label("score")
-        stmt2: Select[Any] = (
-            select(model.id, score)
-            .where(doc.op("@@")(tsq), model.deleted_at.is_(None))
-            .order_by(score.desc(), model.id)
-            .limit(limit)
-        )
-        rows = session.execute(stmt2).all()
-    return [(int(r[0]), float(r[1])) for r in rows]
+        q_name = "search_name : (" + _fts5_query(tokens) + ")"
+        named = session.execute(text(
+            f"SELECT rowid, -bm25({fts}) FROM {fts} WHERE {fts} MATCH :q "
+            "ORDER BY bm25(" + fts + "), rowid LIMIT :limit"),
+            {"q": q_name, "limit": limit}).all()
+        hits = [(int(r[0]), 1.0 + float(r[1])) for r in named]
+        if len(hits) < limit:
+            seen = {h[0] for h in hits}
+            rest = session.execute(text(
+                f"SELECT rowid FROM {fts} WHERE {fts} MATCH :q ORDER BY rowid LIMIT :limit"),
+                {"q": _fts5_query(tokens), "limit": limit + len(hits)}).all()
+            hits.extend((int(r[0]), 0.0) for r in rest if int(r[0]) not in seen)
+        return hits[:limit]
+    simple = literal_column("'simple'::regconfig")
+    tsq = func.to_tsquery(simple, _ts_query(tokens))
+    name_doc = func.to_tsvector(simple, model.search_name)
+    score = func.ts_rank(name_doc, tsq)
+    named_rows = session.execute(
+        select(model.id, score).where(name_doc.op("@@")(tsq), model.deleted_at.is_(None))
+        .order_by(score.desc(), model.id).limit(limit)).all()
+    hits = [(int(r[0]), 1.0 + float(r[1])) for r in named_rows]
+    if len(hits) < limit:
+        seen = {h[0] for h in hits}
+        doc = func.to_tsvector(simple, model.search_name + " " + model.search_doc)
+        rest_rows = session.execute(
+            select(model.id).where(doc.op("@@")(tsq), model.deleted_at.is_(None))
+            .order_by(model.id).limit(limit + len(hits))).all()
+        hits.extend((int(r[0]), 0.0) for r in rest_rows if int(r[0]) not in seen)
+    return hits[:limit]
 
 
 def matching_ids(session: Session, kind: str, query: str) -> Select[Any]:
-    """A subquery of all ids matching `query`, for use as a listing filter."""
+    """A subquery of all ids matching `query`, for use as a listing filter.
+
+    Only live records are in the search index, so removed ones are never matched.
+    """
     tokens = _tokens(query)
     model = _MODELS[kind]
     if session.get_bind().dialect.name == "sqlite":

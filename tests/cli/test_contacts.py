@@ -55,6 +55,8 @@ def test_scripted_session(crm: Any, db_url: str) -> None:
     shown = crm.json("company", "show", "北京云海科技")
     assert [c["id"] for c in shown["contacts"]] == [added["id"]]
     assert crm.json("contact", "list", "--company", str(company["id"]))[0]["id"] == added["id"]
+    assert crm.json("search", "张伟")[0]["id"] == added["id"]
+    assert crm.json("db", "check")["problems"] == []
 
 
 def test_bad_values_change_nothing(crm: Any, db_url: str) -> None:

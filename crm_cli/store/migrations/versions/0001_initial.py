@@ -163,24 +163,32 @@ def _create_search() -> None:
                 f"content='{table}', content_rowid='id', "
                 "tokenize='unicode61 remove_diacritics 0')"
             )
+            # Only live records are indexed: removing one takes it out, restoring puts it back.
+            # One trigger per event, statements in order: SQLite does not promise an order
+            # between triggers.
             new = (
                 f"INSERT INTO {table}_fts(rowid, search_name, search_doc) "
-                "VALUES (new.id, new.search_name, new.search_doc);"
+                "SELECT new.id, new.search_name, new.search_doc WHERE new.deleted_at IS NULL;"
             )
             old = (
                 f"INSERT INTO {table}_fts({table}_fts, rowid, search_name, search_doc) "
-                "VALUES ('delete', old.id, old.search_name, old.search_doc);"
+                "SELECT 'delete', old.id, old.search_name, old.search_doc "
+                "WHERE old.deleted_at IS NULL;"
             )
             op.execute(f"CREATE TRIGGER {table}_fts_ai AFTER INSERT ON {table} BEGIN {new} END")
             op.execute(f"CREATE TRIGGER {table}_fts_ad AFTER DELETE ON {table} BEGIN {old} END")
             op.execute(
-                f"CREATE TRIGGER {table}_fts_au AFTER UPDATE OF search_name, search_doc "
-                f"ON {table} BEGIN {old} {new} END"
+                f"CREATE TRIGGER {table}_fts_au AFTER UPDATE OF search_name, search_doc, "
+                f"deleted_at ON {table} BEGIN {old} {new} END"
             )
         else:
             op.execute(
                 f"CREATE INDEX ix_{table}_search ON {table} USING gin "
                 "(to_tsvector('simple'::regconfig, search_name || ' ' || search_doc))"
+            )
+            op.execute(
+                f"CREATE INDEX ix_{table}_search_name ON {table} USING gin "
+                "(to_tsvector('simple'::regconfig, search_name))"
             )
 
 
@@ -193,3 +201,4 @@ def _drop_search() -> None:
             op.execute(f"DROP TABLE IF EXISTS {table}_fts")
         else:
             op.execute(f"DROP INDEX IF EXISTS ix_{table}_search")
+            op.execute(f"DROP INDEX IF EXISTS ix_{table}_search_name")
