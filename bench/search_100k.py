@@ -25,16 +25,77 @@ from crm_cli.services.search import search
 from crm_cli.store.models import Contact, ContactEmail, ContactPhone
 from crm_cli.store.types import utcnow
 
-GIVEN = ["Ana", "Bruno", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas",
-         "Kenji", "Lena", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tomás"]
-FAMILY = ["Lima", "Weber", "García", "Novák", "Solberg", "O'Brien", "Raman", "Rossi", "Dubois",
-          "Kowalski", "Yilmaz", "Nguyen", "Müller", "Silva", "Hansen", "Popescu"]
+GIVEN = [
+    "Ana",
+    "Bruno",
+    "Carla",
+    "David",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kenji",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tomás",
+]
+FAMILY = [
+    "Lima",
+    "Weber",
+    "García",
+    "Novák",
+    "Solberg",
+    "O'Brien",
+    "Raman",
+    "Rossi",
+    "Dubois",
+    "Kowalski",
+    "Yilmaz",
+    "Nguyen",
+    "Müller",
+    "Silva",
+    "Hansen",
+    "Popescu",
+]
 CJK_FAMILY = ["张", "王", "李", "刘", "陈", "杨", "黄", "赵", "佐藤", "鈴木", "김", "이", "박"]
 CJK_GIVEN = ["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "花子", "太郎", "민준", "서연", "지훈"]
-COMPANIES = ["Acme", "Northwind", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "云海科技",
-             "Sakura Design", "Fjord Analytics"]
-QUERIES = ["ana", "weber", "garcía", "张伟", "佐藤", "민준", "acme", "globex", "9988", "030 555",
-           "ana lima", "tier gold", "nadia@", "novák", "云海"]
+COMPANIES = [
+    "Acme",
+    "Northwind",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "云海科技",
+    "Sakura Design",
+    "Fjord Analytics",
+]
+QUERIES = [
+    "ana",
+    "weber",
+    "garcía",
+    "张伟",
+    "佐藤",
+    "민준",
+    "acme",
+    "globex",
+    "9988",
+    "030 555",
+    "ana lima",
+    "tier gold",
+    "nadia@",
+    "novák",
+    "云海",
+]
 
 
 def build(url: str, count: int) -> Context:
@@ -51,17 +112,27 @@ def build(url: str, count: int) -> Context:
             email = f"user{i}@{rng.choice(COMPANIES).lower().replace(' ', '')}.example"
             phone = f"+4930{rng.randrange(10**6, 10**7)}"
             custom = {"tier": rng.choice(["gold", "silver", "bronze"])}
-            contacts.append({
-                "id": i, "name": name, "lifecycle": "lead", "custom": custom,
-                "search_name": index_tokens(name),
-                "search_doc": index_tokens(email, *phone_tokens(phone, phone[3:]),
-                                           rng.choice(COMPANIES), custom["tier"]),
-                "created_at": now, "updated_at": now,
-            })
+            contacts.append(
+                {
+                    "id": i,
+                    "name": name,
+                    "lifecycle": "lead",
+                    "custom": custom,
+                    "search_name": index_tokens(name),
+                    "search_doc": index_tokens(
+                        email,
+                        *phone_tokens(phone, phone[3:]),
+                        rng.choice(COMPANIES),
+                        custom["tier"],
+                    ),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             emails.append({"contact_id": i, "email": email, "position": 0})
             phones.append({"contact_id": i, "phone": phone, "position": 0})
         for start in range(0, count, 20_000):
-            session.execute(insert(Contact), contacts[start:start + 20_000])
+            session.execute(insert(Contact), contacts[start : start + 20_000])
         session.execute(insert(ContactEmail), emails)
         session.execute(insert(ContactPhone), phones)
     return ctx
@@ -100,8 +171,10 @@ def main() -> None:
         print(f"{label}: {args.contacts:,} contacts built in {built:.1f} s")
         for q, ms in medians.items():
             print(f"  {q!r:<14} {ms:6.2f} ms")
-        print(f"  median of queries {overall:.2f} ms, slowest {worst:.2f} ms: "
-              f"{'PASS' if worst <= 20 else 'FAIL'} (target <= 20 ms per query)")
+        print(
+            f"  median of queries {overall:.2f} ms, slowest {worst:.2f} ms: "
+            f"{'PASS' if worst <= 20 else 'FAIL'} (target <= 20 ms per query)"
+        )
 
 
 if __name__ == "__main__":

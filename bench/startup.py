@@ -33,8 +33,9 @@ def main() -> None:
     args = parser.parse_args()
     py = sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
-    env = dict(os.environ, CRM_HOME=str(tmp / "home"), CRM_USER_NAME="Bench",
-               CRM_TIMEZONE="Europe/Berlin")
+    env = dict(
+        os.environ, CRM_HOME=str(tmp / "home"), CRM_USER_NAME="Bench", CRM_TIMEZONE="Europe/Berlin"
+    )
     env.pop("CRM_DATABASE_URL", None)
     crm = [py, "-m", "crm_cli"]
     # A database with some data, migrated before timing starts.
@@ -45,19 +46,41 @@ def main() -> None:
 
     def contact_add() -> list[str]:
         n = next(seq)
-        return [*crm, "contact", "add", f"Bench Person {n}", "--email", f"p{n}@example.com",
-                "--phone", "+49 30 1234567"]
+        return [
+            *crm,
+            "contact",
+            "add",
+            f"Bench Person {n}",
+            "--email",
+            f"p{n}@example.com",
+            "--phone",
+            "+49 30 1234567",
+        ]
 
     def deal_add() -> list[str]:
-        return [*crm, "deal", "add", f"Bench deal {next(seq)}", "--value", "12000",
-                "--contact", "ana@acme.de", "--close", "2027-01-31"]
+        return [
+            *crm,
+            "deal",
+            "add",
+            f"Bench deal {next(seq)}",
+            "--value",
+            "12000",
+            "--contact",
+            "ana@acme.de",
+            "--close",
+            "2027-01-31",
+        ]
 
-    has_deals = subprocess.run([*crm, "deal", "--help"], env=env,
-                               capture_output=True).returncode == 0
+    has_deals = (
+        subprocess.run([*crm, "deal", "--help"], env=env, capture_output=True).returncode == 0
+    )
     commands: dict[str, object] = {
         "python -c pass": [py, "-c", "pass"],
-        "sqlmodel insert script": [py, str(HERE / "baseline_sqlmodel_insert.py"),
-                                   str(tmp / "baseline.db")],
+        "sqlmodel insert script": [
+            py,
+            str(HERE / "baseline_sqlmodel_insert.py"),
+            str(tmp / "baseline.db"),
+        ],
         "crm --help": [*crm, "--help"],
         "crm contact --help": [*crm, "contact", "--help"],
         "crm contact add": contact_add,
@@ -82,8 +105,10 @@ def main() -> None:
                 raise SystemExit(f"{name} failed: {done.stderr.decode()}")
     medians = {name: statistics.median(v) * 1000 for name, v in samples.items()}
     base, floor = medians["python -c pass"], medians["sqlmodel insert script"]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, {args.runs} runs each")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, {args.runs} runs each"
+    )
     print(f"{'command':<26} {'median ms':>10} {'vs pass':>8} {'vs sqlmodel':>12}")
     for name, ms in medians.items():
         print(f"{name:<26} {ms:>10.1f} {ms / base:>7.1f}x {ms / floor:>11.2f}x")

@@ -79,10 +79,10 @@ KEYS: dict[str, Key] = {
         Key("defaults.currency", "currency of deal values when none is given", _currency, "EUR"),
         Key("defaults.phone_region", "region for phone numbers typed without +CC", _region),
         Key("defaults.timezone", "time zone for due times and display (IANA name)", _timezone),
-        Key("defaults.pipeline", "pipeline for deal commands without --pipeline", _text,
-            "default"),
-        Key("defaults.page_size", "rows a listing shows without --limit or --all", _page_size,
-            "50"),
+        Key("defaults.pipeline", "pipeline for deal commands without --pipeline", _text, "default"),
+        Key(
+            "defaults.page_size", "rows a listing shows without --limit or --all", _page_size, "50"
+        ),
     ]
 }
 

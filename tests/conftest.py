@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-PG_URL = os.environ.get("CRM_TEST_POSTGRES_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -32,8 +33,14 @@ def crm_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "crm-home"
     home.mkdir()
     monkeypatch.setenv("CRM_HOME", str(home))
-    for var in ("CRM_DATABASE_URL", "CRM_USER_NAME", "CRM_USER_EMAIL", "CRM_TIMEZONE",
-                "NO_COLOR", "CRM_DEBUG"):
+    for var in (
+        "CRM_DATABASE_URL",
+        "CRM_USER_NAME",
+        "CRM_USER_EMAIL",
+        "CRM_TIMEZONE",
+        "NO_COLOR",
+        "CRM_DEBUG",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CRM_USER_NAME", "Test User")
     monkeypatch.setenv("CRM_USER_EMAIL", "tester@example.com")
@@ -96,8 +103,7 @@ def pg_url(pg_template: str) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, crm_home: Path,
-           monkeypatch: pytest.MonkeyPatch) -> str:
+def db_url(request: pytest.FixtureRequest, crm_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The database a test runs on; CRM_DATABASE_URL points `crm` at it."""
     if request.param == "sqlite":
         url = f"sqlite:///{crm_home / 'test.db'}"

@@ -47,10 +47,16 @@ def _version(value: bool) -> None:
 
 
 def root(
-    demo_db: Annotated[bool, typer.Option(
-        "--demo", help="Use the demo database (made by `crm demo`) instead of yours.")] = False,
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    demo_db: Annotated[
+        bool,
+        typer.Option("--demo", help="Use the demo database (made by `crm demo`) instead of yours."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """A terminal-first CRM: contacts, companies, deals and follow-ups from the shell.
 
@@ -75,8 +81,11 @@ def _only(sub: typer.Typer, verb: str | None) -> typer.Typer:
     options costs time, and only one command runs."""
     if verb is None:
         return sub
-    keep = [c for c in sub.registered_commands
-            if (c.name or (c.callback.__name__ if c.callback else "")) == verb]
+    keep = [
+        c
+        for c in sub.registered_commands
+        if (c.name or (c.callback.__name__ if c.callback else "")) == verb
+    ]
     if not keep:
         return sub
     import copy
@@ -109,6 +118,22 @@ def build_app(nouns: list[str] | None = None, verb: str | None = None) -> typer.
     return app
 
 
+def build_command(nouns: list[str] | None = None, verb: str | None = None) -> Any:
+    """The click command tree for `build_app`, with examples kept on their own lines."""
+    command = typer.main.get_command(build_app(nouns, verb))
+    _keep_examples(command)
+    return command
+
+
+def _keep_examples(command: Any) -> None:
+    # Click re-wraps help paragraphs; a paragraph marked with \b is printed as written, so an
+    # example stays one line that can be copied.
+    if command.help and "Example:" in command.help and "\b\nExample:" not in command.help:
+        command.help = command.help.replace("Example:", "\b\nExample:")
+    for sub in getattr(command, "commands", {}).values():
+        _keep_examples(sub)
+
+
 def _noun_verb(args: list[str]) -> tuple[str | None, str | None]:
     """The noun and verb a command line names, skipping the root options before them."""
     for i, arg in enumerate(args):
@@ -127,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     common.set_demo(False)
     noun, verb = _noun_verb(args)
     try:
-        app = build_app([noun] if noun else None, verb)
-        result = app(args=args, prog_name="crm", standalone_mode=False)
+        command = build_command([noun] if noun else None, verb)
+        result = command.main(args=args, prog_name="crm", standalone_mode=False)
     except CrmError as exc:
         _error(exc.message)
         return int(exc.exit_code)

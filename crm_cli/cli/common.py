@@ -18,10 +18,13 @@ if TYPE_CHECKING:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV to stdout.")]
-LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1,
-                                              help="Show at most this many rows.")]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", "-n", min=1, help="Show at most this many rows.")
+]
 AllOpt = Annotated[bool, typer.Option("--all", help="Show every row, not one page.")]
-SortOpt = Annotated[str | None, typer.Option("--sort", help="Sort by a column; -col for descending.")]
+SortOpt = Annotated[
+    str | None, typer.Option("--sort", help="Sort by a column; -col for descending.")
+]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 RemovedOpt = Annotated[bool, typer.Option("--removed", help="List removed records instead.")]
 
@@ -62,8 +65,7 @@ def page_limit(ctx: Context, limit: int | None, all_: bool) -> int | None:
 def page_note(shown: int, total: int) -> None:
     """Tell the person (on stderr) when a listing was cut to a page."""
     if shown < total:
-        print(f"crm: showing {shown} of {total}; use --all or --limit for more",
-              file=sys.stderr)
+        print(f"crm: showing {shown} of {total}; use --all or --limit for more", file=sys.stderr)
 
 
 def confirm(question: str, yes: bool) -> None:

@@ -16,13 +16,23 @@ IndustryOpt = Annotated[str | None, typer.Option("--industry", help="Industry.")
 SizeOpt = Annotated[str | None, typer.Option("--size", help="Size, e.g. 11-50.")]
 AddressOpt = Annotated[str | None, typer.Option("--address", help="Postal address.")]
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner: user id, email or name.")]
-FieldOpt = Annotated[list[str] | None, typer.Option(
-    "--field", "-f", help="Custom field key=value (repeatable; key= removes it).")]
+FieldOpt = Annotated[
+    list[str] | None,
+    typer.Option("--field", "-f", help="Custom field key=value (repeatable; key= removes it)."),
+]
 
 _SHOW_FIELDS = [
-    ("id", "ID"), ("name", "Name"), ("domain", "Domain"), ("industry", "Industry"),
-    ("size", "Size"), ("address", "Address"), ("owner", "Owner"), ("tags", "Tags"),
-    ("custom", "Fields"), ("created_at", "Created"), ("updated_at", "Updated"),
+    ("id", "ID"),
+    ("name", "Name"),
+    ("domain", "Domain"),
+    ("industry", "Industry"),
+    ("size", "Size"),
+    ("address", "Address"),
+    ("owner", "Owner"),
+    ("tags", "Tags"),
+    ("custom", "Fields"),
+    ("created_at", "Created"),
+    ("updated_at", "Updated"),
     ("deleted_at", "Removed"),
 ]
 
@@ -68,8 +78,16 @@ def add(
     """
     from crm_cli.services.companies import CompanyInput, add_company
 
-    inp = CompanyInput(name=name, domain=domain, industry=industry, size=size, address=address,
-                       owner=owner, add_tags=tag or [], fields=common.fields_option(field))
+    inp = CompanyInput(
+        name=name,
+        domain=domain,
+        industry=industry,
+        size=size,
+        address=address,
+        owner=owner,
+        add_tags=tag or [],
+        fields=common.fields_option(field),
+    )
     ctx = common.context()
     with ctx.session() as session:
         record = add_company(ctx, session, inp)
@@ -99,9 +117,18 @@ def list_(
     fmt = common.output_format(json_, csv_)
     ctx = common.context()
     with ctx.session(write=False) as session:
-        page = list_companies(session, CompanyFilter(
-            tag=tag, owner=owner, industry=industry, text=text, removed=removed, sort=sort,
-            limit=common.page_limit(ctx, limit, all_)))
+        page = list_companies(
+            session,
+            CompanyFilter(
+                tag=tag,
+                owner=owner,
+                industry=industry,
+                text=text,
+                removed=removed,
+                sort=sort,
+                limit=common.page_limit(ctx, limit, all_),
+            ),
+        )
     emit_rows(page.rows, _columns(), fmt)
     common.page_note(len(page.rows), page.total)
 
@@ -122,10 +149,19 @@ def show(
     ctx = common.context()
     with ctx.session(write=False) as session:
         record = show_company(session, ref)
-    people = [Column("id", "ID", justify="right"), Column("name", "Name"),
-              Column("title", "Title"), Column("lifecycle", "Lifecycle")]
-    emit_record(record, _SHOW_FIELDS, fmt, sections=[("Contacts", record["contacts"], people)],
-                title=record["name"])
+    people = [
+        Column("id", "ID", justify="right"),
+        Column("name", "Name"),
+        Column("title", "Title"),
+        Column("lifecycle", "Lifecycle"),
+    ]
+    emit_record(
+        record,
+        _SHOW_FIELDS,
+        fmt,
+        sections=[("Contacts", record["contacts"], people)],
+        title=record["name"],
+    )
 
 
 @app.command("edit")
@@ -148,9 +184,17 @@ def edit(
     """
     from crm_cli.services.companies import CompanyInput, edit_company
 
-    inp = CompanyInput(name=name, domain=domain, industry=industry, size=size, address=address,
-                       owner=owner, add_tags=tag or [], remove_tags=untag or [],
-                       fields=common.fields_option(field))
+    inp = CompanyInput(
+        name=name,
+        domain=domain,
+        industry=industry,
+        size=size,
+        address=address,
+        owner=owner,
+        add_tags=tag or [],
+        remove_tags=untag or [],
+        fields=common.fields_option(field),
+    )
     ctx = common.context()
     with ctx.session() as session:
         record = edit_company(ctx, session, ref, inp)
@@ -174,8 +218,9 @@ def rm(
     with ctx.session() as session:
         removed = remove_companies(session, refs)
     for item in removed:
-        common.done(f"Removed company {item['id']}: {item['name']} "
-                    f"(undo: crm company restore {item['id']})")
+        common.done(
+            f"Removed company {item['id']}: {item['name']} (undo: crm company restore {item['id']})"
+        )
 
 
 @app.command("restore")

@@ -24,16 +24,25 @@ def list_(json_: JsonOpt = False) -> None:
     from crm_cli.render.output import Column, emit_rows
 
     cfg = config.load()
-    rows = [{"key": k.name, "value": cfg.values.get(k.name), "default": k.default,
-             "help": k.help} for k in config.KEYS.values()]
+    rows = [
+        {"key": k.name, "value": cfg.values.get(k.name), "default": k.default, "help": k.help}
+        for k in config.KEYS.values()
+    ]
     if json_:
         from crm_cli.render.output import write_json
 
         write_json({r["key"]: r["value"] if r["value"] is not None else r["default"] for r in rows})
         return
-    emit_rows(rows, [Column("key", "Key"),
-                     Column("value", "Value", lambda v: v),
-                     Column("default", "Default"), Column("help", "Meaning")], "table")
+    emit_rows(
+        rows,
+        [
+            Column("key", "Key"),
+            Column("value", "Value", lambda v: v),
+            Column("default", "Default"),
+            Column("help", "Meaning"),
+        ],
+        "table",
+    )
 
 
 @app.command("get")

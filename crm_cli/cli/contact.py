@@ -12,19 +12,27 @@ from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, RemovedOpt, So
 app = typer.Typer(help="People you sell to and work with.", no_args_is_help=True)
 
 EmailOpt = Annotated[list[str] | None, typer.Option("--email", "-e", help="Email (repeatable).")]
-PhoneOpt = Annotated[list[str] | None, typer.Option(
-    "--phone", "-p", help="Phone, international or in the default region's format (repeatable).")]
+PhoneOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--phone", "-p", help="Phone, international or in the default region's format (repeatable)."
+    ),
+]
 TagOpt = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")]
-FieldOpt = Annotated[list[str] | None, typer.Option(
-    "--field", "-f", help="Custom field key=value (repeatable; key= removes it).")]
+FieldOpt = Annotated[
+    list[str] | None,
+    typer.Option("--field", "-f", help="Custom field key=value (repeatable; key= removes it)."),
+]
 CompanyOpt = Annotated[str | None, typer.Option("--company", "-c", help="Company id or name.")]
 TitleOpt = Annotated[str | None, typer.Option("--title", help="Job title.")]
-LifecycleOpt = Annotated[str | None, typer.Option(
-    "--lifecycle", "-l", help="lead, prospect, customer or churned.")]
+LifecycleOpt = Annotated[
+    str | None, typer.Option("--lifecycle", "-l", help="lead, prospect, customer or churned.")
+]
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner: user id, email or name.")]
 SourceOpt = Annotated[str | None, typer.Option("--source", help="Where the contact came from.")]
-CadenceOpt = Annotated[int | None, typer.Option(
-    "--cadence", help="Stay in touch every N days (0 turns it off).")]
+CadenceOpt = Annotated[
+    int | None, typer.Option("--cadence", help="Stay in touch every N days (0 turns it off).")
+]
 
 
 def _columns() -> list[Any]:
@@ -43,19 +51,32 @@ def _columns() -> list[Any]:
 
 
 _SHOW_FIELDS = [
-    ("id", "ID"), ("name", "Name"), ("given_name", "Given name"), ("family_name", "Family name"),
-    ("emails", "Emails"), ("phones", "Phones"), ("title", "Title"), ("company", "Company"),
-    ("lifecycle", "Lifecycle"), ("source", "Source"), ("owner", "Owner"), ("tags", "Tags"),
-    ("custom", "Fields"), ("cadence_days", "Cadence (days)"),
-    ("last_contacted_at", "Last contacted"), ("created_at", "Created"),
-    ("updated_at", "Updated"), ("deleted_at", "Removed"),
+    ("id", "ID"),
+    ("name", "Name"),
+    ("given_name", "Given name"),
+    ("family_name", "Family name"),
+    ("emails", "Emails"),
+    ("phones", "Phones"),
+    ("title", "Title"),
+    ("company", "Company"),
+    ("lifecycle", "Lifecycle"),
+    ("source", "Source"),
+    ("owner", "Owner"),
+    ("tags", "Tags"),
+    ("custom", "Fields"),
+    ("cadence_days", "Cadence (days)"),
+    ("last_contacted_at", "Last contacted"),
+    ("created_at", "Created"),
+    ("updated_at", "Updated"),
+    ("deleted_at", "Removed"),
 ]
 
 
 def _summary(record: dict[str, Any], verb: str) -> str:
     extra = [e for e in (record["emails"][:1] + [record.get("company")]) if e]
     return f"{verb} contact {record['id']}: {record['name']}" + (
-        f" ({', '.join(extra)})" if extra else "")
+        f" ({', '.join(extra)})" if extra else ""
+    )
 
 
 @app.command("add")
@@ -82,9 +103,18 @@ def add(
     from crm_cli.services.contacts import ContactInput, add_contact
 
     inp = ContactInput(
-        name=name, given_name=given, family_name=family, title=title, company=company,
-        lifecycle=lifecycle, source=source, owner=owner, cadence_days=cadence,
-        emails=email or [], phones=phone or [], add_tags=tag or [],
+        name=name,
+        given_name=given,
+        family_name=family,
+        title=title,
+        company=company,
+        lifecycle=lifecycle,
+        source=source,
+        owner=owner,
+        cadence_days=cadence,
+        emails=email or [],
+        phones=phone or [],
+        add_tags=tag or [],
         fields=common.fields_option(field),
     )
     ctx = common.context()
@@ -128,8 +158,14 @@ def list_(
     ctx = common.context()
     with ctx.session(write=mine) as session:
         flt = ContactFilter(
-            tag=tag or [], lifecycle=lifecycle, owner=owner, company=company, text=text,
-            removed=removed, sort=sort, limit=common.page_limit(ctx, limit, all_),
+            tag=tag or [],
+            lifecycle=lifecycle,
+            owner=owner,
+            company=company,
+            text=text,
+            removed=removed,
+            sort=sort,
+            limit=common.page_limit(ctx, limit, all_),
             owner_id=ctx.user_id(session) if mine else None,
         )
         page = list_contacts(session, flt)
@@ -166,16 +202,27 @@ def show(
 def edit(
     ref: Annotated[str, typer.Argument(help="Contact id or email.")],
     name: Annotated[str | None, typer.Option("--name", help="New full name.")] = None,
-    email: Annotated[list[str] | None, typer.Option(
-        "--email", "-e", help="Replace all emails with these (repeatable).")] = None,
-    add_email: Annotated[list[str] | None, typer.Option("--add-email", help="Add an email.")] = None,
-    rm_email: Annotated[list[str] | None, typer.Option("--rm-email", help="Remove an email.")] = None,
-    phone: Annotated[list[str] | None, typer.Option(
-        "--phone", "-p", help="Replace all phones with these (repeatable).")] = None,
+    email: Annotated[
+        list[str] | None,
+        typer.Option("--email", "-e", help="Replace all emails with these (repeatable)."),
+    ] = None,
+    add_email: Annotated[
+        list[str] | None, typer.Option("--add-email", help="Add an email.")
+    ] = None,
+    rm_email: Annotated[
+        list[str] | None, typer.Option("--rm-email", help="Remove an email.")
+    ] = None,
+    phone: Annotated[
+        list[str] | None,
+        typer.Option("--phone", "-p", help="Replace all phones with these (repeatable)."),
+    ] = None,
     add_phone: Annotated[list[str] | None, typer.Option("--add-phone", help="Add a phone.")] = None,
-    rm_phone: Annotated[list[str] | None, typer.Option("--rm-phone", help="Remove a phone.")] = None,
-    company: Annotated[str | None, typer.Option(
-        "--company", "-c", help="Company id or name; \"\" unlinks.")] = None,
+    rm_phone: Annotated[
+        list[str] | None, typer.Option("--rm-phone", help="Remove a phone.")
+    ] = None,
+    company: Annotated[
+        str | None, typer.Option("--company", "-c", help='Company id or name; "" unlinks.')
+    ] = None,
     title: TitleOpt = None,
     lifecycle: LifecycleOpt = None,
     owner: OwnerOpt = None,
@@ -195,11 +242,24 @@ def edit(
     from crm_cli.services.contacts import ContactInput, edit_contact
 
     inp = ContactInput(
-        name=name, given_name=given, family_name=family, title=title, company=company,
-        lifecycle=lifecycle, source=source, owner=owner, cadence_days=cadence,
-        emails=email, add_emails=add_email or [], remove_emails=rm_email or [],
-        phones=phone, add_phones=add_phone or [], remove_phones=rm_phone or [],
-        add_tags=tag or [], remove_tags=untag or [], fields=common.fields_option(field),
+        name=name,
+        given_name=given,
+        family_name=family,
+        title=title,
+        company=company,
+        lifecycle=lifecycle,
+        source=source,
+        owner=owner,
+        cadence_days=cadence,
+        emails=email,
+        add_emails=add_email or [],
+        remove_emails=rm_email or [],
+        phones=phone,
+        add_phones=add_phone or [],
+        remove_phones=rm_phone or [],
+        add_tags=tag or [],
+        remove_tags=untag or [],
+        fields=common.fields_option(field),
     )
     ctx = common.context()
     with ctx.session() as session:
@@ -245,8 +305,9 @@ def rm(
     with ctx.session() as session:
         removed = remove_contacts(session, refs)
     for item in removed:
-        common.done(f"Removed contact {item['id']}: {item['name']} "
-                    f"(undo: crm contact restore {item['id']})")
+        common.done(
+            f"Removed contact {item['id']}: {item['name']} (undo: crm contact restore {item['id']})"
+        )
 
 
 @app.command("restore")

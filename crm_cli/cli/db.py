@@ -11,8 +11,7 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import JsonOpt, YesOpt
 
-app = typer.Typer(help="The database: path, migrate, check, backup, restore.",
-                  no_args_is_help=True)
+app = typer.Typer(help="The database: path, migrate, check, backup, restore.", no_args_is_help=True)
 
 
 @app.command("path")
@@ -41,8 +40,15 @@ def migrate(json_: JsonOpt = False) -> None:
     rows, backup = run(ctx)
     if backup:
         print(f"crm: backup before migrating: {backup}", file=sys.stderr)
-    emit_rows(rows, [Column("revision", "Revision"), Column("status", "Status"),
-                     Column("description", "Description")], "json" if json_ else "table")
+    emit_rows(
+        rows,
+        [
+            Column("revision", "Revision"),
+            Column("status", "Status"),
+            Column("description", "Description"),
+        ],
+        "json" if json_ else "table",
+    )
 
 
 @app.command("check")
@@ -94,7 +100,8 @@ def restore(
 
     Example: crm db restore ~/crm-2026-11-23.db
     """
-    from crm_cli.services.admin import check_restorable, restore as run
+    from crm_cli.services.admin import check_restorable
+    from crm_cli.services.admin import restore as run
 
     ctx = common.context()
     check_restorable(ctx, source)

@@ -10,8 +10,9 @@ from crm_cli.cli import common
 
 
 def demo(
-    reset: Annotated[bool, typer.Option("--reset", help="Throw the demo data away and refill it.")]
-    = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Throw the demo data away and refill it.")
+    ] = False,
 ) -> None:
     """Fill the demo database (never your real one) and show what is in it.
 

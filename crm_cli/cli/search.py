@@ -12,8 +12,10 @@ from crm_cli.cli.common import CsvOpt, JsonOpt
 
 def search(
     text: Annotated[str, typer.Argument(help="Words to find: names, emails, phones, fields.")],
-    kind: Annotated[str | None, typer.Option(
-        "--kind", "-k", help="Only contacts or only companies: contact | company.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", "-k", help="Only contacts or only companies: contact | company."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many.")] = 20,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
@@ -35,6 +37,10 @@ def search(
     ctx = common.context()
     with ctx.session(write=False) as session:
         hits = run(session, text, kinds=kinds, limit=limit)
-    columns = [Column("kind", "Kind"), Column("id", "ID", justify="right"),
-               Column("name", "Name"), Column("detail", "Detail")]
+    columns = [
+        Column("kind", "Kind"),
+        Column("id", "ID", justify="right"),
+        Column("name", "Name"),
+        Column("detail", "Detail"),
+    ]
     emit_rows(hits, columns, fmt)

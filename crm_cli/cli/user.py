@@ -9,8 +9,9 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import CsvOpt, JsonOpt
 
-app = typer.Typer(help="Team members: owners of contacts, deals and follow-ups.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Team members: owners of contacts, deals and follow-ups.", no_args_is_help=True
+)
 
 
 @app.command("add")
@@ -52,6 +53,14 @@ def list_(json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
         rows = list_users(session)
     for row in rows:
         row["me"] = row["id"] == me
-    emit_rows(rows, [Column("id", "ID", justify="right"), Column("name", "Name"),
-                     Column("email", "Email"), Column("role", "Role"),
-                     Column("me", "You", lambda v: "*" if v else "")], fmt)
+    emit_rows(
+        rows,
+        [
+            Column("id", "ID", justify="right"),
+            Column("name", "Name"),
+            Column("email", "Email"),
+            Column("role", "Role"),
+            Column("me", "You", lambda v: "*" if v else ""),
+        ],
+        fmt,
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from crm_cli.errors import InvalidValue
 
-
 _ATEXT = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
 _LDH = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -34,17 +33,24 @@ def normalize_email(value: str, field: str = "email") -> str:
         raise InvalidValue(field, value, "the part before the @ is longer than 64 bytes")
     if local.startswith(".") or local.endswith(".") or ".." in local:
         raise InvalidValue(field, value, "dots must sit between characters before the @")
-    bad = [ch for ch in local if ch != "." and ch not in _ATEXT and (ord(ch) < 128
-                                                                     or not ch.isprintable()
-                                                                     or ch.isspace())]
+    bad = [
+        ch
+        for ch in local
+        if ch != "."
+        and ch not in _ATEXT
+        and (ord(ch) < 128 or not ch.isprintable() or ch.isspace())
+    ]
     if bad:
         raise InvalidValue(field, value, f"{bad[0]!r} is not allowed before the @")
     return f"{local}@{_domain(domain, value, field)}"
 
 
 def _domain(domain: str, value: str, field: str) -> str:
-    name = domain.lower().rstrip(".") if domain.endswith(".") and not domain.endswith("..") \
+    name = (
+        domain.lower().rstrip(".")
+        if domain.endswith(".") and not domain.endswith("..")
         else domain.lower()
+    )
     if not name:
         raise InvalidValue(field, value, "nothing after the @")
     labels = name.split(".")
@@ -60,10 +66,13 @@ def _domain(domain: str, value: str, field: str) -> str:
             try:
                 ascii_label = label.encode("idna").decode("ascii")
             except UnicodeError:
-                raise InvalidValue(field, value, f"{label!r} is not a valid domain label") \
-                    from None
-        if len(ascii_label) > 63 or not set(ascii_label) <= _LDH or \
-                ascii_label.startswith("-") or ascii_label.endswith("-"):
+                raise InvalidValue(field, value, f"{label!r} is not a valid domain label") from None
+        if (
+            len(ascii_label) > 63
+            or not set(ascii_label) <= _LDH
+            or ascii_label.startswith("-")
+            or ascii_label.endswith("-")
+        ):
             raise InvalidValue(field, value, f"{label!r} is not a valid domain label")
         ascii_labels.append(ascii_label)
     if len(".".join(ascii_labels)) > 253:

@@ -113,19 +113,33 @@ def _plain(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None:
         out.write("  ".join(cells).rstrip() + "\n")
 
 
-def _rich_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column],
-                title: str | None, footer: dict[str, str] | None) -> None:
+def _rich_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    title: str | None,
+    footer: dict[str, str] | None,
+) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table  # ~30 ms: only for terminals
 
     console = Console(no_color="NO_COLOR" in os.environ, highlight=False)
-    table = Table(box=box.SIMPLE_HEAD, title=title, show_footer=bool(footer),
-                  header_style="bold", title_justify="left", pad_edge=False)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        title=title,
+        show_footer=bool(footer),
+        header_style="bold",
+        title_justify="left",
+        pad_edge=False,
+    )
     for col in columns:
-        table.add_column(col.header, justify=col.justify,  # type: ignore[arg-type]
-                         max_width=col.max_width, overflow="fold",
-                         footer=(footer or {}).get(col.key, ""))
+        table.add_column(
+            col.header,
+            justify=col.justify,  # type: ignore[arg-type]
+            max_width=col.max_width,
+            overflow="fold",
+            footer=(footer or {}).get(col.key, ""),
+        )
     for row in rows:
         table.add_row(*[_escape(c.cell(row)) for c in columns])
     console.print(table)
@@ -137,9 +151,15 @@ def _escape(value: str) -> str:
     return escape(value)
 
 
-def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: str, *,
-              json_rows: Any = None, title: str | None = None,
-              footer: dict[str, str] | None = None) -> None:
+def emit_rows(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    fmt: str,
+    *,
+    json_rows: Any = None,
+    title: str | None = None,
+    footer: dict[str, str] | None = None,
+) -> None:
     """Write a listing in `fmt`: "json", "csv" or "table" (Rich on a TTY, plain otherwise)."""
     if fmt == "json":
         write_json(list(rows) if json_rows is None else json_rows)
@@ -153,9 +173,14 @@ def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[Column], fmt: st
         _plain(rows, columns)
 
 
-def emit_record(record: dict[str, Any], fields: Sequence[tuple[str, str]], fmt: str, *,
-                sections: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[Column]]] = (),
-                title: str | None = None) -> None:
+def emit_record(
+    record: dict[str, Any],
+    fields: Sequence[tuple[str, str]],
+    fmt: str,
+    *,
+    sections: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[Column]]] = (),
+    title: str | None = None,
+) -> None:
     """Write one record: `fields` are (key, label) pairs; `sections` are sub-listings."""
     if fmt == "json":
         write_json(record)

@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 def migrate(ctx: Context) -> tuple[list[dict[str, Any]], str | None]:
     engine = ctx.engine  # opening applies what is pending
     rows = [
-        {"revision": r.revision, "status": "applied" if r.applied else "pending",
-         "description": r.description.strip().splitlines()[0] if r.description else ""}
+        {
+            "revision": r.revision,
+            "status": "applied" if r.applied else "pending",
+            "description": r.description.strip().splitlines()[0] if r.description else "",
+        }
         for r in migrations.revisions(engine)
     ]
     return rows, ctx.migration_backup
@@ -37,9 +40,12 @@ def check(ctx: Context) -> dict[str, Any]:
     revision = migrations.current_revision(engine)
     if revision != migrations.HEAD:
         problems.append(f"schema revision {revision}, expected {migrations.HEAD}")
-    report: dict[str, Any] = {"database": str(sqlite_file(ctx.url) or ctx.safe_url),
-                              "dialect": engine.dialect.name,
-                              "schema": revision, "expected_schema": migrations.HEAD}
+    report: dict[str, Any] = {
+        "database": str(sqlite_file(ctx.url) or ctx.safe_url),
+        "dialect": engine.dialect.name,
+        "schema": revision,
+        "expected_schema": migrations.HEAD,
+    }
     with ctx.session(write=False) as session:
         if engine.dialect.name == "sqlite":
             result = [r[0] for r in session.execute(text("PRAGMA integrity_check"))]
@@ -57,9 +63,11 @@ def check(ctx: Context) -> dict[str, Any]:
             report["search_index"] = "ok"
             report["journal_mode"] = session.execute(text("PRAGMA journal_mode")).scalar()
         report["contacts"] = session.scalar(
-            select(func.count()).select_from(Contact).where(Contact.deleted_at.is_(None)))
+            select(func.count()).select_from(Contact).where(Contact.deleted_at.is_(None))
+        )
         report["companies"] = session.scalar(
-            select(func.count()).select_from(Company).where(Company.deleted_at.is_(None)))
+            select(func.count()).select_from(Company).where(Company.deleted_at.is_(None))
+        )
     report["problems"] = problems
     return report
 
@@ -79,8 +87,12 @@ def backup(ctx: Context, target: Path, *, overwrite: bool = False) -> Path:
     if pg_dump is None:
         raise CrmError("backing up PostgreSQL needs pg_dump on the PATH")
     url = ctx.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    done = subprocess.run([pg_dump, "--format=custom", f"--file={target}", url],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [pg_dump, "--format=custom", f"--file={target}", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise DatabaseError(f"pg_dump failed: {done.stderr.strip().splitlines()[-1:]}")
     return target

@@ -28,7 +28,9 @@ def clean_tag(name: str) -> str:
 def clean_field_key(key: str) -> str:
     k = key.strip()
     if not _FIELD_KEY.match(k) or len(k) > 64:
-        raise InvalidValue("field", key, "a field name starts with a letter; letters, digits, - _ .")
+        raise InvalidValue(
+            "field", key, "a field name starts with a letter; letters, digits, - _ ."
+        )
     return k
 
 
@@ -55,8 +57,14 @@ def tag_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     return {str(k): int(v) for k, v in found.items()}
 
 
-def set_tags(session: Session, link: Any, owner_col: str, owner_id: int,  # link: table or model
-             add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+def set_tags(
+    session: Session,
+    link: Any,
+    owner_col: str,
+    owner_id: int,  # link: table or model
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> None:
     """Add and remove tags on one record through its link table."""
     link = getattr(link, "__table__", link)
     add_ids = tag_ids(session, add)
@@ -64,24 +72,30 @@ def set_tags(session: Session, link: Any, owner_col: str, owner_id: int,  # link
     if remove_names:
         rm = session.scalars(select(Tag.id).where(Tag.name.in_(remove_names))).all()
         if rm:
-            session.execute(delete(link).where(link.c[owner_col] == owner_id,
-                                               link.c.tag_id.in_(rm)))
+            session.execute(
+                delete(link).where(link.c[owner_col] == owner_id, link.c.tag_id.in_(rm))
+            )
     if add_ids:
-        present = set(session.scalars(select(link.c.tag_id).where(
-            link.c[owner_col] == owner_id)).all())
+        present = set(
+            session.scalars(select(link.c.tag_id).where(link.c[owner_col] == owner_id)).all()
+        )
         rows = [{owner_col: owner_id, "tag_id": t} for t in add_ids.values() if t not in present]
         if rows:
             session.execute(insert(link), rows)
 
 
-def tags_by_owner(session: Session, link: Any, owner_col: str, ids: list[int]) -> dict[int, list[str]]:
+def tags_by_owner(
+    session: Session, link: Any, owner_col: str, ids: list[int]
+) -> dict[int, list[str]]:
     result: dict[int, list[str]] = {i: [] for i in ids}
     if not ids:
         return result
     link = getattr(link, "__table__", link)
     col = link.c[owner_col]
     rows = session.execute(
-        select(col, Tag.name).join(Tag, Tag.id == link.c.tag_id).where(col.in_(ids))
+        select(col, Tag.name)
+        .join(Tag, Tag.id == link.c.tag_id)
+        .where(col.in_(ids))
         .order_by(Tag.name)
     )
     for owner, name in rows:
@@ -121,8 +135,9 @@ def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[
         desc = part.startswith("-")
         name = part.lstrip("-+")
         if name not in allowed:
-            raise InvalidValue("sort", value or spec,
-                               f"sort by one of {', '.join(sorted(allowed))}")
+            raise InvalidValue(
+                "sort", value or spec, f"sort by one of {', '.join(sorted(allowed))}"
+            )
         col = allowed[name]
         clauses.append(col.desc() if desc else col.asc())
     return clauses

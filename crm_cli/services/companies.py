@@ -43,8 +43,11 @@ def _clean_domain(value: str) -> str:
 def reindex(company: Company, tags: list[str]) -> None:
     company.search_name = index_tokens(company.name)
     company.search_doc = index_tokens(
-        company.domain, company.industry, company.address,
-        *[str(v) for v in company.custom.values()], *tags,
+        company.domain,
+        company.industry,
+        company.address,
+        *[str(v) for v in company.custom.values()],
+        *tags,
     )
 
 
@@ -61,13 +64,16 @@ def find_company(session: Session, ref: str, *, removed: bool = False) -> Compan
         select(Company).where(live, func.lower(Company.name) == text.lower()).limit(3)
     ).all()
     if not matches:
-        matches = session.scalars(select(Company).where(live, Company.domain == text.lower())
-                                  .limit(3)).all()
+        matches = session.scalars(
+            select(Company).where(live, Company.domain == text.lower()).limit(3)
+        ).all()
     if not matches:
         raise NotFound("removed company" if removed else "company", ref)
     if len(matches) > 1:
         ids = ", ".join(str(c.id) for c in matches)
-        raise InvalidValue("company", ref, f"several companies have this name (ids {ids}); use an id")
+        raise InvalidValue(
+            "company", ref, f"several companies have this name (ids {ids}); use an id"
+        )
     return matches[0]
 
 
@@ -85,8 +91,14 @@ def company_for_link(session: Session, ref: str, owner_id: int | None) -> Compan
     return company
 
 
-def company_record(session: Session, company: Company, *, tags: list[str] | None = None,
-                   owner: str | None = None, contacts: int | None = None) -> dict[str, Any]:
+def company_record(
+    session: Session,
+    company: Company,
+    *,
+    tags: list[str] | None = None,
+    owner: str | None = None,
+    contacts: int | None = None,
+) -> dict[str, Any]:
     assert company.id is not None
     if tags is None:
         tags = common.tags_by_owner(session, CompanyTag, "company_id", [company.id])[company.id]
@@ -138,8 +150,11 @@ def _apply(session: Session, company: Company, inp: CompanyInput) -> None:
 def add_company(ctx: Context, session: Session, inp: CompanyInput) -> dict[str, Any]:
     if not inp.name or not inp.name.strip():
         raise InvalidValue("name", inp.name or "", "must not be empty")
-    existing = session.scalar(select(Company.id).where(
-        Company.deleted_at.is_(None), func.lower(Company.name) == inp.name.strip().lower()))
+    existing = session.scalar(
+        select(Company.id).where(
+            Company.deleted_at.is_(None), func.lower(Company.name) == inp.name.strip().lower()
+        )
+    )
     if existing is not None:
         raise Conflict(f"company {inp.name.strip()!r} exists already (id {existing})")
     company = Company(name=inp.name.strip(), owner_id=ctx.user_id(session))
@@ -159,8 +174,9 @@ def edit_company(ctx: Context, session: Session, ref: str, inp: CompanyInput) ->
     assert company.id is not None
     old_name = company.name
     _apply(session, company, inp)
-    common.set_tags(session, CompanyTag, "company_id", company.id,
-                    add=inp.add_tags, remove=inp.remove_tags)
+    common.set_tags(
+        session, CompanyTag, "company_id", company.id, add=inp.add_tags, remove=inp.remove_tags
+    )
     tags = common.tags_by_owner(session, CompanyTag, "company_id", [company.id])[company.id]
     reindex(company, tags)
     company.updated_at = utcnow()
@@ -201,13 +217,18 @@ class CompanyFilter:
 
 def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
     query = select(Company).where(
-        Company.deleted_at.is_not(None) if flt.removed else Company.deleted_at.is_(None))
+        Company.deleted_at.is_not(None) if flt.removed else Company.deleted_at.is_(None)
+    )
     if flt.tag:
         from crm_cli.store.models import Tag
 
-        query = query.where(Company.id.in_(
-            select(CompanyTag.c.company_id).join(Tag, Tag.id == CompanyTag.c.tag_id)
-            .where(Tag.name == common.clean_tag(flt.tag))))
+        query = query.where(
+            Company.id.in_(
+                select(CompanyTag.c.company_id)
+                .join(Tag, Tag.id == CompanyTag.c.tag_id)
+                .where(Tag.name == common.clean_tag(flt.tag))
+            )
+        )
     if flt.owner:
         query = query.where(Company.owner_id == resolve_user(session, flt.owner))
     if flt.industry:
@@ -217,10 +238,18 @@ def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
 
         query = query.where(Company.id.in_(matching_ids(session, "company", flt.text)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    order = common.sort_spec(flt.sort, {
-        "name": Company.name, "id": Company.id, "created": Company.created_at,
-        "updated": Company.updated_at, "industry": Company.industry, "domain": Company.domain,
-    }, "name")
+    order = common.sort_spec(
+        flt.sort,
+        {
+            "name": Company.name,
+            "id": Company.id,
+            "created": Company.created_at,
+            "updated": Company.updated_at,
+            "industry": Company.industry,
+            "domain": Company.domain,
+        },
+        "name",
+    )
     query = query.order_by(*order, Company.id).offset(flt.offset)
     if flt.limit is not None:
         query = query.limit(flt.limit)
@@ -228,14 +257,27 @@ def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
     ids = [c.id for c in companies if c.id is not None]
     tags = common.tags_by_owner(session, CompanyTag, "company_id", ids)
     owners = user_names(session, {c.owner_id for c in companies if c.owner_id})
-    counts = dict(session.execute(
-        select(Contact.company_id, func.count()).where(Contact.company_id.in_(ids),
-                                                       Contact.deleted_at.is_(None))
-        .group_by(Contact.company_id)).all()) if ids else {}
+    counts = (
+        dict(
+            session.execute(
+                select(Contact.company_id, func.count())
+                .where(Contact.company_id.in_(ids), Contact.deleted_at.is_(None))
+                .group_by(Contact.company_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     rows = [
-        company_record(session, c, tags=tags[c.id], owner=owners.get(c.owner_id or 0),
-                       contacts=int(counts.get(c.id, 0)))
-        for c in companies if c.id is not None
+        company_record(
+            session,
+            c,
+            tags=tags[c.id],
+            owner=owners.get(c.owner_id or 0),
+            contacts=int(counts.get(c.id, 0)),
+        )
+        for c in companies
+        if c.id is not None
     ]
     return common.Page(rows, int(total))
 
@@ -253,12 +295,14 @@ def remove_companies(session: Session, refs: list[str]) -> list[dict[str, Any]]:
 
 def restore_company(session: Session, ref: str) -> dict[str, Any]:
     company = find_company(session, ref, removed=True)
-    clash = session.scalar(select(Company.id).where(
-        Company.deleted_at.is_(None), func.lower(Company.name) == company.name.lower()))
+    clash = session.scalar(
+        select(Company.id).where(
+            Company.deleted_at.is_(None), func.lower(Company.name) == company.name.lower()
+        )
+    )
     if clash is not None:
         raise Conflict(f"a company named {company.name!r} exists already (id {clash})")
     company.deleted_at = None
     company.updated_at = utcnow()
     session.flush()
     return company_record(session, company)
-

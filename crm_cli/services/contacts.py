@@ -83,16 +83,21 @@ def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contac
     if text.lstrip("#").isdigit():
         contact = session.get(Contact, int(text.lstrip("#")))
     elif "@" in text:
-        contact = session.scalar(select(Contact).join(ContactEmail, ContactEmail.c.contact_id == Contact.id).where(
-            ContactEmail.c.email == text.lower()))
+        contact = session.scalar(
+            select(Contact)
+            .join(ContactEmail, ContactEmail.c.contact_id == Contact.id)
+            .where(ContactEmail.c.email == text.lower())
+        )
     elif text:
         live = Contact.deleted_at.is_not(None) if removed else Contact.deleted_at.is_(None)
-        matches = session.scalars(select(Contact).where(
-            live, func.lower(Contact.name) == text.lower()).limit(3)).all()
+        matches = session.scalars(
+            select(Contact).where(live, func.lower(Contact.name) == text.lower()).limit(3)
+        ).all()
         if len(matches) > 1:
             ids = ", ".join(str(c.id) for c in matches)
-            raise InvalidValue("contact", ref,
-                               f"several contacts have this name (ids {ids}); use an id or email")
+            raise InvalidValue(
+                "contact", ref, f"several contacts have this name (ids {ids}); use an id or email"
+            )
         contact = matches[0] if matches else None
     if contact is None or (contact.deleted_at is not None) != removed:
         raise NotFound("removed contact" if removed else "contact", ref)
@@ -113,20 +118,32 @@ def _details(session: Session, contacts: list[Contact]) -> _Details:
     emails: dict[int, list[str]] = {i: [] for i in ids}
     phones: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
-        for cid, email in session.execute(select(ContactEmail.c.contact_id, ContactEmail.c.email)
-                                          .where(ContactEmail.c.contact_id.in_(ids))
-                                          .order_by(ContactEmail.c.position, ContactEmail.c.id)):
+        for cid, email in session.execute(
+            select(ContactEmail.c.contact_id, ContactEmail.c.email)
+            .where(ContactEmail.c.contact_id.in_(ids))
+            .order_by(ContactEmail.c.position, ContactEmail.c.id)
+        ):
             emails[cid].append(email)
-        for cid, phone in session.execute(select(ContactPhone.c.contact_id, ContactPhone.c.phone)
-                                          .where(ContactPhone.c.contact_id.in_(ids))
-                                          .order_by(ContactPhone.c.position, ContactPhone.c.id)):
+        for cid, phone in session.execute(
+            select(ContactPhone.c.contact_id, ContactPhone.c.phone)
+            .where(ContactPhone.c.contact_id.in_(ids))
+            .order_by(ContactPhone.c.position, ContactPhone.c.id)
+        ):
             phones[cid].append(phone)
     company_ids = {c.company_id for c in contacts if c.company_id}
-    companies = dict(session.execute(select(Company.id, Company.name)
-                                     .where(Company.id.in_(company_ids))).all()) \
-        if company_ids else {}
+    companies = (
+        dict(
+            session.execute(
+                select(Company.id, Company.name).where(Company.id.in_(company_ids))
+            ).all()
+        )
+        if company_ids
+        else {}
+    )
     return _Details(
-        emails, phones, common.tags_by_owner(session, ContactTag, "contact_id", ids),
+        emails,
+        phones,
+        common.tags_by_owner(session, ContactTag, "contact_id", ids),
         {int(k): str(v) for k, v in companies.items()},
         user_names(session, {c.owner_id for c in contacts if c.owner_id}),
     )
@@ -171,8 +188,11 @@ def _index(contact: Contact, details: _Details) -> None:
     contact.search_doc = index_tokens(
         *details.emails.get(cid, []),
         *[t for p in phones for t in phone_tokens(p, national_digits(p))],
-        contact.title, details.companies.get(contact.company_id or 0), contact.source,
-        *[str(v) for v in contact.custom.values()], *details.tags.get(cid, []),
+        contact.title,
+        details.companies.get(contact.company_id or 0),
+        contact.source,
+        *[str(v) for v in contact.custom.values()],
+        *details.tags.get(cid, []),
     )
 
 
@@ -187,15 +207,19 @@ def reindex_contacts(session: Session, ids_query: Select[Any]) -> None:
 def _check_emails_free(session: Session, emails: list[str], contact_id: int | None) -> None:
     if not emails:
         return
-    rows = session.execute(select(ContactEmail.c.email, Contact.id, Contact.name, Contact.deleted_at)
-                           .join(Contact, Contact.id == ContactEmail.c.contact_id)
-                           .where(ContactEmail.c.email.in_(emails))).all()
+    rows = session.execute(
+        select(ContactEmail.c.email, Contact.id, Contact.name, Contact.deleted_at)
+        .join(Contact, Contact.id == ContactEmail.c.contact_id)
+        .where(ContactEmail.c.email.in_(emails))
+    ).all()
     for email, cid, name, deleted in rows:
         if cid == contact_id:
             continue
         if deleted is not None:
-            raise Conflict(f"email {email!r} belongs to removed contact {cid} ({name}); "
-                           f"restore it with `crm contact restore {cid}`")
+            raise Conflict(
+                f"email {email!r} belongs to removed contact {cid} ({name}); "
+                f"restore it with `crm contact restore {cid}`"
+            )
         raise Conflict(f"email {email!r} belongs to contact {cid} ({name})")
 
 
@@ -233,14 +257,22 @@ def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) 
         contact.custom = custom
 
 
-def _replace_list(session: Session, model: Any, column: str, contact_id: int,
-                  values: list[str], *, existing: bool = True) -> None:
+def _replace_list(
+    session: Session,
+    model: Any,
+    column: str,
+    contact_id: int,
+    values: list[str],
+    *,
+    existing: bool = True,
+) -> None:
     if existing:
         session.execute(delete(model).where(model.c.contact_id == contact_id))
     if values:
-        session.execute(insert(model), [
-            {"contact_id": contact_id, column: v, "position": i} for i, v in enumerate(values)
-        ])
+        session.execute(
+            insert(model),
+            [{"contact_id": contact_id, column: v, "position": i} for i, v in enumerate(values)],
+        )
 
 
 def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, Any]:
@@ -257,7 +289,9 @@ def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, 
         contact.owner_id = ctx.user_id(session)
     # Everything the record shows is known here: build it without reading it back.
     details = _Details(
-        emails={0: emails}, phones={0: phones}, tags={0: tags},
+        emails={0: emails},
+        phones={0: phones},
+        tags={0: tags},
         companies=_company_names(session, contact.company_id),
         owners=user_names(session, {contact.owner_id}),
     )
@@ -304,8 +338,9 @@ def edit_contact(ctx: Context, session: Session, ref: str, inp: ContactInput) ->
         _replace_list(session, ContactEmail, "email", contact.id, emails)
     if phones != current.phones[contact.id]:
         _replace_list(session, ContactPhone, "phone", contact.id, phones)
-    common.set_tags(session, ContactTag, "contact_id", contact.id,
-                    add=inp.add_tags, remove=inp.remove_tags)
+    common.set_tags(
+        session, ContactTag, "contact_id", contact.id, add=inp.add_tags, remove=inp.remove_tags
+    )
     contact.updated_at = utcnow()
     details = _details(session, [contact])
     _index(contact, details)
@@ -334,11 +369,16 @@ class ContactFilter:
 
 def list_contacts(session: Session, flt: ContactFilter) -> common.Page:
     query = select(Contact).where(
-        Contact.deleted_at.is_not(None) if flt.removed else Contact.deleted_at.is_(None))
+        Contact.deleted_at.is_not(None) if flt.removed else Contact.deleted_at.is_(None)
+    )
     for tag in flt.tag:
-        query = query.where(Contact.id.in_(
-            select(ContactTag.c.contact_id).join(Tag, Tag.id == ContactTag.c.tag_id)
-            .where(Tag.name == common.clean_tag(tag))))
+        query = query.where(
+            Contact.id.in_(
+                select(ContactTag.c.contact_id)
+                .join(Tag, Tag.id == ContactTag.c.tag_id)
+                .where(Tag.name == common.clean_tag(tag))
+            )
+        )
     if flt.lifecycle:
         query = query.where(Contact.lifecycle == check_lifecycle(flt.lifecycle))
     if flt.owner:
@@ -354,11 +394,18 @@ def list_contacts(session: Session, flt: ContactFilter) -> common.Page:
 
         query = query.where(Contact.id.in_(matching_ids(session, "contact", flt.text)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    order = common.sort_spec(flt.sort, {
-        "name": Contact.name, "id": Contact.id, "created": Contact.created_at,
-        "updated": Contact.updated_at, "lifecycle": Contact.lifecycle,
-        "last_contacted": Contact.last_contacted_at,
-    }, "name")
+    order = common.sort_spec(
+        flt.sort,
+        {
+            "name": Contact.name,
+            "id": Contact.id,
+            "created": Contact.created_at,
+            "updated": Contact.updated_at,
+            "lifecycle": Contact.lifecycle,
+            "last_contacted": Contact.last_contacted_at,
+        },
+        "name",
+    )
     query = query.order_by(*order, Contact.id).offset(flt.offset)
     if flt.limit is not None:
         query = query.limit(flt.limit)

@@ -51,16 +51,20 @@ def ranked_ids(session: Session, kind: str, query: str, limit: int) -> list[tupl
     if session.get_bind().dialect.name == "sqlite":
         fts = f"{kind}_fts"
         q_name = "search_name : (" + _fts5_query(tokens) + ")"
-        named = session.execute(text(
-            f"SELECT rowid, -bm25({fts}) FROM {fts} WHERE {fts} MATCH :q "
-            "ORDER BY bm25(" + fts + "), rowid LIMIT :limit"),
-            {"q": q_name, "limit": limit}).all()
+        named = session.execute(
+            text(
+                f"SELECT rowid, -bm25({fts}) FROM {fts} WHERE {fts} MATCH :q "
+                "ORDER BY bm25(" + fts + "), rowid LIMIT :limit"
+            ),
+            {"q": q_name, "limit": limit},
+        ).all()
         hits = [(int(r[0]), 1.0 + float(r[1])) for r in named]
         if len(hits) < limit:
             seen = {h[0] for h in hits}
-            rest = session.execute(text(
-                f"SELECT rowid FROM {fts} WHERE {fts} MATCH :q ORDER BY rowid LIMIT :limit"),
-                {"q": _fts5_query(tokens), "limit": limit + len(hits)}).all()
+            rest = session.execute(
+                text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :q ORDER BY rowid LIMIT :limit"),
+                {"q": _fts5_query(tokens), "limit": limit + len(hits)},
+            ).all()
             hits.extend((int(r[0]), 0.0) for r in rest if int(r[0]) not in seen)
         return hits[:limit]
     simple = literal_column("'simple'::regconfig")
@@ -68,15 +72,21 @@ def ranked_ids(session: Session, kind: str, query: str, limit: int) -> list[tupl
     name_doc = func.to_tsvector(simple, model.search_name)
     score = func.ts_rank(name_doc, tsq)
     named_rows = session.execute(
-        select(model.id, score).where(name_doc.op("@@")(tsq), model.deleted_at.is_(None))
-        .order_by(score.desc(), model.id).limit(limit)).all()
+        select(model.id, score)
+        .where(name_doc.op("@@")(tsq), model.deleted_at.is_(None))
+        .order_by(score.desc(), model.id)
+        .limit(limit)
+    ).all()
     hits = [(int(r[0]), 1.0 + float(r[1])) for r in named_rows]
     if len(hits) < limit:
         seen = {h[0] for h in hits}
         doc = func.to_tsvector(simple, model.search_name + " " + model.search_doc)
         rest_rows = session.execute(
-            select(model.id).where(doc.op("@@")(tsq), model.deleted_at.is_(None))
-            .order_by(model.id).limit(limit + len(hits))).all()
+            select(model.id)
+            .where(doc.op("@@")(tsq), model.deleted_at.is_(None))
+            .order_by(model.id)
+            .limit(limit + len(hits))
+        ).all()
         hits.extend((int(r[0]), 0.0) for r in rest_rows if int(r[0]) not in seen)
     return hits[:limit]
 
@@ -89,16 +99,25 @@ def matching_ids(session: Session, kind: str, query: str) -> Select[Any]:
     tokens = _tokens(query)
     model = _MODELS[kind]
     if session.get_bind().dialect.name == "sqlite":
-        return select(literal_column("rowid")).select_from(text(f"{kind}_fts")).where(
-            text(f"{kind}_fts MATCH :fts_q").bindparams(fts_q=_fts5_query(tokens)))
-    doc = func.to_tsvector(literal_column("'simple'::regconfig"),
-                           model.search_name + " " + model.search_doc)
+        return (
+            select(literal_column("rowid"))
+            .select_from(text(f"{kind}_fts"))
+            .where(text(f"{kind}_fts MATCH :fts_q").bindparams(fts_q=_fts5_query(tokens)))
+        )
+    doc = func.to_tsvector(
+        literal_column("'simple'::regconfig"), model.search_name + " " + model.search_doc
+    )
     tsq = func.to_tsquery(literal_column("'simple'::regconfig"), _ts_query(tokens))
     return select(model.id).where(doc.op("@@")(tsq))
 
 
-def search(session: Session, query: str, *, kinds: tuple[str, ...] = ("contact", "company"),
-           limit: int = 20) -> list[dict[str, Any]]:
+def search(
+    session: Session,
+    query: str,
+    *,
+    kinds: tuple[str, ...] = ("contact", "company"),
+    limit: int = 20,
+) -> list[dict[str, Any]]:
     """Contacts and companies matching `query`, best matches first."""
     from crm_cli.services import companies, contacts
 
@@ -121,9 +140,17 @@ def search(session: Session, query: str, *, kinds: tuple[str, ...] = ("contact",
     results = []
     for score, kind, rid in hits:
         rec = by_key[(kind, rid)]
-        results.append({"kind": kind, "id": rid, "name": rec["name"],
-                        "detail": _detail(kind, rec), "score": round(score, 4),
-                        "match": _tier(query, tokens, rec["name"]), "record": rec})
+        results.append(
+            {
+                "kind": kind,
+                "id": rid,
+                "name": rec["name"],
+                "detail": _detail(kind, rec),
+                "score": round(score, 4),
+                "match": _tier(query, tokens, rec["name"]),
+                "record": rec,
+            }
+        )
     # Scores of different indexes do not compare; the kind of match does. Then the score.
     order = {"exact": 0, "name": 1, "other": 2}
     results.sort(key=lambda r: (order[r["match"]], -r["score"], r["kind"], r["id"]))

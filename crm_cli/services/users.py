@@ -41,7 +41,9 @@ def user_record(user: User) -> dict[str, Any]:
     }
 
 
-def add_user(session: Session, name: str, email: str | None, role: str = "member") -> dict[str, Any]:
+def add_user(
+    session: Session, name: str, email: str | None, role: str = "member"
+) -> dict[str, Any]:
     from crm_cli.domain.contactinfo import normalize_email
 
     if not name.strip():

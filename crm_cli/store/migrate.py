@@ -35,7 +35,9 @@ def current_revision(engine: Engine) -> str | None:
             conn.rollback()
     except (OperationalError, ProgrammingError) as exc:
         message = str(exc.orig)
-        if "alembic_version" in message and ("no such table" in message or "does not exist" in message):
+        if "alembic_version" in message and (
+            "no such table" in message or "does not exist" in message
+        ):
             return None
         raise
     return str(row[0]) if row else None

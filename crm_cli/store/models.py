@@ -90,10 +90,16 @@ class Contact(Stamped, table=True):
 # written in bulk and read by column, never as objects, and a Core table costs a tenth of an
 # ORM class at start-up.
 ContactEmail = Table(
-    "contact_email", SQLModel.metadata,
+    "contact_email",
+    SQLModel.metadata,
     Column("id", Integer, primary_key=True),
-    Column("contact_id", Integer, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "contact_id",
+        Integer,
+        ForeignKey("contact.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     # Addresses are unique: a contact is found by any of them.
     Column("email", String, nullable=False, unique=True),
     Column("label", String),
@@ -101,27 +107,35 @@ ContactEmail = Table(
 )
 
 ContactPhone = Table(
-    "contact_phone", SQLModel.metadata,
+    "contact_phone",
+    SQLModel.metadata,
     Column("id", Integer, primary_key=True),
-    Column("contact_id", Integer, ForeignKey("contact.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "contact_id",
+        Integer,
+        ForeignKey("contact.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     Column("phone", String, nullable=False, index=True),  # E.164
     Column("label", String),
     Column("position", Integer, nullable=False),
 )
 
 ContactTag = Table(
-    "contact_tag", SQLModel.metadata,
-    Column("contact_id", Integer, ForeignKey("contact.id", ondelete="CASCADE"),
-           primary_key=True),
-    Column("tag_id", Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True,
-           index=True),
+    "contact_tag",
+    SQLModel.metadata,
+    Column("contact_id", Integer, ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "tag_id", Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
 )
 
 CompanyTag = Table(
-    "company_tag", SQLModel.metadata,
-    Column("company_id", Integer, ForeignKey("company.id", ondelete="CASCADE"),
-           primary_key=True),
-    Column("tag_id", Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True,
-           index=True),
+    "company_tag",
+    SQLModel.metadata,
+    Column("company_id", Integer, ForeignKey("company.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "tag_id", Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
 )

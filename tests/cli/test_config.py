@@ -17,9 +17,10 @@ def test_set_get_unset(crm: Any, crm_home: Path) -> None:
     assert crm.ok("config", "get", "defaults.currency").out == "USD\n"
     assert crm.ok("config", "path").out.strip() == str(crm_home / "config.toml")
     data = tomllib.loads((crm_home / "config.toml").read_text())
-    assert data == {"user": {"name": "Ana Lima"},
-                    "defaults": {"currency": "USD", "timezone": "Asia/Shanghai",
-                                 "phone_region": "CN"}}
+    assert data == {
+        "user": {"name": "Ana Lima"},
+        "defaults": {"currency": "USD", "timezone": "Asia/Shanghai", "phone_region": "CN"},
+    }
     listed = crm.json("config", "list")
     assert listed["defaults.phone_region"] == "CN"
     assert listed["defaults.page_size"] == "50"

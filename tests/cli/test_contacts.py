@@ -15,9 +15,23 @@ def test_scripted_session(crm: Any, db_url: str) -> None:
     """The acceptance session: add with CJK name, local phones, email; list; search; edit;
     remove and restore; add a company and link it."""
     crm.ok("config", "set", "defaults.phone_region", "CN")
-    added = crm.json("contact", "add", "张伟", "--email", "Zhang.Wei@Example.CN",
-                     "--phone", "010 6552 9988", "--phone", "138 0013 8000",
-                     "--title", "工程师", "--field", "wechat=zw88", "--tag", "vip")
+    added = crm.json(
+        "contact",
+        "add",
+        "张伟",
+        "--email",
+        "Zhang.Wei@Example.CN",
+        "--phone",
+        "010 6552 9988",
+        "--phone",
+        "138 0013 8000",
+        "--title",
+        "工程师",
+        "--field",
+        "wechat=zw88",
+        "--tag",
+        "vip",
+    )
     assert added["name"] == "张伟"
     assert added["emails"] == ["zhang.wei@example.cn"]
     assert added["phones"] == ["+861065529988", "+8613800138000"]
@@ -34,8 +48,17 @@ def test_scripted_session(crm: Any, db_url: str) -> None:
         hits = crm.json("search", query)
         assert [(h["kind"], h["id"]) for h in hits] == [("contact", added["id"])], query
 
-    edited = crm.json("contact", "edit", "zhang.wei@example.cn", "--title", "CTO",
-                      "--add-email", "zw@yunhai.cn", "--lifecycle", "prospect")
+    edited = crm.json(
+        "contact",
+        "edit",
+        "zhang.wei@example.cn",
+        "--title",
+        "CTO",
+        "--add-email",
+        "zw@yunhai.cn",
+        "--lifecycle",
+        "prospect",
+    )
     assert edited["title"] == "CTO"
     assert edited["emails"] == ["zhang.wei@example.cn", "zw@yunhai.cn"]
     assert edited["lifecycle"] == "prospect"
@@ -89,8 +112,11 @@ def test_list_filters_sort_and_paging(crm: Any, db_url: str) -> None:
     crm.ok("contact", "add", "Alba", "--tag", "cold", "--owner", "bo@example.com")
     crm.ok("contact", "add", "Bea", "--tag", "vip", "--company", "Acme")
     assert [c["name"] for c in crm.json("contact", "list")] == ["Alba", "Bea", "Carla"]
-    assert [c["name"] for c in crm.json("contact", "list", "--sort", "-name")] == \
-        ["Carla", "Bea", "Alba"]
+    assert [c["name"] for c in crm.json("contact", "list", "--sort", "-name")] == [
+        "Carla",
+        "Bea",
+        "Alba",
+    ]
     assert [c["name"] for c in crm.json("contact", "list", "--tag", "vip")] == ["Bea", "Carla"]
     assert [c["name"] for c in crm.json("contact", "list", "--lifecycle", "customer")] == ["Carla"]
     assert [c["name"] for c in crm.json("contact", "list", "--owner", "Bo Chen")] == ["Alba"]
@@ -131,8 +157,17 @@ def test_email_of_removed_contact_points_to_restore(crm: Any, db_url: str) -> No
 
 
 def test_companies(crm: Any, db_url: str) -> None:
-    acme = crm.json("company", "add", "Acme GmbH", "--domain", "https://www.Acme.de/",
-                    "--industry", "Manufacturing", "--tag", "key-account")
+    acme = crm.json(
+        "company",
+        "add",
+        "Acme GmbH",
+        "--domain",
+        "https://www.Acme.de/",
+        "--industry",
+        "Manufacturing",
+        "--tag",
+        "key-account",
+    )
     assert acme["domain"] == "acme.de"
     assert crm("company", "add", "acme gmbh").code == ExitCode.CONFLICT
     crm.ok("contact", "add", "Ana", "--company", str(acme["id"]))
@@ -153,8 +188,8 @@ def test_csv_output(crm: Any, db_url: str) -> None:
     import csv
     import io
 
-    crm.ok("contact", "add", "=HYPERLINK(\"x\")", "--phone", "+49 30 1234567")
+    crm.ok("contact", "add", '=HYPERLINK("x")', "--phone", "+49 30 1234567")
     out = crm.ok("contact", "list", "--csv").out
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert rows[0]["name"] == "'=HYPERLINK(\"x\")"  # made inert for spreadsheets
+    assert rows[0]["name"] == '\'=HYPERLINK("x")'  # made inert for spreadsheets
     assert rows[0]["phones"] == "+49301234567"  # a phone is data, left alone

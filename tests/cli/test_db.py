@@ -67,7 +67,8 @@ def test_opening_an_old_database_migrates_it_after_a_backup(crm: Any, crm_home: 
         conn.exec_driver_sql(
             "INSERT INTO contact (name, lifecycle, custom, search_name, search_doc, created_at,"
             " updated_at) VALUES ('Old Friend', 'lead', '{}', 'old friend', '',"
-            " '2025-01-01 00:00:00', '2025-01-01 00:00:00')")
+            " '2025-01-01 00:00:00', '2025-01-01 00:00:00')"
+        )
     engine.dispose()
     assert [c["name"] for c in crm.json("contact", "list")] == ["Old Friend"]
     backups = list(crm_home.glob(f"crm.db.before-{HEAD}-*.bak"))

@@ -21,11 +21,20 @@ for i in range(count):
 def test_two_processes_write_at_once(tmp_path: Path, crm_home: Path) -> None:
     env = dict(os.environ, CRM_HOME=str(crm_home))
     # Create the database first so both writers race on writes, not on the first migration.
-    subprocess.run([sys.executable, "-m", "crm_cli", "contact", "list"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "crm_cli", "contact", "list"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, tag, "40"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, tag, "40"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for tag in ("alpha", "beta", "gamma")
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
@@ -42,8 +51,13 @@ def test_two_processes_write_at_once(tmp_path: Path, crm_home: Path) -> None:
 def test_first_run_races_migrate_once(tmp_path: Path, crm_home: Path) -> None:
     env = dict(os.environ, CRM_HOME=str(crm_home))
     procs = [
-        subprocess.Popen([sys.executable, "-m", "crm_cli", "contact", "add", f"P{i}"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "crm_cli", "contact", "add", f"P{i}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(3)
     ]
     errors = [p.communicate(timeout=120)[1] for p in procs]

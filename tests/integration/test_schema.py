@@ -44,13 +44,21 @@ def test_default_pipeline_is_created_by_migration(db_url: str) -> None:
     engine = make_engine(db_url)
     ensure_current(engine, None)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT s.name, s.probability, s.kind FROM stage s JOIN pipeline p "
-            "ON p.id = s.pipeline_id WHERE p.name = 'default' ORDER BY s.position")).all()
+        rows = conn.execute(
+            text(
+                "SELECT s.name, s.probability, s.kind FROM stage s JOIN pipeline p "
+                "ON p.id = s.pipeline_id WHERE p.name = 'default' ORDER BY s.position"
+            )
+        ).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [
-        ("lead", 10, "open"), ("qualified", 25, "open"), ("proposal", 50, "open"),
-        ("negotiation", 75, "open"), ("won", 100, "won"), ("lost", 0, "lost")]
+        ("lead", 10, "open"),
+        ("qualified", 25, "open"),
+        ("proposal", 50, "open"),
+        ("negotiation", 75, "open"),
+        ("won", 100, "won"),
+        ("lost", 0, "lost"),
+    ]
 
 
 def test_sqlite_connections_get_their_pragmas(tmp_path: object) -> None:
@@ -63,12 +71,21 @@ def test_sqlite_connections_get_their_pragmas(tmp_path: object) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize(("query", "index"), [
-    ("SELECT id FROM contact WHERE deleted_at IS NULL ORDER BY name LIMIT 50", "ix_contact_name"),
-    ("SELECT contact_id FROM contact_email WHERE email = 'a@b.c'", "sqlite_autoindex_contact_email"),
-    ("SELECT id FROM contact WHERE company_id = 3", "ix_contact_company_id"),
-    ("SELECT rowid FROM contact_fts WHERE contact_fts MATCH '\"ana\"*'", "VIRTUAL TABLE INDEX"),
-])
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        (
+            "SELECT id FROM contact WHERE deleted_at IS NULL ORDER BY name LIMIT 50",
+            "ix_contact_name",
+        ),
+        (
+            "SELECT contact_id FROM contact_email WHERE email = 'a@b.c'",
+            "sqlite_autoindex_contact_email",
+        ),
+        ("SELECT id FROM contact WHERE company_id = 3", "ix_contact_company_id"),
+        ("SELECT rowid FROM contact_fts WHERE contact_fts MATCH '\"ana\"*'", "VIRTUAL TABLE INDEX"),
+    ],
+)
 def test_hot_queries_use_an_index(tmp_path: object, query: str, index: str) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/q.db")
     ensure_current(engine, None)

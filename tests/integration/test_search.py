@@ -14,7 +14,13 @@ from crm_cli.services.context import Context
 from crm_cli.services.search import search
 
 PEOPLE = [
-    ("张伟", ["zhang.wei@yunhai.cn"], ["+86 10 6552 9988"], "北京云海科技", {"note": "张伟在北京工作"}),
+    (
+        "张伟",
+        ["zhang.wei@yunhai.cn"],
+        ["+86 10 6552 9988"],
+        "北京云海科技",
+        {"note": "张伟在北京工作"},
+    ),
     ("张伟明", ["zwm@example.cn"], [], None, {}),
     ("王芳", [], ["+86 138 0013 8000"], "北京云海科技", {}),
     ("佐藤 花子", ["hanako@sakura.jp"], ["+81 3-1234-5678"], "Sakura Design 株式会社", {}),
@@ -25,18 +31,49 @@ PEOPLE = [
     ("Margaret O'Brien", ["maggie@northwind.example"], ["+1 415 555 0134"], None, {}),
 ]
 
-QUERIES = ["张伟", "张", "北京", "北京工作", "云海", "佐藤", "花子", "株式会社", "김민준", "민준", "서울",
-           "jose", "José", "muller", "ana", "ana lima", "acme", "gmail", "9988", "030 1234567",
-           "+49 30 1234567", "65529988", "gold", "москва", "o'brien", "obrien", "maggie@north",
-           "nobody-here"]
+QUERIES = [
+    "张伟",
+    "张",
+    "北京",
+    "北京工作",
+    "云海",
+    "佐藤",
+    "花子",
+    "株式会社",
+    "김민준",
+    "민준",
+    "서울",
+    "jose",
+    "José",
+    "muller",
+    "ana",
+    "ana lima",
+    "acme",
+    "gmail",
+    "9988",
+    "030 1234567",
+    "+49 30 1234567",
+    "65529988",
+    "gold",
+    "москва",
+    "o'brien",
+    "obrien",
+    "maggie@north",
+    "nobody-here",
+]
 
 
 def _fill(url: str) -> Context:
     ctx = Context(config=config.Config({}, Path("/nonexistent")), url=url)
     with ctx.session() as session:
         for name, emails, phones, company, fields in PEOPLE:
-            add_contact(ctx, session, ContactInput(name=name, emails=emails, phones=phones,
-                                                   company=company, fields=dict(fields)))
+            add_contact(
+                ctx,
+                session,
+                ContactInput(
+                    name=name, emails=emails, phones=phones, company=company, fields=dict(fields)
+                ),
+            )
         add_company(ctx, session, CompanyInput(name="Sakura Consulting", domain="sakura.jp"))
     return ctx
 
@@ -94,8 +131,11 @@ def test_naughty_strings_are_stored_and_found(shared_data: Path, crm: Any, db_ur
     files = sorted(source.rglob("blns.txt"))
     if not files:
         pytest.skip("blns.txt not found")
-    lines = [ln for ln in files[0].read_text(encoding="utf-8").splitlines()
-             if ln.strip() and not ln.startswith("#")]
+    lines = [
+        ln
+        for ln in files[0].read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
     ctx = Context(config=config.Config({}, Path("/nonexistent")), url=db_url)
     stored = 0
     with ctx.session() as session:

@@ -6,14 +6,22 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["sqlalchemy", "sqlmodel", "textual", "alembic", "rich.table", "phonenumbers",
-         "email_validator"]
+HEAVY = [
+    "sqlalchemy",
+    "sqlmodel",
+    "textual",
+    "alembic",
+    "rich.table",
+    "phonenumbers",
+    "email_validator",
+]
 
 
 def _modules_after(code: str) -> set[str]:
     script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
     return set(json.loads(out))
 
 
@@ -28,5 +36,6 @@ def test_help_leaves_heavy_modules_out() -> None:
         "from crm_cli.cli import main\n"
         "import contextlib, io\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    main(['contact', '--help'])")
+        "    main(['contact', '--help'])"
+    )
     assert not [m for m in HEAVY if m in loaded]
