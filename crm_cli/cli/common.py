@@ -40,9 +40,24 @@ def context() -> Context:
     """The context for this command; `close_contexts()` releases it when the command ends."""
     from crm_cli.services.context import open_context
 
-    ctx = open_context(demo=bool(_state["demo"]))
+    demo = bool(_state["demo"])
+    ctx = open_context(demo=demo)
     _opened.append(ctx)
+    if demo:
+        _seed_demo(ctx)
     return ctx
+
+
+def _seed_demo(ctx: Context) -> None:
+    """`crm --demo ...` before `crm demo`: fill the demo database first."""
+    from crm_cli import paths
+
+    if paths.demo_db_path().exists():
+        return
+    from crm_cli.services.demo import seed
+
+    with ctx.session() as session:
+        seed(ctx, session)
 
 
 def close_contexts() -> None:

@@ -23,12 +23,12 @@ def demo(
     from crm_cli import paths
     from crm_cli.services.demo import seed
 
-    common.set_demo(True)
     path = paths.demo_db_path()
     if reset:
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-    ctx = common.context()
+    common.set_demo(True)
+    ctx = common.context()  # fills a new demo database
     with ctx.session() as session:
         summary = seed(ctx, session)
     common.note(f"demo database at {path}")
