@@ -178,24 +178,19 @@ def show(
     ref: Annotated[str, typer.Argument(help="Contact id or email.")],
     json_: JsonOpt = False,
 ) -> None:
-    """Show everything about a contact.
+    """Show everything about a contact: deals, follow-ups, a timeline of what happened.
 
     Example: crm contact show ana@acme.com
     """
     from crm_cli.render.output import emit_record
-    from crm_cli.services.contacts import show_contact
+    from crm_cli.render.views import contact_sections
+    from crm_cli.services.timeline import contact_360
 
     fmt = common.output_format(json_)
     ctx = common.context()
     with ctx.session(write=False) as session:
-        try:
-            from crm_cli.services.timeline import contact_360
-        except ImportError:  # pragma: no cover
-            record = show_contact(session, ref)
-            sections: list[Any] = []
-        else:
-            record, sections = contact_360(ctx, session, ref)
-    emit_record(record, _SHOW_FIELDS, fmt, sections=sections, title=record["name"])
+        record = contact_360(ctx, session, ref)
+    emit_record(record, _SHOW_FIELDS, fmt, sections=contact_sections(record), title=record["name"])
 
 
 @app.command("edit")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from contextvars import ContextVar
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -110,8 +111,15 @@ def parse_id(ref: str, kind: str) -> int:
     return int(text)
 
 
+# The zone records show their times in: the user's, set by `Context.session()`.
+display_zone: ContextVar[tzinfo] = ContextVar("display_zone", default=UTC)
+
+
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
+    """ISO 8601 with offset, in the user's zone (times are stored in UTC)."""
+    if value is None:
+        return None
+    return value.astimezone(display_zone.get()).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)

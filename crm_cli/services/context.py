@@ -90,10 +90,15 @@ class Context:
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
+        from crm_cli.services.common import display_zone
         from crm_cli.store.engine import session_scope
 
-        with session_scope(self.engine, write=write) as session:
-            yield session
+        token = display_zone.set(self.tz)
+        try:
+            with session_scope(self.engine, write=write) as session:
+                yield session
+        finally:
+            display_zone.reset(token)
 
     def user_id(self, session: Session) -> int:
         """The current user's id, creating their user record on first use."""
