@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from crm_cli.store.models import Stamped, _fk, _time
+from crm_cli.store.models import Base, Stamped, _fk, _time
+
 
 class Pipeline(Stamped, table=True):
     __tablename__ = "pipeline"
@@ -23,12 +24,16 @@ class Pipeline(Stamped, table=True):
 class Stage(Stamped, table=True):
     __tablename__ = "stage"
     __table_args__ = (UniqueConstraint("pipeline_id", "name", name="uq_stage_pipeline_name"),)
-    pipeline_id: int = Field(sa_column_args=[ForeignKey("pipeline.id", ondelete="CASCADE")],
-                             index=True)
+    pipeline_id: int = Field(
+        sa_column_args=[ForeignKey("pipeline.id", ondelete="CASCADE")], index=True
+    )
     name: str
     position: int = 0
     probability: int = 0  # percent, 0..100
     kind: str = "open"  # open, won, lost
+    # A removed stage stays so that stage history keeps pointing at it; adding a stage with
+    # its name again brings it back.
+    deleted_at: datetime | None = _time()
 
 
 class Deal(Stamped, table=True):
@@ -36,6 +41,10 @@ class Deal(Stamped, table=True):
     __table_args__ = (
         Index("ix_deal_live_updated", "deleted_at", "updated_at"),
         Index("ix_deal_stage_status", "stage_id", "status"),
+        # The default listing reads each stage's live deals in close-date order from this,
+        Index("ix_deal_stage_close", "stage_id", "deleted_at", "expected_close", "id"),
+        # and computes its totals from this one alone (it covers the aggregate query).
+        Index("ix_deal_totals", "deleted_at", "stage_id", "currency", "value_minor", "probability"),
     )
     title: str
     contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
@@ -56,7 +65,7 @@ class Deal(Stamped, table=True):
     deleted_at: datetime | None = _time()
 
 
-class DealTag(SQLModel, table=True):
+class DealTag(Base, table=True):
     __tablename__ = "deal_tag"
     deal_id: int = Field(
         sa_column_args=[ForeignKey("deal.id", ondelete="CASCADE")], primary_key=True
@@ -66,7 +75,7 @@ class DealTag(SQLModel, table=True):
     )
 
 
-class StageChange(SQLModel, table=True):
+class StageChange(Base, table=True):
     """Every move of a deal: the history that funnel and velocity reports read."""
 
     __tablename__ = "stage_change"
@@ -93,8 +102,9 @@ class Followup(Stamped, table=True):
     done_at: datetime | None = _time()
     snoozed_until: datetime | None = _time()
     reminded_at: datetime | None = _time()  # set when `crm remind` has reported this occurrence
-    previous_id: int | None = Field(default=None, sa_column_args=[ForeignKey("followup.id",
-                                                                           ondelete="SET NULL")])
+    previous_id: int | None = Field(
+        default=None, sa_column_args=[ForeignKey("followup.id", ondelete="SET NULL")]
+    )
     deleted_at: datetime | None = _time()
 
 
@@ -106,8 +116,9 @@ class Interaction(Stamped, table=True):
     occurred_at: datetime = _time(nullable=False, index=True)
     summary: str
     body: str | None = None
-    contact_id: int | None = Field(default=None, sa_column_args=[ForeignKey("contact.id",
-                                                                            ondelete="CASCADE")])
+    contact_id: int | None = Field(
+        default=None, sa_column_args=[ForeignKey("contact.id", ondelete="CASCADE")]
+    )
     deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
     owner_id: int | None = _fk("user.id", ondelete="SET NULL")
     deleted_at: datetime | None = _time()
@@ -129,7 +140,7 @@ class Feedback(Stamped, table=True):
     deleted_at: datetime | None = _time()
 
 
-class Event(SQLModel, table=True):
+class Event(Base, table=True):
     """Things that happened to a record that are not interactions: lifecycle changes, merges.
     They appear in the record's timeline."""
 

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("probability", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("deleted_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["pipeline_id"], ["pipeline.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("pipeline_id", "name", name="uq_stage_pipeline_name"),
@@ -96,6 +97,18 @@ def upgrade() -> None:
     op.create_index(op.f("ix_deal_owner_id"), "deal", ["owner_id"], unique=False)
     op.create_index(op.f("ix_deal_pipeline_id"), "deal", ["pipeline_id"], unique=False)
     op.create_index("ix_deal_stage_status", "deal", ["stage_id", "status"], unique=False)
+    op.create_index(
+        "ix_deal_stage_close",
+        "deal",
+        ["stage_id", "deleted_at", "expected_close", "id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_deal_totals",
+        "deal",
+        ["deleted_at", "stage_id", "currency", "value_minor", "probability"],
+        unique=False,
+    )
     op.create_index(op.f("ix_deal_status"), "deal", ["status"], unique=False)
     op.create_table(
         "deal_tag",

@@ -1,0 +1,875 @@
+"""Deals: money moving through a pipeline, and the history of every move.
+
+The rules live here so that the CLI, the TUI and imports all keep them:
+- a deal's status always follows its stage's kind; entering a won or lost stage sets
+  `closed_at`, going back to an open stage clears it; a lost deal needs a reason;
+- every change of stage, creation included (from no stage), is a `StageChange` row with its
+  time and user, and restarts `stage_entered_at` ("days in stage");
+- the probability is the stage's unless the deal sets its own; an own probability counts
+  only while the deal is open (a won deal is worth 100%, a lost one 0%, per their stages);
+- the weighted value is value x probability / 100 in minor units, rounded half up;
+- winning a deal makes its contact a customer (from lead, prospect or churned), recorded as a
+  "lifecycle" `Event` so it shows in the contact's timeline.
+
+`list_deals` stays fast on large tables: totals come from one aggregate query, and the default
+order (board order, then close date) is read stage by stage from `ix_deal_stage_close`, so a
+page costs the same with ten deals or a million.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from crm_cli.domain import money
+from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.services import common
+from crm_cli.services.pipelines import (
+    LOST,
+    OPEN,
+    WON,
+    Board,
+    check_probability,
+    load_board,
+    not_found,
+)
+from crm_cli.services.users import resolve_user, user_names
+from crm_cli.store.models import Company, Contact, Tag
+from crm_cli.store.sales import Deal, DealTag, Event, Stage, StageChange
+from crm_cli.store.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql import Select
+
+    from crm_cli.services.context import Context
+
+STATUSES = (OPEN, WON, LOST)
+# Larger values could overflow 64-bit sums and products in SQL (value x probability).
+MAX_VALUE_MINOR = 10**14
+MAX_TEXT = 500
+
+
+@dataclass
+class DealInput:
+    """What `add` sets or `edit` changes. None means "leave as it is"; for contact, company,
+    close, probability, source and external id, "" clears."""
+
+    title: str | None = None
+    contact: str | None = None
+    company: str | None = None
+    value: str | None = None
+    currency: str | None = None
+    pipeline: str | None = None
+    stage: str | None = None
+    probability: int | str | None = None  # "" or "stage" clears the deal's own
+    close: str | None = None
+    owner: str | None = None
+    source: str | None = None
+    external_id: str | None = None
+    lost_reason: str | None = None
+    add_tags: list[str] = field(default_factory=list)
+    remove_tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """A changed deal: its record, the stage it left (None if the stage did not change) and
+    notes for the person (a contact that became a customer)."""
+
+    record: dict[str, Any]
+    from_stage: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def _title(value: str) -> str:
+    title = " ".join(value.split())
+    if not title:
+        raise InvalidValue("title", value, "must not be empty")
+    if len(title) > MAX_TEXT:
+        raise InvalidValue("title", value[:40] + "...", f"at most {MAX_TEXT} characters")
+    return title
+
+
+def _amount(text: str, currency: str, field: str = "value") -> int:
+    minor = money.parse_amount(text, currency, field=field)
+    if minor > MAX_VALUE_MINOR:
+        raise InvalidValue(field, text, "too large")
+    return minor
+
+
+def _probability(value: int | str) -> int | None:
+    if str(value).strip().lower() in ("", "stage"):
+        return None
+    return check_probability(value)
+
+
+def _text(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def effective_probability(own: int | None, stage: Stage) -> int:
+    return own if own is not None and stage.kind == OPEN else stage.probability
+
+
+def weighted(value_minor: int, probability: int) -> int:
+    return (value_minor * probability + 50) // 100
+
+
+def _check_status(value: str) -> str | None:
+    status = value.strip().lower()
+    if status == "all":
+        return None
+    if status not in STATUSES:
+        raise InvalidValue("status", value, "must be open, won, lost or all")
+    return status
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Names:
+    contacts: dict[int, str] = field(default_factory=dict)
+    companies: dict[int, str] = field(default_factory=dict)
+    owners: dict[int, str] = field(default_factory=dict)
+    tags: dict[int, list[str]] = field(default_factory=dict)
+
+
+def _names(session: Session, deals: list[Deal]) -> _Names:
+    """The names a page of deals shows, in one query per kind, for those deals only."""
+    ids = [d.id for d in deals if d.id is not None]
+    contact_ids = {d.contact_id for d in deals if d.contact_id}
+    company_ids = {d.company_id for d in deals if d.company_id}
+    names = _Names(
+        owners=user_names(session, {d.owner_id for d in deals if d.owner_id}),
+        tags=common.tags_by_owner(session, DealTag, "deal_id", ids),
+    )
+    if contact_ids:
+        for cid, name in session.execute(
+            select(col(Contact.id), col(Contact.name)).where(col(Contact.id).in_(contact_ids))
+        ):
+            names.contacts[cid or 0] = name
+    if company_ids:
+        for cid, name in session.execute(
+            select(col(Company.id), col(Company.name)).where(col(Company.id).in_(company_ids))
+        ):
+            names.companies[cid or 0] = name
+    return names
+
+
+def deal_record(deal: Deal, board: Board, names: _Names, now: datetime) -> dict[str, Any]:
+    assert deal.id is not None
+    stage = board.stages[deal.stage_id]
+    probability = effective_probability(deal.probability, stage)
+    worth = weighted(deal.value_minor, probability)
+    return {
+        "id": deal.id,
+        "title": deal.title,
+        "contact_id": deal.contact_id,
+        "contact": names.contacts.get(deal.contact_id or 0),
+        "company_id": deal.company_id,
+        "company": names.companies.get(deal.company_id or 0),
+        "pipeline_id": deal.pipeline_id,
+        "pipeline": board.pipeline_by_id(deal.pipeline_id).name,
+        "stage": stage.name,
+        "stage_id": deal.stage_id,
+        "status": deal.status,
+        "value": money.major_number(deal.value_minor, deal.currency),
+        "currency": deal.currency,
+        "value_minor": deal.value_minor,
+        "probability": probability,
+        "probability_override": deal.probability,
+        "weighted_value": money.major_number(worth, deal.currency),
+        "expected_close": deal.expected_close.isoformat() if deal.expected_close else None,
+        "lost_reason": deal.lost_reason,
+        "owner_id": deal.owner_id,
+        "owner": names.owners.get(deal.owner_id or 0),
+        "source": deal.source,
+        "external_id": deal.external_id,
+        "tags": names.tags.get(deal.id, []),
+        "days_in_stage": max(0, (now - deal.stage_entered_at).days),
+        "created_at": common.iso(deal.created_at),
+        "updated_at": common.iso(deal.updated_at),
+        "closed_at": common.iso(deal.closed_at),
+        "deleted_at": common.iso(deal.deleted_at),
+    }
+
+
+def records(
+    session: Session, deals: list[Deal], board: Board | None = None
+) -> list[dict[str, Any]]:
+    board = board or load_board(session)
+    names = _names(session, deals)
+    now = utcnow()
+    return [deal_record(d, board, names, now) for d in deals]
+
+
+def find_deal(session: Session, ref: str | int, *, removed: bool = False) -> Deal:
+    deal_id = common.parse_id(str(ref), "deal")
+    deal = session.get(Deal, deal_id)
+    if deal is None or (deal.deleted_at is not None) != removed:
+        raise NotFound("removed deal" if removed else "deal", ref)
+    return deal
+
+
+# --- stage changes ---------------------------------------------------------------------------
+
+
+def _lost_reason(deal: Deal, stage: Stage, reason: str | None) -> str | None:
+    """The lost reason the deal has once in `stage`; refuses a lost stage without one and a
+    reason for any other stage."""
+    if stage.kind != LOST:
+        if reason is not None and _text(reason):
+            raise InvalidValue(
+                "reason",
+                reason,
+                f"only a lost deal has a reason; {stage.name!r} is a {stage.kind} stage",
+            )
+        return None
+    text = _text(reason) or (deal.lost_reason if deal.status == LOST else None)
+    if not text:
+        raise InvalidValue("reason", reason or "", "a lost deal needs a reason: --reason TEXT")
+    return text
+
+
+def _enter(deal: Deal, stage: Stage, now: datetime, reason: str | None) -> None:
+    """Put `deal` in `stage`: status follows the kind; closing sets closed_at, reopening clears
+    it. Checks the lost reason before changing anything."""
+    deal.lost_reason = _lost_reason(deal, stage, reason)
+    if stage.kind == OPEN:
+        deal.closed_at = None
+    elif deal.status != stage.kind or deal.closed_at is None:
+        deal.closed_at = now
+    deal.status = stage.kind
+    deal.stage_id = stage.id or 0
+    deal.pipeline_id = stage.pipeline_id
+    deal.stage_entered_at = now
+    deal.updated_at = now
+
+
+def _log_change(
+    ctx: Context, session: Session, deal: Deal, from_id: int | None, stage: Stage, now: datetime
+) -> list[str]:
+    """Record the change; a win makes the contact a customer. Returns notes for the person."""
+    assert deal.id is not None and stage.id is not None
+    user_id = ctx.user_id(session)
+    session.add(
+        StageChange(
+            deal_id=deal.id,
+            from_stage_id=from_id,
+            to_stage_id=stage.id,
+            changed_at=now,
+            user_id=user_id,
+        )
+    )
+    if stage.kind == WON:
+        return _make_customer(session, deal, now, user_id)
+    return []
+
+
+def _make_customer(session: Session, deal: Deal, now: datetime, user_id: int) -> list[str]:
+    """A won deal makes its contact a customer, from lead, prospect or churned."""
+    if deal.contact_id is None:
+        return []
+    contact = session.get(Contact, deal.contact_id)
+    if contact is None or contact.lifecycle == "customer":
+        return []
+    before = contact.lifecycle
+    contact.lifecycle = "customer"
+    contact.updated_at = now
+    session.add(
+        Event(
+            at=now,
+            kind="lifecycle",
+            detail=f"lifecycle {before} -> customer (deal {deal.id} won)",
+            contact_id=contact.id,
+            deal_id=deal.id,
+            user_id=user_id,
+        )
+    )
+    return [f"contact {contact.id} ({contact.name}) is now a customer (was {before})"]
+
+
+def _move(
+    ctx: Context,
+    session: Session,
+    deal: Deal,
+    stage: Stage,
+    reason: str | None,
+    now: datetime | None = None,
+) -> list[str]:
+    now = now or utcnow()
+    from_id = deal.stage_id
+    _enter(deal, stage, now, reason)
+    return _log_change(ctx, session, deal, from_id, stage, now)
+
+
+def _outcome(
+    session: Session,
+    deal: Deal,
+    board: Board,
+    from_stage: str | None = None,
+    notes: list[str] | None = None,
+) -> Outcome:
+    session.flush()
+    return Outcome(records(session, [deal], board)[0], from_stage, notes or [])
+
+
+# --- add and edit ----------------------------------------------------------------------------
+
+
+def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
+    """Add a deal, owned by the current user unless `owner` says otherwise.
+
+    It goes into `stage` (default: the pipeline's first open stage) of `pipeline` (default:
+    `defaults.pipeline`); its company defaults to the contact's. The creation is the deal's
+    first stage change, from no stage.
+    """
+    # Every value is checked before anything is written.
+    title = _title(inp.title or "")
+    currency = money.currency_code(inp.currency or ctx.config.currency)
+    value_minor = _amount(inp.value, currency) if inp.value else 0
+    probability = _probability(inp.probability) if inp.probability is not None else None
+    close = _close(ctx, inp.close) if inp.close else None
+    tags = [common.clean_tag(t) for t in inp.add_tags]
+    board = load_board(session)
+    pipeline = board.pipeline(ctx, inp.pipeline)
+    assert pipeline.id is not None
+    stage = board.stage(pipeline, inp.stage) if inp.stage else board.first(pipeline.id, OPEN)
+    contact = None
+    if inp.contact:
+        from crm_cli.services.contacts import find_contact
+
+        contact = find_contact(session, inp.contact)
+    user_id = ctx.user_id(session)
+    owner_id = resolve_user(session, inp.owner) if inp.owner else user_id
+    now = utcnow()
+    deal = Deal(
+        title=title,
+        contact_id=contact.id if contact else None,
+        pipeline_id=pipeline.id,
+        stage_id=stage.id or 0,
+        value_minor=value_minor,
+        currency=currency,
+        probability=probability,
+        expected_close=close,
+        owner_id=owner_id,
+        source=_text(inp.source),
+        external_id=_text(inp.external_id),
+        created_at=now,
+        updated_at=now,
+        stage_entered_at=now,
+    )
+    _enter(deal, stage, now, inp.lost_reason)
+    names = _Names()
+    if inp.company:
+        from crm_cli.services.companies import company_for_link
+
+        company = company_for_link(session, inp.company, owner_id)
+        deal.company_id = company.id
+        names.companies[company.id or 0] = company.name
+    elif contact is not None and contact.company_id is not None:
+        deal.company_id = contact.company_id
+    session.add(deal)
+    session.flush()
+    assert deal.id is not None
+    notes = _log_change(ctx, session, deal, None, stage, now)
+    if tags:
+        common.set_tags(session, DealTag, "deal_id", deal.id, add=tags)
+    # The record from what is at hand: only the owner's and the company's names are read.
+    if contact is not None:
+        names.contacts[contact.id or 0] = contact.name
+    if deal.company_id is not None and deal.company_id not in names.companies:
+        name = session.scalar(select(col(Company.name)).where(col(Company.id) == deal.company_id))
+        names.companies[deal.company_id] = str(name)
+    names.owners = user_names(session, {owner_id})
+    names.tags = {deal.id: sorted(set(tags))}
+    session.flush()
+    return Outcome(deal_record(deal, board, names, now), None, notes)
+
+
+def _close(ctx: Context, text: str, field: str = "close") -> date:
+    from crm_cli.domain.dates import parse_date
+
+    return parse_date(text, ctx.tz, field=field)
+
+
+def edit_deal(ctx: Context, session: Session, ref: str, inp: DealInput) -> Outcome:
+    """Change a deal; only what `inp` sets changes. A new stage or pipeline is a stage change
+    like any other (a won stage makes the contact a customer, a lost one needs a reason)."""
+    deal = find_deal(session, ref)
+    board = load_board(session)
+    # Check every value first.
+    title = _title(inp.title) if inp.title is not None else None
+    currency = money.currency_code(inp.currency) if inp.currency else deal.currency
+    value_minor: int | None = None
+    if inp.value:
+        value_minor = _amount(inp.value, currency)
+    elif currency != deal.currency:
+        # The same amount in the new currency, if it has the decimals for it.
+        value_minor = _amount(str(money.to_major(deal.value_minor, deal.currency)), currency)
+    probability = _probability(inp.probability) if inp.probability is not None else None
+    close = _close(ctx, inp.close) if inp.close else None
+    tags = [common.clean_tag(t) for t in inp.add_tags]
+    untags = [common.clean_tag(t) for t in inp.remove_tags]
+    target: Stage | None = None
+    if inp.pipeline is not None:
+        pipeline = board.pipeline(ctx, inp.pipeline)
+        assert pipeline.id is not None
+        if inp.stage:
+            target = board.stage(pipeline, inp.stage)
+        elif pipeline.id != deal.pipeline_id:
+            # Keep the stage's name if the new pipeline has it, else its first open stage.
+            current = board.stages[deal.stage_id].name
+            try:
+                target = board.stage(pipeline, current)
+            except NotFound:
+                target = board.first(pipeline.id, OPEN)
+    elif inp.stage:
+        target = board.stage(board.pipeline_by_id(deal.pipeline_id), inp.stage)
+    if target is not None and target.id == deal.stage_id:
+        target = None
+    if target is not None:
+        _lost_reason(deal, target, inp.lost_reason)
+    elif inp.lost_reason is not None:
+        if deal.status != LOST:
+            raise InvalidValue("reason", inp.lost_reason, f"deal {deal.id} is not lost")
+        if not _text(inp.lost_reason):
+            raise InvalidValue("reason", inp.lost_reason, "a lost deal needs a reason")
+    contact: Contact | None = None
+    if inp.contact:
+        from crm_cli.services.contacts import find_contact
+
+        contact = find_contact(session, inp.contact)
+    owner_id = resolve_user(session, inp.owner) if inp.owner else None
+    now = utcnow()
+    from_name: str | None = None
+    notes: list[str] = []
+    # Write.
+    if title is not None:
+        deal.title = title
+    if value_minor is not None:
+        deal.value_minor = value_minor
+    deal.currency = currency
+    if inp.probability is not None:
+        deal.probability = probability
+    if inp.close is not None:
+        deal.expected_close = close
+    if inp.contact is not None:
+        deal.contact_id = contact.id if contact is not None else None
+        if inp.company is None and deal.company_id is None and contact is not None:
+            deal.company_id = contact.company_id
+    if inp.company is not None:
+        if inp.company.strip():
+            from crm_cli.services.companies import company_for_link
+
+            deal.company_id = company_for_link(session, inp.company, ctx.user_id(session)).id
+        else:
+            deal.company_id = None
+    if owner_id is not None:
+        deal.owner_id = owner_id
+    if inp.source is not None:
+        deal.source = _text(inp.source)
+    if inp.external_id is not None:
+        deal.external_id = _text(inp.external_id)
+    if target is not None:
+        from_name = board.stages[deal.stage_id].name
+        notes = _move(ctx, session, deal, target, inp.lost_reason, now)
+    elif inp.lost_reason is not None:
+        deal.lost_reason = _text(inp.lost_reason)
+    if tags or untags:
+        common.set_tags(session, DealTag, "deal_id", deal.id or 0, add=tags, remove=untags)
+    deal.updated_at = now
+    return _outcome(session, deal, board, from_name, notes)
+
+
+# --- moves -----------------------------------------------------------------------------------
+
+
+def move_deal(
+    ctx: Context, session: Session, ref: str, stage_name: str, reason: str | None = None
+) -> Outcome:
+    """Move a deal to another stage of its pipeline. `from_stage` is None if it was there."""
+    deal = find_deal(session, ref)
+    board = load_board(session)
+    stage = board.stage(board.pipeline_by_id(deal.pipeline_id), stage_name)
+    if stage.id == deal.stage_id:
+        if reason is not None and stage.kind == LOST and _text(reason):
+            deal.lost_reason = _text(reason)
+            deal.updated_at = utcnow()
+        return _outcome(session, deal, board)
+    from_name = board.stages[deal.stage_id].name
+    notes = _move(ctx, session, deal, stage, reason)
+    return _outcome(session, deal, board, from_name, notes)
+
+
+def win_deal(ctx: Context, session: Session, ref: str) -> Outcome:
+    """Move a deal to its pipeline's (first) won stage. Winning a won deal changes nothing."""
+    deal = find_deal(session, ref)
+    board = load_board(session)
+    if deal.status == WON:
+        return _outcome(session, deal, board)
+    stage = board.first(deal.pipeline_id, WON)
+    from_name = board.stages[deal.stage_id].name
+    notes = _move(ctx, session, deal, stage, None)
+    return _outcome(session, deal, board, from_name, notes)
+
+
+def lose_deal(ctx: Context, session: Session, ref: str, reason: str) -> Outcome:
+    """Move a deal to its pipeline's (first) lost stage, with the reason. For a lost deal,
+    only the reason changes."""
+    deal = find_deal(session, ref)
+    board = load_board(session)
+    text = _text(reason)
+    if not text:
+        raise InvalidValue("reason", reason, "a lost deal needs a reason")
+    if deal.status == LOST:
+        deal.lost_reason = text
+        deal.updated_at = utcnow()
+        return _outcome(session, deal, board)
+    stage = board.first(deal.pipeline_id, LOST)
+    from_name = board.stages[deal.stage_id].name
+    notes = _move(ctx, session, deal, stage, text)
+    return _outcome(session, deal, board, from_name, notes)
+
+
+def reopen_deal(ctx: Context, session: Session, ref: str, stage_name: str | None = None) -> Outcome:
+    """Take a won or lost deal back to an open stage: `stage_name`, or the open stage it was in
+    before it closed (the pipeline's first open stage if it has none). A contact made customer
+    by the win stays a customer."""
+    deal = find_deal(session, ref)
+    board = load_board(session)
+    if deal.status == OPEN:
+        raise Conflict(f"deal {deal.id} is open; reopen is for won and lost deals")
+    pipeline = board.pipeline_by_id(deal.pipeline_id)
+    if stage_name:
+        stage = board.stage(pipeline, stage_name)
+        if stage.kind != OPEN:
+            raise InvalidValue(
+                "stage", stage_name, f"is a {stage.kind} stage; reopen needs an open one"
+            )
+    else:
+        stage = _stage_before_closing(session, deal, board)
+    from_name = board.stages[deal.stage_id].name
+    notes = _move(ctx, session, deal, stage, None)
+    return _outcome(session, deal, board, from_name, notes)
+
+
+def _stage_before_closing(session: Session, deal: Deal, board: Board) -> Stage:
+    history = session.execute(
+        select(col(StageChange.from_stage_id), col(StageChange.to_stage_id))
+        .where(col(StageChange.deal_id) == deal.id)
+        .order_by(col(StageChange.changed_at).desc(), col(StageChange.id).desc())
+    ).all()
+    # The most recent stage the deal was in that is still an open stage of its pipeline.
+    candidates = [to for _from, to in history] + [frm for frm, _to in history[-1:]]
+    for stage_id in candidates:
+        stage = board.stages.get(stage_id) if stage_id is not None else None
+        if (
+            stage is not None
+            and stage.kind == OPEN
+            and stage.deleted_at is None
+            and stage.pipeline_id == deal.pipeline_id
+        ):
+            return stage
+    return board.first(deal.pipeline_id, OPEN)
+
+
+# --- remove and restore ----------------------------------------------------------------------
+
+
+def remove_deals(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+    deals = [find_deal(session, r) for r in refs]
+    now = utcnow()
+    for deal in deals:
+        deal.deleted_at = now
+        deal.updated_at = now
+    session.flush()
+    return [{"id": d.id, "title": d.title} for d in deals]
+
+
+def restore_deal(session: Session, ref: str) -> dict[str, Any]:
+    deal = find_deal(session, ref, removed=True)
+    deal.deleted_at = None
+    deal.updated_at = utcnow()
+    session.flush()
+    return records(session, [deal])[0]
+
+
+# --- show ------------------------------------------------------------------------------------
+
+
+def deal_detail(ctx: Context, session: Session, deal_id: int) -> dict[str, Any]:
+    """Everything `deal show` presents: the deal's record plus "stage_changes" (oldest first,
+    the creation included, with "from" None). Other sections (follow-ups, interactions,
+    feedback) are added here as keys holding lists of records."""
+    deal = find_deal(session, deal_id)
+    board = load_board(session)
+    record = records(session, [deal], board)[0]
+    changes = session.execute(
+        select(
+            col(StageChange.from_stage_id),
+            col(StageChange.to_stage_id),
+            col(StageChange.changed_at),
+            col(StageChange.user_id),
+        )
+        .where(col(StageChange.deal_id) == deal_id)
+        .order_by(col(StageChange.changed_at), col(StageChange.id))
+    ).all()
+    users = user_names(session, {u for *_rest, u in changes if u is not None})
+    record["stage_changes"] = [
+        {
+            "from": board.stages[frm].name if frm is not None else None,
+            "to": board.stages[to].name,
+            "at": common.iso(at),
+            "by": users.get(uid) if uid is not None else None,
+        }
+        for frm, to, at, uid in changes
+    ]
+    return record
+
+
+def show_deal(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
+    return deal_detail(ctx, session, common.parse_id(ref, "deal"))
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DealFilter:
+    stage: str | None = None
+    status: str | None = None  # open, won, lost, all; None: open (or the --stage's)
+    owner: str | None = None
+    owner_id: int | None = None
+    contact: str | None = None
+    company: str | None = None
+    pipeline: str | None = None
+    close_before: str | None = None
+    close_after: str | None = None
+    min_value: str | None = None
+    currency: str | None = None
+    tags: list[str] = field(default_factory=list)
+    search: str | None = None
+    removed: bool = False
+    sort: str | None = None
+    limit: int | None = 50
+
+
+def _min_value(text: str) -> ColumnElement[bool]:
+    """value >= AMOUNT, compared in major units across currencies: every value is scaled to 4
+    decimals, the most any currency has, so the comparison stays in integers."""
+    cleaned = text.strip().replace("_", "").replace(",", "").replace(" ", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidValue("min-value", text, "not a number") from None
+    if not amount.is_finite() or amount < 0:
+        raise InvalidValue("min-value", text, "must be a number, 0 or more")
+    threshold = int(amount.scaleb(4).to_integral_value(rounding=ROUND_CEILING))
+    by_exponent: dict[int, list[str]] = {}
+    for code, exp in money.EXPONENTS.items():
+        if exp != 2:
+            by_exponent.setdefault(exp, []).append(code)
+    value = col(Deal.value_minor)
+    scaled = case(
+        *[
+            (col(Deal.currency).in_(sorted(codes)), value * 10 ** (4 - exp))
+            for exp, codes in sorted(by_exponent.items())
+        ],
+        else_=value * 100,
+    )
+    return scaled >= threshold
+
+
+def _conditions(
+    ctx: Context, session: Session, flt: DealFilter, board: Board
+) -> tuple[list[ColumnElement[bool]], list[Stage]]:
+    """The WHERE clauses of a listing, and the stages it can show in board order."""
+    conds: list[ColumnElement[bool]] = [
+        col(Deal.deleted_at).is_not(None) if flt.removed else col(Deal.deleted_at).is_(None)
+    ]
+    status = _check_status(flt.status) if flt.status is not None else (None if flt.stage else OPEN)
+    stages = board.ordered()
+    if flt.pipeline:
+        pipeline = board.pipeline(ctx, flt.pipeline)
+        stages = [s for s in stages if s.pipeline_id == pipeline.id]
+    if flt.stage:
+        wanted = " ".join(flt.stage.split()).lower()
+        named = [s for s in stages if s.name.lower() == wanted]
+        if not named:
+            known = sorted({s.name for s in stages})
+            raise not_found("stage", flt.stage, f"stages: {', '.join(known)}")
+        stages = named
+    if status is not None:
+        stages = [s for s in stages if s.kind == status]
+    if flt.pipeline or flt.stage or status is not None:
+        conds.append(col(Deal.stage_id).in_([s.id for s in stages]))
+    if flt.owner:
+        conds.append(col(Deal.owner_id) == resolve_user(session, flt.owner))
+    if flt.owner_id is not None:
+        conds.append(col(Deal.owner_id) == flt.owner_id)
+    if flt.contact:
+        from crm_cli.services.contacts import find_contact
+
+        conds.append(col(Deal.contact_id) == find_contact(session, flt.contact).id)
+    if flt.company:
+        from crm_cli.services.companies import find_company
+
+        conds.append(col(Deal.company_id) == find_company(session, flt.company).id)
+    if flt.close_before:
+        conds.append(col(Deal.expected_close) <= _close(ctx, flt.close_before, "close-before"))
+    if flt.close_after:
+        conds.append(col(Deal.expected_close) >= _close(ctx, flt.close_after, "close-after"))
+    if flt.min_value:
+        conds.append(_min_value(flt.min_value))
+    if flt.currency:
+        conds.append(col(Deal.currency) == money.currency_code(flt.currency))
+    for tag in flt.tags:
+        conds.append(
+            col(Deal.id).in_(
+                select(col(DealTag.deal_id))
+                .join(Tag, col(Tag.id) == col(DealTag.tag_id))
+                .where(col(Tag.name) == common.clean_tag(tag))
+            )
+        )
+    if flt.search and flt.search.strip():
+        conds.append(
+            func.lower(col(Deal.title)).contains(flt.search.strip().lower(), autoescape=True)
+        )
+    return conds, stages
+
+
+def _probability_sql(board: Board) -> ColumnElement[int]:
+    """The effective probability in SQL, from the stages in hand rather than a join: the
+    deal's own while its stage is open, else the stage's."""
+    stage_probability = case(
+        {sid: s.probability for sid, s in board.stages.items()}, value=col(Deal.stage_id), else_=0
+    )
+    open_ids = [sid for sid, s in board.stages.items() if s.kind == OPEN]
+    return case(
+        (col(Deal.stage_id).in_(open_ids), func.coalesce(col(Deal.probability), stage_probability)),
+        else_=stage_probability,
+    )
+
+
+def totals_query(conds: list[ColumnElement[bool]], board: Board) -> Select[int, str, int, int, int]:
+    """Per stage and currency: count, value and weighted value. Answered from the index
+    ix_deal_totals alone, without reading the table."""
+    worth = (col(Deal.value_minor) * _probability_sql(board) + 50) // 100
+    return (
+        select(
+            col(Deal.stage_id),
+            col(Deal.currency),
+            func.count(),
+            func.sum(col(Deal.value_minor)),
+            func.sum(worth),
+        )
+        .where(*conds)
+        .group_by(col(Deal.stage_id), col(Deal.currency))
+    )
+
+
+def _totals(
+    session: Session, conds: list[ColumnElement[bool]], board: Board
+) -> tuple[dict[str, Any], dict[int, int]]:
+    """Count, value and weighted value per currency over every matching deal, in one query;
+    and how many deals each stage holds (the page reader skips empty stages)."""
+    rows = session.execute(totals_query(conds, board)).all()
+    per_stage: dict[int, int] = {}
+    by_currency: dict[str, list[int]] = {}
+    for stage_id, currency, count, value, worth_sum in rows:
+        per_stage[int(stage_id)] = per_stage.get(int(stage_id), 0) + int(count)
+        sums = by_currency.setdefault(str(currency), [0, 0, 0])
+        sums[0] += int(count)
+        sums[1] += int(value or 0)
+        sums[2] += int(worth_sum or 0)
+    totals = {
+        "count": sum(per_stage.values()),
+        "by_currency": [
+            {
+                "currency": cur,
+                "count": n,
+                "value": money.major_number(v, cur),
+                "value_minor": v,
+                "weighted_value": money.major_number(w, cur),
+                "weighted_value_minor": w,
+            }
+            for cur, (n, v, w) in sorted(by_currency.items())
+        ],
+    }
+    return totals, per_stage
+
+
+SORTS = ("value", "close", "created", "updated", "title", "stage", "id")
+
+
+def _order(sort: str, board: Board) -> list[Any]:
+    rank = {sid: i for i, sid in enumerate(s.id for s in board.ordered())}
+    columns: dict[str, Any] = {
+        "value": col(Deal.value_minor),
+        "close": col(Deal.expected_close),
+        "created": col(Deal.created_at),
+        "updated": col(Deal.updated_at),
+        "title": col(Deal.title),
+        "id": col(Deal.id),
+        "stage": case(rank, value=col(Deal.stage_id), else_=len(rank)),
+    }
+    clauses: list[Any] = []
+    for part in sort.split(","):
+        name = part.strip().lstrip("-+")
+        if name not in columns:
+            raise InvalidValue("sort", sort, f"sort by one of {', '.join(SORTS)}")
+        clause = columns[name].desc() if part.strip().startswith("-") else columns[name].asc()
+        # Deals without a close date come last either way, on SQLite and PostgreSQL alike.
+        clauses.append(clause.nulls_last() if name == "close" else clause)
+    return [*clauses, col(Deal.id).asc()]
+
+
+def stage_page_queries(
+    stage_id: int, conds: list[ColumnElement[bool]], limit: int | None
+) -> list[Select[Deal]]:
+    """The default order within one stage: by close date, then deals without one, each by id.
+    Two queries because an index gives NULLs first on SQLite and last on PostgreSQL."""
+    base = select(Deal).where(col(Deal.stage_id) == stage_id, *conds)
+    dated = base.where(col(Deal.expected_close).is_not(None)).order_by(
+        col(Deal.expected_close), col(Deal.id)
+    )
+    undated = base.where(col(Deal.expected_close).is_(None)).order_by(col(Deal.id))
+    if limit is not None:
+        dated, undated = dated.limit(limit), undated.limit(limit)
+    return [dated, undated]
+
+
+def list_deals(ctx: Context, session: Session, flt: DealFilter) -> common.Page:
+    """A page of deals with totals over all that match. Default: open deals in board order
+    (pipeline, stage), then by close date."""
+    board = load_board(session)
+    conds, stages = _conditions(ctx, session, flt, board)
+    totals, per_stage = _totals(session, conds, board)
+    deals: list[Deal] = []
+    if flt.sort:
+        query = select(Deal).where(*conds).order_by(*_order(flt.sort, board))
+        if flt.limit is not None:
+            query = query.limit(flt.limit)
+        deals = list(session.scalars(query))
+    else:
+        # Stage by stage in board order, each read in index order: no sort of the whole set.
+        for stage in stages:
+            if not per_stage.get(stage.id or 0):
+                continue
+            for query in stage_page_queries(stage.id or 0, conds, None):
+                left = None if flt.limit is None else flt.limit - len(deals)
+                if left == 0:
+                    break
+                deals.extend(session.scalars(query if left is None else query.limit(left)))
+    return common.Page(records(session, deals, board), int(totals["count"]), totals)

@@ -1,0 +1,620 @@
+"""Pipelines and their stages: the ordered board a team's deals move through.
+
+Stages live in the database, so everyone on a shared database sees one board. Each stage has
+a position, a default win probability and a kind (open, won, lost); a deal's status always
+follows the kind of its stage.
+
+A stage is never deleted while stage history may point at it, because funnel and velocity
+reports read that history: `rm-stage` hides the stage (`deleted_at`) after its deals have moved
+elsewhere, and adding a stage with that name again brings it back. A pipeline, which is rarer
+and heavier, is really deleted, but only once no deal (other than removed ones) is left in it.
+
+Pipelines and stages are few (a handful each), so they are loaded whole into a `Board` in one
+query and looked up in Python: that keeps `crm deal add` to a few queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.store.sales import Deal, Pipeline, Stage, StageChange
+from crm_cli.store.types import utcnow
+
+if TYPE_CHECKING:
+    from crm_cli.services.context import Context
+
+OPEN, WON, LOST = "open", "won", "lost"
+KINDS = (OPEN, WON, LOST)
+DEFAULT_PIPELINE = "default"
+# The stages of a new pipeline made without --stages (the same as the migration's default).
+DEFAULT_STAGES = [
+    ("lead", 10, OPEN),
+    ("qualified", 25, OPEN),
+    ("proposal", 50, OPEN),
+    ("negotiation", 75, OPEN),
+    ("won", 100, WON),
+    ("lost", 0, LOST),
+]
+MAX_NAME = 60
+
+
+def check_probability(value: int | str, field: str = "probability") -> int:
+    text = str(value).strip()
+    digits = text.removesuffix("%").strip()
+    if not digits.isdigit() or not 0 <= int(digits) <= 100:
+        raise InvalidValue(field, value, "must be a whole number from 0 to 100")
+    return int(digits)
+
+
+def check_kind(value: str) -> str:
+    kind = value.strip().lower()
+    if kind not in KINDS:
+        raise InvalidValue("kind", value, f"must be one of {', '.join(KINDS)}")
+    return kind
+
+
+def clean_name(value: str, field: str) -> str:
+    name = " ".join(value.split())
+    if not name:
+        raise InvalidValue(field, value, "must not be empty")
+    if len(name) > MAX_NAME:
+        raise InvalidValue(field, value, f"at most {MAX_NAME} characters")
+    if "," in name:
+        raise InvalidValue(field, value, "must not contain a comma")
+    return name
+
+
+@dataclass
+class Board:
+    """Every pipeline and stage (removed stages included, for history), loaded at once."""
+
+    pipelines: list[Pipeline]
+    stages: dict[int, Stage] = field(default_factory=dict)
+
+    def pipeline_by_id(self, pipeline_id: int) -> Pipeline:
+        for pipeline in self.pipelines:
+            if pipeline.id == pipeline_id:
+                return pipeline
+        raise NotFound("pipeline", pipeline_id)
+
+    def pipeline(self, ctx: Context, ref: str | None) -> Pipeline:
+        """The pipeline named `ref` (or with that id); without one, the configured default.
+
+        When `defaults.pipeline` was never set and no pipeline is called "default" (it was
+        removed or renamed), the first pipeline is the default.
+        """
+        wanted = ref if ref is not None else ctx.config.pipeline
+        text = wanted.strip()
+        for pipeline in self.pipelines:
+            if pipeline.name.lower() == text.lower() or (
+                text.isdigit() and pipeline.id == int(text)
+            ):
+                return pipeline
+        explicit = ref is not None or "defaults.pipeline" in ctx.config.values
+        if not explicit and self.pipelines:
+            return self.pipelines[0]
+        names = ", ".join(p.name for p in self.pipelines)
+        raise not_found("pipeline", wanted, f"pipelines: {names}")
+
+    def default_id(self, ctx: Context) -> int | None:
+        try:
+            return self.pipeline(ctx, None).id
+        except NotFound:
+            return None
+
+    def live(self, pipeline_id: int) -> list[Stage]:
+        """The pipeline's stages in board order."""
+        stages = [
+            s for s in self.stages.values() if s.pipeline_id == pipeline_id and s.deleted_at is None
+        ]
+        return sorted(stages, key=lambda s: (s.position, s.id or 0))
+
+    def ordered(self) -> list[Stage]:
+        """Every live stage in board order: pipelines by position, then their stages."""
+        return [s for p in self.pipelines if p.id is not None for s in self.live(p.id)]
+
+    def stage(self, pipeline: Pipeline, name: str) -> Stage:
+        """A live stage of `pipeline` by name (case-insensitive)."""
+        assert pipeline.id is not None
+        stages = self.live(pipeline.id)
+        for stage in stages:
+            if stage.name.lower() == " ".join(name.split()).lower():
+                return stage
+        raise not_found(
+            "stage",
+            name,
+            f"stages of pipeline {pipeline.name!r}: {', '.join(s.name for s in stages)}",
+        )
+
+    def first(self, pipeline_id: int, kind: str) -> Stage:
+        for stage in self.live(pipeline_id):
+            if stage.kind == kind:
+                return stage
+        name = self.pipeline_by_id(pipeline_id).name
+        raise Conflict(
+            f"pipeline {name!r} has no {kind} stage; add one with "
+            f"`crm pipeline add-stage NAME --kind {kind} --pipeline {name}`"
+        )
+
+    def pipeline_name(self, stage_id: int) -> str:
+        return self.pipeline_by_id(self.stages[stage_id].pipeline_id).name
+
+
+def not_found(kind: str, ref: object, hint: str) -> NotFound:
+    error = NotFound(kind, ref)
+    error.message = f"{error.message}; {hint}"
+    return error
+
+
+def load_board(session: Session) -> Board:
+    """All pipelines and stages in one query."""
+    rows = session.execute(
+        select(Pipeline, Stage)
+        .outerjoin(Stage, col(Stage.pipeline_id) == col(Pipeline.id))
+        .order_by(col(Pipeline.position), col(Pipeline.id))
+    ).all()
+    board = Board(pipelines=[])
+    for pipeline, stage in rows:
+        if not board.pipelines or board.pipelines[-1].id != pipeline.id:
+            board.pipelines.append(pipeline)
+        if stage is not None:
+            assert stage.id is not None
+            board.stages[stage.id] = stage
+    return board
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+def _open_counts(session: Session, board: Board, pipeline_id: int | None = None) -> dict[int, int]:
+    """Live deals per open stage (status follows the stage, so by stage ids: the query is
+    answered from the index ix_deal_totals alone)."""
+    ids = [
+        s.id
+        for s in board.stages.values()
+        if s.kind == OPEN and (pipeline_id is None or s.pipeline_id == pipeline_id)
+    ]
+    if not ids:
+        return {}
+    query = (
+        select(col(Deal.stage_id), func.count())
+        .where(col(Deal.deleted_at).is_(None), col(Deal.stage_id).in_(ids))
+        .group_by(col(Deal.stage_id))
+    )
+    return {int(sid): int(n) for sid, n in session.execute(query).all()}
+
+
+def pipeline_record(
+    board: Board, pipeline: Pipeline, counts: dict[int, int], default_id: int | None
+) -> dict[str, Any]:
+    assert pipeline.id is not None
+    live = board.live(pipeline.id)
+    open_deals = [counts.get(s.id or 0, 0) if s.kind == OPEN else 0 for s in live]
+    stages = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "position": i,
+            "probability": s.probability,
+            "kind": s.kind,
+            "open_deals": open_deals[i],
+        }
+        for i, s in enumerate(live)
+    ]
+    return {
+        "id": pipeline.id,
+        "name": pipeline.name,
+        "position": pipeline.position,
+        "default": pipeline.id == default_id,
+        "open_deals": sum(open_deals),
+        "stages": stages,
+    }
+
+
+def list_pipelines(ctx: Context, session: Session) -> list[dict[str, Any]]:
+    """Every pipeline with its stages in order and its count of open deals."""
+    board = load_board(session)
+    counts = _open_counts(session, board)
+    default_id = board.default_id(ctx)
+    return [pipeline_record(board, p, counts, default_id) for p in board.pipelines]
+
+
+def _record(ctx: Context, session: Session, pipeline: Pipeline) -> dict[str, Any]:
+    session.flush()
+    board = load_board(session)
+    pipeline = board.pipeline_by_id(pipeline.id or 0)
+    return pipeline_record(
+        board, pipeline, _open_counts(session, board, pipeline.id), board.default_id(ctx)
+    )
+
+
+# --- pipelines -------------------------------------------------------------------------------
+
+
+def _spread(count: int) -> list[int]:
+    """Probabilities for `count` open stages, evenly between 0 and 100: 3 stages get 25/50/75."""
+    return [round(100 * (i + 1) / (count + 1)) for i in range(count)]
+
+
+def add_pipeline(
+    ctx: Context, session: Session, name: str, stage_names: list[str] | None = None
+) -> dict[str, Any]:
+    """A new pipeline with the given open stages plus a won and a lost stage.
+
+    Without stage names it gets the default stages (lead 10%, qualified 25%, proposal 50%,
+    negotiation 75%, won, lost); given names get probabilities spread evenly from 0 to 100.
+    """
+    clean = clean_name(name, "pipeline")
+    board = load_board(session)
+    if any(p.name.lower() == clean.lower() for p in board.pipelines):
+        raise Conflict(f"a pipeline called {clean!r} exists already")
+    if stage_names is None:
+        stages = list(DEFAULT_STAGES)
+    else:
+        names = [clean_name(n, "stage") for n in stage_names if n.strip()]
+        if not names:
+            raise InvalidValue("stages", ",".join(stage_names), "name at least one open stage")
+        seen: set[str] = set()
+        for n in names:
+            if n.lower() in (WON, LOST):
+                raise InvalidValue("stages", n, "the won and lost stages are added for you")
+            if n.lower() in seen:
+                raise InvalidValue("stages", n, "named twice")
+            seen.add(n.lower())
+        stages = [(n, p, OPEN) for n, p in zip(names, _spread(len(names)), strict=True)]
+        stages += [("won", 100, WON), ("lost", 0, LOST)]
+    position = max((p.position for p in board.pipelines), default=-1) + 1
+    now = utcnow()
+    pipeline = Pipeline(name=clean, position=position, created_at=now, updated_at=now)
+    session.add(pipeline)
+    session.flush()
+    session.execute(
+        insert(Stage),
+        [
+            {
+                "pipeline_id": pipeline.id,
+                "name": n,
+                "position": i,
+                "probability": p,
+                "kind": k,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, (n, p, k) in enumerate(stages)
+        ],
+    )
+    return _record(ctx, session, pipeline)
+
+
+def remove_pipeline(
+    ctx: Context,
+    session: Session,
+    name: str,
+    confirm: Callable[[str], None] = lambda question: None,
+) -> dict[str, Any]:
+    """Delete a pipeline and its stages. Refused while deals (other than removed ones) are in
+    it, and for the last pipeline. Removed deals in it are deleted with it, for good.
+
+    `confirm(question)` is called once everything is checked and before anything changes; it
+    raises to stop.
+    """
+    board = load_board(session)
+    pipeline = board.pipeline(ctx, name)
+    assert pipeline.id is not None
+    if len(board.pipelines) == 1:
+        raise Conflict(f"pipeline {pipeline.name!r} is the last one; a CRM needs a pipeline")
+    live = (
+        session.scalar(
+            select(func.count())
+            .select_from(Deal)
+            .where(col(Deal.pipeline_id) == pipeline.id, col(Deal.deleted_at).is_(None))
+        )
+        or 0
+    )
+    if live:
+        raise Conflict(
+            f"pipeline {pipeline.name!r} holds {live} deal{'s' * (live != 1)}; "
+            f"move them (`crm deal edit ID --pipeline OTHER`) or remove them first"
+        )
+    stage_ids = [sid for sid, s in board.stages.items() if s.pipeline_id == pipeline.id]
+    foreign = (
+        session.scalar(
+            select(func.count())
+            .select_from(StageChange)
+            .join(Deal, col(Deal.id) == col(StageChange.deal_id))
+            .where(
+                col(Deal.pipeline_id) != pipeline.id,
+                col(StageChange.to_stage_id).in_(stage_ids)
+                | col(StageChange.from_stage_id).in_(stage_ids),
+            )
+        )
+        or 0
+    )
+    if foreign:
+        raise Conflict(
+            f"the stage history of deals now in other pipelines refers to "
+            f"{pipeline.name!r}'s stages ({foreign} changes); keep it"
+        )
+    removed = (
+        session.scalar(
+            select(func.count()).select_from(Deal).where(col(Deal.pipeline_id) == pipeline.id)
+        )
+        or 0
+    )
+    question = f"Remove pipeline {pipeline.name!r} and its {len(board.live(pipeline.id))} stages"
+    if removed:
+        question += f", deleting its {removed} removed deal{'s' * (removed != 1)} for good"
+    confirm(question + "?")
+    session.execute(delete(Deal).where(col(Deal.pipeline_id) == pipeline.id))
+    session.execute(delete(Stage).where(col(Stage.pipeline_id) == pipeline.id))
+    session.execute(delete(Pipeline).where(col(Pipeline.id) == pipeline.id))
+    return {"id": pipeline.id, "name": pipeline.name, "deleted_deals": removed}
+
+
+# --- stages ----------------------------------------------------------------------------------
+
+
+@dataclass
+class StagePlace:
+    """Where a stage goes: after or before another stage (at most one of them)."""
+
+    after: str | None = None
+    before: str | None = None
+
+    def anchor(self, board: Board, pipeline: Pipeline) -> tuple[Stage, int] | None:
+        """The stage to place against, and 1 for after or 0 for before."""
+        if self.after is not None and self.before is not None:
+            raise InvalidValue(
+                "position",
+                f"--after {self.after} --before {self.before}",
+                "give one of --after and --before",
+            )
+        if self.after is not None:
+            return board.stage(pipeline, self.after), 1
+        if self.before is not None:
+            return board.stage(pipeline, self.before), 0
+        return None
+
+
+def _renumber(stages: list[Stage]) -> None:
+    now = utcnow()
+    for i, stage in enumerate(stages):
+        if stage.position != i:
+            stage.position = i
+            stage.updated_at = now
+
+
+def _insert_at(stages: list[Stage], stage: Stage, anchor: tuple[Stage, int] | None) -> list[Stage]:
+    others = [s for s in stages if s is not stage]
+    if anchor is None:
+        if stage.kind == OPEN:
+            # New open stages go after the last open one, before won and lost.
+            index = max((i + 1 for i, s in enumerate(others) if s.kind == OPEN), default=0)
+        else:
+            index = len(others)
+    else:
+        index = others.index(anchor[0]) + anchor[1]
+    return others[:index] + [stage] + others[index:]
+
+
+def _middle(stages: list[Stage], stage: Stage) -> int:
+    """A new open stage's default probability: halfway between its open neighbours."""
+    index = stages.index(stage)
+    before = [s.probability for s in stages[:index] if s.kind == OPEN]
+    after = [s.probability for s in stages[index + 1 :] if s.kind == OPEN]
+    low = before[-1] if before else 0
+    high = after[0] if after else 100
+    return (low + high) // 2
+
+
+def add_stage(
+    ctx: Context,
+    session: Session,
+    name: str,
+    *,
+    pipeline: str | None = None,
+    probability: int | str | None = None,
+    place: StagePlace | None = None,
+    kind: str = OPEN,
+) -> dict[str, Any]:
+    """Add a stage. Without a place, an open stage goes after the last open stage and a won or
+    lost stage at the end. Without a probability: won 100, lost 0, open halfway between its
+    open neighbours. A removed stage of the same name comes back (its history with it, and its
+    probability unless one is given)."""
+    clean = clean_name(name, "stage")
+    kind = check_kind(kind)
+    prob = check_probability(probability) if probability is not None else None
+    board = load_board(session)
+    target = board.pipeline(ctx, pipeline)
+    assert target.id is not None
+    stages = board.live(target.id)
+    if any(s.name.lower() == clean.lower() for s in stages):
+        raise Conflict(f"pipeline {target.name!r} has a stage called {clean!r} already")
+    anchor = (place or StagePlace()).anchor(board, target)
+    now = utcnow()
+    revived = [
+        s
+        for s in board.stages.values()
+        if s.pipeline_id == target.id
+        and s.deleted_at is not None
+        and s.name.lower() == clean.lower()
+    ]
+    if revived:
+        stage = revived[0]
+        stage.deleted_at = None
+        stage.name = clean
+        stage.kind = kind
+        stage.updated_at = now
+    else:
+        stage = Stage(pipeline_id=target.id, name=clean, kind=kind, created_at=now, updated_at=now)
+        session.add(stage)
+    ordered = _insert_at(stages, stage, anchor)
+    if prob is None and revived:
+        prob = stage.probability
+    if prob is None:
+        prob = {WON: 100, LOST: 0}.get(kind)
+        if prob is None:
+            prob = _middle(ordered, stage)
+    stage.probability = prob
+    _renumber(ordered)
+    return _record(ctx, session, target)
+
+
+def rename_stage(
+    ctx: Context, session: Session, old: str, new: str, *, pipeline: str | None = None
+) -> dict[str, Any]:
+    clean = clean_name(new, "stage")
+    board = load_board(session)
+    target = board.pipeline(ctx, pipeline)
+    stage = board.stage(target, old)
+    for other in board.stages.values():
+        if (
+            other.pipeline_id == target.id
+            and other.id != stage.id
+            and other.name.lower() == clean.lower()
+        ):
+            if other.deleted_at is not None:
+                raise Conflict(
+                    f"a removed stage of {target.name!r} is called {clean!r}; "
+                    f"`crm pipeline add-stage {clean}` brings it back"
+                )
+            raise Conflict(f"pipeline {target.name!r} has a stage called {clean!r} already")
+    stage.name = clean
+    stage.updated_at = utcnow()
+    return _record(ctx, session, target)
+
+
+def move_stage(
+    ctx: Context, session: Session, name: str, place: StagePlace, *, pipeline: str | None = None
+) -> dict[str, Any]:
+    """Move a stage to just after or before another one; the others keep their order."""
+    board = load_board(session)
+    target = board.pipeline(ctx, pipeline)
+    assert target.id is not None
+    stage = board.stage(target, name)
+    anchor = place.anchor(board, target)
+    if anchor is None:
+        raise InvalidValue("position", name, "say where: --after STAGE or --before STAGE")
+    if anchor[0].id == stage.id:
+        raise InvalidValue("position", anchor[0].name, "a stage cannot move next to itself")
+    _renumber(_insert_at(board.live(target.id), stage, anchor))
+    return _record(ctx, session, target)
+
+
+def set_probability(
+    ctx: Context,
+    session: Session,
+    name: str,
+    probability: int | str,
+    *,
+    pipeline: str | None = None,
+) -> dict[str, Any]:
+    """Set a stage's default win probability (0..100); deals without their own follow it."""
+    prob = check_probability(probability)
+    board = load_board(session)
+    target = board.pipeline(ctx, pipeline)
+    stage = board.stage(target, name)
+    stage.probability = prob
+    stage.updated_at = utcnow()
+    return _record(ctx, session, target)
+
+
+def remove_stage(
+    ctx: Context,
+    session: Session,
+    name: str,
+    *,
+    pipeline: str | None = None,
+    move_to: str | None = None,
+) -> dict[str, Any]:
+    """Remove a stage. Its deals (removed ones too) must move to another stage of the same
+    kind with `move_to`; each moved deal gets a stage change. A pipeline keeps at least one
+    open, one won and one lost stage.
+
+    Returns the pipeline's record with "removed_stage", "moved" (how many deals) and
+    "moved_to".
+    """
+    board = load_board(session)
+    target = board.pipeline(ctx, pipeline)
+    assert target.id is not None
+    stage = board.stage(target, name)
+    stages = board.live(target.id)
+    if sum(1 for s in stages if s.kind == stage.kind) == 1:
+        raise Conflict(
+            f"stage {stage.name!r} is the only {stage.kind} stage of pipeline "
+            f"{target.name!r}; a pipeline needs one"
+        )
+    count_rows = session.execute(
+        select(col(Deal.deleted_at).is_(None), func.count())
+        .where(col(Deal.stage_id) == stage.id)
+        .group_by(col(Deal.deleted_at).is_(None))
+    ).all()
+    live = sum(int(n) for is_live, n in count_rows if is_live)
+    removed = sum(int(n) for is_live, n in count_rows if not is_live)
+    destination: Stage | None = None
+    if move_to is not None:
+        destination = board.stage(target, move_to)
+        if destination.id == stage.id:
+            raise InvalidValue("move-to", move_to, "is the stage being removed")
+        if destination.kind != stage.kind:
+            raise InvalidValue(
+                "move-to",
+                move_to,
+                f"is a {destination.kind} stage; deals in {stage.name!r} are "
+                f"{stage.kind}, so move them to another {stage.kind} stage",
+            )
+    if (live or removed) and destination is None:
+        count = f"{live} deal{'s' * (live != 1)}"
+        if removed:
+            count += f" and {removed} removed one{'s' * (removed != 1)}"
+        raise Conflict(f"stage {stage.name!r} holds {count}; move them with --move-to STAGE")
+    now = utcnow()
+    moved = 0
+    if destination is not None and (live or removed):
+        moved = _move_all(ctx, session, stage, destination, now)
+    stage.deleted_at = now
+    stage.updated_at = now
+    _renumber([s for s in stages if s.id != stage.id])
+    record = _record(ctx, session, target)
+    record.update(
+        {
+            "removed_stage": stage.name,
+            "moved": moved,
+            "moved_to": destination.name if destination is not None else None,
+        }
+    )
+    return record
+
+
+def _move_all(ctx: Context, session: Session, source: Stage, destination: Stage, now: Any) -> int:
+    """Move every deal from one stage to another of the same kind, with a stage change each."""
+    ids = list(session.scalars(select(col(Deal.id)).where(col(Deal.stage_id) == source.id)))
+    if not ids:
+        return 0
+    user_id = ctx.user_id(session)
+    session.execute(
+        insert(StageChange),
+        [
+            {
+                "deal_id": i,
+                "from_stage_id": source.id,
+                "to_stage_id": destination.id,
+                "changed_at": now,
+                "user_id": user_id,
+            }
+            for i in ids
+        ],
+    )
+    session.execute(
+        update(Deal)
+        .where(col(Deal.stage_id) == source.id)
+        .values(stage_id=destination.id, stage_entered_at=now, updated_at=now)
+    )
+    return len(ids)
