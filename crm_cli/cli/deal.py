@@ -292,8 +292,12 @@ def list_(
     if fmt == "table":
         rows = [_display(r) for r in page.rows]
         several = len({r["pipeline"] for r in rows}) > 1
-        footer = _footer(totals, "\n" if stdout_is_tty() else ", ")
-        emit_rows(rows, _columns(fmt, several), fmt, footer=footer)
+        if stdout_is_tty():
+            emit_rows(rows, _columns(fmt, several), fmt, footer=_footer(totals, "\n"))
+        else:
+            # In a pipe every stdout line is a deal; the totals are a note, as for --json.
+            emit_rows(rows, _columns(fmt, several), fmt)
+            common.note(_totals_note(totals))
     else:
         emit_rows(page.rows, _columns(fmt, True), fmt)
         common.note(_totals_note(totals))
@@ -326,41 +330,33 @@ _SHOW_FIELDS = [
 
 
 def _sections(detail: dict[str, Any]) -> list[Any]:
-    """Every list of records in the detail becomes a section: stage changes here, and what
-    other features add to `deal_detail` (follow-ups, interactions, feedback)."""
+    """The stage history, then the sections every 360-degree view has."""
     from crm_cli.render.output import Column
+    from crm_cli.render.views import deal_sections
 
-    sections: list[Any] = []
-    for key, value in detail.items():
-        if not (isinstance(value, list) and value and isinstance(value[0], dict)):
-            continue
-        if key == "stage_changes":
-            columns = [
-                Column("at", "When"),
-                Column("from", "From"),
-                Column("to", "To"),
-                Column("by", "By"),
-            ]
-            sections.append(("Stage changes", value, columns))
-        else:
-            columns = [Column(k, k.replace("_", " ").capitalize()) for k in value[0]]
-            sections.append((key.replace("_", " ").capitalize(), value, columns))
-    return sections
+    history = [
+        Column("at", "When", lambda v: v[:16].replace("T", " ")),
+        Column("from", "From"),
+        Column("to", "To"),
+        Column("by", "By"),
+    ]
+    return [("Stage changes", detail.get("stage_changes", []), history),
+            *deal_sections(detail)]
 
 
 @app.command("show")
 def show(deal_id: IdArg, json_: JsonOpt = False) -> None:
-    """Show a deal with its stage history (oldest first, creation included).
+    """Show everything about a deal: stage history, follow-ups, interactions, a timeline.
 
     Example: crm deal show 42 --json
     """
     from crm_cli.render.output import emit_record
-    from crm_cli.services.deals import show_deal
+    from crm_cli.services.timeline import deal_360
 
     fmt = common.output_format(json_)
     ctx = common.context()
     with ctx.session(write=False) as session:
-        detail = show_deal(ctx, session, deal_id)
+        detail = deal_360(ctx, session, deal_id)
     if fmt == "json":
         emit_record(detail, _SHOW_FIELDS, fmt)
         return
