@@ -113,6 +113,14 @@ def db_url(request: pytest.FixtureRequest, crm_home: Path, monkeypatch: pytest.M
     return url
 
 
+@pytest.fixture
+def sqlite_url(crm_home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite file only: for tests of SQLite's own behaviour (query plans, PRAGMAs)."""
+    url = f"sqlite:///{crm_home / 'test.db'}"
+    monkeypatch.setenv("CRM_DATABASE_URL", url)
+    return url
+
+
 # --- running crm ----------------------------------------------------------------------------
 
 

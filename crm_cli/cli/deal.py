@@ -340,8 +340,7 @@ def _sections(detail: dict[str, Any]) -> list[Any]:
         Column("to", "To"),
         Column("by", "By"),
     ]
-    return [("Stage changes", detail.get("stage_changes", []), history),
-            *deal_sections(detail)]
+    return [("Stage changes", detail.get("stage_changes", []), history), *deal_sections(detail)]
 
 
 @app.command("show")

@@ -14,26 +14,42 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, YesOpt
 
-app = typer.Typer(help="What customers tell you: NPS, CSAT, complaints, suggestions, praise.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="What customers tell you: NPS, CSAT, complaints, suggestions, praise.",
+    no_args_is_help=True,
+)
 
 KindHelp = "nps, csat, complaint, suggestion or praise."
-ScoreOpt = Annotated[str | None, typer.Option(
-    "--score", "-s", help="NPS 0-10 or CSAT 1-5 (other kinds take no score).")]
+ScoreOpt = Annotated[
+    str | None,
+    typer.Option("--score", "-s", help="NPS 0-10 or CSAT 1-5 (other kinds take no score)."),
+]
 TextOpt = Annotated[str | None, typer.Option("--text", "-t", help="What they said.")]
-CategoryOpt = Annotated[str | None, typer.Option(
-    "--category", help="A topic, e.g. billing, onboarding, product.")]
-ChannelOpt = Annotated[str | None, typer.Option(
-    "--channel", help="Where it came from, e.g. survey, email, phone.")]
+CategoryOpt = Annotated[
+    str | None, typer.Option("--category", help="A topic, e.g. billing, onboarding, product.")
+]
+ChannelOpt = Annotated[
+    str | None, typer.Option("--channel", help="Where it came from, e.g. survey, email, phone.")
+]
 DealOpt = Annotated[str | None, typer.Option("--deal", "-d", help="Deal id.")]
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner: user id, email or name.")]
 IdArg = Annotated[str, typer.Argument(help="Feedback id.")]
 
 _SHOW_FIELDS = [
-    ("id", "ID"), ("kind", "Kind"), ("score", "Score"), ("status", "Status"),
-    ("contact", "Contact"), ("deal", "Deal"), ("text", "Text"), ("category", "Category"),
-    ("channel", "Channel"), ("owner", "Owner"), ("resolved_at", "Resolved"),
-    ("resolution_note", "Resolution"), ("created_at", "Received"), ("updated_at", "Updated"),
+    ("id", "ID"),
+    ("kind", "Kind"),
+    ("score", "Score"),
+    ("status", "Status"),
+    ("contact", "Contact"),
+    ("deal", "Deal"),
+    ("text", "Text"),
+    ("category", "Category"),
+    ("channel", "Channel"),
+    ("owner", "Owner"),
+    ("resolved_at", "Resolved"),
+    ("resolution_note", "Resolution"),
+    ("created_at", "Received"),
+    ("updated_at", "Updated"),
 ]
 
 
@@ -41,9 +57,24 @@ def _columns(fmt: str) -> list[Any]:
     from crm_cli.render.output import Column
 
     if fmt == "csv":
-        return [Column(k, k) for k in (
-            "id", "created_at", "kind", "score", "status", "contact", "deal", "category",
-            "channel", "text", "resolved_at", "resolution_note", "owner")]
+        return [
+            Column(k, k)
+            for k in (
+                "id",
+                "created_at",
+                "kind",
+                "score",
+                "status",
+                "contact",
+                "deal",
+                "category",
+                "channel",
+                "text",
+                "resolved_at",
+                "resolution_note",
+                "owner",
+            )
+        ]
     return [
         Column("id", "ID", justify="right"),
         Column("created_at", "Date", lambda v: str(v)[:10]),
@@ -76,8 +107,10 @@ def _result(record: dict[str, Any], verb: str, json_: bool) -> None:
 @app.command("add")
 def add(
     kind: Annotated[str, typer.Option("--kind", "-k", help=KindHelp)],
-    ref: Annotated[str | None, typer.Argument(
-        help="Contact id, email or name; leave out for anonymous answers.")] = None,
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="Contact id, email or name; leave out for anonymous answers."),
+    ] = None,
     score: ScoreOpt = None,
     text: TextOpt = None,
     category: CategoryOpt = None,
@@ -92,8 +125,16 @@ def add(
     """
     from crm_cli.services.feedback import FeedbackInput, add_feedback
 
-    inp = FeedbackInput(kind=kind, contact=ref, score=score, text=text, category=category,
-                        channel=channel, deal=deal, owner=owner)
+    inp = FeedbackInput(
+        kind=kind,
+        contact=ref,
+        score=score,
+        text=text,
+        category=category,
+        channel=channel,
+        deal=deal,
+        owner=owner,
+    )
     ctx = common.context()
     with ctx.session() as session:
         record = add_feedback(ctx, session, inp)
@@ -104,13 +145,17 @@ def add(
 def list_(
     open_: Annotated[bool, typer.Option("--open", help="Only open complaints.")] = False,
     kind: Annotated[str | None, typer.Option("--kind", "-k", help=KindHelp)] = None,
-    contact: Annotated[str | None, typer.Option(
-        "--contact", "-c", help="Contact id, email or name.")] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", "-c", help="Contact id, email or name.")
+    ] = None,
     deal: DealOpt = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", help="Received from this time on: today, -30d, 2026-11-01.")] = None,
-    owner: Annotated[str | None, typer.Option(
-        "--owner", help="Only this user's: id, email or name.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Received from this time on: today, -30d, 2026-11-01."),
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only this user's: id, email or name.")
+    ] = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only yours.")] = False,
     limit: LimitOpt = None,
     all_: AllOpt = False,
@@ -127,8 +172,16 @@ def list_(
     fmt = common.output_format(json_, csv_)
     ctx = common.context()
     with ctx.session(write=mine) as session:
-        flt = FeedbackFilter(open_only=open_, kind=kind, contact=contact, deal=deal, since=since,
-                             owner=owner, mine=mine, limit=common.page_limit(ctx, limit, all_))
+        flt = FeedbackFilter(
+            open_only=open_,
+            kind=kind,
+            contact=contact,
+            deal=deal,
+            since=since,
+            owner=owner,
+            mine=mine,
+            limit=common.page_limit(ctx, limit, all_),
+        )
         page = list_feedback(ctx, session, flt)
     emit_rows(page.rows, _columns(fmt), fmt)
     common.page_note(len(page.rows), page.total)
@@ -136,10 +189,12 @@ def list_(
     if fmt == "table" and nps:
         n = nps["answers"]
         share = {k: round(100 * nps[k] / n) for k in ("promoters", "passives", "detractors")}
-        common.note(f"NPS {nps['nps']:+d} from {n} answer{'s' if n != 1 else ''}: "
-                    f"{nps['promoters']} promoters ({share['promoters']}%), "
-                    f"{nps['passives']} passives ({share['passives']}%), "
-                    f"{nps['detractors']} detractors ({share['detractors']}%)")
+        common.note(
+            f"NPS {nps['nps']:+d} from {n} answer{'s' if n != 1 else ''}: "
+            f"{nps['promoters']} promoters ({share['promoters']}%), "
+            f"{nps['passives']} passives ({share['passives']}%), "
+            f"{nps['detractors']} detractors ({share['detractors']}%)"
+        )
 
 
 @app.command("show")
@@ -163,13 +218,16 @@ def edit(
     ref: IdArg,
     score: ScoreOpt = None,
     text: Annotated[str | None, typer.Option("--text", "-t", help="New text.")] = None,
-    category: Annotated[str | None, typer.Option(
-        "--category", help="New category; \"\" clears it.")] = None,
-    channel: Annotated[str | None, typer.Option(
-        "--channel", help="New channel; \"\" clears it.")] = None,
-    contact: Annotated[str | None, typer.Option(
-        "--contact", "-c", help="Contact id, email or name; \"\" unlinks.")] = None,
-    deal: Annotated[str | None, typer.Option("--deal", "-d", help="Deal id; \"\" unlinks.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help='New category; "" clears it.')
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help='New channel; "" clears it.')
+    ] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", "-c", help='Contact id, email or name; "" unlinks.')
+    ] = None,
+    deal: Annotated[str | None, typer.Option("--deal", "-d", help='Deal id; "" unlinks.')] = None,
     owner: OwnerOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -179,8 +237,15 @@ def edit(
     """
     from crm_cli.services.feedback import FeedbackInput, edit_feedback
 
-    inp = FeedbackInput(contact=contact, score=score, text=text, category=category,
-                        channel=channel, deal=deal, owner=owner)
+    inp = FeedbackInput(
+        contact=contact,
+        score=score,
+        text=text,
+        category=category,
+        channel=channel,
+        deal=deal,
+        owner=owner,
+    )
     ctx = common.context()
     with ctx.session() as session:
         record = edit_feedback(ctx, session, ref, inp)

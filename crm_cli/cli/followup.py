@@ -13,27 +13,44 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import CsvOpt, JsonOpt, LimitOpt, YesOpt
 
-app = typer.Typer(help="Things to do by a certain time, for a contact or a deal.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Things to do by a certain time, for a contact or a deal.", no_args_is_help=True
+)
 
-ContactOpt = Annotated[str | None, typer.Option(
-    "--contact", "-c", help="Contact id, email or name.")]
+ContactOpt = Annotated[
+    str | None, typer.Option("--contact", "-c", help="Contact id, email or name.")
+]
 DealOpt = Annotated[str | None, typer.Option("--deal", "-d", help="Deal id.")]
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner: user id, email or name.")]
-PriorityOpt = Annotated[str | None, typer.Option(
-    "--priority", "-p", help="low, normal (the default) or high.")]
-RepeatOpt = Annotated[str | None, typer.Option(
-    "--repeat", "-r",
-    help='daily, weekly, monthly, weekdays, or "every N days|weeks|months".')]
+PriorityOpt = Annotated[
+    str | None, typer.Option("--priority", "-p", help="low, normal (the default) or high.")
+]
+RepeatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--repeat", "-r", help='daily, weekly, monthly, weekdays, or "every N days|weeks|months".'
+    ),
+]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Notes: what to say or bring.")]
 IdArg = Annotated[str, typer.Argument(help="Follow-up id.")]
 
 _SHOW_FIELDS = [
-    ("id", "ID"), ("title", "Title"), ("due_local", "Due"), ("status", "Status"),
-    ("snoozed_until", "Snoozed until"), ("done_at", "Done"), ("contact", "Contact"),
-    ("deal", "Deal"), ("owner", "Owner"), ("priority", "Priority"), ("repeat", "Repeats"),
-    ("timezone", "Time zone"), ("notes", "Notes"), ("previous_id", "Previous"),
-    ("created_at", "Created"), ("updated_at", "Updated"),
+    ("id", "ID"),
+    ("title", "Title"),
+    ("due_local", "Due"),
+    ("status", "Status"),
+    ("snoozed_until", "Snoozed until"),
+    ("done_at", "Done"),
+    ("contact", "Contact"),
+    ("deal", "Deal"),
+    ("owner", "Owner"),
+    ("priority", "Priority"),
+    ("repeat", "Repeats"),
+    ("timezone", "Time zone"),
+    ("notes", "Notes"),
+    ("previous_id", "Previous"),
+    ("created_at", "Created"),
+    ("updated_at", "Updated"),
 ]
 
 
@@ -41,9 +58,23 @@ def _columns(fmt: str) -> list[Any]:
     from crm_cli.render.output import Column
 
     if fmt == "csv":
-        return [Column(k, k) for k in (
-            "id", "due_at", "status", "title", "contact", "deal", "owner", "priority",
-            "repeat", "snoozed_until", "done_at", "notes")]
+        return [
+            Column(k, k)
+            for k in (
+                "id",
+                "due_at",
+                "status",
+                "title",
+                "contact",
+                "deal",
+                "owner",
+                "priority",
+                "repeat",
+                "snoozed_until",
+                "done_at",
+                "notes",
+            )
+        ]
     return [
         Column("id", "ID", justify="right"),
         Column("due_local", "Due"),
@@ -72,10 +103,14 @@ def _result(record: dict[str, Any], verb: str, json_: bool) -> None:
 
 @app.command("add")
 def add(
-    title: Annotated[str, typer.Argument(help="What to do, e.g. \"Call Ana\".")],
-    due: Annotated[str, typer.Option(
-        "--due", help="When: ISO date/time, today, tomorrow 9:00, +3d, in 2 weeks, next monday.",
-    )],
+    title: Annotated[str, typer.Argument(help='What to do, e.g. "Call Ana".')],
+    due: Annotated[
+        str,
+        typer.Option(
+            "--due",
+            help="When: ISO date/time, today, tomorrow 9:00, +3d, in 2 weeks, next monday.",
+        ),
+    ],
     contact: ContactOpt = None,
     deal: DealOpt = None,
     owner: OwnerOpt = None,
@@ -90,8 +125,16 @@ def add(
     """
     from crm_cli.services.followups import FollowupInput, add_followup
 
-    inp = FollowupInput(title=title, due=due, contact=contact, deal=deal, owner=owner,
-                        priority=priority, repeat=repeat, notes=note)
+    inp = FollowupInput(
+        title=title,
+        due=due,
+        contact=contact,
+        deal=deal,
+        owner=owner,
+        priority=priority,
+        repeat=repeat,
+        notes=note,
+    )
     ctx = common.context()
     with ctx.session() as session:
         record = add_followup(ctx, session, inp)
@@ -100,13 +143,19 @@ def add(
 
 @app.command("list")
 def list_(
-    due: Annotated[str | None, typer.Option(
-        "--due", help="overdue; today (and overdue); week (the next 7 days, and overdue).")] = None,
+    due: Annotated[
+        str | None,
+        typer.Option(
+            "--due", help="overdue; today (and overdue); week (the next 7 days, and overdue)."
+        ),
+    ] = None,
     owner: OwnerOpt = None,
-    mine: Annotated[bool, typer.Option("--mine", help="Only yours (the default without "
-                                                      "--contact or --deal).")] = False,
-    everyone: Annotated[bool, typer.Option(
-        "--all", help="Everyone's follow-ups, and no page limit.")] = False,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only yours (the default without --contact or --deal).")
+    ] = False,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Everyone's follow-ups, and no page limit.")
+    ] = False,
     done: Annotated[bool, typer.Option("--done", help="Include done follow-ups.")] = False,
     contact: ContactOpt = None,
     deal: DealOpt = None,
@@ -125,8 +174,14 @@ def list_(
     ctx = common.context()
     with ctx.session() as session:
         flt = FollowupFilter(
-            due=due, owner=owner, mine=mine, everyone=everyone, done=done, contact=contact,
-            deal=deal, limit=limit or (None if everyone else ctx.config.page_size),
+            due=due,
+            owner=owner,
+            mine=mine,
+            everyone=everyone,
+            done=done,
+            contact=contact,
+            deal=deal,
+            limit=limit or (None if everyone else ctx.config.page_size),
         )
         page = list_followups(ctx, session, flt)
     emit_rows(page.rows, _columns(fmt), fmt)
@@ -154,15 +209,19 @@ def show(ref: IdArg, json_: JsonOpt = False) -> None:
 def edit(
     ref: IdArg,
     title: Annotated[str | None, typer.Option("--title", help="New title.")] = None,
-    due: Annotated[str | None, typer.Option(
-        "--due", help="New due time (clears a snooze).")] = None,
-    contact: Annotated[str | None, typer.Option(
-        "--contact", "-c", help="Contact id, email or name; \"\" unlinks.")] = None,
-    deal: Annotated[str | None, typer.Option("--deal", "-d", help="Deal id; \"\" unlinks.")] = None,
+    due: Annotated[
+        str | None, typer.Option("--due", help="New due time (clears a snooze).")
+    ] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", "-c", help='Contact id, email or name; "" unlinks.')
+    ] = None,
+    deal: Annotated[str | None, typer.Option("--deal", "-d", help='Deal id; "" unlinks.')] = None,
     owner: OwnerOpt = None,
     priority: PriorityOpt = None,
-    repeat: Annotated[str | None, typer.Option(
-        "--repeat", "-r", help='A repeat rule, or "none" to stop repeating.')] = None,
+    repeat: Annotated[
+        str | None,
+        typer.Option("--repeat", "-r", help='A repeat rule, or "none" to stop repeating.'),
+    ] = None,
     note: NoteOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -172,8 +231,16 @@ def edit(
     """
     from crm_cli.services.followups import FollowupInput, edit_followup
 
-    inp = FollowupInput(title=title, due=due, contact=contact, deal=deal, owner=owner,
-                        priority=priority, repeat=repeat, notes=note)
+    inp = FollowupInput(
+        title=title,
+        due=due,
+        contact=contact,
+        deal=deal,
+        owner=owner,
+        priority=priority,
+        repeat=repeat,
+        notes=note,
+    )
     ctx = common.context()
     with ctx.session() as session:
         record = edit_followup(ctx, session, ref, inp)
@@ -203,8 +270,10 @@ def rm(
 @app.command("done")
 def done(
     ref: IdArg,
-    at: Annotated[str | None, typer.Option(
-        "--at", help="When it was done, if not now (e.g. \"yesterday 17:00\").")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help='When it was done, if not now (e.g. "yesterday 17:00").'),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Mark a follow-up done; a repeating one gets its next occurrence.
@@ -230,8 +299,10 @@ def done(
 @app.command("snooze")
 def snooze(
     ref: IdArg,
-    until: Annotated[str, typer.Option(
-        "--until", help="When it is due again: tomorrow 9:00, +2h, next monday, ...")],
+    until: Annotated[
+        str,
+        typer.Option("--until", help="When it is due again: tomorrow 9:00, +2h, next monday, ..."),
+    ],
     json_: JsonOpt = False,
 ) -> None:
     """Put a follow-up off; it is due (and reminded) again at that time.

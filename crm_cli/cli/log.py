@@ -17,25 +17,35 @@ from crm_cli.cli import common
 from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, YesOpt
 from crm_cli.errors import InvalidValue
 
-app = typer.Typer(help="The log of calls, emails, meetings, messages and notes.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The log of calls, emails, meetings, messages and notes.", no_args_is_help=True
+)
 
 KINDS = ("call", "email", "meeting", "message", "note")
 
 RefArg = Annotated[str, typer.Argument(help="Contact id, email or name.")]
 SummaryArg = Annotated[str, typer.Argument(help="What it was about, in one line.")]
-AtOpt = Annotated[str | None, typer.Option(
-    "--at", help="When it happened, if not now: 14:30, yesterday 16:00, -2h, 2026-11-20 10:00.")]
+AtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--at", help="When it happened, if not now: 14:30, yesterday 16:00, -2h, 2026-11-20 10:00."
+    ),
+]
 DealOpt = Annotated[str | None, typer.Option("--deal", "-d", help="Deal id.")]
-DirectionOpt = Annotated[str | None, typer.Option(
-    "--direction", help="in (they reached you) or out (you reached them).")]
-BodyOpt = Annotated[str | None, typer.Option(
-    "--body", help="The full text; - reads it from stdin (e.g. a pasted email).")]
-OwnerOpt = Annotated[str | None, typer.Option(
-    "--owner", help="Who had the interaction: user id, email or name (default: you).")]
+DirectionOpt = Annotated[
+    str | None, typer.Option("--direction", help="in (they reached you) or out (you reached them).")
+]
+BodyOpt = Annotated[
+    str | None,
+    typer.Option("--body", help="The full text; - reads it from stdin (e.g. a pasted email)."),
+]
+OwnerOpt = Annotated[
+    str | None,
+    typer.Option("--owner", help="Who had the interaction: user id, email or name (default: you)."),
+]
 
 _EXAMPLES = {
-    "call": ('a phone call', 'crm log call ana@acme.com "Discussed renewal" --direction out'),
+    "call": ("a phone call", 'crm log call ana@acme.com "Discussed renewal" --direction out'),
     "email": ("an email", 'crm log email ana@acme.com "Re: offer" --body - < offer.eml'),
     "meeting": ("a meeting", 'crm log meeting "Ana Lima" "Demo" --at "yesterday 15:00" --deal 42'),
     "message": ("a chat or text message", 'crm log message 12 "Asked for the price list"'),
@@ -43,9 +53,16 @@ _EXAMPLES = {
 }
 
 _SHOW_FIELDS = [
-    ("id", "ID"), ("kind", "Kind"), ("direction", "Direction"), ("occurred_at", "When"),
-    ("contact", "Contact"), ("deal", "Deal"), ("owner", "Owner"), ("summary", "Summary"),
-    ("body", "Body"), ("created_at", "Logged"),
+    ("id", "ID"),
+    ("kind", "Kind"),
+    ("direction", "Direction"),
+    ("occurred_at", "When"),
+    ("contact", "Contact"),
+    ("deal", "Deal"),
+    ("owner", "Owner"),
+    ("summary", "Summary"),
+    ("body", "Body"),
+    ("created_at", "Logged"),
 ]
 
 
@@ -57,9 +74,20 @@ def _columns(fmt: str) -> list[Any]:
     from crm_cli.render.output import Column
 
     if fmt == "csv":
-        return [Column(k, k) for k in (
-            "id", "occurred_at", "kind", "direction", "contact", "deal", "owner", "summary",
-            "body")]
+        return [
+            Column(k, k)
+            for k in (
+                "id",
+                "occurred_at",
+                "kind",
+                "direction",
+                "contact",
+                "deal",
+                "owner",
+                "summary",
+                "body",
+            )
+        ]
     return [
         Column("id", "ID", justify="right"),
         Column("occurred_at", "When", _when),
@@ -86,16 +114,34 @@ def read_body(value: str | None) -> str | None:
     try:
         return str(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise InvalidValue("body", "-", "stdin is not UTF-8 text; convert it first, "
-                           "e.g. with iconv -t UTF-8") from None
+        raise InvalidValue(
+            "body", "-", "stdin is not UTF-8 text; convert it first, e.g. with iconv -t UTF-8"
+        ) from None
 
 
-def _log(kind: str, ref: str, summary: str, at: str | None, deal: str | None,
-         direction: str | None, body: str | None, owner: str | None, json_: bool) -> None:
+def _log(
+    kind: str,
+    ref: str,
+    summary: str,
+    at: str | None,
+    deal: str | None,
+    direction: str | None,
+    body: str | None,
+    owner: str | None,
+    json_: bool,
+) -> None:
     from crm_cli.services.interactions import InteractionInput, log_interaction
 
-    inp = InteractionInput(kind=kind, contact=ref, summary=summary, at=at, deal=deal,
-                           direction=direction, body=read_body(body), owner=owner)
+    inp = InteractionInput(
+        kind=kind,
+        contact=ref,
+        summary=summary,
+        at=at,
+        deal=deal,
+        direction=direction,
+        body=read_body(body),
+        owner=owner,
+    )
     ctx = common.context()
     with ctx.session() as session:
         record = log_interaction(ctx, session, inp)
@@ -104,14 +150,23 @@ def _log(kind: str, ref: str, summary: str, at: str | None, deal: str | None,
 
         write_json(record)
     else:
-        common.done(f"Logged {kind} {record['id']} with {record['contact']} "
-                    f"at {_when(record['occurred_at'])}: {record['summary']}")
+        common.done(
+            f"Logged {kind} {record['id']} with {record['contact']} "
+            f"at {_when(record['occurred_at'])}: {record['summary']}"
+        )
 
 
 def _kind_command(kind: str) -> Callable[..., None]:
-    def command(ref: RefArg, summary: SummaryArg, at: AtOpt = None, deal: DealOpt = None,
-                direction: DirectionOpt = None, body: BodyOpt = None, owner: OwnerOpt = None,
-                json_: JsonOpt = False) -> None:
+    def command(
+        ref: RefArg,
+        summary: SummaryArg,
+        at: AtOpt = None,
+        deal: DealOpt = None,
+        direction: DirectionOpt = None,
+        body: BodyOpt = None,
+        owner: OwnerOpt = None,
+        json_: JsonOpt = False,
+    ) -> None:
         _log(kind, ref, summary, at, deal, direction, body, owner, json_)
 
     what, example = _EXAMPLES[kind]
@@ -129,15 +184,20 @@ for _kind in KINDS:
 
 @app.command("list")
 def list_(
-    contact: Annotated[str | None, typer.Option(
-        "--contact", "-c", help="Contact id, email or name.")] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", "-c", help="Contact id, email or name.")
+    ] = None,
     deal: DealOpt = None,
-    kind: Annotated[str | None, typer.Option(
-        "--kind", "-k", help="call, email, meeting, message or note.")] = None,
-    since: Annotated[str | None, typer.Option(
-        "--since", help="From this time on: today, -7d, last monday, 2026-11-01.")] = None,
-    owner: Annotated[str | None, typer.Option(
-        "--owner", help="Only this user's: id, email or name.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", "-k", help="call, email, meeting, message or note.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="From this time on: today, -7d, last monday, 2026-11-01."),
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only this user's: id, email or name.")
+    ] = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only yours.")] = False,
     limit: LimitOpt = None,
     all_: AllOpt = False,
@@ -154,8 +214,15 @@ def list_(
     fmt = common.output_format(json_, csv_)
     ctx = common.context()
     with ctx.session(write=mine) as session:
-        flt = InteractionFilter(contact=contact, deal=deal, kind=kind, since=since, owner=owner,
-                                mine=mine, limit=common.page_limit(ctx, limit, all_))
+        flt = InteractionFilter(
+            contact=contact,
+            deal=deal,
+            kind=kind,
+            since=since,
+            owner=owner,
+            mine=mine,
+            limit=common.page_limit(ctx, limit, all_),
+        )
         page = list_interactions(ctx, session, flt)
     emit_rows(page.rows, _columns(fmt), fmt)
     common.page_note(len(page.rows), page.total)

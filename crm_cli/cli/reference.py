@@ -13,8 +13,9 @@ WIDTH = 100
 
 
 def _walk(command: Any, path: list[str], parent: Any = None) -> Iterator[tuple[str, Any, Any]]:
-    ctx = command.context_class(command, info_name=path[-1], parent=parent,
-                                terminal_width=WIDTH, max_content_width=WIDTH)
+    ctx = command.context_class(
+        command, info_name=path[-1], parent=parent, terminal_width=WIDTH, max_content_width=WIDTH
+    )
     yield " ".join(path), command, ctx
     for name in getattr(command, "commands", {}):
         yield from _walk(command.commands[name], [*path, name], ctx)

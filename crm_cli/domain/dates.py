@@ -34,12 +34,29 @@ _WEEKDAY_ABBR = {name[:3]: i for i, name in enumerate(WEEKDAYS)} | {
     name: i for i, name in enumerate(WEEKDAYS)
 }
 _UNITS = {
-    "m": "minutes", "min": "minutes", "mins": "minutes", "minute": "minutes", "minutes": "minutes",
-    "h": "hours", "hr": "hours", "hrs": "hours", "hour": "hours", "hours": "hours",
-    "d": "days", "day": "days", "days": "days",
-    "w": "weeks", "wk": "weeks", "week": "weeks", "weeks": "weeks",
-    "mo": "months", "month": "months", "months": "months",
-    "y": "years", "year": "years", "years": "years",
+    "m": "minutes",
+    "min": "minutes",
+    "mins": "minutes",
+    "minute": "minutes",
+    "minutes": "minutes",
+    "h": "hours",
+    "hr": "hours",
+    "hrs": "hours",
+    "hour": "hours",
+    "hours": "hours",
+    "d": "days",
+    "day": "days",
+    "days": "days",
+    "w": "weeks",
+    "wk": "weeks",
+    "week": "weeks",
+    "weeks": "weeks",
+    "mo": "months",
+    "month": "months",
+    "months": "months",
+    "y": "years",
+    "year": "years",
+    "years": "years",
 }
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
 _RELATIVE = re.compile(r"^(?:\+|in\s+)(\d+)\s*([a-z]+)$")
@@ -56,8 +73,9 @@ def zone(name: str | None, field: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidValue(field, name, "not a time zone (an IANA name such as Europe/Berlin)") \
-            from None
+        raise InvalidValue(
+            field, name, "not a time zone (an IANA name such as Europe/Berlin)"
+        ) from None
 
 
 def local_zone() -> ZoneInfo:
@@ -143,21 +161,22 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month, day=min(day.day, last))
 
 
-def parse_when(text: str, tz: ZoneInfo, *, now: datetime | None = None,
-               field: str = "due") -> datetime:
+def parse_when(
+    text: str, tz: ZoneInfo, *, now: datetime | None = None, field: str = "due"
+) -> datetime:
     """Parse WHEN into an aware UTC datetime. `now` is for tests."""
     return _parse(text, tz, now, field, DEFAULT_TIME)
 
 
-def parse_since(text: str, tz: ZoneInfo, *, now: datetime | None = None,
-                field: str = "since") -> datetime:
+def parse_since(
+    text: str, tz: ZoneInfo, *, now: datetime | None = None, field: str = "since"
+) -> datetime:
     """Parse the start of a period (`--since`): like `parse_when`, but a day without a time
     means the start of that day (00:00 local), so `--since today` includes this morning."""
     return _parse(text, tz, now, field, time(0, 0))
 
 
-def _parse(text: str, tz: ZoneInfo, now: datetime | None, field: str,
-           default: time) -> datetime:
+def _parse(text: str, tz: ZoneInfo, now: datetime | None, field: str, default: time) -> datetime:
     raw = text
     text = " ".join(text.strip().lower().split())
     current = (now or now_utc()).astimezone(tz)
@@ -209,8 +228,9 @@ def _relative(amount: int, unit: str, current: datetime, tz: ZoneInfo) -> dateti
     return localize(day, current.time().replace(second=0, microsecond=0), tz)
 
 
-def _parse_everyday(text: str, tz: ZoneInfo, current: datetime,
-                    default: time = DEFAULT_TIME) -> datetime | None:
+def _parse_everyday(
+    text: str, tz: ZoneInfo, current: datetime, default: time = DEFAULT_TIME
+) -> datetime | None:
     if text == "now":
         return current
     m = _RELATIVE.match(text)
@@ -244,8 +264,11 @@ def _parse_everyday(text: str, tz: ZoneInfo, current: datetime,
         if only_time is None:
             return None
         candidate = localize(current.date(), only_time, tz)
-        return candidate if candidate >= current else localize(
-            current.date() + timedelta(days=1), only_time, tz)
+        return (
+            candidate
+            if candidate >= current
+            else localize(current.date() + timedelta(days=1), only_time, tz)
+        )
     return localize(day, at or default, tz)
 
 
@@ -274,8 +297,9 @@ def _parse_day(text: str, today: date) -> date | None:
     return None
 
 
-def parse_date(text: str, tz: ZoneInfo, *, now: datetime | None = None,
-               field: str = "date") -> date:
+def parse_date(
+    text: str, tz: ZoneInfo, *, now: datetime | None = None, field: str = "date"
+) -> date:
     """A calendar date from an ISO date or the everyday forms of `parse_when`."""
     stripped = text.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped):
@@ -304,8 +328,9 @@ class Repeat:
             return names[self.unit]
         return f"every {self.count} {self.unit}"
 
-    def next_after(self, due: datetime, tz: ZoneInfo, *,
-                   previous: Iterable[datetime] = ()) -> datetime:
+    def next_after(
+        self, due: datetime, tz: ZoneInfo, *, previous: Iterable[datetime] = ()
+    ) -> datetime:
         """The next occurrence after `due`, at the same local wall-clock time.
 
         `previous` are the series' earlier occurrences, newest first (read lazily, only as far
@@ -361,9 +386,15 @@ def _month_end(day: date) -> bool:
     return day.day == _days_in_month(day)
 
 
-_REPEAT_WORDS = {"daily": ("days", 1), "weekly": ("weeks", 1), "monthly": ("months", 1),
-                 "weekdays": ("weekdays", 1), "every weekday": ("weekdays", 1),
-                 "biweekly": ("weeks", 2), "fortnightly": ("weeks", 2)}
+_REPEAT_WORDS = {
+    "daily": ("days", 1),
+    "weekly": ("weeks", 1),
+    "monthly": ("months", 1),
+    "weekdays": ("weekdays", 1),
+    "every weekday": ("weekdays", 1),
+    "biweekly": ("weeks", 2),
+    "fortnightly": ("weeks", 2),
+}
 
 
 def parse_repeat(text: str, field: str = "repeat") -> Repeat:
@@ -377,8 +408,9 @@ def parse_repeat(text: str, field: str = "repeat") -> Repeat:
         every = _UNITS.get(m.group(2))
         if every in ("days", "weeks", "months") and 1 <= count <= 366:
             return Repeat(str(every), count)
-    raise InvalidValue(field, text,
-                       "use daily, weekly, monthly, weekdays or \"every N days|weeks|months\"")
+    raise InvalidValue(
+        field, text, 'use daily, weekly, monthly, weekdays or "every N days|weeks|months"'
+    )
 
 
 def iso(value: datetime | None, tz: ZoneInfo | None = None) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
+from sqlmodel import col
 
 from crm_cli.errors import Conflict, CrmError, DatabaseError, InvalidValue
 from crm_cli.services.context import sqlite_file
@@ -63,10 +64,10 @@ def check(ctx: Context) -> dict[str, Any]:
             report["search_index"] = "ok"
             report["journal_mode"] = session.execute(text("PRAGMA journal_mode")).scalar()
         report["contacts"] = session.scalar(
-            select(func.count()).select_from(Contact).where(Contact.deleted_at.is_(None))
+            select(func.count()).select_from(Contact).where(col(Contact.deleted_at).is_(None))
         )
         report["companies"] = session.scalar(
-            select(func.count()).select_from(Company).where(Company.deleted_at.is_(None))
+            select(func.count()).select_from(Company).where(col(Company.deleted_at).is_(None))
         )
     report["problems"] = problems
     return report

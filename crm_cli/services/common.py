@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from crm_cli.errors import InvalidValue
 from crm_cli.store.models import Tag
@@ -48,14 +49,16 @@ def tag_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     wanted = sorted({clean_tag(n) for n in names})
     if not wanted:
         return {}
-    found = dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(wanted))).all())
+    found = dict(
+        session.execute(select(col(Tag.name), col(Tag.id)).where(col(Tag.name).in_(wanted))).all()
+    )
     missing = [n for n in wanted if n not in found]
     for name in missing:
         tag = Tag(name=name)
         session.add(tag)
         session.flush()
         found[name] = tag.id
-    return {str(k): int(v) for k, v in found.items()}
+    return {str(k): int(v) for k, v in found.items() if v is not None}
 
 
 def set_tags(
@@ -71,7 +74,7 @@ def set_tags(
     add_ids = tag_ids(session, add)
     remove_names = [clean_tag(n) for n in remove]
     if remove_names:
-        rm = session.scalars(select(Tag.id).where(Tag.name.in_(remove_names))).all()
+        rm = session.scalars(select(col(Tag.id)).where(col(Tag.name).in_(remove_names))).all()
         if rm:
             session.execute(
                 delete(link).where(link.c[owner_col] == owner_id, link.c.tag_id.in_(rm))
@@ -92,12 +95,12 @@ def tags_by_owner(
     if not ids:
         return result
     link = getattr(link, "__table__", link)
-    col = link.c[owner_col]
+    owner_key = link.c[owner_col]
     rows = session.execute(
-        select(col, Tag.name)
-        .join(Tag, Tag.id == link.c.tag_id)
-        .where(col.in_(ids))
-        .order_by(Tag.name)
+        select(owner_key, col(Tag.name))
+        .join(Tag, col(Tag.id) == link.c.tag_id)
+        .where(owner_key.in_(ids))
+        .order_by(col(Tag.name))
     )
     for owner, name in rows:
         result[int(owner)].append(str(name))
@@ -146,6 +149,6 @@ def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[
             raise InvalidValue(
                 "sort", value or spec, f"sort by one of {', '.join(sorted(allowed))}"
             )
-        col = allowed[name]
-        clauses.append(col.desc() if desc else col.asc())
+        column = allowed[name]
+        clauses.append(column.desc() if desc else column.asc())
     return clauses

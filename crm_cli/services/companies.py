@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from crm_cli.domain.text import index_tokens
 from crm_cli.errors import Conflict, InvalidValue, NotFound
@@ -54,18 +55,18 @@ def reindex(company: Company, tags: list[str]) -> None:
 def find_company(session: Session, ref: str, *, removed: bool = False) -> Company:
     """A company by id or by name (case-insensitive)."""
     text = ref.strip()
-    live = Company.deleted_at.is_not(None) if removed else Company.deleted_at.is_(None)
+    live = col(Company.deleted_at).is_not(None) if removed else col(Company.deleted_at).is_(None)
     if text.isdigit():
         company = session.get(Company, int(text))
         if company is None or (company.deleted_at is not None) != removed:
             raise NotFound("removed company" if removed else "company", ref)
         return company
     matches = session.scalars(
-        select(Company).where(live, func.lower(Company.name) == text.lower()).limit(3)
+        select(Company).where(live, func.lower(col(Company.name)) == text.lower()).limit(3)
     ).all()
     if not matches:
         matches = session.scalars(
-            select(Company).where(live, Company.domain == text.lower()).limit(3)
+            select(Company).where(live, col(Company.domain) == text.lower()).limit(3)
         ).all()
     if not matches:
         raise NotFound("removed company" if removed else "company", ref)
@@ -151,8 +152,9 @@ def add_company(ctx: Context, session: Session, inp: CompanyInput) -> dict[str, 
     if not inp.name or not inp.name.strip():
         raise InvalidValue("name", inp.name or "", "must not be empty")
     existing = session.scalar(
-        select(Company.id).where(
-            Company.deleted_at.is_(None), func.lower(Company.name) == inp.name.strip().lower()
+        select(col(Company.id)).where(
+            col(Company.deleted_at).is_(None),
+            func.lower(col(Company.name)) == inp.name.strip().lower(),
         )
     )
     if existing is not None:
@@ -185,7 +187,9 @@ def edit_company(ctx: Context, session: Session, ref: str, inp: CompanyInput) ->
         # Contacts are found by their company's name too: refresh their search documents.
         from crm_cli.services.contacts import reindex_contacts
 
-        reindex_contacts(session, select(Contact.id).where(Contact.company_id == company.id))
+        reindex_contacts(
+            session, select(col(Contact.id)).where(col(Contact.company_id) == company.id)
+        )
     return company_record(session, company, tags=tags)
 
 
@@ -193,9 +197,9 @@ def show_company(session: Session, ref: str) -> dict[str, Any]:
     company = find_company(session, ref)
     record = company_record(session, company)
     people = session.execute(
-        select(Contact.id, Contact.name, Contact.title, Contact.lifecycle)
-        .where(Contact.company_id == company.id, Contact.deleted_at.is_(None))
-        .order_by(Contact.name)
+        select(col(Contact.id), col(Contact.name), col(Contact.title), col(Contact.lifecycle))
+        .where(col(Contact.company_id) == company.id, col(Contact.deleted_at).is_(None))
+        .order_by(col(Contact.name))
     ).all()
     record["contacts"] = [
         {"id": i, "name": n, "title": t, "lifecycle": lc} for i, n, t, lc in people
@@ -217,40 +221,40 @@ class CompanyFilter:
 
 def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
     query = select(Company).where(
-        Company.deleted_at.is_not(None) if flt.removed else Company.deleted_at.is_(None)
+        col(Company.deleted_at).is_not(None) if flt.removed else col(Company.deleted_at).is_(None)
     )
     if flt.tag:
         from crm_cli.store.models import Tag
 
         query = query.where(
-            Company.id.in_(
+            col(Company.id).in_(
                 select(CompanyTag.c.company_id)
-                .join(Tag, Tag.id == CompanyTag.c.tag_id)
-                .where(Tag.name == common.clean_tag(flt.tag))
+                .join(Tag, col(Tag.id) == CompanyTag.c.tag_id)
+                .where(col(Tag.name) == common.clean_tag(flt.tag))
             )
         )
     if flt.owner:
-        query = query.where(Company.owner_id == resolve_user(session, flt.owner))
+        query = query.where(col(Company.owner_id) == resolve_user(session, flt.owner))
     if flt.industry:
-        query = query.where(func.lower(Company.industry) == flt.industry.lower())
+        query = query.where(func.lower(col(Company.industry)) == flt.industry.lower())
     if flt.text:
         from crm_cli.services.search import matching_ids
 
-        query = query.where(Company.id.in_(matching_ids(session, "company", flt.text)))
+        query = query.where(col(Company.id).in_(matching_ids(session, "company", flt.text)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = common.sort_spec(
         flt.sort,
         {
-            "name": Company.name,
-            "id": Company.id,
-            "created": Company.created_at,
-            "updated": Company.updated_at,
-            "industry": Company.industry,
-            "domain": Company.domain,
+            "name": col(Company.name),
+            "id": col(Company.id),
+            "created": col(Company.created_at),
+            "updated": col(Company.updated_at),
+            "industry": col(Company.industry),
+            "domain": col(Company.domain),
         },
         "name",
     )
-    query = query.order_by(*order, Company.id).offset(flt.offset)
+    query = query.order_by(*order, col(Company.id)).offset(flt.offset)
     if flt.limit is not None:
         query = query.limit(flt.limit)
     companies = session.scalars(query).all()
@@ -260,9 +264,9 @@ def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
     counts = (
         dict(
             session.execute(
-                select(Contact.company_id, func.count())
-                .where(Contact.company_id.in_(ids), Contact.deleted_at.is_(None))
-                .group_by(Contact.company_id)
+                select(col(Contact.company_id), func.count())
+                .where(col(Contact.company_id).in_(ids), col(Contact.deleted_at).is_(None))
+                .group_by(col(Contact.company_id))
             ).all()
         )
         if ids
@@ -296,8 +300,8 @@ def remove_companies(session: Session, refs: list[str]) -> list[dict[str, Any]]:
 def restore_company(session: Session, ref: str) -> dict[str, Any]:
     company = find_company(session, ref, removed=True)
     clash = session.scalar(
-        select(Company.id).where(
-            Company.deleted_at.is_(None), func.lower(Company.name) == company.name.lower()
+        select(col(Company.id)).where(
+            col(Company.deleted_at).is_(None), func.lower(col(Company.name)) == company.name.lower()
         )
     )
     if clash is not None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from crm_cli.domain.contactinfo import national_digits, normalize_email, normalize_phone
 from crm_cli.domain.text import index_tokens, phone_tokens
@@ -85,13 +86,15 @@ def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contac
     elif "@" in text:
         contact = session.scalar(
             select(Contact)
-            .join(ContactEmail, ContactEmail.c.contact_id == Contact.id)
+            .join(ContactEmail, ContactEmail.c.contact_id == col(Contact.id))
             .where(ContactEmail.c.email == text.lower())
         )
     elif text:
-        live = Contact.deleted_at.is_not(None) if removed else Contact.deleted_at.is_(None)
+        live = (
+            col(Contact.deleted_at).is_not(None) if removed else col(Contact.deleted_at).is_(None)
+        )
         matches = session.scalars(
-            select(Contact).where(live, func.lower(Contact.name) == text.lower()).limit(3)
+            select(Contact).where(live, func.lower(col(Contact.name)) == text.lower()).limit(3)
         ).all()
         if len(matches) > 1:
             ids = ", ".join(str(c.id) for c in matches)
@@ -134,7 +137,7 @@ def _details(session: Session, contacts: list[Contact]) -> _Details:
     companies = (
         dict(
             session.execute(
-                select(Company.id, Company.name).where(Company.id.in_(company_ids))
+                select(col(Company.id), col(Company.name)).where(col(Company.id).in_(company_ids))
             ).all()
         )
         if company_ids
@@ -144,7 +147,7 @@ def _details(session: Session, contacts: list[Contact]) -> _Details:
         emails,
         phones,
         common.tags_by_owner(session, ContactTag, "contact_id", ids),
-        {int(k): str(v) for k, v in companies.items()},
+        {int(k): str(v) for k, v in companies.items() if k is not None},
         user_names(session, {c.owner_id for c in contacts if c.owner_id}),
     )
 
@@ -197,7 +200,7 @@ def _index(contact: Contact, details: _Details) -> None:
 
 
 def reindex_contacts(session: Session, ids_query: Select[Any]) -> None:
-    contacts = list(session.scalars(select(Contact).where(Contact.id.in_(ids_query))))
+    contacts = list(session.scalars(select(Contact).where(col(Contact.id).in_(ids_query))))
     details = _details(session, contacts)
     for contact in contacts:
         _index(contact, details)
@@ -208,8 +211,8 @@ def _check_emails_free(session: Session, emails: list[str], contact_id: int | No
     if not emails:
         return
     rows = session.execute(
-        select(ContactEmail.c.email, Contact.id, Contact.name, Contact.deleted_at)
-        .join(Contact, Contact.id == ContactEmail.c.contact_id)
+        select(ContactEmail.c.email, col(Contact.id), col(Contact.name), col(Contact.deleted_at))
+        .join(Contact, col(Contact.id) == ContactEmail.c.contact_id)
         .where(ContactEmail.c.email.in_(emails))
     ).all()
     for email, cid, name, deleted in rows:
@@ -310,7 +313,7 @@ def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, 
 def _company_names(session: Session, company_id: int | None) -> dict[int, str]:
     if company_id is None:
         return {}
-    name = session.scalar(select(Company.name).where(Company.id == company_id))
+    name = session.scalar(select(col(Company.name)).where(col(Company.id) == company_id))
     return {company_id: str(name)} if name is not None else {}
 
 
@@ -369,44 +372,44 @@ class ContactFilter:
 
 def list_contacts(session: Session, flt: ContactFilter) -> common.Page:
     query = select(Contact).where(
-        Contact.deleted_at.is_not(None) if flt.removed else Contact.deleted_at.is_(None)
+        col(Contact.deleted_at).is_not(None) if flt.removed else col(Contact.deleted_at).is_(None)
     )
     for tag in flt.tag:
         query = query.where(
-            Contact.id.in_(
+            col(Contact.id).in_(
                 select(ContactTag.c.contact_id)
-                .join(Tag, Tag.id == ContactTag.c.tag_id)
-                .where(Tag.name == common.clean_tag(tag))
+                .join(Tag, col(Tag.id) == ContactTag.c.tag_id)
+                .where(col(Tag.name) == common.clean_tag(tag))
             )
         )
     if flt.lifecycle:
-        query = query.where(Contact.lifecycle == check_lifecycle(flt.lifecycle))
+        query = query.where(col(Contact.lifecycle) == check_lifecycle(flt.lifecycle))
     if flt.owner:
-        query = query.where(Contact.owner_id == resolve_user(session, flt.owner))
+        query = query.where(col(Contact.owner_id) == resolve_user(session, flt.owner))
     if flt.owner_id is not None:
-        query = query.where(Contact.owner_id == flt.owner_id)
+        query = query.where(col(Contact.owner_id) == flt.owner_id)
     if flt.company:
         from crm_cli.services.companies import find_company
 
-        query = query.where(Contact.company_id == find_company(session, flt.company).id)
+        query = query.where(col(Contact.company_id) == find_company(session, flt.company).id)
     if flt.text:
         from crm_cli.services.search import matching_ids
 
-        query = query.where(Contact.id.in_(matching_ids(session, "contact", flt.text)))
+        query = query.where(col(Contact.id).in_(matching_ids(session, "contact", flt.text)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = common.sort_spec(
         flt.sort,
         {
-            "name": Contact.name,
-            "id": Contact.id,
-            "created": Contact.created_at,
-            "updated": Contact.updated_at,
-            "lifecycle": Contact.lifecycle,
-            "last_contacted": Contact.last_contacted_at,
+            "name": col(Contact.name),
+            "id": col(Contact.id),
+            "created": col(Contact.created_at),
+            "updated": col(Contact.updated_at),
+            "lifecycle": col(Contact.lifecycle),
+            "last_contacted": col(Contact.last_contacted_at),
         },
         "name",
     )
-    query = query.order_by(*order, Contact.id).offset(flt.offset)
+    query = query.order_by(*order, col(Contact.id)).offset(flt.offset)
     if flt.limit is not None:
         query = query.limit(flt.limit)
     return common.Page(records(session, list(session.scalars(query))), int(total))

@@ -236,9 +236,9 @@ def seed_sales(ctx: Context, session: Session) -> None:
                 kind=kind, contact=contact, summary=summary_text, direction=direction, at=at
             ),
         )
-    for contact, kind, score, text in FEEDBACK:
+    for who, kind, score, text in FEEDBACK:
         feedback.add_feedback(
-            ctx, session, feedback.FeedbackInput(kind=kind, contact=contact, score=score, text=text)
+            ctx, session, feedback.FeedbackInput(kind=kind, contact=who, score=score, text=text)
         )
 
 

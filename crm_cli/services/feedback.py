@@ -74,8 +74,9 @@ def check_score(kind: str, value: int | str | None) -> int | None:
             raise InvalidValue("score", score, f"{kind} scores run from {low} to {high}")
         return score
     if score is not None:
-        raise InvalidValue("score", score,
-                           f"{kind} feedback has no score (only nps 0-10 and csat 1-5 do)")
+        raise InvalidValue(
+            "score", score, f"{kind} feedback has no score (only nps 0-10 and csat 1-5 do)"
+        )
     return None
 
 
@@ -86,39 +87,42 @@ def _clean(field: str, value: str) -> str | None:
 
 
 def find_feedback(session: Session, ref: str | int, *, lock: bool = False) -> Feedback:
-    item = session.get(Feedback, common.parse_id(str(ref), "feedback"),
-                       with_for_update=True if lock else None)
+    item = session.get(
+        Feedback, common.parse_id(str(ref), "feedback"), with_for_update=True if lock else None
+    )
     if item is None or item.deleted_at is not None:
         raise NotFound("feedback", ref)
     return item
 
 
-def feedback_records(ctx: Context, session: Session,
-                     items: list[Feedback]) -> list[dict[str, Any]]:
+def feedback_records(ctx: Context, session: Session, items: list[Feedback]) -> list[dict[str, Any]]:
     """Plain records of feedback, times in the user's zone (docs/feedback.md)."""
     tz = ctx.tz
     contacts = contact_names(session, {f.contact_id for f in items})
     deals = deal_titles(session, {f.deal_id for f in items})
     owners = owner_names(session, {f.owner_id for f in items})
-    return [{
-        "id": f.id,
-        "contact_id": f.contact_id,
-        "contact": contacts.get(f.contact_id or 0),
-        "deal_id": f.deal_id,
-        "deal": deals.get(f.deal_id or 0),
-        "kind": f.kind,
-        "score": f.score,
-        "text": f.text,
-        "category": f.category,
-        "status": f.status,
-        "resolved_at": dates.iso(f.resolved_at, tz),
-        "resolution_note": f.resolution_note,
-        "channel": f.channel,
-        "owner_id": f.owner_id,
-        "owner": owners.get(f.owner_id or 0),
-        "created_at": dates.iso(f.created_at, tz),
-        "updated_at": dates.iso(f.updated_at, tz),
-    } for f in items]
+    return [
+        {
+            "id": f.id,
+            "contact_id": f.contact_id,
+            "contact": contacts.get(f.contact_id or 0),
+            "deal_id": f.deal_id,
+            "deal": deals.get(f.deal_id or 0),
+            "kind": f.kind,
+            "score": f.score,
+            "text": f.text,
+            "category": f.category,
+            "status": f.status,
+            "resolved_at": dates.iso(f.resolved_at, tz),
+            "resolution_note": f.resolution_note,
+            "channel": f.channel,
+            "owner_id": f.owner_id,
+            "owner": owners.get(f.owner_id or 0),
+            "created_at": dates.iso(f.created_at, tz),
+            "updated_at": dates.iso(f.updated_at, tz),
+        }
+        for f in items
+    ]
 
 
 def _one(ctx: Context, session: Session, item: Feedback) -> dict[str, Any]:
@@ -149,8 +153,11 @@ def _apply(ctx: Context, session: Session, item: Feedback, inp: FeedbackInput) -
 
 def add_feedback(ctx: Context, session: Session, inp: FeedbackInput) -> dict[str, Any]:
     kind = check_kind(inp.kind or "")
-    item = Feedback(kind=kind, score=check_score(kind, inp.score),
-                    status=OPEN if kind == "complaint" else CLOSED)
+    item = Feedback(
+        kind=kind,
+        score=check_score(kind, inp.score),
+        status=OPEN if kind == "complaint" else CLOSED,
+    )
     _apply(ctx, session, item, inp)
     if item.owner_id is None:
         item.owner_id = ctx.user_id(session)
@@ -254,17 +261,21 @@ def nps_summary(session: Session, query: Select[Any]) -> dict[str, Any] | None:
     9-10, passives 7-8, detractors 0-6; NPS = % promoters - % detractors (-100 to 100)."""
     rows = query.order_by(None).where(col(Feedback.kind) == "nps").subquery()
     score = rows.c.score
-    counts = session.execute(select(
-        func.count(),
-        func.sum(case((score >= 9, 1), else_=0)),
-        func.sum(case((score.between(7, 8), 1), else_=0)),
-        func.sum(case((score <= 6, 1), else_=0)),
-    ).select_from(rows)).one()
+    counts = session.execute(
+        select(
+            func.count(),
+            func.sum(case((score >= 9, 1), else_=0)),
+            func.sum(case((score.between(7, 8), 1), else_=0)),
+            func.sum(case((score <= 6, 1), else_=0)),
+        ).select_from(rows)
+    ).one()
     answers, promoters, passives, detractors = (int(v or 0) for v in counts)
     if not answers:
         return None
     return {
-        "answers": answers, "promoters": promoters, "passives": passives,
+        "answers": answers,
+        "promoters": promoters,
+        "passives": passives,
         "detractors": detractors,
         "nps": round(100 * (promoters - detractors) / answers),
     }
@@ -282,8 +293,14 @@ def list_feedback(ctx: Context, session: Session, flt: FeedbackFilter) -> common
     return common.Page(rows, int(total or 0), {"nps": summary})
 
 
-def feedback_for(ctx: Context, session: Session, *, contact_id: int | None = None,
-                 deal_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def feedback_for(
+    ctx: Context,
+    session: Session,
+    *,
+    contact_id: int | None = None,
+    deal_id: int | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
     """A contact's or a deal's feedback, newest first: for the 360° views."""
     query = select(Feedback).where(col(Feedback.deleted_at).is_(None))
     if contact_id is not None:

@@ -63,8 +63,9 @@ def contact_names(session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = session.execute(select(col(Contact.id), col(Contact.name))
-                           .where(col(Contact.id).in_(wanted)))
+    rows = session.execute(
+        select(col(Contact.id), col(Contact.name)).where(col(Contact.id).in_(wanted))
+    )
     return {int(i or 0): str(n) for i, n in rows}
 
 
@@ -121,8 +122,9 @@ def check_repeat(value: str) -> str | None:
 def find_followup(session: Session, ref: str | int, *, lock: bool = False) -> Followup:
     """A live follow-up by id. `lock` holds its row until the transaction ends (PostgreSQL;
     SQLite's write transactions are exclusive already), so two `done` cannot both repeat it."""
-    followup = session.get(Followup, common.parse_id(str(ref), "follow-up"),
-                           with_for_update=True if lock else None)
+    followup = session.get(
+        Followup, common.parse_id(str(ref), "follow-up"), with_for_update=True if lock else None
+    )
     if followup is None or followup.deleted_at is not None:
         raise NotFound("follow-up", ref)
     return followup
@@ -135,8 +137,10 @@ def effective_due(followup: Followup) -> datetime:
 
 
 def _effective_due_sql() -> Any:
-    return case((col(Followup.snoozed_until) > col(Followup.due_at), col(Followup.snoozed_until)),
-                else_=col(Followup.due_at))
+    return case(
+        (col(Followup.snoozed_until) > col(Followup.due_at), col(Followup.snoozed_until)),
+        else_=col(Followup.due_at),
+    )
 
 
 def _status(followup: Followup, now: datetime) -> str:
@@ -150,8 +154,9 @@ def _status(followup: Followup, now: datetime) -> str:
     return "open"
 
 
-def followup_records(ctx: Context, session: Session,
-                     followups: list[Followup]) -> list[dict[str, Any]]:
+def followup_records(
+    ctx: Context, session: Session, followups: list[Followup]
+) -> list[dict[str, Any]]:
     """Plain records of follow-ups, times in the user's zone (docs/followups.md)."""
     tz = ctx.tz
     now = utcnow()
@@ -161,29 +166,31 @@ def followup_records(ctx: Context, session: Session,
     result = []
     for f in followups:
         status = _status(f, now)
-        result.append({
-            "id": f.id,
-            "title": f.title,
-            "due_at": dates.iso(f.due_at, tz),
-            "due_local": local_text(f.due_at, tz),
-            "timezone": f.timezone,
-            "contact_id": f.contact_id,
-            "contact": contacts.get(f.contact_id or 0),
-            "deal_id": f.deal_id,
-            "deal": deals.get(f.deal_id or 0),
-            "owner_id": f.owner_id,
-            "owner": owners.get(f.owner_id or 0),
-            "priority": f.priority,
-            "repeat": f.repeat,
-            "notes": f.notes,
-            "status": status,
-            "done_at": dates.iso(f.done_at, tz),
-            "snoozed_until": dates.iso(f.snoozed_until, tz),
-            "overdue": status == "overdue",
-            "previous_id": f.previous_id,
-            "created_at": dates.iso(f.created_at, tz),
-            "updated_at": dates.iso(f.updated_at, tz),
-        })
+        result.append(
+            {
+                "id": f.id,
+                "title": f.title,
+                "due_at": dates.iso(f.due_at, tz),
+                "due_local": local_text(f.due_at, tz),
+                "timezone": f.timezone,
+                "contact_id": f.contact_id,
+                "contact": contacts.get(f.contact_id or 0),
+                "deal_id": f.deal_id,
+                "deal": deals.get(f.deal_id or 0),
+                "owner_id": f.owner_id,
+                "owner": owners.get(f.owner_id or 0),
+                "priority": f.priority,
+                "repeat": f.repeat,
+                "notes": f.notes,
+                "status": status,
+                "done_at": dates.iso(f.done_at, tz),
+                "snoozed_until": dates.iso(f.snoozed_until, tz),
+                "overdue": status == "overdue",
+                "previous_id": f.previous_id,
+                "created_at": dates.iso(f.created_at, tz),
+                "updated_at": dates.iso(f.updated_at, tz),
+            }
+        )
     return result
 
 
@@ -237,8 +244,7 @@ def add_followup(ctx: Context, session: Session, inp: FollowupInput) -> dict[str
     return _one(ctx, session, followup)
 
 
-def edit_followup(ctx: Context, session: Session, ref: str,
-                  inp: FollowupInput) -> dict[str, Any]:
+def edit_followup(ctx: Context, session: Session, ref: str, inp: FollowupInput) -> dict[str, Any]:
     followup = find_followup(session, ref)
     _apply(ctx, session, followup, inp)
     followup.updated_at = utcnow()
@@ -285,13 +291,16 @@ def next_occurrence(session: Session, followup: Followup, after: datetime) -> da
     steps = [followup.due_at]
     for _ in range(_MAX_STEPS):
         earlier = islice(reversed(steps), 1, None)
-        due = rule.next_after(steps[-1], tz,
-                              previous=_chained(earlier, _earlier_dues(session, followup)))
+        due = rule.next_after(
+            steps[-1], tz, previous=_chained(earlier, _earlier_dues(session, followup))
+        )
         if due > after:
             return due
         steps.append(due)
-    raise CrmError(f"follow-up {followup.id}: its due time is too far in the past to repeat; "
-                   f"set a new one with `crm followup edit {followup.id} --due WHEN`")
+    raise CrmError(
+        f"follow-up {followup.id}: its due time is too far in the past to repeat; "
+        f"set a new one with `crm followup edit {followup.id} --due WHEN`"
+    )
 
 
 def _chained(first: Iterable[datetime], rest: Iterable[datetime]) -> Iterator[datetime]:
@@ -299,8 +308,9 @@ def _chained(first: Iterable[datetime], rest: Iterable[datetime]) -> Iterator[da
     yield from rest
 
 
-def complete_followup(ctx: Context, session: Session, ref: str,
-                      at: str | None = None) -> dict[str, Any]:
+def complete_followup(
+    ctx: Context, session: Session, ref: str, at: str | None = None
+) -> dict[str, Any]:
     """Mark a follow-up done (at `at`, default now). A repeating one gets its next occurrence:
     the first one after the completion time, so a series never starts out overdue."""
     now = utcnow()
@@ -311,17 +321,23 @@ def complete_followup(ctx: Context, session: Session, ref: str,
             raise InvalidValue("at", at, "is in the future; mark it done when it is done")
     followup = find_followup(session, ref, lock=True)
     if followup.done_at is not None:
-        raise Conflict(f"follow-up {followup.id} is already done "
-                       f"({local_text(followup.done_at, ctx.tz)})")
+        raise Conflict(
+            f"follow-up {followup.id} is already done ({local_text(followup.done_at, ctx.tz)})"
+        )
     followup.done_at = done_at
     followup.updated_at = now
     following: Followup | None = None
     if followup.repeat:
         following = Followup(
-            title=followup.title, due_at=next_occurrence(session, followup, done_at),
-            timezone=followup.timezone, contact_id=followup.contact_id,
-            deal_id=followup.deal_id, owner_id=followup.owner_id, priority=followup.priority,
-            repeat=followup.repeat, previous_id=followup.id,
+            title=followup.title,
+            due_at=next_occurrence(session, followup, done_at),
+            timezone=followup.timezone,
+            contact_id=followup.contact_id,
+            deal_id=followup.deal_id,
+            owner_id=followup.owner_id,
+            priority=followup.priority,
+            repeat=followup.repeat,
+            previous_id=followup.id,
         )
         session.add(following)
     session.flush()
@@ -392,8 +408,10 @@ def list_query(ctx: Context, session: Session, flt: FollowupFilter) -> Select[An
     if flt.due:
         bound = _due_bound(ctx, flt.due, utcnow())
         # Written on the raw columns so the (done_at, due_at) index bounds the search.
-        query = query.where(col(Followup.due_at) < bound, or_(
-            col(Followup.snoozed_until).is_(None), col(Followup.snoozed_until) < bound))
+        query = query.where(
+            col(Followup.due_at) < bound,
+            or_(col(Followup.snoozed_until).is_(None), col(Followup.snoozed_until) < bound),
+        )
         if flt.due.strip().lower() == "overdue":
             query = query.where(col(Followup.done_at).is_(None))  # done is never overdue
     return query.order_by(_effective_due_sql(), col(Followup.id))
@@ -408,16 +426,22 @@ def list_followups(ctx: Context, session: Session, flt: FollowupFilter) -> commo
     return common.Page(rows, int(total or 0))
 
 
-def next_followups(ctx: Context, session: Session, *, contact_id: int | None = None,
-                   deal_id: int | None = None, limit: int = 5) -> list[dict[str, Any]]:
+def next_followups(
+    ctx: Context,
+    session: Session,
+    *,
+    contact_id: int | None = None,
+    deal_id: int | None = None,
+    limit: int = 5,
+) -> list[dict[str, Any]]:
     """The open follow-ups of a contact or a deal (everyone's), soonest due first: for the
     360-degree views."""
-    query = select(Followup).where(col(Followup.deleted_at).is_(None),
-                                   col(Followup.done_at).is_(None))
+    query = select(Followup).where(
+        col(Followup.deleted_at).is_(None), col(Followup.done_at).is_(None)
+    )
     if contact_id is not None:
         query = query.where(col(Followup.contact_id) == contact_id)
     if deal_id is not None:
         query = query.where(col(Followup.deal_id) == deal_id)
     query = query.order_by(_effective_due_sql(), col(Followup.id)).limit(limit)
     return followup_records(ctx, session, list(session.scalars(query)))
-

@@ -78,28 +78,32 @@ def find_interaction(session: Session, ref: str | int) -> Interaction:
     return interaction
 
 
-def interaction_records(ctx: Context, session: Session,
-                        interactions: list[Interaction]) -> list[dict[str, Any]]:
+def interaction_records(
+    ctx: Context, session: Session, interactions: list[Interaction]
+) -> list[dict[str, Any]]:
     """Plain records of interactions, times in the user's zone (docs/log.md)."""
     tz = ctx.tz
     contacts = contact_names(session, {i.contact_id for i in interactions})
     deals = deal_titles(session, {i.deal_id for i in interactions})
     owners = owner_names(session, {i.owner_id for i in interactions})
-    return [{
-        "id": i.id,
-        "kind": i.kind,
-        "direction": i.direction,
-        "occurred_at": dates.iso(i.occurred_at, tz),
-        "summary": i.summary,
-        "body": i.body,
-        "contact_id": i.contact_id,
-        "contact": contacts.get(i.contact_id or 0),
-        "deal_id": i.deal_id,
-        "deal": deals.get(i.deal_id or 0),
-        "owner_id": i.owner_id,
-        "owner": owners.get(i.owner_id or 0),
-        "created_at": dates.iso(i.created_at, tz),
-    } for i in interactions]
+    return [
+        {
+            "id": i.id,
+            "kind": i.kind,
+            "direction": i.direction,
+            "occurred_at": dates.iso(i.occurred_at, tz),
+            "summary": i.summary,
+            "body": i.body,
+            "contact_id": i.contact_id,
+            "contact": contacts.get(i.contact_id or 0),
+            "deal_id": i.deal_id,
+            "deal": deals.get(i.deal_id or 0),
+            "owner_id": i.owner_id,
+            "owner": owners.get(i.owner_id or 0),
+            "created_at": dates.iso(i.created_at, tz),
+        }
+        for i in interactions
+    ]
 
 
 def log_interaction(ctx: Context, session: Session, inp: InteractionInput) -> dict[str, Any]:
@@ -115,16 +119,25 @@ def log_interaction(ctx: Context, session: Session, inp: InteractionInput) -> di
     if inp.at is not None:
         occurred = dates.parse_when(inp.at, ctx.tz, field="at")
         if occurred > now + _CLOCK_SLACK:
-            raise InvalidValue("at", inp.at, "is in the future; the log records what happened "
-                               "(plan it with `crm followup add`)")
+            raise InvalidValue(
+                "at",
+                inp.at,
+                "is in the future; the log records what happened (plan it with `crm followup add`)",
+            )
     direction = check_direction(inp.direction) if inp.direction is not None else None
     body = _check_text("body", inp.body) if inp.body else None
     contact = find_contact(session, inp.contact)
     deal_id = find_deal(session, inp.deal).id if inp.deal else None
     owner_id = resolve_user(session, inp.owner) if inp.owner else ctx.user_id(session)
     interaction = Interaction(
-        kind=kind, direction=direction, occurred_at=occurred, summary=summary, body=body,
-        contact_id=contact.id, deal_id=deal_id, owner_id=owner_id,
+        kind=kind,
+        direction=direction,
+        occurred_at=occurred,
+        summary=summary,
+        body=body,
+        contact_id=contact.id,
+        deal_id=deal_id,
+        owner_id=owner_id,
     )
     session.add(interaction)
     if contact.last_contacted_at is None or contact.last_contacted_at < occurred:
@@ -153,8 +166,9 @@ def remove_interactions(session: Session, refs: list[str]) -> list[dict[str, Any
             continue
         contact.last_contacted_at = session.scalar(
             select(func.max(col(Interaction.occurred_at))).where(
-                col(Interaction.contact_id) == contact_id,
-                col(Interaction.deleted_at).is_(None)))
+                col(Interaction.contact_id) == contact_id, col(Interaction.deleted_at).is_(None)
+            )
+        )
     session.flush()
     return [{"id": i.id, "kind": i.kind, "summary": i.summary} for i in interactions]
 
@@ -200,15 +214,21 @@ def list_interactions(ctx: Context, session: Session, flt: InteractionFilter) ->
     return common.Page(rows, int(total or 0))
 
 
-def recent_interactions(ctx: Context, session: Session, *, contact_id: int | None = None,
-                        deal_id: int | None = None, limit: int = 10) -> list[dict[str, Any]]:
+def recent_interactions(
+    ctx: Context,
+    session: Session,
+    *,
+    contact_id: int | None = None,
+    deal_id: int | None = None,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
     """The latest interactions with a contact or on a deal, newest first: for 360° views."""
     query = select(Interaction).where(col(Interaction.deleted_at).is_(None))
     if contact_id is not None:
         query = query.where(col(Interaction.contact_id) == contact_id)
     if deal_id is not None:
         query = query.where(col(Interaction.deal_id) == deal_id)
-    query = query.order_by(col(Interaction.occurred_at).desc(),
-                           col(Interaction.id).desc()).limit(limit)
+    query = query.order_by(col(Interaction.occurred_at).desc(), col(Interaction.id).desc()).limit(
+        limit
+    )
     return interaction_records(ctx, session, list(session.scalars(query)))
-

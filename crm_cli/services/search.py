@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select, text
+from sqlalchemy import ColumnClause, Select, func, literal_column, select, text
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from crm_cli.domain.text import fold, index_tokens, query_tokens
 from crm_cli.errors import InvalidValue
 from crm_cli.store.models import Company, Contact
 
-_MODELS: dict[str, Any] = {"contact": Contact, "company": Company}
+_MODELS: dict[str, type[Contact] | type[Company]] = {"contact": Contact, "company": Company}
 
 
 def _fts5_query(tokens: list[str]) -> str:
@@ -67,27 +68,29 @@ def ranked_ids(session: Session, kind: str, query: str, limit: int) -> list[tupl
             ).all()
             hits.extend((int(r[0]), 0.0) for r in rest if int(r[0]) not in seen)
         return hits[:limit]
-    simple = literal_column("'simple'::regconfig")
+    simple: ColumnClause[str] = literal_column("'simple'::regconfig")
     tsq = func.to_tsquery(simple, _ts_query(tokens))
-    name_doc = func.to_tsvector(simple, model.search_name)
+    name_doc = func.to_tsvector(simple, col(model.search_name))
     score = func.ts_rank(name_doc, tsq)
     named_rows = session.execute(
-        select(model.id, score)
-        .where(name_doc.op("@@")(tsq), model.deleted_at.is_(None))
-        .order_by(score.desc(), model.id)
+        select(col(model.id), score)
+        .where(name_doc.op("@@")(tsq), col(model.deleted_at).is_(None))
+        .order_by(score.desc(), col(model.id))
         .limit(limit)
     ).all()
     hits = [(int(r[0]), 1.0 + float(r[1])) for r in named_rows]
     if len(hits) < limit:
         seen = {h[0] for h in hits}
-        doc = func.to_tsvector(simple, model.search_name + " " + model.search_doc)
+        doc = func.to_tsvector(simple, col(model.search_name) + " " + col(model.search_doc))
         rest_rows = session.execute(
-            select(model.id)
-            .where(doc.op("@@")(tsq), model.deleted_at.is_(None))
-            .order_by(model.id)
+            select(col(model.id))
+            .where(doc.op("@@")(tsq), col(model.deleted_at).is_(None))
+            .order_by(col(model.id))
             .limit(limit + len(hits))
         ).all()
-        hits.extend((int(r[0]), 0.0) for r in rest_rows if int(r[0]) not in seen)
+        hits.extend(
+            (int(rid), 0.0) for (rid,) in rest_rows if rid is not None and int(rid) not in seen
+        )
     return hits[:limit]
 
 
@@ -105,10 +108,10 @@ def matching_ids(session: Session, kind: str, query: str) -> Select[Any]:
             .where(text(f"{kind}_fts MATCH :fts_q").bindparams(fts_q=_fts5_query(tokens)))
         )
     doc = func.to_tsvector(
-        literal_column("'simple'::regconfig"), model.search_name + " " + model.search_doc
+        literal_column("'simple'::regconfig"), col(model.search_name) + " " + col(model.search_doc)
     )
     tsq = func.to_tsquery(literal_column("'simple'::regconfig"), _ts_query(tokens))
-    return select(model.id).where(doc.op("@@")(tsq))
+    return select(col(model.id)).where(doc.op("@@")(tsq))
 
 
 def search(
@@ -129,11 +132,11 @@ def search(
     company_ids = [rid for _, kind, rid in hits if kind == "company"]
     by_key: dict[tuple[str, int], dict[str, Any]] = {}
     if contact_ids:
-        found = session.scalars(select(Contact).where(Contact.id.in_(contact_ids))).all()
+        found = session.scalars(select(Contact).where(col(Contact.id).in_(contact_ids))).all()
         for rec in contacts.records(session, list(found)):
             by_key[("contact", rec["id"])] = rec
     if company_ids:
-        for company in session.scalars(select(Company).where(Company.id.in_(company_ids))):
+        for company in session.scalars(select(Company).where(col(Company.id).in_(company_ids))):
             rec = companies.company_record(session, company)
             by_key[("company", rec["id"])] = rec
     tokens = query_tokens(query)

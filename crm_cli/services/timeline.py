@@ -173,29 +173,29 @@ def timeline(
             )
     scope = _scope(Feedback, contact_id, deal_ids)
     if scope is not None:
-        for item in session.scalars(
+        for fb in session.scalars(
             select(Feedback)
             .where(scope, col(Feedback.deleted_at).is_(None))
             .order_by(col(Feedback.created_at).desc())
             .limit(limit)
         ):
-            score = f" {item.score}" if item.score is not None else ""
-            text = f"{item.kind}{score}" + (f": {item.text}" if item.text else "")
+            score = f" {fb.score}" if fb.score is not None else ""
+            text = f"{fb.kind}{score}" + (f": {fb.text}" if fb.text else "")
             add(
-                item.created_at,
+                fb.created_at,
                 "feedback",
                 text,
-                by=item.owner_id,
-                deal_id=item.deal_id,
-                ref=item.id,
+                by=fb.owner_id,
+                deal_id=fb.deal_id,
+                ref=fb.id,
             )
-            if item.resolved_at is not None and item.kind == "complaint":
+            if fb.resolved_at is not None and fb.kind == "complaint":
                 add(
-                    item.resolved_at,
+                    fb.resolved_at,
                     "resolved",
-                    item.resolution_note or "complaint resolved",
-                    deal_id=item.deal_id,
-                    ref=item.id,
+                    fb.resolution_note or "complaint resolved",
+                    deal_id=fb.deal_id,
+                    ref=fb.id,
                 )
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
     chosen = [e[2] for e in entries[:limit]]

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.store.models import User
@@ -17,10 +18,12 @@ ROLES = ("admin", "member", "viewer")
 def ensure_user(session: Session, name: str, email: str | None) -> int:
     """Find the user by email (else by name) or create them."""
     if email:
-        found = session.scalar(select(User.id).where(User.email == email.lower()))
+        found = session.scalar(select(col(User.id)).where(col(User.email) == email.lower()))
     else:
         found = session.scalar(
-            select(User.id).where(User.name == name, User.email.is_(None)).order_by(User.id)
+            select(col(User.id))
+            .where(col(User.name) == name, col(User.email).is_(None))
+            .order_by(col(User.id))
         )
     if found is not None:
         return int(found)
@@ -51,7 +54,7 @@ def add_user(
     if role not in ROLES:
         raise InvalidValue("role", role, f"must be one of {', '.join(ROLES)}")
     address = normalize_email(email).lower() if email else None
-    if address and session.scalar(select(User.id).where(User.email == address)):
+    if address and session.scalar(select(col(User.id)).where(col(User.email) == address)):
         raise Conflict(f"a user with email {address!r} exists already")
     user = User(name=name.strip(), email=address, role=role)
     session.add(user)
@@ -60,7 +63,7 @@ def add_user(
 
 
 def list_users(session: Session) -> list[dict[str, Any]]:
-    return [user_record(u) for u in session.scalars(select(User).order_by(User.id))]
+    return [user_record(u) for u in session.scalars(select(User).order_by(col(User.id)))]
 
 
 def resolve_user(session: Session, ref: str, field: str = "owner") -> int:
@@ -73,9 +76,11 @@ def resolve_user(session: Session, ref: str, field: str = "owner") -> int:
         assert found.id is not None
         return found.id
     if "@" in text:
-        uid = session.scalar(select(User.id).where(User.email == text.lower()))
+        uid = session.scalar(select(col(User.id)).where(col(User.email) == text.lower()))
     else:
-        ids = session.scalars(select(User.id).where(func.lower(User.name) == text.lower())).all()
+        ids = session.scalars(
+            select(col(User.id)).where(func.lower(col(User.name)) == text.lower())
+        ).all()
         if len(ids) > 1:
             raise InvalidValue(field, ref, "several users have this name; use the id or email")
         uid = ids[0] if ids else None
@@ -87,8 +92,8 @@ def resolve_user(session: Session, ref: str, field: str = "owner") -> int:
 def user_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = session.execute(select(User.id, User.name).where(User.id.in_(ids)))
-    return {int(i): n for i, n in rows}
+    rows = session.execute(select(col(User.id), col(User.name)).where(col(User.id).in_(ids)))
+    return {int(i): n for i, n in rows if i is not None}
 
 
 def touch(obj: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table
 from sqlmodel import Field, SQLModel
-from sqlmodel.main import SQLModelConfig
+from sqlmodel._compat import SQLModelConfig
 
 from crm_cli.store.types import UTCDateTime, utcnow
 

@@ -28,18 +28,53 @@ def stored(db_url: str) -> list[Feedback]:
 def test_add_and_the_record(crm: Any, db_url: str) -> None:
     crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
     deal_id = make_deal(db_url)
-    out = crm.ok("feedback", "add", "ana@acme.com", "--kind", "nps", "--score", "9",
-                 "--text", "Great support", "--channel", "survey", "--deal", str(deal_id)).out
+    out = crm.ok(
+        "feedback",
+        "add",
+        "ana@acme.com",
+        "--kind",
+        "nps",
+        "--score",
+        "9",
+        "--text",
+        "Great support",
+        "--channel",
+        "survey",
+        "--deal",
+        str(deal_id),
+    ).out
     assert out.splitlines() == ["Added feedback 1: nps 9 from Ana Lima"]
     record = crm.json("feedback", "show", "1")
-    expected = {"id", "contact_id", "contact", "deal_id", "kind", "score", "text", "category",
-                "status", "resolved_at", "resolution_note", "channel", "owner_id", "owner",
-                "created_at", "updated_at"}
+    expected = {
+        "id",
+        "contact_id",
+        "contact",
+        "deal_id",
+        "kind",
+        "score",
+        "text",
+        "category",
+        "status",
+        "resolved_at",
+        "resolution_note",
+        "channel",
+        "owner_id",
+        "owner",
+        "created_at",
+        "updated_at",
+    }
     assert expected <= set(record)
-    assert (record["contact"], record["deal_id"], record["kind"], record["score"]) == \
-        ("Ana Lima", deal_id, "nps", 9)
-    assert (record["status"], record["channel"], record["owner"]) == \
-        ("closed", "survey", "Test User")
+    assert (record["contact"], record["deal_id"], record["kind"], record["score"]) == (
+        "Ana Lima",
+        deal_id,
+        "nps",
+        9,
+    )
+    assert (record["status"], record["channel"], record["owner"]) == (
+        "closed",
+        "survey",
+        "Test User",
+    )
 
     anonymous = crm.json("feedback", "add", "--kind", "csat", "--score", "4")
     assert anonymous["contact_id"] is None and anonymous["contact"] is None
@@ -48,11 +83,14 @@ def test_add_and_the_record(crm: Any, db_url: str) -> None:
 
 
 def test_scores_are_checked_per_kind(crm: Any, db_url: str) -> None:
-    for kind, good, bad in [("nps", ["0", "7", "10"], ["11", "-1", "100"]),
-                            ("csat", ["1", "5"], ["0", "6"])]:
+    for kind, good, bad in [
+        ("nps", ["0", "7", "10"], ["11", "-1", "100"]),
+        ("csat", ["1", "5"], ["0", "6"]),
+    ]:
         for score in good:
-            assert crm.json("feedback", "add", "--kind", kind, "--score", score)["score"] == \
-                int(score)
+            assert crm.json("feedback", "add", "--kind", kind, "--score", score)["score"] == int(
+                score
+            )
         for score in bad:
             result = crm("feedback", "add", "--kind", kind, "--score", score)
             assert result.code == ExitCode.USAGE, (kind, score, result)
@@ -69,8 +107,17 @@ def test_scores_are_checked_per_kind(crm: Any, db_url: str) -> None:
 
 def test_complaints_are_open_until_resolved(crm: Any, db_url: str) -> None:
     crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
-    complaint = crm.json("feedback", "add", "ana@acme.com", "--kind", "complaint",
-                         "--text", "Invoice was wrong", "--category", "billing")
+    complaint = crm.json(
+        "feedback",
+        "add",
+        "ana@acme.com",
+        "--kind",
+        "complaint",
+        "--text",
+        "Invoice was wrong",
+        "--category",
+        "billing",
+    )
     suggestion = crm.json("feedback", "add", "--kind", "suggestion", "--text", "Dark mode")
     assert (complaint["status"], complaint["resolved_at"]) == ("open", None)
     assert [f["id"] for f in crm.json("feedback", "list", "--open")] == [complaint["id"]]
@@ -129,10 +176,25 @@ def test_list_filters_and_csv(crm: Any, db_url: str) -> None:
 def test_edit_and_rm(crm: Any, db_url: str) -> None:
     crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
     added = crm.json("feedback", "add", "--kind", "nps", "--score", "6", "--category", "ux")
-    edited = crm.json("feedback", "edit", str(added["id"]), "--score", "8", "--category", "",
-                      "--contact", "ana@acme.com", "--text", "Better now")
-    assert (edited["score"], edited["category"], edited["contact"], edited["text"]) == \
-        (8, None, "Ana Lima", "Better now")
+    edited = crm.json(
+        "feedback",
+        "edit",
+        str(added["id"]),
+        "--score",
+        "8",
+        "--category",
+        "",
+        "--contact",
+        "ana@acme.com",
+        "--text",
+        "Better now",
+    )
+    assert (edited["score"], edited["category"], edited["contact"], edited["text"]) == (
+        8,
+        None,
+        "Ana Lima",
+        "Better now",
+    )
     assert crm("feedback", "edit", str(added["id"]), "--score", "11").code == ExitCode.USAGE
     crm.ok("feedback", "rm", str(added["id"]))
     assert crm.json("feedback", "list") == []
@@ -147,10 +209,16 @@ def test_bad_values_change_nothing(crm: Any, db_url: str) -> None:
         (["feedback", "add", "--kind", "nps", "--score", "11"], ExitCode.USAGE, "11"),
         (["feedback", "add", "--kind", "review", "--text", "x"], ExitCode.USAGE, "review"),
         (["feedback", "add", "--score", "5"], ExitCode.USAGE, "--kind"),
-        (["feedback", "add", "nobody@acme.com", "--kind", "nps", "--score", "9"],
-         ExitCode.NOT_FOUND, "nobody@acme.com"),
-        (["feedback", "add", "--kind", "nps", "--score", "9", "--deal", "999"],
-         ExitCode.NOT_FOUND, "999"),
+        (
+            ["feedback", "add", "nobody@acme.com", "--kind", "nps", "--score", "9"],
+            ExitCode.NOT_FOUND,
+            "nobody@acme.com",
+        ),
+        (
+            ["feedback", "add", "--kind", "nps", "--score", "9", "--deal", "999"],
+            ExitCode.NOT_FOUND,
+            "999",
+        ),
         (["feedback", "add", "--kind", "nps", "--score", "ten"], ExitCode.USAGE, "ten"),
         (["feedback", "edit", "1", "--text", ""], ExitCode.USAGE, "text"),
         (["feedback", "edit", "1", "--score", "3"], ExitCode.USAGE, "3"),

@@ -62,9 +62,23 @@ def test_add_show_and_the_record(crm: Any, db_url: str) -> None:
     crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
     deal_id = make_deal(db_url)
     year = future_year()
-    result = crm.ok("followup", "add", "Call Ana", "--due", f"{year}-11-30 09:00",
-                    "--contact", "ana@acme.com", "--deal", str(deal_id), "--priority", "HIGH",
-                    "--repeat", "every 2 weeks", "--note", "Ask about the renewal")
+    result = crm.ok(
+        "followup",
+        "add",
+        "Call Ana",
+        "--due",
+        f"{year}-11-30 09:00",
+        "--contact",
+        "ana@acme.com",
+        "--deal",
+        str(deal_id),
+        "--priority",
+        "HIGH",
+        "--repeat",
+        "every 2 weeks",
+        "--note",
+        "Ask about the renewal",
+    )
     lines = result.out.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("Added follow-up ") and "Call Ana" in lines[0]
@@ -73,15 +87,39 @@ def test_add_show_and_the_record(crm: Any, db_url: str) -> None:
     record = crm.json("followup", "show", "1")
     assert record["due_at"] == f"{year}-11-30T09:00:00+01:00"
     assert record["timezone"] == "Europe/Berlin"
-    assert (record["contact"], record["deal_id"], record["deal"]) == \
-        ("Ana Lima", deal_id, "Acme renewal")
-    assert (record["owner"], record["priority"], record["repeat"]) == \
-        ("Test User", "high", "every 2 weeks")
+    assert (record["contact"], record["deal_id"], record["deal"]) == (
+        "Ana Lima",
+        deal_id,
+        "Acme renewal",
+    )
+    assert (record["owner"], record["priority"], record["repeat"]) == (
+        "Test User",
+        "high",
+        "every 2 weeks",
+    )
     assert record["notes"] == "Ask about the renewal"
     assert record["overdue"] is False and record["done_at"] is None
-    expected = {"id", "title", "due_at", "due_local", "timezone", "contact_id", "contact",
-                "deal_id", "deal", "owner_id", "owner", "priority", "repeat", "notes",
-                "done_at", "snoozed_until", "overdue", "created_at", "updated_at"}
+    expected = {
+        "id",
+        "title",
+        "due_at",
+        "due_local",
+        "timezone",
+        "contact_id",
+        "contact",
+        "deal_id",
+        "deal",
+        "owner_id",
+        "owner",
+        "priority",
+        "repeat",
+        "notes",
+        "done_at",
+        "snoozed_until",
+        "overdue",
+        "created_at",
+        "updated_at",
+    }
     assert expected <= set(record)
 
     stored = rows(db_url)[0]
@@ -98,9 +136,25 @@ def test_done_keeps_local_time_across_the_october_dst_change(crm: Any, db_url: s
     crm.ok("user", "add", "Bo Chen", "--email", "bo@example.com")
     crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
     deal_id = make_deal(db_url)
-    first = crm.json("followup", "add", "Weekly check-in", "--due", "2026-10-23 10:00",
-                     "--repeat", "weekly", "--contact", "ana@acme.com", "--deal", str(deal_id),
-                     "--owner", "bo@example.com", "--priority", "high", "--note", "agenda")
+    first = crm.json(
+        "followup",
+        "add",
+        "Weekly check-in",
+        "--due",
+        "2026-10-23 10:00",
+        "--repeat",
+        "weekly",
+        "--contact",
+        "ana@acme.com",
+        "--deal",
+        str(deal_id),
+        "--owner",
+        "bo@example.com",
+        "--priority",
+        "high",
+        "--note",
+        "agenda",
+    )
     assert first["due_at"] == "2026-10-23T10:00:00+02:00"
 
     text_out = crm.ok("followup", "done", str(first["id"]), "--at", "2026-10-23 10:45").out
@@ -114,8 +168,7 @@ def test_done_keeps_local_time_across_the_october_dst_change(crm: Any, db_url: s
     assert done.due_at == datetime(2026, 10, 23, 8, 0, tzinfo=UTC)
     assert following.due_at == datetime(2026, 10, 30, 9, 0, tzinfo=UTC)
     assert following.done_at is None and following.previous_id == done.id
-    for attr in ("title", "contact_id", "deal_id", "owner_id", "priority", "repeat",
-                 "timezone"):
+    for attr in ("title", "contact_id", "deal_id", "owner_id", "priority", "repeat", "timezone"):
         assert getattr(following, attr) == getattr(done, attr), attr
     assert following.notes is None  # notes belong to one occurrence
 
@@ -137,8 +190,9 @@ def test_done_json_and_done_twice(crm: Any, db_url: str) -> None:
 def test_repeating_from_long_ago_steps_past_now(crm: Any, db_url: str) -> None:
     """The next occurrence counts from the due time, then steps until it is in the future."""
     start = (datetime.now(BERLIN) - timedelta(days=10)).replace(hour=8, minute=0)
-    added = crm.json("followup", "add", "Daily stand-up", "--due", local_iso(start),
-                     "--repeat", "daily")
+    added = crm.json(
+        "followup", "add", "Daily stand-up", "--due", local_iso(start), "--repeat", "daily"
+    )
     result = crm.json("followup", "done", str(added["id"]))
     following = datetime.fromisoformat(result["next"]["due_at"])
     now = datetime.now(UTC)
@@ -160,24 +214,32 @@ def _chain(crm: Any, first_id: int, count: int) -> list[str]:
 def test_repeat_rules(crm: Any, db_url: str) -> None:
     year = future_year()
     daily = crm.json("followup", "add", "d", "--due", f"{year}-03-30 08:15", "--repeat", "daily")
-    assert _chain(crm, daily["id"], 2) == [f"{year}-03-31T08:15:00+02:00",
-                                           f"{year}-04-01T08:15:00+02:00"]
+    assert _chain(crm, daily["id"], 2) == [
+        f"{year}-03-31T08:15:00+02:00",
+        f"{year}-04-01T08:15:00+02:00",
+    ]
 
     friday = date(year, 1, 1) + timedelta(days=(4 - date(year, 1, 1).weekday()) % 7)
-    weekdays = crm.json("followup", "add", "w", "--due", f"{friday} 09:30",
-                        "--repeat", "weekdays")
+    weekdays = crm.json("followup", "add", "w", "--due", f"{friday} 09:30", "--repeat", "weekdays")
     monday, tuesday = friday + timedelta(days=3), friday + timedelta(days=4)
-    assert _chain(crm, weekdays["id"], 2) == [f"{monday}T09:30:00+01:00",
-                                              f"{tuesday}T09:30:00+01:00"]
+    assert _chain(crm, weekdays["id"], 2) == [
+        f"{monday}T09:30:00+01:00",
+        f"{tuesday}T09:30:00+01:00",
+    ]
 
-    monthly = crm.json("followup", "add", "m", "--due", f"{year}-01-31 10:00",
-                       "--repeat", "monthly")
+    monthly = crm.json(
+        "followup", "add", "m", "--due", f"{year}-01-31 10:00", "--repeat", "monthly"
+    )
     february = 29 if year % 4 == 0 else 28
     assert [d[:10] for d in _chain(crm, monthly["id"], 3)] == [
-        f"{year}-02-{february}", f"{year}-03-31", f"{year}-04-30"]
+        f"{year}-02-{february}",
+        f"{year}-03-31",
+        f"{year}-04-30",
+    ]
 
-    fortnight = crm.json("followup", "add", "f", "--due", f"{year}-01-06 15:00",
-                         "--repeat", "every 2 weeks")
+    fortnight = crm.json(
+        "followup", "add", "f", "--due", f"{year}-01-06 15:00", "--repeat", "every 2 weeks"
+    )
     assert _chain(crm, fortnight["id"], 1) == [f"{year}-01-20T15:00:00+01:00"]
 
     stopped = crm.json("followup", "edit", str(fortnight["id"] + 1), "--repeat", "none")
@@ -210,8 +272,7 @@ def test_snooze(crm: Any, db_url: str) -> None:
 
     assert crm("followup", "snooze", str(later["id"]), "--until", "-1h").code == ExitCode.USAGE
     crm.ok("followup", "done", str(later["id"]))
-    assert crm("followup", "snooze", str(later["id"]), "--until", "+1d").code == \
-        ExitCode.CONFLICT
+    assert crm("followup", "snooze", str(later["id"]), "--until", "+1d").code == ExitCode.CONFLICT
 
     # A new due time is a new promise: the snooze goes.
     edited = crm.json("followup", "edit", str(overdue["id"]), "--due", "+2d")
@@ -268,11 +329,11 @@ def test_list_defaults_and_due_filters(crm: Any, db_url: str) -> None:
 
 def test_deal_filter_and_rm(crm: Any, db_url: str) -> None:
     deal_id = make_deal(db_url)
-    on_deal = crm.json("followup", "add", "Send contract", "--due", "+1d",
-                       "--deal", str(deal_id))
+    on_deal = crm.json("followup", "add", "Send contract", "--due", "+1d", "--deal", str(deal_id))
     crm.ok("followup", "add", "Other", "--due", "+2d")
-    assert [f["id"] for f in crm.json("followup", "list", "--deal", str(deal_id))] == \
-        [on_deal["id"]]
+    assert [f["id"] for f in crm.json("followup", "list", "--deal", str(deal_id))] == [
+        on_deal["id"]
+    ]
     assert crm("followup", "rm", "1", "2").code == ExitCode.FAILURE  # several: asks first
     crm.ok("followup", "rm", str(on_deal["id"]))
     assert crm.json("followup", "list", "--deal", str(deal_id)) == []
@@ -284,10 +345,25 @@ def test_deal_filter_and_rm(crm: Any, db_url: str) -> None:
 def test_edit(crm: Any, db_url: str) -> None:
     crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
     added = crm.json("followup", "add", "Call", "--due", "+1d", "--contact", "ana@acme.com")
-    edited = crm.json("followup", "edit", str(added["id"]), "--title", "Call Ana back",
-                      "--contact", "", "--priority", "low", "--note", "re: pricing")
-    assert (edited["title"], edited["contact_id"], edited["priority"], edited["notes"]) == \
-        ("Call Ana back", None, "low", "re: pricing")
+    edited = crm.json(
+        "followup",
+        "edit",
+        str(added["id"]),
+        "--title",
+        "Call Ana back",
+        "--contact",
+        "",
+        "--priority",
+        "low",
+        "--note",
+        "re: pricing",
+    )
+    assert (edited["title"], edited["contact_id"], edited["priority"], edited["notes"]) == (
+        "Call Ana back",
+        None,
+        "low",
+        "re: pricing",
+    )
     assert edited["due_at"] == added["due_at"]
 
 
@@ -296,23 +372,33 @@ def test_bad_values_change_nothing(crm: Any, db_url: str) -> None:
     added = crm.json("followup", "add", "Call", "--due", "+1d", "--repeat", "weekly")
     cases = [
         (["followup", "add", "X", "--due", "someday"], ExitCode.USAGE, "someday"),
-        (["followup", "add", "X", "--due", "+1d", "--priority", "urgent"], ExitCode.USAGE,
-         "urgent"),
-        (["followup", "add", "X", "--due", "+1d", "--repeat", "hourly"], ExitCode.USAGE,
-         "hourly"),
-        (["followup", "add", "X", "--due", "+1d", "--repeat", "every 3 hours"], ExitCode.USAGE,
-         "every 3 hours"),
-        (["followup", "add", "X", "--due", "+1d", "--contact", "nobody@acme.com"],
-         ExitCode.NOT_FOUND, "nobody@acme.com"),
+        (
+            ["followup", "add", "X", "--due", "+1d", "--priority", "urgent"],
+            ExitCode.USAGE,
+            "urgent",
+        ),
+        (["followup", "add", "X", "--due", "+1d", "--repeat", "hourly"], ExitCode.USAGE, "hourly"),
+        (
+            ["followup", "add", "X", "--due", "+1d", "--repeat", "every 3 hours"],
+            ExitCode.USAGE,
+            "every 3 hours",
+        ),
+        (
+            ["followup", "add", "X", "--due", "+1d", "--contact", "nobody@acme.com"],
+            ExitCode.NOT_FOUND,
+            "nobody@acme.com",
+        ),
         (["followup", "add", "X", "--due", "+1d", "--deal", "999"], ExitCode.NOT_FOUND, "999"),
         (["followup", "add", "X", "--due", "+1d", "--deal", "abc"], ExitCode.USAGE, "abc"),
-        (["followup", "add", "X", "--due", "+1d", "--owner", "ghost"], ExitCode.NOT_FOUND,
-         "ghost"),
+        (["followup", "add", "X", "--due", "+1d", "--owner", "ghost"], ExitCode.NOT_FOUND, "ghost"),
         (["followup", "add", " ", "--due", "+1d"], ExitCode.USAGE, "title"),
         (["followup", "add", "X"], ExitCode.USAGE, "--due"),
         (["followup", "edit", "1", "--due", "someday"], ExitCode.USAGE, "someday"),
-        (["followup", "edit", "1", "--title", "Y", "--priority", "urgent"], ExitCode.USAGE,
-         "urgent"),
+        (
+            ["followup", "edit", "1", "--title", "Y", "--priority", "urgent"],
+            ExitCode.USAGE,
+            "urgent",
+        ),
         (["followup", "edit", "1", "--title", "Y", "--deal", "999"], ExitCode.NOT_FOUND, "999"),
         (["followup", "edit", "99", "--title", "Y"], ExitCode.NOT_FOUND, "99"),
         (["followup", "snooze", "1", "--until", "someday"], ExitCode.USAGE, "someday"),
@@ -335,9 +421,8 @@ def test_bad_values_change_nothing(crm: Any, db_url: str) -> None:
 
 
 @pytest.mark.parametrize("options", [[], ["--all"], ["--due", "overdue", "--all"]])
-def test_listing_uses_an_index(crm: Any, db_url: str, options: list[str]) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans depend on table sizes")
+def test_listing_uses_an_index(crm: Any, sqlite_url: str, options: list[str]) -> None:
+    # EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans depend on table sizes.
     from crm_cli.services.context import open_context
     from crm_cli.services.followups import FollowupFilter, list_query
 
@@ -345,13 +430,17 @@ def test_listing_uses_an_index(crm: Any, db_url: str, options: list[str]) -> Non
     ctx = open_context()
     try:
         with ctx.session() as session:
-            flt = FollowupFilter(everyone="--all" in options,
-                                 due="overdue" if "--due" in options else None)
+            flt = FollowupFilter(
+                everyone="--all" in options, due="overdue" if "--due" in options else None
+            )
             compiled = list_query(ctx, session, flt).compile(bind=session.get_bind())
             params = [compiled.params[name] for name in compiled.positiontup or []]
             params = [p.replace(tzinfo=None) if isinstance(p, datetime) else p for p in params]
-            plan = session.connection().exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + str(compiled), tuple(params)).all()
+            plan = (
+                session.connection()
+                .exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(params))
+                .all()
+            )
     finally:
         ctx.close()
     details = " | ".join(str(row[-1]) for row in plan)

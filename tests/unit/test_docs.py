@@ -33,4 +33,5 @@ def test_cli_reference_is_current() -> None:
     current = (ROOT / "docs" / "cli-reference.md").read_text(encoding="utf-8")
     assert current == reference.render(), (
         "docs/cli-reference.md is stale: run `python -m crm_cli.cli.reference > "
-        "docs/cli-reference.md`")
+        "docs/cli-reference.md`"
+    )
