@@ -132,16 +132,23 @@ def _rich_table(
         title_justify="left",
         pad_edge=False,
     )
-    for col in columns:
+    from rich.cells import cell_len
+
+    cells = [[c.cell(row) for c in columns] for row in rows]
+    for i, col in enumerate(columns):
+        natural = max([cell_len(col.header), *(cell_len(line[i]) for line in cells)])
         table.add_column(
             col.header,
             justify=col.justify,  # type: ignore[arg-type]
             max_width=col.max_width,
+            # Ids and amounts (right-aligned) keep their width; text wraps when the terminal
+            # is narrow (Rich's no_wrap squeezes whole columns away instead).
+            min_width=natural if col.justify == "right" else None,
             overflow="fold",
             footer=(footer or {}).get(col.key, ""),
         )
-    for row in rows:
-        table.add_row(*[_escape(c.cell(row)) for c in columns])
+    for line in cells:
+        table.add_row(*[_escape(cell) for cell in line])
     console.print(table)
 
 
