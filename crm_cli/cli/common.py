@@ -7,7 +7,8 @@ store are imported inside functions so that `crm --help` stays fast.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -106,6 +107,24 @@ def fields_option(values: list[str] | None) -> dict[str, str | None]:
 def done(text: str) -> None:
     """The one-line result of a change: it is the command's output, so it goes to stdout."""
     print(text)
+
+
+def remove_records(
+    refs: list[str],
+    yes: bool,
+    plural: str,
+    remove: Callable[[Any, list[str]], list[dict[str, Any]]],
+    describe: Callable[[dict[str, Any]], str],
+) -> None:
+    """The body every `rm` shares: ask before removing several, remove in one transaction,
+    say what went (and how to undo it)."""
+    if len(refs) > 1:
+        confirm(f"Remove {len(refs)} {plural}?", yes)
+    ctx = context()
+    with ctx.session() as session:
+        removed = remove(session, refs)
+    for item in removed:
+        done(describe(item))
 
 
 def note(text: str) -> None:

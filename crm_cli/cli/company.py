@@ -212,15 +212,13 @@ def rm(
     """
     from crm_cli.services.companies import remove_companies
 
-    if len(refs) > 1:
-        common.confirm(f"Remove {len(refs)} companies?", yes)
-    ctx = common.context()
-    with ctx.session() as session:
-        removed = remove_companies(session, refs)
-    for item in removed:
-        common.done(
-            f"Removed company {item['id']}: {item['name']} (undo: crm company restore {item['id']})"
-        )
+    common.remove_records(
+        refs,
+        yes,
+        "companies",
+        remove_companies,
+        lambda i: f"Removed company {i['id']}: {i['name']} (undo: crm company restore {i['id']})",
+    )
 
 
 @app.command("restore")

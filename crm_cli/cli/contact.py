@@ -294,15 +294,13 @@ def rm(
     """
     from crm_cli.services.contacts import remove_contacts
 
-    if len(refs) > 1:
-        common.confirm(f"Remove {len(refs)} contacts?", yes)
-    ctx = common.context()
-    with ctx.session() as session:
-        removed = remove_contacts(session, refs)
-    for item in removed:
-        common.done(
-            f"Removed contact {item['id']}: {item['name']} (undo: crm contact restore {item['id']})"
-        )
+    common.remove_records(
+        refs,
+        yes,
+        "contacts",
+        remove_contacts,
+        lambda i: f"Removed contact {i['id']}: {i['name']} (undo: crm contact restore {i['id']})",
+    )
 
 
 @app.command("restore")

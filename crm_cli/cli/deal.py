@@ -532,15 +532,13 @@ def rm(
     """
     from crm_cli.services.deals import remove_deals
 
-    if len(deal_ids) > 1:
-        common.confirm(f"Remove {len(deal_ids)} deals?", yes)
-    ctx = common.context()
-    with ctx.session() as session:
-        removed = remove_deals(session, deal_ids)
-    for item in removed:
-        common.done(
-            f"Removed deal {item['id']}: {item['title']} (undo: crm deal restore {item['id']})"
-        )
+    common.remove_records(
+        deal_ids,
+        yes,
+        "deals",
+        remove_deals,
+        lambda i: f"Removed deal {i['id']}: {i['title']} (undo: crm deal restore {i['id']})",
+    )
 
 
 @app.command("restore")

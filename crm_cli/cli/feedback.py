@@ -295,10 +295,10 @@ def rm(
     """
     from crm_cli.services.feedback import remove_feedback
 
-    if len(refs) > 1:
-        common.confirm(f"Remove {len(refs)} pieces of feedback?", yes)
-    ctx = common.context()
-    with ctx.session() as session:
-        removed = remove_feedback(session, refs)
-    for item in removed:
-        common.done(f"Removed feedback {item['id']} ({item['kind']})")
+    common.remove_records(
+        refs,
+        yes,
+        "pieces of feedback",
+        remove_feedback,
+        lambda i: f"Removed feedback {i['id']} ({i['kind']})",
+    )

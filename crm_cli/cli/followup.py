@@ -258,13 +258,13 @@ def rm(
     """
     from crm_cli.services.followups import remove_followups
 
-    if len(refs) > 1:
-        common.confirm(f"Remove {len(refs)} follow-ups?", yes)
-    ctx = common.context()
-    with ctx.session() as session:
-        removed = remove_followups(session, refs)
-    for item in removed:
-        common.done(f"Removed follow-up {item['id']}: {item['title']}")
+    common.remove_records(
+        refs,
+        yes,
+        "follow-ups",
+        remove_followups,
+        lambda i: f"Removed follow-up {i['id']}: {i['title']}",
+    )
 
 
 @app.command("done")

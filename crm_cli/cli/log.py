@@ -258,10 +258,10 @@ def rm(
     """
     from crm_cli.services.interactions import remove_interactions
 
-    if len(refs) > 1:
-        common.confirm(f"Remove {len(refs)} interactions?", yes)
-    ctx = common.context()
-    with ctx.session() as session:
-        removed = remove_interactions(session, refs)
-    for item in removed:
-        common.done(f"Removed {item['kind']} {item['id']}: {item['summary']}")
+    common.remove_records(
+        refs,
+        yes,
+        "interactions",
+        remove_interactions,
+        lambda i: f"Removed {i['kind']} {i['id']}: {i['summary']}",
+    )
