@@ -257,33 +257,39 @@ def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
     query = query.order_by(*order, col(Company.id)).offset(flt.offset)
     if flt.limit is not None:
         query = query.limit(flt.limit)
-    companies = session.scalars(query).all()
+    rows = records(session, list(session.scalars(query)), with_counts=True)
+    return common.Page(rows, int(total))
+
+
+def records(
+    session: Session, companies: list[Company], *, with_counts: bool = False
+) -> list[dict[str, Any]]:
+    """Records of several companies, their tags, owners (and contact counts) read at once."""
     ids = [c.id for c in companies if c.id is not None]
     tags = common.tags_by_owner(session, CompanyTag, "company_id", ids)
     owners = user_names(session, {c.owner_id for c in companies if c.owner_id})
-    counts = (
-        dict(
-            session.execute(
+    counts: dict[int, int] = {}
+    if with_counts and ids:
+        counts = {
+            int(company_id): int(n)
+            for company_id, n in session.execute(
                 select(col(Contact.company_id), func.count())
                 .where(col(Contact.company_id).in_(ids), col(Contact.deleted_at).is_(None))
                 .group_by(col(Contact.company_id))
             ).all()
-        )
-        if ids
-        else {}
-    )
-    rows = [
+            if company_id is not None
+        }
+    return [
         company_record(
             session,
             c,
             tags=tags[c.id],
             owner=owners.get(c.owner_id or 0),
-            contacts=int(counts.get(c.id, 0)),
+            contacts=counts.get(c.id, 0) if with_counts else None,
         )
         for c in companies
         if c.id is not None
     ]
-    return common.Page(rows, int(total))
 
 
 def remove_companies(session: Session, refs: list[str]) -> list[dict[str, Any]]:

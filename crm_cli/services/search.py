@@ -136,8 +136,10 @@ def search(
         for rec in contacts.records(session, list(found)):
             by_key[("contact", rec["id"])] = rec
     if company_ids:
-        for company in session.scalars(select(Company).where(col(Company.id).in_(company_ids))):
-            rec = companies.company_record(session, company)
+        found_companies = session.scalars(
+            select(Company).where(col(Company.id).in_(company_ids))
+        ).all()
+        for rec in companies.records(session, list(found_companies)):
             by_key[("company", rec["id"])] = rec
     tokens = query_tokens(query)
     results = []
