@@ -6,6 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crm_cli.errors import ExitCode
 from crm_cli.store.migrate import HEAD
 
@@ -101,3 +103,20 @@ def test_unreachable_postgres_is_a_clear_error(crm: Any, monkeypatch: Any) -> No
     result = crm("contact", "list")
     assert result.code == ExitCode.DATABASE
     assert "127.0.0.1:1" in result.err and result.err.count("\n") == 1
+
+
+@pytest.mark.postgres
+def test_backup_of_postgres_uses_pg_dump(
+    crm: Any, pg_url: str, monkeypatch: Any, tmp_path: Path
+) -> None:
+    import shutil
+
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not on the PATH")
+    monkeypatch.setenv("CRM_DATABASE_URL", pg_url)
+    crm.ok("contact", "add", "Ana", "--email", "ana@acme.com")
+    target = tmp_path / "team.dump"
+    crm.ok("db", "backup", str(target))
+    assert target.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    refused = crm("db", "restore", str(target), "--yes")
+    assert refused.code == ExitCode.FAILURE and "pg_restore" in refused.err
