@@ -30,7 +30,7 @@ def _email(key: str, value: str) -> str:
 
 def _url(key: str, value: str) -> str:
     value = value.strip()
-    if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+    if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
         raise InvalidValue(
             key, value, "not a database URL (sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
         )
@@ -57,7 +57,8 @@ def _timezone(key: str, value: str) -> str:
 
 
 def _page_size(key: str, value: str) -> str:
-    if not value.strip().isdigit() or not 1 <= int(value) <= 10_000:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 10_000:
         raise InvalidValue(key, value, "must be a whole number from 1 to 10000")
     return str(int(value))
 
@@ -115,7 +116,11 @@ class Config:
 
     @property
     def page_size(self) -> int:
-        return int(self.get("defaults.page_size") or 50)
+        value = self.get("defaults.page_size") or "50"
+        try:
+            return int(_page_size("defaults.page_size", value))
+        except InvalidValue as exc:
+            raise ConfigError(f"{self.path}: {exc}") from None
 
     @property
     def pipeline(self) -> str:

@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(ExitCode.USAGE)
         if os.environ.get("CRM_DEBUG"):
             raise
-        _error(f"unexpected {type(exc).__name__}: {exc} (set CRM_DEBUG=1 for details)")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _error(f"unexpected {type(exc).__name__}: {first} (set CRM_DEBUG=1 for details)")
         return int(ExitCode.FAILURE)
     finally:
         common.close_contexts()

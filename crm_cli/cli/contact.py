@@ -262,7 +262,10 @@ def edit(
     _result(record, "Updated", json_)
 
 
-@app.command("tag", context_settings={"ignore_unknown_options": True})
+# "-hot" removes the tag "hot": unknown options are tags here, and only --help is help.
+@app.command(
+    "tag", context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]}
+)
 def tag_(
     ref: Annotated[str, typer.Argument(help="Contact id or email.")],
     changes: Annotated[list[str], typer.Argument(help="+tag adds, -tag removes.")],

@@ -72,7 +72,7 @@ def zone(name: str | None, field: str = "timezone") -> ZoneInfo:
         return local_zone()
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory
         raise InvalidValue(
             field, name, "not a time zone (an IANA name such as Europe/Berlin)"
         ) from None
@@ -182,12 +182,17 @@ def _parse(text: str, tz: ZoneInfo, now: datetime | None, field: str, default: t
     current = (now or now_utc()).astimezone(tz)
     if not text:
         raise InvalidValue(field, raw, _WHEN_HELP)
-    result = _parse_absolute(text, tz, default)
-    if result is None:
-        result = _parse_everyday(text, tz, current, default)
+    try:
+        result = _parse_absolute(text, tz, default)
+        if result is None:
+            result = _parse_everyday(text, tz, current, default)
+        if result is not None:
+            result = result.astimezone(UTC)
+    except (OverflowError, ValueError):  # "+99999999d", "in 9000 years"
+        raise InvalidValue(field, raw, "too far from today") from None
     if result is None:
         raise InvalidValue(field, raw, f"not a date or time; {_WHEN_HELP}")
-    return result.astimezone(UTC)
+    return result
 
 
 def _parse_absolute(text: str, tz: ZoneInfo, default: time = DEFAULT_TIME) -> datetime | None:

@@ -201,6 +201,8 @@ def parse_amount(text: str, currency: str, field: str = "value") -> int:
         raise InvalidValue(field, text, "not a number")
     if amount < 0:
         raise InvalidValue(field, text, "must not be negative")
+    if amount.adjusted() > 30:
+        raise InvalidValue(field, text, "too large")
     exp = exponent(currency)
     minor = amount.scaleb(exp)
     if minor != minor.to_integral_value():

@@ -16,7 +16,24 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Japanese voicing marks: combining marks that change the letter, not decorate it.
+_KEEP_MARKS = {"\u3099", "\u309a"}
+
+
+def _words(text: str) -> list[str]:
+    """Runs of letters, digits and (spacing) marks. `\\w` would split words at combining
+    marks: Devanagari vowel signs, for example."""
+    words: list[str] = []
+    current: list[str] = []
+    for ch in text:
+        if unicodedata.category(ch)[0] in "LNM":
+            current.append(ch)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
 
 
 def _is_cjk(ch: str) -> bool:
@@ -36,13 +53,16 @@ def _is_cjk(ch: str) -> bool:
 
 
 def fold(text: str) -> str:
-    """Lower-case and remove Latin diacritics, keeping CJK text intact.
+    """Lower-case and remove diacritics (accents, Arabic and Hebrew vowel points), keeping
+    CJK text intact.
 
-    Only combining marks in U+0300..U+036F are dropped: the Japanese voicing marks (U+3099)
-    and Hangul jamo must survive decomposition.
+    Non-spacing marks are dropped, except the Japanese voicing marks (U+3099, U+309A); Hangul
+    syllables decompose into jamo, which are letters, and compose again.
     """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(ch for ch in decomposed if not 0x300 <= ord(ch) <= 0x36F)
+    stripped = "".join(
+        ch for ch in decomposed if ch in _KEEP_MARKS or unicodedata.category(ch) != "Mn"
+    )
     return unicodedata.normalize("NFC", stripped)
 
 
@@ -81,7 +101,7 @@ def index_tokens(*texts: str | None) -> str:
     for text in texts:
         if not text:
             continue
-        for word in _WORD.findall(fold(text)):
+        for word in _words(fold(text)):
             for token in _split_word(word):
                 seen.setdefault(token, None)
     return " ".join(seen)
@@ -108,7 +128,7 @@ def query_tokens(text: str) -> list[str]:
     if _PHONE_QUERY.match(text.strip()) and len(digits(text)) >= 4:
         return [digits(text).lstrip("0") or "0"]
     tokens: list[str] = []
-    for word in _WORD.findall(fold(text)):
+    for word in _words(fold(text)):
         parts = _split_word(word)
         for part in parts:
             if len(part) == 1 and _is_cjk(part) and _has_pair_with(part, parts):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -87,15 +88,21 @@ def backup(ctx: Context, target: Path, *, overwrite: bool = False) -> Path:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise CrmError("backing up PostgreSQL needs pg_dump on the PATH")
-    url = ctx.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = ctx.engine.url.set(drivername="postgresql")
+    env = dict(os.environ)
+    if url.password:
+        # In the environment, not on the command line, where `ps` would show it.
+        env["PGPASSWORD"] = str(url.password)
     done = subprocess.run(
-        [pg_dump, "--format=custom", f"--file={target}", url],
+        [pg_dump, "--format=custom", f"--file={target}", url.set(password=None).render_as_string()],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
-        raise DatabaseError(f"pg_dump failed: {done.stderr.strip().splitlines()[-1:]}")
+        lines = done.stderr.strip().splitlines()
+        raise DatabaseError(f"pg_dump failed: {lines[-1] if lines else done.returncode}")
     return target
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -16,13 +17,21 @@ from sqlmodel import col
 from crm_cli.errors import InvalidValue
 from crm_cli.store.models import Tag
 
-_TAG = re.compile(r"^[\w][\w\-.:/&+]*$", re.UNICODE)
+_TAG_PUNCTUATION = set("-_.:/&+")
 _FIELD_KEY = re.compile(r"^[^\W\d][\w\-.]*$", re.UNICODE)
 
 
 def clean_tag(name: str) -> str:
-    tag = name.strip().lstrip("#").lower()
-    if not tag or not _TAG.match(tag) or len(tag) > 64:
+    """A tag as stored: lower-case NFC; letters (with their marks: हिंदी, İzmir), digits and
+    - _ . : / & +, starting with a letter or digit."""
+    tag = unicodedata.normalize("NFC", name.strip().lstrip("#").lower())
+    valid = (
+        bool(tag)
+        and len(tag) <= 64
+        and unicodedata.category(tag[0])[0] in "LN"
+        and all(unicodedata.category(ch)[0] in "LNM" or ch in _TAG_PUNCTUATION for ch in tag)
+    )
+    if not valid:
         raise InvalidValue("tag", name, "use letters, digits and - _ . : / & + (no spaces)")
     return tag
 
@@ -107,11 +116,27 @@ def tags_by_owner(
     return result
 
 
-def parse_id(ref: str, kind: str) -> int:
+# Ids are 32-bit integers on PostgreSQL; a larger number cannot be one.
+MAX_ID = 2**31 - 1
+
+
+def id_of(ref: str) -> int | None:
+    """The id that `ref` spells (`12`, `#12`), or None when it is not a number.
+
+    Only ASCII digits count: `str.isdigit()` also accepts "²" and other digits that `int()`
+    refuses. A number beyond the id range is returned as 0, which matches no record.
+    """
     text = str(ref).strip().lstrip("#")
-    if not text.isdigit() or int(text) > 2**62:
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= 10 and int(text) <= MAX_ID else 0
+
+
+def parse_id(ref: str, kind: str) -> int:
+    number = id_of(ref)
+    if number is None:
         raise InvalidValue(kind, ref, "not an id (a whole number)")
-    return int(text)
+    return number
 
 
 # The zone records show their times in: the user's, set by `Context.session()`.
@@ -150,5 +175,6 @@ def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[
                 "sort", value or spec, f"sort by one of {', '.join(sorted(allowed))}"
             )
         column = allowed[name]
-        clauses.append(column.desc() if desc else column.asc())
+        # Empty values last in both directions, the same on SQLite and PostgreSQL.
+        clauses.append((column.desc() if desc else column.asc()).nulls_last())
     return clauses

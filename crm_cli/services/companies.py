@@ -56,8 +56,9 @@ def find_company(session: Session, ref: str, *, removed: bool = False) -> Compan
     """A company by id or by name (case-insensitive)."""
     text = ref.strip()
     live = col(Company.deleted_at).is_not(None) if removed else col(Company.deleted_at).is_(None)
-    if text.isdigit():
-        company = session.get(Company, int(text))
+    number = common.id_of(text)
+    if number is not None:
+        company = session.get(Company, number)
         if company is None or (company.deleted_at is not None) != removed:
             raise NotFound("removed company" if removed else "company", ref)
         return company
@@ -83,7 +84,7 @@ def company_for_link(session: Session, ref: str, owner_id: int | None) -> Compan
     try:
         return find_company(session, ref)
     except NotFound:
-        if ref.strip().isdigit():
+        if common.id_of(ref) is not None:
             raise
     company = Company(name=ref.strip(), owner_id=owner_id)
     reindex(company, [])
@@ -148,17 +149,23 @@ def _apply(session: Session, company: Company, inp: CompanyInput) -> None:
         company.custom = custom
 
 
+def _check_name_free(session: Session, name: str, company_id: int | None) -> None:
+    """Two live companies never share a name (case-insensitive): a name must find one."""
+    query = select(col(Company.id)).where(
+        col(Company.deleted_at).is_(None),
+        func.lower(col(Company.name)) == name.strip().lower(),
+    )
+    if company_id is not None:
+        query = query.where(col(Company.id) != company_id)
+    existing = session.scalar(query.limit(1))
+    if existing is not None:
+        raise Conflict(f"company {name.strip()!r} exists already (id {existing})")
+
+
 def add_company(ctx: Context, session: Session, inp: CompanyInput) -> dict[str, Any]:
     if not inp.name or not inp.name.strip():
         raise InvalidValue("name", inp.name or "", "must not be empty")
-    existing = session.scalar(
-        select(col(Company.id)).where(
-            col(Company.deleted_at).is_(None),
-            func.lower(col(Company.name)) == inp.name.strip().lower(),
-        )
-    )
-    if existing is not None:
-        raise Conflict(f"company {inp.name.strip()!r} exists already (id {existing})")
+    _check_name_free(session, inp.name, None)
     company = Company(name=inp.name.strip(), owner_id=ctx.user_id(session))
     _apply(session, company, inp)
     session.add(company)
@@ -175,6 +182,8 @@ def edit_company(ctx: Context, session: Session, ref: str, inp: CompanyInput) ->
     company = find_company(session, ref)
     assert company.id is not None
     old_name = company.name
+    if inp.name is not None and inp.name.strip():
+        _check_name_free(session, inp.name, company.id)
     _apply(session, company, inp)
     common.set_tags(
         session, CompanyTag, "company_id", company.id, add=inp.add_tags, remove=inp.remove_tags

@@ -81,8 +81,9 @@ def _phones(values: list[str], region: str | None) -> list[str]:
 def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contact:
     text = str(ref).strip()
     contact: Contact | None = None
-    if text.lstrip("#").isdigit():
-        contact = session.get(Contact, int(text.lstrip("#")))
+    number = common.id_of(text)
+    if number is not None:
+        contact = session.get(Contact, number)
     elif "@" in text:
         contact = session.scalar(
             select(Contact)

@@ -56,8 +56,8 @@ class Context:
                     path.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise DatabaseError(f"cannot create {path.parent}: {exc.strerror}") from None
-            engine = make_engine(self.url)
             try:
+                engine = make_engine(self.url)
                 self.migration_backup = ensure_current(engine, path)
             except DatabaseError:
                 raise

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.services import common
 from crm_cli.store.sales import Deal, Pipeline, Stage, StageChange
 from crm_cli.store.types import utcnow
 
@@ -93,9 +94,7 @@ class Board:
         wanted = ref if ref is not None else ctx.config.pipeline
         text = wanted.strip()
         for pipeline in self.pipelines:
-            if pipeline.name.lower() == text.lower() or (
-                text.isdigit() and pipeline.id == int(text)
-            ):
+            if pipeline.name.lower() == text.lower() or (common.id_of(text) == pipeline.id):
                 return pipeline
         explicit = ref is not None or "defaults.pipeline" in ctx.config.values
         if not explicit and self.pipelines:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.services.common import id_of, iso
 from crm_cli.store.models import User
 from crm_cli.store.types import utcnow
 
@@ -40,7 +41,7 @@ def user_record(user: User) -> dict[str, Any]:
         "name": user.name,
         "email": user.email,
         "role": user.role,
-        "created_at": user.created_at.isoformat(timespec="seconds"),
+        "created_at": iso(user.created_at),
     }
 
 
@@ -69,8 +70,9 @@ def list_users(session: Session) -> list[dict[str, Any]]:
 def resolve_user(session: Session, ref: str, field: str = "owner") -> int:
     """A user by id, email or name (case-insensitive)."""
     text = ref.strip()
-    if text.isdigit():
-        found = session.get(User, int(text))
+    number = id_of(text)
+    if number is not None:
+        found = session.get(User, number)
         if found is None:
             raise NotFound("user", ref)
         assert found.id is not None

@@ -12,12 +12,17 @@ from pathlib import Path
 from crm_cli.errors import DatabaseError
 
 
+def _read_only(path: Path) -> str:
+    """A read-only SQLite URI; `as_uri` escapes the # and ? a file name may hold."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
 def sqlite_backup(source: Path, target: Path) -> None:
     """Copy `source` to `target` atomically: a partial copy never appears under `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=15)
+    src = sqlite3.connect(_read_only(source), uri=True, timeout=15)
     try:
         dst = sqlite3.connect(partial)
         try:
@@ -40,7 +45,7 @@ def is_crm_database(path: Path) -> str | None:
         with path.open("rb") as fh:
             if fh.read(16) != b"SQLite format 3\x00":
                 return None
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only(path), uri=True)
         try:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
             tables = {
@@ -57,7 +62,7 @@ def is_crm_database(path: Path) -> str | None:
 
 def sqlite_restore(source: Path, target: Path) -> None:
     """Replace the database at `target` with the backup `source`, in one step for readers."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(_read_only(source), uri=True)
     try:
         dst = sqlite3.connect(target, timeout=15)
         try:
