@@ -30,6 +30,7 @@ from sqlmodel import col
 from crm_cli.domain import money
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services import common
+from crm_cli.services.lookups import find_deal
 from crm_cli.services.pipelines import (
     LOST,
     OPEN,
@@ -211,14 +212,6 @@ def records(
     names = _names(session, deals)
     now = utcnow()
     return [deal_record(d, board, names, now) for d in deals]
-
-
-def find_deal(session: Session, ref: str | int, *, removed: bool = False) -> Deal:
-    deal_id = common.parse_id(str(ref), "deal")
-    deal = session.get(Deal, deal_id)
-    if deal is None or (deal.deleted_at is not None) != removed:
-        raise NotFound("removed deal" if removed else "deal", ref)
-    return deal
 
 
 # --- stage changes ---------------------------------------------------------------------------

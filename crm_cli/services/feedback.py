@@ -19,7 +19,7 @@ from sqlmodel import col
 from crm_cli.domain import dates
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services import common
-from crm_cli.services.followups import contact_names, deal_titles, find_deal, owner_names
+from crm_cli.services.lookups import contact_names, deal_titles, find_deal, owner_names, scope
 from crm_cli.services.users import resolve_user
 from crm_cli.store.sales import Feedback
 from crm_cli.store.types import utcnow
@@ -241,18 +241,19 @@ def list_query(ctx: Context, session: Session, flt: FeedbackFilter) -> Select[An
         query = query.where(col(Feedback.status) == OPEN)
     if flt.kind:
         query = query.where(col(Feedback.kind) == check_kind(flt.kind))
-    if flt.contact:
-        from crm_cli.services.contacts import find_contact
-
-        query = query.where(col(Feedback.contact_id) == find_contact(session, flt.contact).id)
-    if flt.deal:
-        query = query.where(col(Feedback.deal_id) == find_deal(session, flt.deal).id)
+    query = query.where(
+        *scope(
+            ctx,
+            session,
+            Feedback,
+            contact=flt.contact,
+            deal=flt.deal,
+            owner=flt.owner,
+            mine=flt.mine,
+        )
+    )
     if flt.since:
         query = query.where(col(Feedback.created_at) >= dates.parse_since(flt.since, ctx.tz))
-    if flt.owner:
-        query = query.where(col(Feedback.owner_id) == resolve_user(session, flt.owner))
-    elif flt.mine:
-        query = query.where(col(Feedback.owner_id) == ctx.user_id(session))
     return query.order_by(col(Feedback.created_at).desc(), col(Feedback.id).desc())
 
 

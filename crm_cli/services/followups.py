@@ -8,8 +8,8 @@ the moment it counts as due without changing the promised due time, so the recor
 Completing a repeating follow-up closes this occurrence and creates the next one, linked by
 `previous_id`: the history of a series is its chain of done occurrences.
 
-The helpers `find_deal`, `contact_names` and `deal_titles` are shared with the interaction log
-and feedback services.
+Deals are found and names looked up through services/lookups.py, as the interaction log
+and feedback do.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from sqlmodel import col
 from crm_cli.domain import dates
 from crm_cli.errors import Conflict, CrmError, InvalidValue, NotFound
 from crm_cli.services import common
-from crm_cli.services.users import resolve_user, user_names
-from crm_cli.store.models import Contact
-from crm_cli.store.sales import Deal, Followup
+from crm_cli.services.lookups import contact_names, deal_titles, find_deal, owner_names, scope
+from crm_cli.services.users import resolve_user
+from crm_cli.store.sales import Followup
 from crm_cli.store.types import utcnow
 
 if TYPE_CHECKING:
@@ -46,39 +46,6 @@ NO_REPEAT = ("", "none", "never", "no")
 # daily rule); beyond it the due time is a typo, not a schedule.
 _MAX_STEPS = 100_000
 _MAX_CHAIN = 1_000
-
-
-# --- lookups shared with interactions and feedback -------------------------------------------
-
-
-def find_deal(session: Session, ref: str | int) -> Deal:
-    """A live deal by id; removed deals are not found."""
-    deal = session.get(Deal, common.parse_id(str(ref), "deal"))
-    if deal is None or deal.deleted_at is not None:
-        raise NotFound("deal", ref)
-    return deal
-
-
-def contact_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(col(Contact.id), col(Contact.name)).where(col(Contact.id).in_(wanted))
-    )
-    return {int(i or 0): str(n) for i, n in rows}
-
-
-def deal_titles(session: Session, ids: set[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(col(Deal.id), col(Deal.title)).where(col(Deal.id).in_(wanted)))
-    return {int(i or 0): str(t) for i, t in rows}
-
-
-def owner_names(session: Session, ids: set[int | None]) -> dict[int, str]:
-    return user_names(session, {i for i in ids if i is not None})
 
 
 def local_text(value: datetime, tz: ZoneInfo) -> str:
@@ -399,12 +366,7 @@ def list_query(ctx: Context, session: Session, flt: FollowupFilter) -> Select[An
         query = query.where(col(Followup.owner_id) == resolve_user(session, flt.owner))
     elif flt.mine or not (flt.everyone or flt.contact or flt.deal):
         query = query.where(col(Followup.owner_id) == ctx.user_id(session))
-    if flt.contact:
-        from crm_cli.services.contacts import find_contact
-
-        query = query.where(col(Followup.contact_id) == find_contact(session, flt.contact).id)
-    if flt.deal:
-        query = query.where(col(Followup.deal_id) == find_deal(session, flt.deal).id)
+    query = query.where(*scope(ctx, session, Followup, contact=flt.contact, deal=flt.deal))
     if flt.due:
         bound = _due_bound(ctx, flt.due, utcnow())
         # Written on the raw columns so the (done_at, due_at) index bounds the search.

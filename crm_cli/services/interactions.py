@@ -19,7 +19,7 @@ from sqlmodel import col
 from crm_cli.domain import dates
 from crm_cli.errors import InvalidValue, NotFound
 from crm_cli.services import common
-from crm_cli.services.followups import contact_names, deal_titles, find_deal, owner_names
+from crm_cli.services.lookups import contact_names, deal_titles, find_deal, owner_names, scope
 from crm_cli.services.users import resolve_user
 from crm_cli.store.models import Contact
 from crm_cli.store.sales import Interaction
@@ -187,21 +187,22 @@ class InteractionFilter:
 def list_query(ctx: Context, session: Session, flt: InteractionFilter) -> Select[Any]:
     """Newest first. With --contact the (contact_id, occurred_at) index gives the order."""
     query = select(Interaction).where(col(Interaction.deleted_at).is_(None))
-    if flt.contact:
-        from crm_cli.services.contacts import find_contact
-
-        query = query.where(col(Interaction.contact_id) == find_contact(session, flt.contact).id)
-    if flt.deal:
-        query = query.where(col(Interaction.deal_id) == find_deal(session, flt.deal).id)
+    query = query.where(
+        *scope(
+            ctx,
+            session,
+            Interaction,
+            contact=flt.contact,
+            deal=flt.deal,
+            owner=flt.owner,
+            mine=flt.mine,
+        )
+    )
     if flt.kind:
         query = query.where(col(Interaction.kind) == check_kind(flt.kind))
     if flt.since:
         since = dates.parse_since(flt.since, ctx.tz)
         query = query.where(col(Interaction.occurred_at) >= since)
-    if flt.owner:
-        query = query.where(col(Interaction.owner_id) == resolve_user(session, flt.owner))
-    elif flt.mine:
-        query = query.where(col(Interaction.owner_id) == ctx.user_id(session))
     return query.order_by(col(Interaction.occurred_at).desc(), col(Interaction.id).desc())
 
 

@@ -17,6 +17,7 @@ from sqlmodel import col
 from crm_cli.domain import dates
 from crm_cli.services import contacts, deals, feedback, followups, interactions
 from crm_cli.services.companies import company_record
+from crm_cli.services.lookups import find_deal
 from crm_cli.services.pipelines import load_board
 from crm_cli.services.users import user_names
 from crm_cli.store.models import Company
@@ -61,7 +62,7 @@ def contact_360(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
 
 
 def deal_360(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
-    deal = deals.find_deal(session, ref)
+    deal = find_deal(session, ref)
     assert deal.id is not None
     record = deals.deal_detail(ctx, session, deal.id)
     record["followups"] = followups.next_followups(ctx, session, deal_id=deal.id, limit=10)
