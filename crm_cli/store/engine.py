@@ -9,13 +9,15 @@ the busy timeout instead of failing with "database is locked" when it upgrades a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm_cli.errors import Conflict, DatabaseError, InvalidValue
 
@@ -46,10 +48,31 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    _wal(cursor)
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """Switch to WAL once per database file. Switching needs the file to itself and SQLite
+    does not wait for that (no busy handler), so processes opening a brand-new database at
+    the same moment retry here instead of failing with "database is locked"."""
+    import sqlite3
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _lower(value: Any) -> Any:
@@ -64,16 +87,28 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+def session_scope(
+    engine: Engine,
+    *,
+    write: bool = True,
+    before_commit: Callable[[Session], None] | None = None,
+) -> Iterator[Session]:
     """A session that commits when the block ends and rolls back if it raises.
 
     Either everything the block wrote is in the database afterwards, or none of it is.
+    `before_commit` runs inside the transaction after the block (the journal writes there).
     """
     bind = engine.execution_options(crm_write=True) if write else engine
     session = Session(bind=bind, expire_on_commit=False, autoflush=True)
     try:
         yield session
+        if before_commit is not None:
+            before_commit(session)
         session.commit()
+    except StaleDataError as exc:
+        # The version guard: another writer changed the record after this one read it.
+        session.rollback()
+        raise Conflict(_stale_message(exc)) from exc
     except OperationalError as exc:
         session.rollback()
         raise _database_error(exc) from exc
@@ -90,6 +125,35 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def _stale_message(exc: StaleDataError) -> str:
+    import re
+
+    match = re.search(r"table '(\w+)'", str(exc))
+    what = match.group(1) if match else "a record"
+    return (
+        f"{what} was changed by someone else while this command ran; nothing was saved. "
+        "Look at it again and repeat the change"
+    )
+
+
+def optimize(engine: Engine) -> None:
+    """Keep SQLite's planner statistics fresh: `PRAGMA optimize` is cheap when nothing needs
+    analysing (analysis_limit bounds the work when something does). Run as a connection
+    closes, as SQLite recommends; a busy database is left for the next time."""
+    if engine.dialect.name != "sqlite":
+        return
+    try:
+        with engine.connect() as conn:
+            raw: Any = conn.connection.driver_connection
+            # Never hold up the end of a command for statistics: give up at once when busy.
+            raw.execute("PRAGMA busy_timeout = 50")
+            raw.execute("PRAGMA analysis_limit = 400")
+            raw.execute("PRAGMA optimize")
+            raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except Exception:  # noqa: BLE001  (statistics are an optimisation, never a failure)
+        pass
 
 
 def _first_line(exc: DBAPIError) -> str:

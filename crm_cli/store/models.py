@@ -3,6 +3,13 @@ a test checks that the migrated schema matches these models.
 
 Every table has an integer id and `created_at` / `updated_at` in UTC. Records people remove
 are soft-deleted (`deleted_at`), so `restore` can bring them back. Money is integer minor units.
+
+Every record carries a `version`: the ORM turns each change into an UPDATE of the changed
+columns `WHERE id = ? AND version = ?` and raises when another writer got there first, so a
+change made from a stale read is refused instead of silently overwriting a newer one.
+
+Every constraint and index is named by `NAMING_CONVENTION`, the same on SQLite and PostgreSQL,
+so a migration can address any of them by name on both.
 """
 
 from __future__ import annotations
@@ -11,10 +18,21 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
 from crm_cli.store.types import UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# Before any table is defined: the names are given as the tables are built.
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 
 def _fk(target: str, *, ondelete: str = "RESTRICT", index: bool = True) -> Any:
@@ -40,6 +58,12 @@ class Stamped(Base):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = _time(nullable=False)
     updated_at: datetime = _time(nullable=False)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+
+    @declared_attr  # type: ignore[arg-type]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # The guard against lost updates: see the module docstring.
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 class User(Stamped, table=True):
