@@ -11,7 +11,13 @@ clocks skip in spring) moves forward by the gap, 02:30 becomes 03:30; a time tha
 (the hour repeated in autumn) means the first of the two. `+2h` is two real hours later.
 
 Repeat rules keep the local wall-clock time across daylight-saving changes: a weekly 10:00
-follow-up stays at 10:00 in Berlin when the clocks go back.
+follow-up stays at 10:00 in Berlin when the clocks go back, and a daily 02:30 moved to 03:30
+by the spring gap is back at 02:30 the next day.
+
+Every time read is between 1900-01-01 and 9998-12-31 (in the zone it was typed in). Python's
+datetime ends at 9999-12-31, and a stored time must convert to every zone (UTC-12 to UTC+14,
+a day either way) and have a repeat step added without running off that end; 1900 is older
+than any date a CRM records, and keeps typos such as 0202 out.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
 DEFAULT_TIME = time(9, 0)
+MIN_YEAR, MAX_YEAR = 1900, 9998
+_RANGE = f"must be between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31"
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WEEKDAY_ABBR = {name[:3]: i for i, name in enumerate(WEEKDAYS)} | {
@@ -188,10 +196,13 @@ def _parse(text: str, tz: ZoneInfo, now: datetime | None, field: str, default: t
             result = _parse_everyday(text, tz, current, default)
         if result is not None:
             result = result.astimezone(UTC)
-    except (OverflowError, ValueError):  # "+99999999d", "in 9000 years"
-        raise InvalidValue(field, raw, "too far from today") from None
+            year = result.astimezone(tz).year
+    except (OverflowError, ValueError):  # "+99999999d", "in 9000 years", "9999-12-31 23:00-05"
+        raise InvalidValue(field, raw, _RANGE) from None
     if result is None:
         raise InvalidValue(field, raw, f"not a date or time; {_WHEN_HELP}")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidValue(field, raw, _RANGE)
     return result
 
 
@@ -309,9 +320,12 @@ def parse_date(
     stripped = text.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped):
         try:
-            return date.fromisoformat(stripped)
+            day = date.fromisoformat(stripped)
         except ValueError:
             raise InvalidValue(field, text, "not a valid date (YYYY-MM-DD)") from None
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise InvalidValue(field, text, _RANGE)
+        return day
     return parse_when(text, tz, now=now, field=field).astimezone(tz).date()
 
 
@@ -342,6 +356,11 @@ class Repeat:
         as needed). They keep the series on its intended day and time when `due` itself was
         moved: a monthly rule on the 31st clamped to Feb 28 goes back to Mar 31, and a 02:30
         moved to 03:30 by the spring-forward gap goes back to 02:30 the next day.
+
+        A time the gap could have moved (03:30 on the spring-forward night in Berlin) is read
+        as moved, back to 02:30, unless the occurrence before it was at 03:30 too: the instant
+        cannot tell "02:30" typed from "03:30" typed, and 02:30 typed is how a series created
+        that night is kept at its time (the first occurrence has no history to ask).
         """
         local = due.astimezone(tz)
         day, at = local.date(), local.time()
@@ -350,7 +369,7 @@ class Repeat:
         shifted = gap_origin(local, tz)
         if shifted is not None:
             first = next(earlier, None)
-            if first is not None and first.astimezone(tz).time() == shifted:
+            if first is None or first.astimezone(tz).time() != at:
                 at = shifted
         if self.unit == "days":
             day += timedelta(days=self.count)
@@ -419,7 +438,19 @@ def parse_repeat(text: str, field: str = "repeat") -> Repeat:
 
 
 def iso(value: datetime | None, tz: ZoneInfo | None = None) -> str | None:
-    """ISO 8601 with offset, in `tz` when given (else UTC)."""
+    """ISO 8601 with offset, in `tz` when given (else UTC).
+
+    A stored time too close to the end of the calendar to convert (9999-12-31 23:30 UTC in
+    Tokyo is in the year 10000; such rows predate the input bounds) is given in UTC rather
+    than failing the whole listing.
+    """
     if value is None:
         return None
-    return value.astimezone(tz or UTC).isoformat(timespec="seconds")
+    try:
+        return value.astimezone(tz or UTC).isoformat(timespec="seconds")
+    except OverflowError:
+        pass
+    try:
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    except OverflowError:  # an aware time at the very edge, west of UTC: as it is
+        return value.isoformat(timespec="seconds")

@@ -1,4 +1,13 @@
-"""Text rules for search: one tokenizer shared by both databases.
+"""Text rules: what a stored text may hold, how it is shown safely, and the search tokenizer.
+
+Stored text comes from people, files and scripts, so it is checked on the way in
+(`clean_line` for names and titles, `clean_block` for notes and bodies): control characters
+are refused, because a name holding ESC [ 2 J clears the screen of whoever lists it. Text that
+reached the database before these checks (or by another road) is made safe on the way out:
+`escape_controls` shows every control character as its Python escape (`\\x1b`, `\\n`,
+`\\u202e`), the same form error messages use.
+
+Search: one tokenizer shared by both databases.
 
 Both SQLite (FTS5) and PostgreSQL (tsvector) index the same pre-tokenised document built
 here, and queries go through the same function, so the same query finds the same records on
@@ -15,6 +24,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from crm_cli.errors import InvalidValue
 
 # Japanese voicing marks: combining marks that change the letter, not decorate it.
 _KEEP_MARKS = {"\u3099", "\u309a"}
@@ -144,3 +155,103 @@ def _has_pair_with(char: str, parts: list[str]) -> bool:
 
 def digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
+
+
+# --- stored text: checks on the way in, escapes on the way out --------------------------------
+
+# What must never reach a terminal raw: C0 and C1 controls and DEL (they move the cursor, clear
+# the screen, set the window title), the bidi embeddings, overrides and isolates (they reorder
+# the text after them: the "Trojan Source" trick), the Unicode line and paragraph separators,
+# and lone surrogates (undecodable bytes; writing one to a UTF-8 stream raises).
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def escape_controls(text: str, keep: str = "") -> str:
+    """`text` with each unsafe character shown as its Python escape: ESC as `\\x1b`, a line
+    break as `\\n`, a right-to-left override as `\\u202e`. Characters in `keep` (say "\\n\\t"
+    for a multi-line note shown on its own) stay as they are.
+
+    A backslash in the text is not doubled, so `\\x1b` typed literally looks the same as an
+    escaped ESC: this is for reading; JSON is the exact form.
+    """
+    if not _UNSAFE.search(text):
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        ch = match.group()
+        if ch in keep:
+            return ch
+        if "\ud800" <= ch <= "\udfff":
+            return f"\\u{ord(ch):04x}"  # repr() would keep a lone surrogate as it is
+        return repr(ch)[1:-1]
+
+    return _UNSAFE.sub(one, text)
+
+
+# Characters that show nothing by themselves: spaces, zero-width and other format characters
+# (U+200B, U+FEFF, joiners), marks that need a base letter, unassigned and private code points.
+_VISIBLE_CLASSES = ("L", "N", "S", "P")
+
+
+def _has_visible(text: str) -> bool:
+    return any(unicodedata.category(ch)[0] in _VISIBLE_CLASSES for ch in text)
+
+
+def _refuse_controls(value: str, field: str, allowed: str) -> None:
+    for i, ch in enumerate(value):
+        if ch in allowed:
+            continue
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            raise InvalidValue(
+                field,
+                value,
+                f"contains a control character ({repr(ch)[1:-1]} at position {i}); "
+                "type the text without it",
+            )
+        if category == "Cs":
+            raise InvalidValue(
+                field, value, f"contains undecodable bytes (\\u{ord(ch):04x} at position {i})"
+            )
+
+
+def clean_line(value: str, field: str, *, max_len: int = 500, required: bool = True) -> str:
+    """A single-line value (a name, a title) as it should be stored.
+
+    NFC-normalised (so "é" typed two ways is one string), whitespace collapsed to single
+    spaces (a pasted trailing newline or tab is not an error), at most `max_len` characters.
+    Refused: control characters (C0 other than tab and line breaks, DEL, C1), undecodable
+    bytes, and a value with nothing visible in it (only spaces, zero-width characters or
+    combining marks). Zero-width joiners and the like are kept inside a value: emoji
+    sequences, Persian and Indic names need them. Bidi marks and overrides are not control
+    characters and are stored; the display escapes the overrides.
+
+    With `required=False` an empty value gives "" (the caller stores nothing).
+    """
+    _refuse_controls(value, field, "\t\n\r")
+    text = " ".join(unicodedata.normalize("NFC", value).split())
+    if not text:
+        if required:
+            raise InvalidValue(field, value, "must not be empty")
+        return ""
+    if not _has_visible(text):
+        raise InvalidValue(field, value, "must contain a visible character")
+    if len(text) > max_len:
+        raise InvalidValue(field, value, f"too long ({len(text)} characters; at most {max_len})")
+    return text
+
+
+def clean_block(value: str, field: str, max_len: int = 100_000) -> str:
+    """A multi-line value (a note, an interaction's body) as it should be stored.
+
+    Line breaks and tabs are kept; Windows line ends (\\r\\n) become \\n. Other control
+    characters are refused, a lone \\r among them (it moves the cursor back over the line: the
+    classic way to hide text on a terminal). NFC-normalised, surrounding whitespace removed,
+    at most `max_len` characters. An empty value gives "".
+    """
+    text = value.replace("\r\n", "\n")
+    _refuse_controls(text, field, "\t\n")
+    text = unicodedata.normalize("NFC", text).strip()
+    if len(text) > max_len:
+        raise InvalidValue(field, value, f"too long ({len(text)} characters; at most {max_len})")
+    return text

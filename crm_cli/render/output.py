@@ -5,6 +5,16 @@
 - a pipe gets plain aligned text with no ANSI codes, one row per line, never wrapped;
 - `--json` gets the records themselves; `--csv` gets the table's columns, with cells that a
   spreadsheet would run as a formula made inert.
+
+Stored text is shown, never obeyed. A name may hold an escape sequence (`\\x1b[2J` clears the
+screen, `\\x1b]0;...\\x07` sets the window title), a `\\r` that overwrites the line, or Rich
+markup (`[link=...]`). In every human form (terminal tables, plain text, record views,
+messages) control characters appear as their Python escapes, `\\x1b`, `\\r`, `\\n`,
+`\\u202e`, as in error messages; a record view keeps the line breaks and tabs of a multi-line
+note, each further line indented under the value. Markup is escaped before Rich sees it.
+JSON escapes C0 controls itself; C1 controls, bidi controls and the Unicode line separators
+are escaped too (`\\u009b`), so `--json` on a terminal is safe and parses to the same data.
+CSV stays the exact data: it is for files.
 """
 
 from __future__ import annotations
@@ -15,7 +25,12 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+from crm_cli.domain.text import escape_controls
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Formatter = Callable[[Any], str]
 
@@ -57,16 +72,22 @@ def colour_allowed(stream: IO[str]) -> bool:
 
 
 def message(text: str) -> None:
-    """A note for the person at the terminal, on stderr."""
-    print(text, file=sys.stderr)
+    """A note for the person at the terminal, on stderr: one line, controls escaped."""
+    print(escape_controls(text), file=sys.stderr)
 
 
 def warn(text: str) -> None:
-    print(f"crm: warning: {text}", file=sys.stderr)
+    print(f"crm: warning: {escape_controls(text)}", file=sys.stderr)
+
+
+# What json.dumps(ensure_ascii=False) leaves raw but a terminal may act on: DEL, the C1
+# controls (U+009B is CSI, like ESC [), the line separators and the bidi controls.
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def write_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write(_JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
     sys.stdout.write("\n")
 
 
@@ -97,7 +118,8 @@ def _plain(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None:
     from rich.cells import cell_len
 
     table = [[c.header for c in columns]] + [[c.cell(r) for c in columns] for r in rows]
-    table = [[cell.replace("\n", " ") for cell in line] for line in table]
+    # One row per line: a line break in a cell is shown as \n, like every control character.
+    table = [[escape_controls(cell) for cell in line] for line in table]
     widths = [max(cell_len(line[i]) for line in table) for i in range(len(columns))]
     out = sys.stdout
     for line in table:
@@ -113,20 +135,26 @@ def _plain(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None:
         out.write("  ".join(cells).rstrip() + "\n")
 
 
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(no_color="NO_COLOR" in os.environ, highlight=False)
+
+
 def _rich_table(
     rows: Sequence[dict[str, Any]],
     columns: Sequence[Column],
     title: str | None,
     footer: dict[str, str] | None,
+    console: Console | None = None,
 ) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table  # ~30 ms: only for terminals
 
-    console = Console(no_color="NO_COLOR" in os.environ, highlight=False)
+    console = console or _console()
     table = Table(
         box=box.SIMPLE_HEAD,
-        title=title,
+        title=_escape(title) if title is not None else None,
         show_footer=bool(footer),
         header_style="bold",
         title_justify="left",
@@ -134,28 +162,37 @@ def _rich_table(
     )
     from rich.cells import cell_len
 
-    cells = [[c.cell(row) for c in columns] for row in rows]
+    # Escaped before measuring: "\x1b" takes four cells where ESC took none.
+    cells = [[escape_controls(c.cell(row)) for c in columns] for row in rows]
     for i, col in enumerate(columns):
         natural = max([cell_len(col.header), *(cell_len(line[i]) for line in cells)])
         table.add_column(
-            col.header,
+            _escape(col.header),
             justify=col.justify,  # type: ignore[arg-type]
             max_width=col.max_width,
             # Ids and amounts (right-aligned) keep their width; text wraps when the terminal
             # is narrow (Rich's no_wrap squeezes whole columns away instead).
             min_width=natural if col.justify == "right" else None,
             overflow="fold",
-            footer=(footer or {}).get(col.key, ""),
+            # Footers are totals the command writes, one currency per line.
+            footer=_escape((footer or {}).get(col.key, ""), "\n"),
         )
     for line in cells:
         table.add_row(*[_escape(cell) for cell in line])
     console.print(table)
 
 
-def _escape(value: str) -> str:
+def _escape(value: str, keep: str = "") -> str:
+    """A stored value as Rich should print it: controls escaped, then markup escaped, so
+    `[red]x[/red]` in a name is printed as written."""
     from rich.markup import escape
 
-    return escape(value)
+    return escape(escape_controls(value, keep))
+
+
+# A record view keeps a note's line breaks and tabs (each further line indented under the
+# value, so a line break cannot pass for a new field).
+_BLOCK = "\n\t"
 
 
 def emit_rows(
@@ -196,28 +233,28 @@ def emit_record(
         write_csv([record], [Column(k, label) for k, label in fields])
         return
     tty = stdout_is_tty()
+    width = max((len(label) for _, label in fields), default=0)
+    indent = "\n" + " " * (width + 2)
     if tty:
-        from rich.console import Console
-
-        console = Console(no_color="NO_COLOR" in os.environ, highlight=False)
+        console = _console()
         if title:
             console.print(f"[bold]{_escape(title)}[/bold]")
-        width = max((len(label) for _, label in fields), default=0)
         for key, label in fields:
             value = text_of(record.get(key))
             if value:
-                console.print(f"[dim]{label:<{width}}[/dim]  {_escape(value)}")
+                shown = _escape(value, _BLOCK).replace("\n", indent)
+                console.print(f"[dim]{_escape(f'{label:<{width}}')}[/dim]  {shown}")
         for name, rows, columns in sections:
             if rows:
                 console.print()
-                _rich_table(rows, columns, name, None)
+                _rich_table(rows, columns, name, None, console)
         return
-    width = max((len(label) for _, label in fields), default=0)
     out = sys.stdout
     for key, label in fields:
         value = text_of(record.get(key))
         if value:
-            out.write(f"{label + ':':<{width + 1}} {value}\n")
+            shown = escape_controls(value, _BLOCK).replace("\n", indent)
+            out.write(f"{escape_controls(label) + ':':<{width + 1}} {shown}\n")
     for name, rows, columns in sections:
         if rows:
             out.write(f"\n{name}:\n")

@@ -258,9 +258,17 @@ def next_occurrence(session: Session, followup: Followup, after: datetime) -> da
     steps = [followup.due_at]
     for _ in range(_MAX_STEPS):
         earlier = islice(reversed(steps), 1, None)
-        due = rule.next_after(
-            steps[-1], tz, previous=_chained(earlier, _earlier_dues(session, followup))
-        )
+        try:
+            # The history (steps before this one, then the stored chain) is what lets the
+            # rule tell a 02:30 moved by the spring gap from a 03:30 meant as such.
+            due = rule.next_after(
+                steps[-1], tz, previous=_chained(earlier, _earlier_dues(session, followup))
+            )
+        except (OverflowError, ValueError):  # past 9999-12-31: rows older than the bounds
+            raise CrmError(
+                f"follow-up {followup.id}: its next occurrence would be past the end of the "
+                f"calendar; set a new due time with `crm followup edit {followup.id} --due WHEN`"
+            ) from None
         if due > after:
             return due
         steps.append(due)
