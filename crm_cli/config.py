@@ -2,15 +2,22 @@
 
 Only known keys are accepted, and each value is checked when it is set, so a typo is an error
 now rather than a surprise later. `crm config` reads and writes this file.
+
+A change is read-modify-write, so `update` does it under a lock on `config.toml.lock` and
+re-reads the file after taking it: two `crm config set` at once both land. The file is
+written to a temporary file of its own (0600, like the file: a database URL may hold a
+password) and renamed over the old one, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from crm_cli import paths
 from crm_cli.errors import ConfigError, InvalidValue
@@ -63,6 +70,27 @@ def _page_size(key: str, value: str) -> str:
     return str(int(value))
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _bool(key: str, value: str) -> str:
+    # A hand-edited file may hold a TOML boolean, which reads back as "True".
+    text = value.strip().lower()
+    if text in _TRUE:
+        return "true"
+    if text in _FALSE:
+        return "false"
+    raise InvalidValue(key, value, "must be true or false")
+
+
+def _days(key: str, value: str) -> str:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > 100_000:
+        raise InvalidValue(key, value, "must be a whole number of days, 0 or more (0: forever)")
+    return str(int(text))
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -84,8 +112,55 @@ KEYS: dict[str, Key] = {
         Key(
             "defaults.page_size", "rows a listing shows without --limit or --all", _page_size, "50"
         ),
+        Key(
+            "defaults.decimal_comma",
+            "read 1.234,50 as one thousand two hundred and a half (true) or not (false)",
+            _bool,
+        ),
+        Key("journal.enabled", "record every change in the journal (history, undo)", _bool, "true"),
+        Key(
+            "journal.retention_days",
+            "days the journal keeps change sets; 0 keeps them forever",
+            _days,
+            "365",
+        ),
     ]
 }
+
+# Keys whose value may hold a secret: shown masked unless asked for.
+SECRET_KEYS = frozenset({"database.url"})
+
+# SQLAlchemy's own reading of a URL's credentials: the password runs to the first "@".
+_URL_PASSWORD = re.compile(r"^(?P<head>[\w+]+://[^:/@]*:)(?P<password>[^@]*)(?=@)")
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<password>[^&]*)", re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password shown as `***`: `postgresql+psycopg://ana:***@host/db`."""
+    masked = _URL_PASSWORD.sub(lambda m: m["head"] + ("***" if m["password"] else ""), url)
+    return _QUERY_PASSWORD.sub(lambda m: m["head"] + "***", masked)
+
+
+def shown_value(key: str, value: str | None, *, secrets: bool = False) -> str | None:
+    """A setting's value as `crm config` prints it: secrets masked unless `secrets`."""
+    if value is None or secrets or key not in SECRET_KEYS:
+        return value
+    return mask_url(value)
+
+
+def _with_password(url: str, password: str) -> str:
+    """`url` with `password` put in, when it is a PostgreSQL URL that has none."""
+    if not url.startswith(("postgresql", "postgres:")) or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    authority = re.split(r"[/?]", rest, maxsplit=1)[0]
+    if "@" in authority:
+        user, _, host = rest.partition("@")
+        if ":" in user:
+            return url  # the URL's own password wins
+    else:
+        user, host = "", rest
+    return f"{scheme}://{user}:{quote(password, safe='')}@{host}"
 
 
 @dataclass
@@ -100,7 +175,13 @@ class Config:
 
     @property
     def database_url(self) -> str | None:
-        return os.environ.get("CRM_DATABASE_URL") or self.values.get("database.url")
+        """The database URL, with the password from CRM_DATABASE_PASSWORD when the URL has
+        none. Without either, libpq looks in PGPASSWORD, PGPASSFILE and ~/.pgpass itself."""
+        url = os.environ.get("CRM_DATABASE_URL") or self.values.get("database.url")
+        password = os.environ.get("CRM_DATABASE_PASSWORD")
+        if url and password:
+            return _with_password(url, password)
+        return url
 
     @property
     def currency(self) -> str:
@@ -133,6 +214,28 @@ class Config:
     @property
     def user_email(self) -> str | None:
         return os.environ.get("CRM_USER_EMAIL") or self.get("user.email")
+
+    @property
+    def decimal_comma(self) -> bool | None:
+        """Whether numbers are read with a decimal comma; None when unset (guess per value)."""
+        value = self.get("defaults.decimal_comma")
+        return None if value is None else self._checked("defaults.decimal_comma", value) == "true"
+
+    @property
+    def journal_enabled(self) -> bool:
+        return self._checked("journal.enabled", self.get("journal.enabled") or "true") == "true"
+
+    @property
+    def journal_retention_days(self) -> int:
+        """How long the journal keeps change sets, in days; 0 means forever."""
+        return int(self._checked("journal.retention_days", self.get("journal.retention_days")))
+
+    def _checked(self, key: str, value: str | None) -> str:
+        # A hand-edited file is checked when the value is used, naming the file.
+        try:
+            return KEYS[key].check(key, value if value is not None else KEYS[key].default or "")
+        except InvalidValue as exc:
+            raise ConfigError(f"{self.path}: {exc}") from None
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -168,15 +271,78 @@ def check(key: str, value: str) -> str:
     return KEYS[key].check(key, value)
 
 
+def update(change: Callable[[Config], None], path: Path | None = None) -> Config:
+    """Apply `change` to the settings and write them, as one step among concurrent writers.
+
+    The lock is taken before the file is read, so a change made by another process in the
+    meantime is in what `change` sees and is kept.
+    """
+    path = path or paths.config_path()
+    _private_parent(path)
+    with paths.file_lock(path.with_name(path.name + ".lock")):
+        config = load(path)
+        change(config)
+        save(config)
+    return config
+
+
+def set_value(key: str, value: str, path: Path | None = None) -> str:
+    """Check `value` and store it under `key`; returns the value as stored."""
+    checked = check(key, value)
+
+    def change(config: Config) -> None:
+        config.values[key] = checked
+
+    update(change, path)
+    return checked
+
+
+def unset_value(key: str, path: Path | None = None) -> None:
+    """Remove `key`, so its default applies again."""
+    if key not in KEYS:
+        raise ConfigError(f"unknown config key {key!r}; see `crm config list`")
+
+    def change(config: Config) -> None:
+        config.values.pop(key, None)
+
+    update(change, path)
+
+
+def _private_parent(path: Path) -> None:
+    # crm's own config directory is made private; a directory the user chose for the file
+    # (any other parent) is only created.
+    if path.parent == paths.config_dir():
+        paths.private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
 def save(config: Config) -> None:
-    """Write the file atomically: a crash mid-write leaves the old file in place."""
+    """Write the file atomically: a crash mid-write leaves the old file in place.
+
+    The temporary file is this call's own (mkstemp), created 0600, flushed to disk before it
+    is renamed over the old file. Call it through `update` to keep concurrent changes.
+    """
+    import tempfile
+
     import tomli_w
 
     nested: dict[str, Any] = {}
     for key in sorted(config.values):
         section, _, name = key.partition(".")
         nested.setdefault(section, {})[name] = config.values[key]
-    config.path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = config.path.with_name(config.path.name + ".tmp")
-    tmp.write_text(tomli_w.dumps(nested), encoding="utf-8")
-    tmp.replace(config.path)
+    _private_parent(config.path)
+    fd, tmp_name = tempfile.mkstemp(
+        dir=config.path.parent, prefix=f".{config.path.name}.", suffix=".tmp"
+    )
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(tomli_w.dumps(nested))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, paths.PRIVATE_FILE)
+        tmp.replace(config.path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,4 +1,8 @@
-"""`crm config`: read and change settings."""
+"""`crm config`: read and change settings.
+
+A password in `database.url` is shown as `***` by every command here unless `--show-secrets`
+is given: `crm config list` ends up in screenshots and bug reports.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,14 @@ from crm_cli.cli.common import JsonOpt
 app = typer.Typer(help="Settings: your name, the database, defaults.", no_args_is_help=True)
 
 KeyArg = Annotated[str, typer.Argument(help="A key, e.g. user.name (see `crm config list`).")]
+SecretsOpt = Annotated[
+    bool,
+    typer.Option("--show-secrets", help="Show the password in database.url instead of ***."),
+]
 
 
 @app.command("list")
-def list_(json_: JsonOpt = False) -> None:
+def list_(json_: JsonOpt = False, show_secrets: SecretsOpt = False) -> None:
     """Show every setting, its value and what it does.
 
     Example: crm config list
@@ -25,7 +33,12 @@ def list_(json_: JsonOpt = False) -> None:
 
     cfg = config.load()
     rows = [
-        {"key": k.name, "value": cfg.values.get(k.name), "default": k.default, "help": k.help}
+        {
+            "key": k.name,
+            "value": config.shown_value(k.name, cfg.values.get(k.name), secrets=show_secrets),
+            "default": k.default,
+            "help": k.help,
+        }
         for k in config.KEYS.values()
     ]
     if json_:
@@ -46,29 +59,31 @@ def list_(json_: JsonOpt = False) -> None:
 
 
 @app.command("get")
-def get(key: KeyArg) -> None:
+def get(key: KeyArg, show_secrets: SecretsOpt = False) -> None:
     """Print one setting's value (empty when unset).
 
     Example: crm config get defaults.currency
     """
     from crm_cli import config
 
-    value = config.load().get(key)
+    value = config.shown_value(key, config.load().get(key), secrets=show_secrets)
     print(value if value is not None else "")
 
 
 @app.command("set")
-def set_(key: KeyArg, value: Annotated[str, typer.Argument(help="The new value.")]) -> None:
+def set_(
+    key: KeyArg,
+    value: Annotated[str, typer.Argument(help="The new value.")],
+    show_secrets: SecretsOpt = False,
+) -> None:
     """Change a setting; the value is checked first.
 
     Example: crm config set defaults.phone_region DE
     """
     from crm_cli import config
 
-    cfg = config.load()
-    cfg.values[key] = config.check(key, value)
-    config.save(cfg)
-    common.done(f"{key} = {cfg.values[key]}")
+    stored = config.set_value(key, value)
+    common.done(f"{key} = {config.shown_value(key, stored, secrets=show_secrets)}")
 
 
 @app.command("unset")
@@ -79,10 +94,7 @@ def unset(key: KeyArg) -> None:
     """
     from crm_cli import config
 
-    cfg = config.load()
-    cfg.get(key)  # refuses unknown keys
-    cfg.values.pop(key, None)
-    config.save(cfg)
+    config.unset_value(key)
     common.done(f"{key} unset")
 
 

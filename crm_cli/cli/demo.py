@@ -25,11 +25,12 @@ def demo(
 
     path = paths.demo_db_path()
     if reset:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-journal"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
     common.set_demo(True)
-    ctx = common.context()  # fills a new demo database
+    ctx = common.context()  # makes a new demo database, complete or not at all
     with ctx.session() as session:
+        # Fills a demo database that an older crm left empty; one that is full is kept.
         summary = seed(ctx, session)
     common.note(f"demo database at {path}")
     print(summary)

@@ -1,4 +1,10 @@
-"""Sample data for `crm demo`: a small team's CRM, with names from several languages."""
+"""Sample data for `crm demo`: a small team's CRM, with names from several languages.
+
+The demo database is filled in a temporary file and renamed into place only when complete:
+a run that is interrupted part way (Ctrl-C, a kill, an error) leaves no demo database, so
+the next `crm --demo ...` makes it afresh, instead of finding a half-filled one and never
+filling it.
+"""
 
 from __future__ import annotations
 
@@ -109,6 +115,46 @@ CONTACTS = [
         [],
     ),
 ]
+
+
+def ensure_demo_database(ctx: Context) -> None:
+    """Make and fill the demo database behind `ctx` unless it exists.
+
+    Under a lock, so that two `crm --demo` started at once make it once; the temporary file
+    has a fixed name so that one left by a killed run is found and replaced, not piled up.
+    """
+    from crm_cli import paths
+    from crm_cli.services.context import Context, sqlite_file
+    from crm_cli.store.backup import remove_database, to_rollback_journal
+
+    target = sqlite_file(ctx.url)
+    if target is None:
+        raise ValueError(f"the demo database must be a SQLite file, not {ctx.safe_url}")
+    if target.exists():
+        return
+    if target.parent == paths.data_dir():
+        paths.private_dir(target.parent)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    with paths.file_lock(target.with_name(target.name + ".lock")):
+        if target.exists():
+            return  # another process finished it while this one waited
+        partial = target.with_name(target.name + ".partial")
+        remove_database(partial)
+        paths.private_file(partial)
+        builder = Context(config=ctx.config, url=paths.sqlite_url(partial))
+        try:
+            try:
+                with builder.session() as session:
+                    seed(builder, session)
+            finally:
+                builder.close()
+            # One self-contained file before the rename: no -wal left behind to go with it.
+            to_rollback_journal(partial)
+            partial.replace(target)
+        except BaseException:
+            remove_database(partial)
+            raise
 
 
 def seed(ctx: Context, session: Session) -> str:

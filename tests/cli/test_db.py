@@ -118,5 +118,7 @@ def test_backup_of_postgres_uses_pg_dump(
     target = tmp_path / "team.dump"
     crm.ok("db", "backup", str(target))
     assert target.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []  # renamed
     refused = crm("db", "restore", str(target), "--yes")
     assert refused.code == ExitCode.FAILURE and "pg_restore" in refused.err
