@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from typing import Annotated, Any
 
@@ -33,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("crm_cli.cli.log", "app"),
     "feedback": ("crm_cli.cli.feedback", "app"),
     "search": ("crm_cli.cli.search", "search"),
+    "history": ("crm_cli.cli.history", "history"),
+    "undo": ("crm_cli.cli.history", "undo"),
     "user": ("crm_cli.cli.user", "app"),
     "config": ("crm_cli.cli.config", "app"),
     "db": ("crm_cli.cli.db", "app"),
@@ -146,10 +149,93 @@ def _noun_verb(args: list[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+# Control characters no argument needs: C0 except tab and line breaks (a note may have them),
+# DEL, C1. Lone surrogates are bytes that were not UTF-8 (Python's surrogateescape).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _check_arguments(args: list[str]) -> str | None:
+    """The one-line error for the first argument that is not clean text, naming its option
+    (`--name: not valid UTF-8 (byte 0xff at position 3)`); None when all are clean."""
+    for i, arg in enumerate(args):
+        options_end = "--" in args[:i]
+        if not options_end and arg.startswith("--") and "=" in arg:  # --name=VALUE
+            name, value = arg.split("=", 1)
+            if _argument_problem(name) is None:
+                problem = _argument_problem(value)
+                if problem is not None:
+                    return f"{name}: {problem}"
+                continue
+        problem = _argument_problem(arg)
+        if problem is not None:
+            return f"{_argument_name(args, i, options_end)}: {problem}"
+    return None
+
+
+def _argument_problem(arg: str) -> str | None:
+    if _SURROGATE.search(arg):
+        try:
+            raw = arg.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as exc:  # a surrogate no byte became: only from a caller
+            return f"not valid text (\\u{ord(arg[exc.start]):04x} at position {exc.start})"
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})"
+    bad = _CONTROL.search(arg)
+    if bad is not None:
+        shown = repr(bad.group())[1:-1]
+        return f"contains a control character ({shown} at position {bad.start()})"
+    return None
+
+
+def _argument_name(args: list[str], i: int, options_end: bool) -> str:
+    """The option an argument is the value of (`--name`), or `argument N` (counted from 1)."""
+    previous = args[i - 1] if i > 0 else ""
+    if (
+        not options_end
+        and not args[i].startswith("-")
+        and previous.startswith("-")
+        and previous not in ("-", "--")
+        and "=" not in previous
+        and _takes_value(args, previous)
+    ):
+        return previous
+    return f"argument {i + 1}"
+
+
+def _takes_value(args: list[str], option: str) -> bool:
+    """Whether `option` reads the next argument as its value (not a flag such as --json).
+    Builds the command's options: only on the way to an error."""
+    noun, verb = _noun_verb(args)
+    try:
+        command = build_command([noun] if noun else None, verb)
+    except Exception:  # noqa: BLE001 - only naming an option: assume it takes a value
+        return True
+    path = [command]
+    for name in (noun, verb):
+        sub = getattr(path[-1], "commands", {}).get(name) if name else None
+        if sub is not None:
+            path.append(sub)
+    for cmd in path:
+        for param in getattr(cmd, "params", []):
+            if option in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())):
+                return not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `crm` and return its exit code. Tests call this; the console script exits with it."""
     args = sys.argv[1:] if argv is None else list(argv)
+    refused = _check_arguments(args)
+    if refused is not None:
+        # Before anything runs: bytes that are not text, or an escape sequence, must not reach
+        # the database (or, quoted in a message, the terminal).
+        _error(refused)
+        return int(ExitCode.USAGE)
     common.set_demo(False)
+    common.set_command(args)
     noun, verb = _noun_verb(args)
     try:
         command = build_command([noun] if noun else None, verb)

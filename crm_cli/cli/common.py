@@ -29,12 +29,19 @@ SortOpt = Annotated[
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 RemovedOpt = Annotated[bool, typer.Option("--removed", help="List removed records instead.")]
 
-_state: dict[str, object] = {"demo": False}
+_state: dict[str, object] = {"demo": False, "command": "crm"}
 _opened: list[Context] = []
 
 
 def set_demo(value: bool) -> None:
     _state["demo"] = value
+
+
+def set_command(args: list[str]) -> None:
+    """The command line as typed: the change journal records it with what it changed."""
+    import shlex
+
+    _state["command"] = shlex.join(["crm", *args])
 
 
 def context() -> Context:
@@ -43,6 +50,7 @@ def context() -> Context:
 
     demo = bool(_state["demo"])
     ctx = open_context(demo=demo)
+    ctx.command = str(_state["command"])
     _opened.append(ctx)
     if demo:
         _seed_demo(ctx)
@@ -50,15 +58,15 @@ def context() -> Context:
 
 
 def _seed_demo(ctx: Context) -> None:
-    """`crm --demo ...` before `crm demo`: fill the demo database first."""
+    """`crm --demo ...` before `crm demo`: make and fill the demo database first (in a
+    temporary file renamed into place when complete, so an interrupted run leaves none)."""
     from crm_cli import paths
 
     if paths.demo_db_path().exists():
         return
-    from crm_cli.services.demo import seed
+    from crm_cli.services.demo import ensure_demo_database
 
-    with ctx.session() as session:
-        seed(ctx, session)
+    ensure_demo_database(ctx)
 
 
 def close_contexts() -> None:

@@ -121,13 +121,16 @@ def rm(
 
     Example: crm pipeline rm partners --yes
     """
-    from crm_cli.services.pipelines import remove_pipeline
+    from crm_cli.services.pipelines import plan_pipeline_removal, remove_pipeline
 
     ctx = common.context()
+    # Ask with nothing locked: the question can wait on a person for minutes, and every other
+    # writer would wait with it. The removal re-checks the plan in its own transaction.
+    with ctx.session(write=False) as session:
+        plan = plan_pipeline_removal(ctx, session, name)
+    common.confirm(plan.question, yes)
     with ctx.session() as session:
-        removed = remove_pipeline(
-            ctx, session, name, confirm=lambda question: common.confirm(question, yes)
-        )
+        removed = remove_pipeline(ctx, session, name, expected=plan)
     common.done(f"Removed pipeline {removed['name']}")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -53,21 +52,67 @@ def parse_field(text: str) -> tuple[str, str | None]:
     return clean_field_key(key), (value if value != "" else None)
 
 
+def locking(session: Session) -> bool | None:
+    """Whether reads in this session lock the rows they find.
+
+    A write session locks every record it looks up until it commits (`SELECT ... FOR UPDATE`
+    on PostgreSQL; SQLite's write transactions hold the whole database already). A read that
+    decides a write therefore cannot go stale: a second writer of the same record waits, then
+    reads what the first one wrote. Returns None (no lock) for read-only sessions.
+    """
+    return True if session.info.get("write") else None
+
+
+def upsert_ignoring(session: Session, table: Any, rows: list[dict[str, Any]], key: str) -> None:
+    """Insert rows, skipping those whose `key` exists already (also when another process
+    inserts the same key at the same moment: no unique-constraint failure)."""
+    if not rows:
+        return
+    statement: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        statement = postgresql.insert(table)
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(table)
+    session.execute(statement.values(rows).on_conflict_do_nothing(index_elements=[key]))
+
+
 def tag_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     """Ids of the named tags, creating the missing ones."""
     wanted = sorted({clean_tag(n) for n in names})
     if not wanted:
         return {}
-    found = dict(
-        session.execute(select(col(Tag.name), col(Tag.id)).where(col(Tag.name).in_(wanted))).all()
-    )
+
+    def read() -> dict[str, int]:
+        rows = session.execute(select(col(Tag.name), col(Tag.id)).where(col(Tag.name).in_(wanted)))
+        return {str(k): int(v) for k, v in rows if v is not None}
+
+    found = read()
     missing = [n for n in wanted if n not in found]
-    for name in missing:
-        tag = Tag(name=name)
-        session.add(tag)
-        session.flush()
-        found[name] = tag.id
-    return {str(k): int(v) for k, v in found.items() if v is not None}
+    if missing:
+        now = datetime.now(UTC)
+        upsert_ignoring(
+            session,
+            Tag.__table__,  # type: ignore[attr-defined]
+            [{"name": n, "created_at": now, "updated_at": now} for n in missing],
+            "name",
+        )
+        found = read()
+    return found
+
+
+def tag_names(session: Session, link: Any, owner_col: str, owner_id: int) -> list[str]:
+    link = getattr(link, "__table__", link)
+    return sorted(
+        session.scalars(
+            select(col(Tag.name))
+            .join(link, link.c.tag_id == col(Tag.id))
+            .where(link.c[owner_col] == owner_id)
+        ).all()
+    )
 
 
 def set_tags(
@@ -78,10 +123,14 @@ def set_tags(
     add: Iterable[str] = (),
     remove: Iterable[str] = (),
 ) -> None:
-    """Add and remove tags on one record through its link table."""
+    """Add and remove tags on one record through its link table; the journal sees the
+    record's tags before and after."""
     link = getattr(link, "__table__", link)
     add_ids = tag_ids(session, add)
     remove_names = [clean_tag(n) for n in remove]
+    if not add_ids and not remove_names:
+        return
+    before = tag_names(session, link, owner_col, owner_id)
     if remove_names:
         rm = session.scalars(select(col(Tag.id)).where(col(Tag.name).in_(remove_names))).all()
         if rm:
@@ -95,6 +144,10 @@ def set_tags(
         rows = [{owner_col: owner_id, "tag_id": t} for t in add_ids.values() if t not in present]
         if rows:
             session.execute(insert(link), rows)
+    after = sorted((set(before) - set(remove_names)) | set(add_ids))
+    from crm_cli.services.journal import note_list
+
+    note_list(session, owner_col.removesuffix("_id"), owner_id, "tags", before, after)
 
 
 def tags_by_owner(
@@ -139,15 +192,20 @@ def parse_id(ref: str, kind: str) -> int:
     return number
 
 
-# The zone records show their times in: the user's, set by `Context.session()`.
-display_zone: ContextVar[tzinfo] = ContextVar("display_zone", default=UTC)
+def zone(session: Session) -> tzinfo:
+    """The zone this session's records show their times in: the user's, set by
+    `Context.session()` (UTC for a bare session)."""
+    tz = session.info.get("tz")
+    return tz if isinstance(tz, tzinfo) else UTC
 
 
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with offset, in the user's zone (times are stored in UTC)."""
+def iso(value: datetime | None, tz: tzinfo) -> str | None:
+    """ISO 8601 with offset, in the zone `tz` (times are stored in UTC)."""
     if value is None:
         return None
-    return value.astimezone(display_zone.get()).isoformat(timespec="seconds")
+    from crm_cli.domain import dates
+
+    return dates.iso(value, tz)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

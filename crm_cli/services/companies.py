@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from crm_cli.domain.text import index_tokens
+from crm_cli.domain.text import clean_line, index_tokens
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services import common
 from crm_cli.services.users import resolve_user, user_names
@@ -58,16 +58,17 @@ def find_company(session: Session, ref: str, *, removed: bool = False) -> Compan
     live = col(Company.deleted_at).is_not(None) if removed else col(Company.deleted_at).is_(None)
     number = common.id_of(text)
     if number is not None:
-        company = session.get(Company, number)
+        company = session.get(Company, number, with_for_update=common.locking(session))
         if company is None or (company.deleted_at is not None) != removed:
             raise NotFound("removed company" if removed else "company", ref)
         return company
-    matches = session.scalars(
-        select(Company).where(live, func.lower(col(Company.name)) == text.lower()).limit(3)
-    ).all()
+    lock = common.locking(session)
+    by_name = select(Company).where(live, func.lower(col(Company.name)) == text.lower())
+    matches = session.scalars((by_name.with_for_update() if lock else by_name).limit(3)).all()
     if not matches:
+        by_domain = select(Company).where(live, col(Company.domain) == text.lower())
         matches = session.scalars(
-            select(Company).where(live, col(Company.domain) == text.lower()).limit(3)
+            (by_domain.with_for_update() if lock else by_domain).limit(3)
         ).all()
     if not matches:
         raise NotFound("removed company" if removed else "company", ref)
@@ -106,6 +107,7 @@ def company_record(
         tags = common.tags_by_owner(session, CompanyTag, "company_id", [company.id])[company.id]
     if owner is None and company.owner_id is not None:
         owner = user_names(session, {company.owner_id}).get(company.owner_id)
+    tz = common.zone(session)
     record = {
         "id": company.id,
         "name": company.name,
@@ -117,9 +119,9 @@ def company_record(
         "owner": owner,
         "tags": tags,
         "custom": dict(company.custom),
-        "created_at": common.iso(company.created_at),
-        "updated_at": common.iso(company.updated_at),
-        "deleted_at": common.iso(company.deleted_at),
+        "created_at": common.iso(company.created_at, tz),
+        "updated_at": common.iso(company.updated_at, tz),
+        "deleted_at": common.iso(company.deleted_at, tz),
     }
     if contacts is not None:
         record["contacts"] = contacts
@@ -128,15 +130,13 @@ def company_record(
 
 def _apply(session: Session, company: Company, inp: CompanyInput) -> None:
     if inp.name is not None:
-        if not inp.name.strip():
-            raise InvalidValue("name", inp.name, "must not be empty")
-        company.name = inp.name.strip()
+        company.name = clean_line(inp.name, "name")
     if inp.domain is not None:
         company.domain = _clean_domain(inp.domain) if inp.domain.strip() else None
     for attr in ("industry", "size", "address"):
         value = getattr(inp, attr)
         if value is not None:
-            setattr(company, attr, value.strip() or None)
+            setattr(company, attr, clean_line(value, attr, required=False) or None)
     if inp.owner is not None:
         company.owner_id = resolve_user(session, inp.owner)
     if inp.fields:
@@ -163,10 +163,9 @@ def _check_name_free(session: Session, name: str, company_id: int | None) -> Non
 
 
 def add_company(ctx: Context, session: Session, inp: CompanyInput) -> dict[str, Any]:
-    if not inp.name or not inp.name.strip():
-        raise InvalidValue("name", inp.name or "", "must not be empty")
-    _check_name_free(session, inp.name, None)
-    company = Company(name=inp.name.strip(), owner_id=ctx.user_id(session))
+    name = clean_line(inp.name or "", "name")
+    _check_name_free(session, name, None)
+    company = Company(name=name, owner_id=ctx.user_id(session))
     _apply(session, company, inp)
     session.add(company)
     session.flush()
@@ -182,8 +181,8 @@ def edit_company(ctx: Context, session: Session, ref: str, inp: CompanyInput) ->
     company = find_company(session, ref)
     assert company.id is not None
     old_name = company.name
-    if inp.name is not None and inp.name.strip():
-        _check_name_free(session, inp.name, company.id)
+    if inp.name is not None:
+        _check_name_free(session, clean_line(inp.name, "name"), company.id)
     _apply(session, company, inp)
     common.set_tags(
         session, CompanyTag, "company_id", company.id, add=inp.add_tags, remove=inp.remove_tags

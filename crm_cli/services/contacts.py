@@ -7,6 +7,7 @@ name). Emails are unique across contacts, so an address always points at one per
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.domain.contactinfo import national_digits, normalize_email, normalize_phone
-from crm_cli.domain.text import index_tokens, phone_tokens
+from crm_cli.domain.text import clean_line, index_tokens, phone_tokens
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services import common
 from crm_cli.services.users import resolve_user, user_names
@@ -83,20 +84,24 @@ def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contac
     contact: Contact | None = None
     number = common.id_of(text)
     if number is not None:
-        contact = session.get(Contact, number)
+        contact = session.get(Contact, number, with_for_update=common.locking(session))
     elif "@" in text:
-        contact = session.scalar(
+        query = (
             select(Contact)
             .join(ContactEmail, ContactEmail.c.contact_id == col(Contact.id))
             .where(ContactEmail.c.email == text.lower())
         )
+        if common.locking(session):
+            query = query.with_for_update(of=Contact)
+        contact = session.scalar(query)
     elif text:
         live = (
             col(Contact.deleted_at).is_not(None) if removed else col(Contact.deleted_at).is_(None)
         )
-        matches = session.scalars(
-            select(Contact).where(live, func.lower(col(Contact.name)) == text.lower()).limit(3)
-        ).all()
+        by_name = select(Contact).where(live, func.lower(col(Contact.name)) == text.lower())
+        if common.locking(session):
+            by_name = by_name.with_for_update()
+        matches = session.scalars(by_name.limit(3)).all()
         if len(matches) > 1:
             ids = ", ".join(str(c.id) for c in matches)
             raise InvalidValue(
@@ -115,6 +120,7 @@ class _Details:
     tags: dict[int, list[str]]
     companies: dict[int, str]
     owners: dict[int, str]
+    tz: tzinfo
 
 
 def _details(session: Session, contacts: list[Contact]) -> _Details:
@@ -150,6 +156,7 @@ def _details(session: Session, contacts: list[Contact]) -> _Details:
         common.tags_by_owner(session, ContactTag, "contact_id", ids),
         {int(k): str(v) for k, v in companies.items() if k is not None},
         user_names(session, {c.owner_id for c in contacts if c.owner_id}),
+        common.zone(session),
     )
 
 
@@ -173,10 +180,10 @@ def contact_record(contact: Contact, details: _Details) -> dict[str, Any]:
         "tags": details.tags.get(cid, []),
         "custom": dict(contact.custom),
         "cadence_days": contact.cadence_days,
-        "last_contacted_at": common.iso(contact.last_contacted_at),
-        "created_at": common.iso(contact.created_at),
-        "updated_at": common.iso(contact.updated_at),
-        "deleted_at": common.iso(contact.deleted_at),
+        "last_contacted_at": common.iso(contact.last_contacted_at, details.tz),
+        "created_at": common.iso(contact.created_at, details.tz),
+        "updated_at": common.iso(contact.updated_at, details.tz),
+        "deleted_at": common.iso(contact.deleted_at, details.tz),
     }
 
 
@@ -229,13 +236,11 @@ def _check_emails_free(session: Session, emails: list[str], contact_id: int | No
 
 def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) -> None:
     if inp.name is not None:
-        if not inp.name.strip():
-            raise InvalidValue("name", inp.name, "must not be empty")
-        contact.name = " ".join(inp.name.split())
+        contact.name = clean_line(inp.name, "name")
     for attr in ("given_name", "family_name", "title", "source"):
         value = getattr(inp, attr)
         if value is not None:
-            setattr(contact, attr, value.strip() or None)
+            setattr(contact, attr, clean_line(value, attr, required=False) or None)
     if inp.lifecycle is not None:
         contact.lifecycle = check_lifecycle(inp.lifecycle)
     if inp.cadence_days is not None:
@@ -268,8 +273,12 @@ def _replace_list(
     contact_id: int,
     values: list[str],
     *,
-    existing: bool = True,
+    existing: list[str] | None = None,
 ) -> None:
+    """Set a contact's emails or phones to `values` (in order); `existing` is what it had."""
+    from crm_cli.services.journal import note_list
+
+    note_list(session, "contact", contact_id, f"{column}s", existing or [], values)
     if existing:
         session.execute(delete(model).where(model.c.contact_id == contact_id))
     if values:
@@ -280,14 +289,13 @@ def _replace_list(
 
 
 def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, Any]:
-    if not inp.name or not inp.name.strip():
-        raise InvalidValue("name", inp.name or "", "must not be empty")
+    clean_line(inp.name or "", "name")  # refused before anything else is looked at
     # Validate every value before writing anything.
     emails = _emails((inp.emails or []) + inp.add_emails)
     phones = _phones((inp.phones or []) + inp.add_phones, ctx.config.phone_region)
     tags = sorted({common.clean_tag(t) for t in inp.add_tags})
     _check_emails_free(session, emails, None)
-    contact = Contact(name=inp.name.strip(), owner_id=None)
+    contact = Contact(name="", owner_id=None)
     _apply(ctx, session, contact, inp)
     if contact.owner_id is None:
         contact.owner_id = ctx.user_id(session)
@@ -298,6 +306,7 @@ def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, 
         tags={0: tags},
         companies=_company_names(session, contact.company_id),
         owners=user_names(session, {contact.owner_id}),
+        tz=common.zone(session),
     )
     _index(contact, details)
     session.add(contact)
@@ -305,8 +314,8 @@ def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, 
     assert contact.id is not None
     for mapping in (details.emails, details.phones, details.tags):
         mapping[contact.id] = mapping.pop(0)
-    _replace_list(session, ContactEmail, "email", contact.id, emails, existing=False)
-    _replace_list(session, ContactPhone, "phone", contact.id, phones, existing=False)
+    _replace_list(session, ContactEmail, "email", contact.id, emails)
+    _replace_list(session, ContactPhone, "phone", contact.id, phones)
     common.set_tags(session, ContactTag, "contact_id", contact.id, add=tags)
     return contact_record(contact, details)
 
@@ -339,9 +348,13 @@ def edit_contact(ctx: Context, session: Session, ref: str, inp: ContactInput) ->
     _check_emails_free(session, emails, contact.id)
     _apply(ctx, session, contact, inp)
     if emails != current.emails[contact.id]:
-        _replace_list(session, ContactEmail, "email", contact.id, emails)
+        _replace_list(
+            session, ContactEmail, "email", contact.id, emails, existing=current.emails[contact.id]
+        )
     if phones != current.phones[contact.id]:
-        _replace_list(session, ContactPhone, "phone", contact.id, phones)
+        _replace_list(
+            session, ContactPhone, "phone", contact.id, phones, existing=current.phones[contact.id]
+        )
     common.set_tags(
         session, ContactTag, "contact_id", contact.id, add=inp.add_tags, remove=inp.remove_tags
     )

@@ -19,7 +19,7 @@ page costs the same with ten deals or a million.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.domain import money
+from crm_cli.domain.text import clean_line
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services import common
 from crm_cli.services.lookups import find_deal
@@ -92,16 +93,12 @@ class Outcome:
 
 
 def _title(value: str) -> str:
-    title = " ".join(value.split())
-    if not title:
-        raise InvalidValue("title", value, "must not be empty")
-    if len(title) > MAX_TEXT:
-        raise InvalidValue("title", value[:40] + "...", f"at most {MAX_TEXT} characters")
-    return title
+    return clean_line(value, "title", max_len=MAX_TEXT)
 
 
-def _amount(text: str, currency: str, field: str = "value") -> int:
-    minor = money.parse_amount(text, currency, field=field)
+def _amount(text: str, currency: str, field: str = "value", ctx: Context | None = None) -> int:
+    decimal_comma = ctx.config.decimal_comma if ctx is not None else None
+    minor = money.parse_amount(text, currency, field=field, decimal_comma=decimal_comma)
     if minor > MAX_VALUE_MINOR:
         raise InvalidValue(field, text, "too large")
     return minor
@@ -113,8 +110,8 @@ def _probability(value: int | str) -> int | None:
     return check_probability(value)
 
 
-def _text(value: str | None) -> str | None:
-    return value.strip() or None if value is not None else None
+def _text(value: str | None, field: str = "text") -> str | None:
+    return clean_line(value, field, max_len=MAX_TEXT, required=False) or None if value else None
 
 
 def effective_probability(own: int | None, stage: Stage) -> int:
@@ -143,6 +140,7 @@ class _Names:
     companies: dict[int, str] = field(default_factory=dict)
     owners: dict[int, str] = field(default_factory=dict)
     tags: dict[int, list[str]] = field(default_factory=dict)
+    tz: tzinfo = UTC
 
 
 def _names(session: Session, deals: list[Deal]) -> _Names:
@@ -153,6 +151,7 @@ def _names(session: Session, deals: list[Deal]) -> _Names:
     names = _Names(
         owners=user_names(session, {d.owner_id for d in deals if d.owner_id}),
         tags=common.tags_by_owner(session, DealTag, "deal_id", ids),
+        tz=common.zone(session),
     )
     if contact_ids:
         for cid, name in session.execute(
@@ -198,10 +197,10 @@ def deal_record(deal: Deal, board: Board, names: _Names, now: datetime) -> dict[
         "external_id": deal.external_id,
         "tags": names.tags.get(deal.id, []),
         "days_in_stage": max(0, (now - deal.stage_entered_at).days),
-        "created_at": common.iso(deal.created_at),
-        "updated_at": common.iso(deal.updated_at),
-        "closed_at": common.iso(deal.closed_at),
-        "deleted_at": common.iso(deal.deleted_at),
+        "created_at": common.iso(deal.created_at, names.tz),
+        "updated_at": common.iso(deal.updated_at, names.tz),
+        "closed_at": common.iso(deal.closed_at, names.tz),
+        "deleted_at": common.iso(deal.deleted_at, names.tz),
     }
 
 
@@ -273,7 +272,7 @@ def _make_customer(session: Session, deal: Deal, now: datetime, user_id: int) ->
     """A won deal makes its contact a customer, from lead, prospect or churned."""
     if deal.contact_id is None:
         return []
-    contact = session.get(Contact, deal.contact_id)
+    contact = session.get(Contact, deal.contact_id, with_for_update=common.locking(session))
     if contact is None or contact.lifecycle == "customer":
         return []
     before = contact.lifecycle
@@ -330,7 +329,7 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
     # Every value is checked before anything is written.
     title = _title(inp.title or "")
     currency = money.currency_code(inp.currency or ctx.config.currency)
-    value_minor = _amount(inp.value, currency) if inp.value else 0
+    value_minor = _amount(inp.value, currency, ctx=ctx) if inp.value else 0
     probability = _probability(inp.probability) if inp.probability is not None else None
     close = _close(ctx, inp.close) if inp.close else None
     tags = [common.clean_tag(t) for t in inp.add_tags]
@@ -363,7 +362,7 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
         stage_entered_at=now,
     )
     _enter(deal, stage, now, inp.lost_reason)
-    names = _Names()
+    names = _Names(tz=common.zone(session))
     if inp.company:
         from crm_cli.services.companies import company_for_link
 
@@ -406,7 +405,7 @@ def edit_deal(ctx: Context, session: Session, ref: str, inp: DealInput) -> Outco
     currency = money.currency_code(inp.currency) if inp.currency else deal.currency
     value_minor: int | None = None
     if inp.value:
-        value_minor = _amount(inp.value, currency)
+        value_minor = _amount(inp.value, currency, ctx=ctx)
     elif currency != deal.currency:
         # The same amount in the new currency, if it has the decimals for it.
         value_minor = _amount(str(money.to_major(deal.value_minor, deal.currency)), currency)
@@ -623,7 +622,7 @@ def deal_detail(ctx: Context, session: Session, deal_id: int) -> dict[str, Any]:
         {
             "from": board.stages[frm].name if frm is not None else None,
             "to": board.stages[to].name,
-            "at": common.iso(at),
+            "at": common.iso(at, common.zone(session)),
             "by": users.get(uid) if uid is not None else None,
         }
         for frm, to, at, uid in changes

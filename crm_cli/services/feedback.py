@@ -82,7 +82,8 @@ def check_score(kind: str, value: int | str | None) -> int | None:
 
 def _clean(field: str, value: str) -> str | None:
     if "\x00" in value:
-        raise InvalidValue(field, value[:40], "contains NUL characters (binary data?)")
+        raise InvalidValue(field, value, "contains NUL characters (binary data?)")
+    # Text customers wrote is kept as written; terminals show its control characters escaped.
     return value.strip() or None
 
 

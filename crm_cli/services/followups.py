@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.domain import dates
+from crm_cli.domain.text import clean_line
 from crm_cli.errors import Conflict, CrmError, InvalidValue, NotFound
 from crm_cli.services import common
 from crm_cli.services.lookups import contact_names, deal_titles, find_deal, owner_names, scope
@@ -168,9 +169,7 @@ def _one(ctx: Context, session: Session, followup: Followup) -> dict[str, Any]:
 def _apply(ctx: Context, session: Session, followup: Followup, inp: FollowupInput) -> None:
     """Check every value and set it; raises before the caller writes anything."""
     if inp.title is not None:
-        if not inp.title.strip():
-            raise InvalidValue("title", inp.title, "must not be empty")
-        followup.title = " ".join(inp.title.split())
+        followup.title = clean_line(inp.title, "title")
     if inp.due is not None:
         tz = ctx.tz
         followup.due_at = dates.parse_when(inp.due, tz, field="due")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.domain import dates
+from crm_cli.domain.text import clean_line
 from crm_cli.errors import InvalidValue, NotFound
 from crm_cli.services import common
 from crm_cli.services.lookups import contact_names, deal_titles, find_deal, owner_names, scope
@@ -35,6 +36,8 @@ DIRECTIONS = ("in", "out")
 # Clocks of two machines sharing a database disagree a little; "now" on one is not refused as
 # "in the future" on the other.
 _CLOCK_SLACK = timedelta(minutes=5)
+# A long email thread pasted as the body is normal; a body past this is a mistake.
+MAX_BODY = 5_000_000
 
 
 @dataclass
@@ -111,7 +114,9 @@ def log_interaction(ctx: Context, session: Session, inp: InteractionInput) -> di
     from crm_cli.services.contacts import find_contact
 
     kind = check_kind(inp.kind)
-    summary = " ".join(_check_text("summary", inp.summary).split())
+    summary = clean_line(
+        _check_text("summary", inp.summary), "summary", max_len=2000, required=False
+    )
     if not summary:
         raise InvalidValue("summary", inp.summary, "must not be empty")
     now = utcnow()
@@ -125,7 +130,11 @@ def log_interaction(ctx: Context, session: Session, inp: InteractionInput) -> di
                 "is in the future; the log records what happened (plan it with `crm followup add`)",
             )
     direction = check_direction(inp.direction) if inp.direction is not None else None
+    # Kept exactly as given (an email's CRLFs included): the terminal shows its control
+    # characters escaped, and an export gives back what came in.
     body = _check_text("body", inp.body) if inp.body else None
+    if body is not None and len(body) > MAX_BODY:
+        raise InvalidValue("body", body, f"too long ({len(body)} characters; at most {MAX_BODY})")
     contact = find_contact(session, inp.contact)
     deal_id = find_deal(session, inp.deal).id if inp.deal else None
     owner_id = resolve_user(session, inp.owner) if inp.owner else ctx.user_id(session)

@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
 
 def find_deal(session: Session, ref: str | int, *, removed: bool = False) -> Deal:
-    """A live deal by id (a removed one with `removed=True`)."""
-    deal = session.get(Deal, common.parse_id(str(ref), "deal"))
+    """A live deal by id (a removed one with `removed=True`). In a write session its row is
+    locked until the transaction ends, so moves of one deal follow each other and its stage
+    history always chains."""
+    deal = session.get(
+        Deal, common.parse_id(str(ref), "deal"), with_for_update=common.locking(session)
+    )
     if deal is None or (deal.deleted_at is not None) != removed:
         raise NotFound("removed deal" if removed else "deal", ref)
     return deal

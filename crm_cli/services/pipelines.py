@@ -15,11 +15,10 @@ query and looked up in Python: that keeps `crm deal add` to a few queries.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -62,11 +61,9 @@ def check_kind(value: str) -> str:
 
 
 def clean_name(value: str, field: str) -> str:
-    name = " ".join(value.split())
-    if not name:
-        raise InvalidValue(field, value, "must not be empty")
-    if len(name) > MAX_NAME:
-        raise InvalidValue(field, value, f"at most {MAX_NAME} characters")
+    from crm_cli.domain.text import clean_line
+
+    name = clean_line(value, field, max_len=MAX_NAME)
     if "," in name:
         raise InvalidValue(field, value, "must not contain a comma")
     return name
@@ -274,36 +271,36 @@ def add_pipeline(
     pipeline = Pipeline(name=clean, position=position, created_at=now, updated_at=now)
     session.add(pipeline)
     session.flush()
-    session.execute(
-        insert(Stage),
-        [
-            {
-                "pipeline_id": pipeline.id,
-                "name": n,
-                "position": i,
-                "probability": p,
-                "kind": k,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i, (n, p, k) in enumerate(stages)
-        ],
-    )
+    for i, (n, p, k) in enumerate(stages):
+        session.add(
+            Stage(
+                pipeline_id=pipeline.id or 0,
+                name=n,
+                position=i,
+                probability=p,
+                kind=k,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    session.flush()
     return _record(ctx, session, pipeline)
 
 
-def remove_pipeline(
-    ctx: Context,
-    session: Session,
-    name: str,
-    confirm: Callable[[str], None] = lambda question: None,
-) -> dict[str, Any]:
-    """Delete a pipeline and its stages. Refused while deals (other than removed ones) are in
-    it, and for the last pipeline. Removed deals in it are deleted with it, for good.
+@dataclass(frozen=True)
+class PipelineRemoval:
+    """What removing a pipeline will do, for the question asked before it is done."""
 
-    `confirm(question)` is called once everything is checked and before anything changes; it
-    raises to stop.
-    """
+    pipeline_id: int
+    name: str
+    stages: int
+    removed_deals: int
+    question: str
+
+
+def plan_pipeline_removal(ctx: Context, session: Session, name: str) -> PipelineRemoval:
+    """Check that a pipeline can go and say what removing it deletes. Refused while deals
+    (other than removed ones) are in it, and for the last pipeline. Writes nothing."""
     board = load_board(session)
     pipeline = board.pipeline(ctx, name)
     assert pipeline.id is not None
@@ -347,14 +344,47 @@ def remove_pipeline(
         )
         or 0
     )
-    question = f"Remove pipeline {pipeline.name!r} and its {len(board.live(pipeline.id))} stages"
+    stages = len(board.live(pipeline.id))
+    question = f"Remove pipeline {pipeline.name!r} and its {stages} stages"
     if removed:
         question += f", deleting its {removed} removed deal{'s' * (removed != 1)} for good"
-    confirm(question + "?")
-    session.execute(delete(Deal).where(col(Deal.pipeline_id) == pipeline.id))
-    session.execute(delete(Stage).where(col(Stage.pipeline_id) == pipeline.id))
-    session.execute(delete(Pipeline).where(col(Pipeline.id) == pipeline.id))
-    return {"id": pipeline.id, "name": pipeline.name, "deleted_deals": removed}
+    return PipelineRemoval(pipeline.id, pipeline.name, stages, int(removed), question + "?")
+
+
+def remove_pipeline(
+    ctx: Context, session: Session, name: str, *, expected: PipelineRemoval | None = None
+) -> dict[str, Any]:
+    """Delete a pipeline, its stages and the removed deals in it (with their history).
+
+    `expected` is the plan the person agreed to: if the pipeline changed in between (a deal
+    was added, a stage), the removal is refused rather than doing more than was asked.
+    Every row goes through the ORM, so the journal can bring it all back (`crm undo`).
+    """
+    plan = plan_pipeline_removal(ctx, session, name)
+    if expected is not None and plan != expected:
+        raise Conflict(
+            f"pipeline {plan.name!r} changed while you were asked; nothing was removed, "
+            "run the command again"
+        )
+    pipeline = session.get(Pipeline, plan.pipeline_id, with_for_update=common.locking(session))
+    assert pipeline is not None
+    deals = list(session.scalars(select(Deal).where(col(Deal.pipeline_id) == pipeline.id)))
+    deal_ids = [d.id for d in deals]
+    if deal_ids:
+        for change in session.scalars(
+            select(StageChange).where(col(StageChange.deal_id).in_(deal_ids))
+        ):
+            session.delete(change)
+        session.flush()
+    for deal in deals:
+        session.delete(deal)
+    session.flush()
+    for stage in session.scalars(select(Stage).where(col(Stage.pipeline_id) == pipeline.id)):
+        session.delete(stage)
+    session.flush()
+    session.delete(pipeline)
+    session.flush()
+    return {"id": plan.pipeline_id, "name": plan.name, "deleted_deals": plan.removed_deals}
 
 
 # --- stages ----------------------------------------------------------------------------------
@@ -593,27 +623,29 @@ def remove_stage(
 
 
 def _move_all(ctx: Context, session: Session, source: Stage, destination: Stage, now: Any) -> int:
-    """Move every deal from one stage to another of the same kind, with a stage change each."""
-    ids = list(session.scalars(select(col(Deal.id)).where(col(Deal.stage_id) == source.id)))
-    if not ids:
-        return 0
+    """Move every deal from one stage to another of the same kind, with a stage change each.
+
+    Through the ORM, deal by deal: each move is version-checked and journaled like a single
+    `deal move`, so `crm undo` puts every deal back. Removing a stage is rare; its cost per
+    deal (~0.1 ms) is not.
+    """
+    query = select(Deal).where(col(Deal.stage_id) == source.id)
+    if common.locking(session):
+        query = query.with_for_update()
+    deals = list(session.scalars(query))
     user_id = ctx.user_id(session)
-    session.execute(
-        insert(StageChange),
-        [
-            {
-                "deal_id": i,
-                "from_stage_id": source.id,
-                "to_stage_id": destination.id,
-                "changed_at": now,
-                "user_id": user_id,
-            }
-            for i in ids
-        ],
-    )
-    session.execute(
-        update(Deal)
-        .where(col(Deal.stage_id) == source.id)
-        .values(stage_id=destination.id, stage_entered_at=now, updated_at=now)
-    )
-    return len(ids)
+    for deal in deals:
+        session.add(
+            StageChange(
+                deal_id=deal.id or 0,
+                from_stage_id=source.id,
+                to_stage_id=destination.id or 0,
+                changed_at=now,
+                user_id=user_id,
+            )
+        )
+        deal.stage_id = destination.id or 0
+        deal.stage_entered_at = now
+        deal.updated_at = now
+    session.flush()
+    return len(deals)

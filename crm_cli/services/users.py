@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,15 +10,15 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.errors import Conflict, InvalidValue, NotFound
-from crm_cli.services.common import id_of, iso
+from crm_cli.services.common import id_of, iso, zone
 from crm_cli.store.models import User
 from crm_cli.store.types import utcnow
 
 ROLES = ("admin", "member", "viewer")
 
 
-def ensure_user(session: Session, name: str, email: str | None) -> int:
-    """Find the user by email (else by name) or create them."""
+def find_user(session: Session, name: str, email: str | None) -> int | None:
+    """The user with this email (else, when no email is set, this name), if there is one."""
     if email:
         found = session.scalar(select(col(User.id)).where(col(User.email) == email.lower()))
     else:
@@ -26,8 +27,15 @@ def ensure_user(session: Session, name: str, email: str | None) -> int:
             .where(col(User.name) == name, col(User.email).is_(None))
             .order_by(col(User.id))
         )
+    return int(found) if found is not None else None
+
+
+def ensure_user(session: Session, name: str, email: str | None) -> int:
+    """Find the user by email (else by name) or create them. Two processes that create the
+    same user at once meet the unique email: the loser finds the winner's record."""
+    found = find_user(session, name, email)
     if found is not None:
-        return int(found)
+        return found
     user = User(name=name, email=email.lower() if email else None)
     session.add(user)
     session.flush()
@@ -35,13 +43,13 @@ def ensure_user(session: Session, name: str, email: str | None) -> int:
     return user.id
 
 
-def user_record(user: User) -> dict[str, Any]:
+def user_record(user: User, tz: tzinfo) -> dict[str, Any]:
     return {
         "id": user.id,
         "name": user.name,
         "email": user.email,
         "role": user.role,
-        "created_at": iso(user.created_at),
+        "created_at": iso(user.created_at, tz),
     }
 
 
@@ -49,9 +57,9 @@ def add_user(
     session: Session, name: str, email: str | None, role: str = "member"
 ) -> dict[str, Any]:
     from crm_cli.domain.contactinfo import normalize_email
+    from crm_cli.domain.text import clean_line
 
-    if not name.strip():
-        raise InvalidValue("name", name, "must not be empty")
+    name = clean_line(name, "name")
     if role not in ROLES:
         raise InvalidValue("role", role, f"must be one of {', '.join(ROLES)}")
     address = normalize_email(email).lower() if email else None
@@ -60,11 +68,12 @@ def add_user(
     user = User(name=name.strip(), email=address, role=role)
     session.add(user)
     session.flush()
-    return user_record(user)
+    return user_record(user, zone(session))
 
 
 def list_users(session: Session) -> list[dict[str, Any]]:
-    return [user_record(u) for u in session.scalars(select(User).order_by(col(User.id)))]
+    tz = zone(session)
+    return [user_record(u, tz) for u in session.scalars(select(User).order_by(col(User.id)))]
 
 
 def resolve_user(session: Session, ref: str, field: str = "owner") -> int:

@@ -1,0 +1,114 @@
+"""`crm history` and `crm undo`: read and revert the change journal."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from crm_cli.cli import common
+from crm_cli.cli.common import JsonOpt
+
+
+def history(
+    kind: Annotated[
+        str | None,
+        typer.Argument(help="contact, company, deal, followup, ... (omit for all changes)."),
+    ] = None,
+    ref: Annotated[str | None, typer.Argument(help="The record: id, email or name.")] = None,
+    last: Annotated[
+        int, typer.Option("--last", "-n", min=1, help="How many change sets to show.")
+    ] = 20,
+    mine: Annotated[bool, typer.Option("--mine", help="Only your own changes.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Show what changed: the latest change sets, or one record's changes, newest first.
+
+    Example: crm history deal 42
+    """
+    from crm_cli.services import undo as service
+
+    if kind is not None and ref is None:
+        raise typer.BadParameter("give the record too, e.g. `crm history deal 42`")
+    ctx = common.context()
+    with ctx.session(write=False) as session:
+        if kind is None:
+            sets = service.recent(ctx, session, last, mine=mine)
+        else:
+            assert ref is not None
+            sets = service.record_history(ctx, session, kind, ref, last)
+    if json_:
+        from crm_cli.render.output import write_json
+
+        write_json(sets)
+        return
+    if not sets:
+        common.note("no changes recorded")
+        return
+    for change_set in sets:
+        print(_heading(change_set))
+        for entry in change_set["changes"]:
+            print(f"    {_entry_line(entry)}")
+
+
+def _heading(change_set: dict[str, Any]) -> str:
+    at = (change_set["at"] or "").replace("T", " ")[:16]
+    parts = [f"#{change_set['id']}", at, change_set["user"] or "-", change_set["command"]]
+    if change_set["undone_by"]:
+        parts.append(f"(undone by #{change_set['undone_by']})")
+    return "  ".join(parts)
+
+
+def _value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _entry_line(entry: dict[str, Any]) -> str:
+    name = f"{entry['entity'].replace('_', ' ')} {entry['id']}"
+    if entry["action"] == "create":
+        return f"{name} added"
+    if entry["action"] == "remove":
+        return f"{name} deleted"
+    changes = ", ".join(
+        f"{k}: {_value(v['old'])} -> {_value(v['new'])}" for k, v in entry["fields"].items()
+    )
+    return f"{name}: {changes}" if changes else f"{name} changed"
+
+
+def undo(
+    change_set: Annotated[
+        int | None,
+        typer.Argument(help="The change set to revert (see `crm history`); default: your last."),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Revert a change set, if nothing it touched has changed since. An undo can be undone.
+
+    Example: crm undo
+    """
+    from crm_cli.services import journal
+    from crm_cli.services import undo as service
+
+    ctx = common.context()
+    with ctx.session() as session:
+        result = service.undo(ctx, session, change_set)
+        recorder = journal.recorder(session)
+    new_id = recorder.written if recorder is not None else None
+    if json_:
+        from crm_cli.render.output import write_json
+
+        write_json(
+            {
+                "undone": result.undone,
+                "change_set": new_id,
+                "command": result.command,
+                "records": result.records,
+            }
+        )
+        return
+    common.done(
+        f"Undid change set {result.undone} ({result.command}): {', '.join(result.records)}"
+        + (f"; `crm undo {new_id}` re-applies it" if new_id else "")
+    )

@@ -1,0 +1,300 @@
+"""The change journal: every command that writes records one change set, in the same
+transaction as its change.
+
+Capture is automatic for ORM records: after each flush the `Recorder` reads what the session
+inserted, changed (each changed column's old and new value, from the ORM's attribute history)
+and deleted. Fields that live in child tables (a contact's emails, phones and tags; a company's
+and a deal's tags) are reported by the code that changes them (`note_list`), so they appear as
+fields of their record. At commit, the whole set is written with one insert per table.
+
+The journal is what `crm history` reads and what `crm undo` reverts (services/undo.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Date, DateTime, delete, event, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from crm_cli.store.journal import ChangeEntry, ChangeSet
+from crm_cli.store.models import Company, Contact, User
+from crm_cli.store.sales import (
+    Deal,
+    Event,
+    Feedback,
+    Followup,
+    Interaction,
+    Pipeline,
+    Stage,
+    StageChange,
+)
+from crm_cli.store.types import utcnow
+
+if TYPE_CHECKING:
+    from crm_cli.services.context import Context
+
+# The tables whose rows are journaled, by table name. Tags and link rows are not records of
+# their own: they are fields of the record they belong to (LIST_FIELDS).
+MODELS: dict[str, Any] = {
+    m.__tablename__: m
+    for m in (
+        User,
+        Company,
+        Contact,
+        Pipeline,
+        Stage,
+        Deal,
+        StageChange,
+        Followup,
+        Interaction,
+        Feedback,
+        Event,
+    )
+}
+LIST_FIELDS: dict[str, tuple[str, ...]] = {
+    "contact": ("emails", "phones", "tags"),
+    "company": ("tags",),
+    "deal": ("tags",),
+}
+CREATE, UPDATE, REMOVE = "create", "update", "remove"
+# Old change sets are pruned once every this many change sets.
+PRUNE_EVERY = 200
+
+
+def encode(value: Any) -> Any:
+    """A database value as JSON: times and dates as ISO 8601 (times in UTC)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def decode(model: Any, name: str, value: Any) -> Any:
+    """The value `encode` wrote, back in the column's Python type."""
+    if value is None or name not in model.__table__.c:
+        return value
+    column_type = model.__table__.c[name].type
+    kind = getattr(column_type, "impl", column_type)  # a TypeDecorator's storage type
+    if isinstance(kind, DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(kind, Date):
+        return date.fromisoformat(value)
+    return value
+
+
+def row_of(obj: Any) -> dict[str, Any]:
+    """Every column of an ORM record, encoded."""
+    mapper = inspect(obj).mapper
+    return {attr.key: encode(getattr(obj, attr.key)) for attr in mapper.column_attrs}
+
+
+@dataclass
+class Entry:
+    entity: str
+    record_id: int
+    action: str
+    old: dict[str, Any] | None = None
+    new: dict[str, Any] | None = None
+
+
+@dataclass
+class Recorder:
+    """Collects one transaction's changes and writes them as a change set before commit."""
+
+    ctx: Context
+    entries: dict[tuple[str, int], Entry] = field(default_factory=dict)
+    # Set by undo: the change set this one reverts.
+    undoes: int | None = None
+    written: int | None = None
+
+    # The list fields of records about to be deleted, read before the database's cascades
+    # remove their rows.
+    _lists_before: dict[tuple[str, int], dict[str, list[str]]] = field(default_factory=dict)
+
+    def attach(self, session: Session) -> None:
+        session.info["journal"] = self
+        event.listen(session, "before_flush", self._before_flush)
+        event.listen(session, "after_flush", self._after_flush)
+
+    def _before_flush(self, session: Session, _flush_context: Any, _instances: Any) -> None:
+        for obj in session.deleted:
+            entity = _table(obj)
+            if entity in LIST_FIELDS and obj.id is not None:
+                self._lists_before[(entity, int(obj.id))] = read_lists(session, entity, obj.id)
+
+    # --- capture ------------------------------------------------------------------------
+
+    def _after_flush(self, session: Session, _flush_context: Any) -> None:
+        for obj in session.new:
+            if _table(obj) in MODELS:
+                self._created(obj)
+        for obj in session.dirty:
+            if _table(obj) in MODELS and session.is_modified(obj, include_collections=False):
+                self._updated(obj)
+        for obj in session.deleted:
+            if _table(obj) in MODELS:
+                self._removed(obj)
+
+    def _created(self, obj: Any) -> None:
+        key = (_table(obj), int(obj.id))
+        entry = self.entries.get(key)
+        lists = entry.new if entry is not None and entry.new else {}
+        self.entries[key] = Entry(key[0], key[1], CREATE, None, {**row_of(obj), **lists})
+
+    def _updated(self, obj: Any) -> None:
+        key = (_table(obj), int(obj.id))
+        entry = self.entries.get(key)
+        if entry is not None and entry.action == CREATE:
+            assert entry.new is not None
+            entry.new.update(row_of(obj))
+            return
+        if entry is None:
+            entry = self.entries[key] = Entry(key[0], key[1], UPDATE, {}, {})
+        assert entry.old is not None and entry.new is not None
+        state = inspect(obj)
+        for attr in state.mapper.column_attrs:
+            history = state.attrs[attr.key].history
+            if not history.has_changes():
+                continue
+            if attr.key not in entry.old:
+                entry.old[attr.key] = encode(history.deleted[0]) if history.deleted else None
+            entry.new[attr.key] = encode(history.added[0]) if history.added else None
+        if hasattr(obj, "version"):
+            # The ORM bumps the version in the flush, outside the attribute history.
+            entry.old.setdefault("version", int(obj.version) - 1)
+            entry.new["version"] = int(obj.version)
+
+    def _removed(self, obj: Any) -> None:
+        key = (_table(obj), int(obj.id))
+        entry = self.entries.pop(key, None)
+        if entry is not None and entry.action == CREATE:
+            return  # created and removed in one go: nothing happened
+        before = {**row_of(obj), **self._lists_before.pop(key, {})}
+        if entry is not None and entry.old:
+            before.update(entry.old)
+        self.entries[key] = Entry(key[0], key[1], REMOVE, before, None)
+
+    def note_list(
+        self, entity: str, record_id: int, name: str, old: list[str], new: list[str]
+    ) -> None:
+        """A list-valued field (emails, phones, tags) of a record changed."""
+        if old == new:
+            return
+        key = (entity, record_id)
+        entry = self.entries.get(key)
+        if entry is not None and entry.action == CREATE:
+            assert entry.new is not None
+            entry.new[name] = list(new)
+            return
+        if entry is None:
+            entry = self.entries[key] = Entry(entity, record_id, UPDATE, {}, {})
+        assert entry.old is not None and entry.new is not None
+        entry.old.setdefault(name, list(old))
+        entry.new[name] = list(new)
+
+    # --- write --------------------------------------------------------------------------
+
+    def commit(self, session: Session) -> None:
+        """Write the change set; called inside the transaction, right before it commits."""
+        session.flush()
+        rows = []
+        for position, entry in enumerate(self.entries.values()):
+            if entry.action == UPDATE:
+                assert entry.old is not None and entry.new is not None
+                changed = {
+                    k for k in entry.new if k != "version" and entry.old.get(k) != entry.new[k]
+                }
+                if not changed:
+                    continue
+                keep = changed | {"version"}
+                old = {k: v for k, v in entry.old.items() if k in keep}
+                new = {k: v for k, v in entry.new.items() if k in keep}
+            else:
+                old, new = entry.old or {}, entry.new or {}
+            rows.append(
+                {
+                    "position": position,
+                    "entity": entry.entity,
+                    "record_id": entry.record_id,
+                    "action": entry.action,
+                    "old": old,
+                    "new": new,
+                }
+            )
+        if not rows:
+            return
+        set_id = session.execute(
+            insert(ChangeSet)
+            .values(
+                at=utcnow(),
+                user_id=self.ctx.user_id(),
+                command=self.ctx.command[:1000],
+                source=self.ctx.source,
+                undoes_id=self.undoes,
+            )
+            .returning(ChangeSet.c.id)
+        ).scalar_one()
+        session.execute(insert(ChangeEntry), [{**r, "change_set_id": set_id} for r in rows])
+        if self.undoes is not None:
+            session.execute(
+                update(ChangeSet).where(ChangeSet.c.id == self.undoes).values(undone_by_id=set_id)
+            )
+        self.written = int(set_id)
+        if set_id % PRUNE_EVERY == 0:
+            prune(session, self.ctx.config.journal_retention_days)
+
+
+def read_lists(session: Session, entity: str, record_id: int) -> dict[str, list[str]]:
+    """A record's list fields as they are in the database."""
+    from crm_cli.services.common import tag_names
+    from crm_cli.store.models import CompanyTag, ContactEmail, ContactPhone, ContactTag
+    from crm_cli.store.sales import DealTag
+
+    links = {"contact": ContactTag, "company": CompanyTag, "deal": DealTag}
+    lists = {"tags": tag_names(session, links[entity], f"{entity}_id", record_id)}
+    if entity == "contact":
+        for table, column in ((ContactEmail, "email"), (ContactPhone, "phone")):
+            lists[f"{column}s"] = list(
+                session.scalars(
+                    select(table.c[column])
+                    .where(table.c.contact_id == record_id)
+                    .order_by(table.c.position, table.c.id)
+                )
+            )
+    return lists
+
+
+def _table(obj: Any) -> str:
+    return str(getattr(obj, "__tablename__", ""))
+
+
+def recorder(session: Session) -> Recorder | None:
+    found = session.info.get("journal")
+    return found if isinstance(found, Recorder) else None
+
+
+def note_list(
+    session: Session, entity: str, record_id: int, name: str, old: list[str], new: list[str]
+) -> None:
+    """Report a change of a list-valued field to the session's journal, if it has one."""
+    rec = recorder(session)
+    if rec is not None:
+        rec.note_list(entity, record_id, name, old, new)
+
+
+def prune(session: Session, retention_days: int) -> int:
+    """Remove change sets older than the retention (0 keeps everything)."""
+    if retention_days <= 0:
+        return 0
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(days=retention_days)
+    old_ids = select(ChangeSet.c.id).where(ChangeSet.c.at < cutoff)
+    session.execute(delete(ChangeEntry).where(ChangeEntry.c.change_set_id.in_(old_ids)))
+    result = session.execute(delete(ChangeSet).where(ChangeSet.c.at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,369 @@
+"""History and undo, read from the change journal (services/journal.py).
+
+`undo` reverts one change set when every record it touched is still as that change set left
+it (the record's version says so); otherwise it refuses and names what changed since. The
+revert is itself written through the ORM in a journaled session, so it is a change set of its
+own, and undoing that one re-applies the original.
+
+Plan, then apply: every check runs before the first write, so a refused undo changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from crm_cli.errors import Conflict, CrmError, ExitCode, InvalidValue, NotFound
+from crm_cli.services import common, journal
+from crm_cli.services.journal import CREATE, LIST_FIELDS, MODELS, UPDATE
+from crm_cli.store.journal import ChangeEntry, ChangeSet
+from crm_cli.store.models import CompanyTag, ContactEmail, ContactPhone, ContactTag
+
+if TYPE_CHECKING:
+    from crm_cli.services.context import Context
+
+# Fields that change with every write and say nothing to a person reading the history.
+QUIET = {"updated_at", "version", "search_name", "search_doc", "stage_entered_at"}
+# The tables whose rows belong to their parent record (its list fields): they go with it.
+_CHILD_TABLES = {"contact_email", "contact_phone", "contact_tag", "company_tag", "deal_tag"}
+_KINDS = ("contact", "company", "deal", "followup", "interaction", "feedback", "pipeline", "stage")
+
+
+class NothingToUndo(CrmError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    undone: int  # the change set that was reverted
+    command: str  # its command line
+    records: list[str]  # "deal 42", "contact 7", ...
+
+
+def _describe_set(row: Any, users: dict[int, str], tz: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": common.iso(row.at, tz),
+        "user": users.get(row.user_id) if row.user_id is not None else None,
+        "command": row.command,
+        "source": row.source,
+        "undoes": row.undoes_id,
+        "undone_by": row.undone_by_id,
+    }
+
+
+def _entry(row: Any) -> dict[str, Any]:
+    old, new = row.old or {}, row.new or {}
+    if row.action == UPDATE:
+        fields = {
+            k: {"old": old.get(k), "new": new.get(k)} for k in new if k not in QUIET and k in old
+        }
+    elif row.action == CREATE:
+        fields = {k: {"old": None, "new": v} for k, v in new.items() if k not in QUIET}
+    else:
+        fields = {k: {"old": v, "new": None} for k, v in old.items() if k not in QUIET}
+    return {
+        "entity": row.entity,
+        "id": row.record_id,
+        "action": row.action,
+        "fields": {k: v for k, v in fields.items() if v["old"] != v["new"]},
+    }
+
+
+def recent(
+    ctx: Context, session: Session, last: int, *, mine: bool = False
+) -> list[dict[str, Any]]:
+    """The latest change sets, newest first, each with the records it touched."""
+    query = select(ChangeSet).order_by(ChangeSet.c.id.desc()).limit(last)
+    if mine:
+        query = query.where(ChangeSet.c.user_id == ctx.user_id())
+    sets = session.execute(query).all()
+    return _with_entries(session, sets, None)
+
+
+def record_history(
+    ctx: Context, session: Session, kind: str, ref: str, last: int | None = None
+) -> list[dict[str, Any]]:
+    """The change sets that touched one record, newest first, with its entries only."""
+    entity, record_id = _record(session, kind, ref)
+    set_ids = (
+        select(ChangeEntry.c.change_set_id)
+        .where(ChangeEntry.c.entity == entity, ChangeEntry.c.record_id == record_id)
+        .order_by(ChangeEntry.c.change_set_id.desc())
+    )
+    if last is not None:
+        set_ids = set_ids.limit(last)
+    ids = list(session.scalars(set_ids))
+    sets = session.execute(
+        select(ChangeSet).where(ChangeSet.c.id.in_(ids)).order_by(ChangeSet.c.id.desc())
+    ).all()
+    return _with_entries(session, sets, (entity, record_id))
+
+
+def _with_entries(
+    session: Session, sets: Sequence[Any], only: tuple[str, int] | None
+) -> list[dict[str, Any]]:
+    from crm_cli.services.users import user_names
+
+    tz = common.zone(session)
+    users = user_names(session, {s.user_id for s in sets if s.user_id is not None})
+    ids = [s.id for s in sets]
+    entries: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if ids:
+        query = select(ChangeEntry).where(ChangeEntry.c.change_set_id.in_(ids))
+        if only is not None:
+            query = query.where(ChangeEntry.c.entity == only[0], ChangeEntry.c.record_id == only[1])
+        for row in session.execute(query.order_by(ChangeEntry.c.position)):
+            entries[row.change_set_id].append(_entry(row))
+    return [{**_describe_set(s, users, tz), "changes": entries[s.id]} for s in sets]
+
+
+def _record(session: Session, kind: str, ref: str) -> tuple[str, int]:
+    """The journal's name and the id of the record `ref` names (removed records too)."""
+    kind = kind.strip().lower()
+    if kind not in _KINDS:
+        raise InvalidValue("kind", kind, f"must be one of {', '.join(_KINDS)}")
+    number = common.id_of(ref)
+    if kind in ("contact", "company") and number is None:
+        from crm_cli.services.companies import find_company
+        from crm_cli.services.contacts import find_contact
+
+        finder = find_contact if kind == "contact" else find_company
+        try:
+            found: Any = finder(session, ref)
+        except NotFound:
+            found = finder(session, ref, removed=True)
+        number = int(found.id)
+    if number is None:
+        raise InvalidValue(kind, ref, "not an id (a whole number)")
+    return kind, number
+
+
+# --- undo ------------------------------------------------------------------------------------
+
+
+def _target(ctx: Context, session: Session, set_id: int | None) -> Any:
+    if set_id is None:
+        # Your latest change that is neither undone nor itself an undo: repeated `crm undo`
+        # walks back through your changes.
+        row = session.execute(
+            select(ChangeSet)
+            .where(
+                ChangeSet.c.user_id == ctx.user_id(),
+                ChangeSet.c.undone_by_id.is_(None),
+                ChangeSet.c.undoes_id.is_(None),
+            )
+            .order_by(ChangeSet.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            raise NothingToUndo("nothing to undo: no change of yours is left in the journal")
+        set_id = int(row.id)
+    query = select(ChangeSet).where(ChangeSet.c.id == set_id)
+    if common.locking(session):
+        # Two undos of one change set at once: the second waits and then sees it undone.
+        query = query.with_for_update()
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFound("change set", set_id)
+    if row.undone_by_id is not None:
+        raise Conflict(
+            f"change set {set_id} was undone already (by change set {row.undone_by_id}); "
+            f"`crm undo {row.undone_by_id}` re-applies it"
+        )
+    return row
+
+
+def _current(session: Session, entity: str, record_id: int) -> Any:
+    model = MODELS[entity]
+    obj = session.get(model, record_id, with_for_update=common.locking(session))
+    return obj
+
+
+def _describe(entity: str, record_id: int) -> str:
+    return f"{entity.replace('_', ' ')} {record_id}"
+
+
+def _check(
+    session: Session, target_id: int, entries: list[Any], created: set[tuple[str, int]]
+) -> list[str]:
+    """What stands in the way of reverting `entries`: one line per record that changed."""
+    problems: list[str] = []
+    for e in entries:
+        name = _describe(e.entity, e.record_id)
+        current = _current(session, e.entity, e.record_id)
+        expected = (e.new or {}).get("version")
+        if e.action in (CREATE, UPDATE):
+            if current is None:
+                problems.append(f"{name} no longer exists")
+                continue
+            if expected is not None and getattr(current, "version", None) != expected:
+                later = _unexplained_change(session, e, target_id)
+                if later is not None:
+                    problems.append(f"{name} has changed since ({later})")
+                    continue
+            if e.action == CREATE:
+                problems.extend(_references(session, e.entity, e.record_id, created))
+        elif current is not None:
+            problems.append(f"{name} exists again")
+    return problems
+
+
+def _unexplained_change(session: Session, entry: Any, target_id: int) -> str | None:
+    """The latest later change of the entry's record that still stands, if any.
+
+    A record's version moves with every write, undos included. When every later change set
+    that touched it has been undone, or is itself the undo of a later one, the record is as
+    the target change set left it, and stepping further back is safe. A version moved by
+    something the journal does not know of counts as a change.
+    """
+    later = session.execute(
+        select(ChangeSet.c.id, ChangeSet.c.command, ChangeSet.c.undoes_id, ChangeSet.c.undone_by_id)
+        .join(ChangeEntry, ChangeEntry.c.change_set_id == ChangeSet.c.id)
+        .where(
+            ChangeEntry.c.entity == entry.entity,
+            ChangeEntry.c.record_id == entry.record_id,
+            ChangeSet.c.id > target_id,
+        )
+        .order_by(ChangeSet.c.id.desc())
+    ).all()
+    if not later:
+        return "by a change the journal did not record"
+    for row in later:
+        settled = row.undone_by_id is not None or (
+            row.undoes_id is not None and row.undoes_id > target_id
+        )
+        if not settled:
+            return f"change set {row.id}: {row.command}"
+    return None
+
+
+def _references(
+    session: Session, entity: str, record_id: int, created: set[tuple[str, int]]
+) -> list[str]:
+    """Rows made since that point at a record whose creation would be undone."""
+    table = MODELS[entity].__table__
+    problems = []
+    for other in SQLModel.metadata.sorted_tables:
+        if other.name in _CHILD_TABLES or other.name.startswith("change_"):
+            continue
+        for fk in other.foreign_keys:
+            if fk.column.table is not table:
+                continue
+            ids = session.scalars(select(other.c.id).where(fk.parent == record_id).limit(20)).all()
+            later = [i for i in ids if (other.name, int(i)) not in created]
+            if later:
+                problems.append(
+                    f"{_describe(entity, record_id)} has {other.name.replace('_', ' ')} "
+                    f"{later[0]} pointing at it, added since"
+                )
+    return problems
+
+
+def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResult:
+    """Revert a change set (default: your latest one not undone). One transaction."""
+    rec = journal.recorder(session)
+    if rec is None:
+        raise Conflict("undo needs the change journal; it is off (journal.enabled)")
+    target = _target(ctx, session, set_id)
+    entries = list(
+        session.execute(
+            select(ChangeEntry)
+            .where(ChangeEntry.c.change_set_id == target.id)
+            .order_by(ChangeEntry.c.position.desc())
+        )
+    )
+    # Rows this change set touched are put back by it too: their references do not count.
+    touched = {(e.entity, e.record_id) for e in entries}
+    problems = _check(session, int(target.id), entries, touched)
+    if problems:
+        shown = "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
+        raise Conflict(f"cannot undo change set {target.id} ({target.command}): {shown}")
+    rec.undoes = int(target.id)
+    for e in entries:
+        if e.action == CREATE:
+            session.delete(_current(session, e.entity, e.record_id))
+            session.flush()
+        elif e.action == UPDATE:
+            _revert_update(session, e)
+        else:
+            _recreate(session, e)
+    session.flush()
+    return UndoResult(
+        int(target.id),
+        str(target.command),
+        [_describe(e.entity, e.record_id) for e in reversed(entries)],
+    )
+
+
+def _revert_update(session: Session, entry: Any) -> None:
+    model = MODELS[entry.entity]
+    obj = _current(session, entry.entity, entry.record_id)
+    lists = LIST_FIELDS.get(entry.entity, ())
+    for name, value in (entry.old or {}).items():
+        if name == "version":
+            continue
+        if name in lists:
+            _set_list(session, entry.entity, entry.record_id, name, list(value or []))
+        else:
+            setattr(obj, name, journal.decode(model, name, value))
+    session.flush()
+
+
+def _recreate(session: Session, entry: Any) -> None:
+    model = MODELS[entry.entity]
+    old = dict(entry.old or {})
+    lists = {k: old.pop(k) for k in LIST_FIELDS.get(entry.entity, ()) if k in old}
+    columns = {c.name for c in model.__table__.columns}
+    obj = model(**{k: journal.decode(model, k, v) for k, v in old.items() if k in columns})
+    session.add(obj)
+    session.flush()
+    for name, value in lists.items():
+        _set_list(session, entry.entity, entry.record_id, name, list(value or []))
+
+
+_LINKS: dict[tuple[str, str], tuple[Any, str]] = {
+    ("contact", "emails"): (ContactEmail, "email"),
+    ("contact", "phones"): (ContactPhone, "phone"),
+}
+
+
+def _set_list(session: Session, entity: str, record_id: int, name: str, values: list[str]) -> None:
+    """Give a record's list field exactly `values`, as the journal wrote them."""
+    if name == "tags":
+        from crm_cli.store.sales import DealTag
+
+        link = {"contact": ContactTag, "company": CompanyTag, "deal": DealTag}[entity]
+        owner = f"{entity}_id"
+        current = common.tag_names(session, link, owner, record_id)
+        common.set_tags(
+            session,
+            link,
+            owner,
+            record_id,
+            add=[v for v in values if v not in current],
+            remove=[v for v in current if v not in values],
+        )
+        return
+    table, column = _LINKS[(entity, name)]
+    current = list(
+        session.scalars(
+            select(table.c[column])
+            .where(table.c.contact_id == record_id)
+            .order_by(table.c.position, table.c.id)
+        )
+    )
+    journal.note_list(session, entity, record_id, name, current, values)
+    session.execute(delete(table).where(table.c.contact_id == record_id))
+    if values:
+        session.execute(
+            insert(table),
+            [{"contact_id": record_id, column: v, "position": i} for i, v in enumerate(values)],
+        )
