@@ -113,15 +113,18 @@ def fields_option(values: list[str] | None) -> dict[str, str | None]:
 
 
 def done(text: str) -> None:
-    """The one-line result of a change: it is the command's output, so it goes to stdout."""
-    print(text)
+    """The one-line result of a change: it is the command's output, so it goes to stdout.
+    Names in it were typed by someone: their control characters are shown escaped."""
+    from crm_cli.domain.text import escape_controls
+
+    print(escape_controls(text))
 
 
 def remove_records(
     refs: list[str],
     yes: bool,
     plural: str,
-    remove: Callable[[Any, list[str]], list[dict[str, Any]]],
+    remove: Callable[[Any, Any, list[str]], list[dict[str, Any]]],
     describe: Callable[[dict[str, Any]], str],
 ) -> None:
     """The body every `rm` shares: ask before removing several, remove in one transaction,
@@ -130,11 +133,13 @@ def remove_records(
         confirm(f"Remove {len(refs)} {plural}?", yes)
     ctx = context()
     with ctx.session() as session:
-        removed = remove(session, refs)
+        removed = remove(ctx, session, refs)
     for item in removed:
         done(describe(item))
 
 
 def note(text: str) -> None:
     """A message for the person, on stderr."""
-    print(f"crm: {text}", file=sys.stderr)
+    from crm_cli.domain.text import escape_controls
+
+    print(f"crm: {escape_controls(text)}", file=sys.stderr)

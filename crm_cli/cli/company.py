@@ -118,6 +118,7 @@ def list_(
     ctx = common.context()
     with ctx.session(write=False) as session:
         page = list_companies(
+            ctx,
             session,
             CompanyFilter(
                 tag=tag,
@@ -148,7 +149,7 @@ def show(
     fmt = common.output_format(json_)
     ctx = common.context()
     with ctx.session(write=False) as session:
-        record = show_company(session, ref)
+        record = show_company(ctx, session, ref)
     people = [
         Column("id", "ID", justify="right"),
         Column("name", "Name"),
@@ -234,5 +235,5 @@ def restore(
 
     ctx = common.context()
     with ctx.session() as session:
-        record = restore_company(session, ref)
+        record = restore_company(ctx, session, ref)
     _result(record, "Restored", json_)

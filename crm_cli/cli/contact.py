@@ -168,7 +168,7 @@ def list_(
             limit=common.page_limit(ctx, limit, all_),
             owner_id=ctx.user_id(session) if mine else None,
         )
-        page = list_contacts(session, flt)
+        page = list_contacts(ctx, session, flt)
     emit_rows(page.rows, _columns(), fmt)
     common.page_note(len(page.rows), page.total)
 
@@ -279,7 +279,7 @@ def tag_(
 
     ctx = common.context()
     with ctx.session() as session:
-        record = tag_contact(session, ref, changes)
+        record = tag_contact(ctx, session, ref, changes)
     if json_:
         _result(record, "Tagged", json_)
     else:
@@ -319,5 +319,5 @@ def restore(
 
     ctx = common.context()
     with ctx.session() as session:
-        record = restore_contact(session, ref)
+        record = restore_contact(ctx, session, ref)
     _result(record, "Restored", json_)

@@ -264,7 +264,7 @@ def list_(
     Example: crm deal list --stage proposal --close-before "+30d" --sort -value
     """
     from crm_cli.render.output import emit_rows, stdout_is_tty
-    from crm_cli.services.deals import DealFilter, list_deals
+    from crm_cli.services.deal_views import DealFilter, list_deals
 
     fmt = common.output_format(json_, csv_)
     ctx = common.context()
@@ -553,5 +553,5 @@ def restore(
 
     ctx = common.context()
     with ctx.session() as session:
-        record = restore_deal(session, deal_id)
+        record = restore_deal(ctx, session, deal_id)
     _report(Outcome(record), _summary(record, "Restored"), json_)

@@ -15,7 +15,7 @@ from crm_cli.cli import common
 from crm_cli.cli.common import CsvOpt, JsonOpt, YesOpt
 
 if TYPE_CHECKING:
-    from crm_cli.services.pipelines import StagePlace
+    from crm_cli.services.stages import StagePlace
 
 app = typer.Typer(
     help="Pipelines and their stages: the board deals move through.", no_args_is_help=True
@@ -135,7 +135,7 @@ def rm(
 
 
 def _place(after: str | None, before: str | None) -> StagePlace:
-    from crm_cli.services.pipelines import StagePlace
+    from crm_cli.services.stages import StagePlace
 
     return StagePlace(after=after, before=before)
 
@@ -156,7 +156,7 @@ def add_stage(
 
     Example: crm pipeline add-stage demo --after qualified --probability 35
     """
-    from crm_cli.services.pipelines import add_stage as add_stage_
+    from crm_cli.services.stages import add_stage as add_stage_
 
     ctx = common.context()
     with ctx.session() as session:
@@ -185,7 +185,7 @@ def rename_stage(
 
     Example: crm pipeline rename-stage proposal offer
     """
-    from crm_cli.services.pipelines import rename_stage as rename_stage_
+    from crm_cli.services.stages import rename_stage as rename_stage_
 
     ctx = common.context()
     with ctx.session() as session:
@@ -205,7 +205,7 @@ def move_stage(
 
     Example: crm pipeline move-stage negotiation --before proposal
     """
-    from crm_cli.services.pipelines import move_stage as move_stage_
+    from crm_cli.services.stages import move_stage as move_stage_
 
     ctx = common.context()
     with ctx.session() as session:
@@ -225,7 +225,7 @@ def set_probability(
 
     Example: crm pipeline set-probability proposal 40
     """
-    from crm_cli.services.pipelines import set_probability as set_probability_
+    from crm_cli.services.stages import set_probability as set_probability_
 
     ctx = common.context()
     with ctx.session() as session:
@@ -247,7 +247,7 @@ def rm_stage(
 
     Example: crm pipeline rm-stage qualified --move-to lead
     """
-    from crm_cli.services.pipelines import remove_stage
+    from crm_cli.services.stages import remove_stage
 
     ctx = common.context()
     with ctx.session() as session:

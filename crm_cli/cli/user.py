@@ -30,7 +30,7 @@ def add(
 
     ctx = common.context()
     with ctx.session() as session:
-        record = add_user(session, name, email, role)
+        record = add_user(ctx, session, name, email, role)
     if json_:
         write_json(record)
     else:
@@ -50,7 +50,7 @@ def list_(json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
     ctx = common.context()
     with ctx.session() as session:
         me = ctx.user_id(session)
-        rows = list_users(session)
+        rows = list_users(ctx, session)
     for row in rows:
         row["me"] = row["id"] == me
     emit_rows(

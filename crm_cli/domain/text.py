@@ -215,7 +215,9 @@ def _refuse_controls(value: str, field: str, allowed: str) -> None:
             )
 
 
-def clean_line(value: str, field: str, *, max_len: int = 500, required: bool = True) -> str:
+def clean_line(
+    value: str, field: str, *, max_len: int = 500, required: bool = True, collapse: bool = True
+) -> str:
     """A single-line value (a name, a title) as it should be stored.
 
     NFC-normalised (so "é" typed two ways is one string), whitespace collapsed to single
@@ -226,10 +228,13 @@ def clean_line(value: str, field: str, *, max_len: int = 500, required: bool = T
     sequences, Persian and Indic names need them. Bidi marks and overrides are not control
     characters and are stored; the display escapes the overrides.
 
-    With `required=False` an empty value gives "" (the caller stores nothing).
+    With `required=False` an empty value gives "" (the caller stores nothing). With
+    `collapse=False` only the ends are trimmed: a company's registered name keeps its inner
+    spacing exactly as another system exported it.
     """
     _refuse_controls(value, field, "\t\n\r")
-    text = " ".join(unicodedata.normalize("NFC", value).split())
+    normal = unicodedata.normalize("NFC", value)
+    text = " ".join(normal.split()) if collapse else normal.strip()
     if not text:
         if required:
             raise InvalidValue(field, value, "must not be empty")

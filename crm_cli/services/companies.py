@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from crm_cli.domain.text import clean_line, index_tokens
-from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.domain.text import clean_line
+from crm_cli.errors import Conflict, InvalidValue
 from crm_cli.services import common
+from crm_cli.services.contacts import reindex_contacts
+from crm_cli.services.lookups import find_company, index_company
 from crm_cli.services.users import resolve_user, user_names
 from crm_cli.store.models import Company, CompanyTag, Contact
 from crm_cli.store.types import utcnow
@@ -39,59 +41,6 @@ def _clean_domain(value: str) -> str:
     if not domain or "." not in domain or " " in domain:
         raise InvalidValue("domain", value, "not a domain name (e.g. acme.com)")
     return domain
-
-
-def reindex(company: Company, tags: list[str]) -> None:
-    company.search_name = index_tokens(company.name)
-    company.search_doc = index_tokens(
-        company.domain,
-        company.industry,
-        company.address,
-        *[str(v) for v in company.custom.values()],
-        *tags,
-    )
-
-
-def find_company(session: Session, ref: str, *, removed: bool = False) -> Company:
-    """A company by id or by name (case-insensitive)."""
-    text = ref.strip()
-    live = col(Company.deleted_at).is_not(None) if removed else col(Company.deleted_at).is_(None)
-    number = common.id_of(text)
-    if number is not None:
-        company = session.get(Company, number, with_for_update=common.locking(session))
-        if company is None or (company.deleted_at is not None) != removed:
-            raise NotFound("removed company" if removed else "company", ref)
-        return company
-    lock = common.locking(session)
-    by_name = select(Company).where(live, func.lower(col(Company.name)) == text.lower())
-    matches = session.scalars((by_name.with_for_update() if lock else by_name).limit(3)).all()
-    if not matches:
-        by_domain = select(Company).where(live, col(Company.domain) == text.lower())
-        matches = session.scalars(
-            (by_domain.with_for_update() if lock else by_domain).limit(3)
-        ).all()
-    if not matches:
-        raise NotFound("removed company" if removed else "company", ref)
-    if len(matches) > 1:
-        ids = ", ".join(str(c.id) for c in matches)
-        raise InvalidValue(
-            "company", ref, f"several companies have this name (ids {ids}); use an id"
-        )
-    return matches[0]
-
-
-def company_for_link(session: Session, ref: str, owner_id: int | None) -> Company:
-    """The company a contact or deal should point at: found by id or name, or created by name."""
-    try:
-        return find_company(session, ref)
-    except NotFound:
-        if common.id_of(ref) is not None:
-            raise
-    company = Company(name=ref.strip(), owner_id=owner_id)
-    reindex(company, [])
-    session.add(company)
-    session.flush()
-    return company
 
 
 def company_record(
@@ -130,7 +79,7 @@ def company_record(
 
 def _apply(session: Session, company: Company, inp: CompanyInput) -> None:
     if inp.name is not None:
-        company.name = clean_line(inp.name, "name")
+        company.name = clean_line(inp.name, "name", collapse=False)
     if inp.domain is not None:
         company.domain = _clean_domain(inp.domain) if inp.domain.strip() else None
     for attr in ("industry", "size", "address"):
@@ -163,7 +112,7 @@ def _check_name_free(session: Session, name: str, company_id: int | None) -> Non
 
 
 def add_company(ctx: Context, session: Session, inp: CompanyInput) -> dict[str, Any]:
-    name = clean_line(inp.name or "", "name")
+    name = clean_line(inp.name or "", "name", collapse=False)
     _check_name_free(session, name, None)
     company = Company(name=name, owner_id=ctx.user_id(session))
     _apply(session, company, inp)
@@ -172,7 +121,7 @@ def add_company(ctx: Context, session: Session, inp: CompanyInput) -> dict[str, 
     assert company.id is not None
     common.set_tags(session, CompanyTag, "company_id", company.id, add=inp.add_tags)
     tags = common.tags_by_owner(session, CompanyTag, "company_id", [company.id])[company.id]
-    reindex(company, tags)
+    index_company(company, tags)
     session.flush()
     return company_record(session, company, tags=tags)
 
@@ -182,26 +131,24 @@ def edit_company(ctx: Context, session: Session, ref: str, inp: CompanyInput) ->
     assert company.id is not None
     old_name = company.name
     if inp.name is not None:
-        _check_name_free(session, clean_line(inp.name, "name"), company.id)
+        _check_name_free(session, clean_line(inp.name, "name", collapse=False), company.id)
     _apply(session, company, inp)
     common.set_tags(
         session, CompanyTag, "company_id", company.id, add=inp.add_tags, remove=inp.remove_tags
     )
     tags = common.tags_by_owner(session, CompanyTag, "company_id", [company.id])[company.id]
-    reindex(company, tags)
+    index_company(company, tags)
     company.updated_at = utcnow()
     session.flush()
     if company.name != old_name:
         # Contacts are found by their company's name too: refresh their search documents.
-        from crm_cli.services.contacts import reindex_contacts
-
         reindex_contacts(
             session, select(col(Contact.id)).where(col(Contact.company_id) == company.id)
         )
     return company_record(session, company, tags=tags)
 
 
-def show_company(session: Session, ref: str) -> dict[str, Any]:
+def show_company(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     company = find_company(session, ref)
     record = company_record(session, company)
     people = session.execute(
@@ -227,7 +174,7 @@ class CompanyFilter:
     offset: int = 0
 
 
-def list_companies(session: Session, flt: CompanyFilter) -> common.Page:
+def list_companies(ctx: Context, session: Session, flt: CompanyFilter) -> common.Page:
     query = select(Company).where(
         col(Company.deleted_at).is_not(None) if flt.removed else col(Company.deleted_at).is_(None)
     )
@@ -300,7 +247,7 @@ def records(
     ]
 
 
-def remove_companies(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+def remove_companies(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     """Soft-delete: the companies disappear from listings and search until restored."""
     companies = [find_company(session, r) for r in refs]
     now = utcnow()
@@ -311,7 +258,7 @@ def remove_companies(session: Session, refs: list[str]) -> list[dict[str, Any]]:
     return [{"id": c.id, "name": c.name} for c in companies]
 
 
-def restore_company(session: Session, ref: str) -> dict[str, Any]:
+def restore_company(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     company = find_company(session, ref, removed=True)
     clash = session.scalar(
         select(col(Company.id)).where(

@@ -16,8 +16,9 @@ from sqlmodel import col
 
 from crm_cli.domain.contactinfo import national_digits, normalize_email, normalize_phone
 from crm_cli.domain.text import clean_line, index_tokens, phone_tokens
-from crm_cli.errors import Conflict, InvalidValue, NotFound
+from crm_cli.errors import Conflict, InvalidValue
 from crm_cli.services import common
+from crm_cli.services.lookups import company_for_link, find_company, find_contact
 from crm_cli.services.users import resolve_user, user_names
 from crm_cli.store.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, Tag
 from crm_cli.store.types import utcnow
@@ -77,40 +78,6 @@ def _phones(values: list[str], region: str | None) -> list[str]:
         if number not in result:
             result.append(number)
     return result
-
-
-def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contact:
-    text = str(ref).strip()
-    contact: Contact | None = None
-    number = common.id_of(text)
-    if number is not None:
-        contact = session.get(Contact, number, with_for_update=common.locking(session))
-    elif "@" in text:
-        query = (
-            select(Contact)
-            .join(ContactEmail, ContactEmail.c.contact_id == col(Contact.id))
-            .where(ContactEmail.c.email == text.lower())
-        )
-        if common.locking(session):
-            query = query.with_for_update(of=Contact)
-        contact = session.scalar(query)
-    elif text:
-        live = (
-            col(Contact.deleted_at).is_not(None) if removed else col(Contact.deleted_at).is_(None)
-        )
-        by_name = select(Contact).where(live, func.lower(col(Contact.name)) == text.lower())
-        if common.locking(session):
-            by_name = by_name.with_for_update()
-        matches = session.scalars(by_name.limit(3)).all()
-        if len(matches) > 1:
-            ids = ", ".join(str(c.id) for c in matches)
-            raise InvalidValue(
-                "contact", ref, f"several contacts have this name (ids {ids}); use an id or email"
-            )
-        contact = matches[0] if matches else None
-    if contact is None or (contact.deleted_at is not None) != removed:
-        raise NotFound("removed contact" if removed else "contact", ref)
-    return contact
 
 
 @dataclass
@@ -192,18 +159,33 @@ def records(session: Session, contacts: list[Contact]) -> list[dict[str, Any]]:
     return [contact_record(c, details) for c in contacts]
 
 
+def search_columns(
+    names: tuple[str | None, ...],
+    emails: list[str],
+    phones: list[str],
+    others: tuple[str | None, ...],
+    custom: dict[str, Any],
+    tags: list[str],
+) -> tuple[str, str]:
+    """`search_name` and `search_doc` of a contact: the tokens search matches against."""
+    return index_tokens(*names), index_tokens(
+        *emails,
+        *[t for p in phones for t in phone_tokens(p, national_digits(p))],
+        *others,
+        *[str(v) for v in custom.values()],
+        *tags,
+    )
+
+
 def _index(contact: Contact, details: _Details) -> None:
     cid = contact.id or 0
-    phones = details.phones.get(cid, [])
-    contact.search_name = index_tokens(contact.name, contact.given_name, contact.family_name)
-    contact.search_doc = index_tokens(
-        *details.emails.get(cid, []),
-        *[t for p in phones for t in phone_tokens(p, national_digits(p))],
-        contact.title,
-        details.companies.get(contact.company_id or 0),
-        contact.source,
-        *[str(v) for v in contact.custom.values()],
-        *details.tags.get(cid, []),
+    contact.search_name, contact.search_doc = search_columns(
+        (contact.name, contact.given_name, contact.family_name),
+        details.emails.get(cid, []),
+        details.phones.get(cid, []),
+        (contact.title, details.companies.get(contact.company_id or 0), contact.source),
+        contact.custom,
+        details.tags.get(cid, []),
     )
 
 
@@ -251,8 +233,6 @@ def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) 
         contact.owner_id = resolve_user(session, inp.owner)
     if inp.company is not None:
         if inp.company.strip():
-            from crm_cli.services.companies import company_for_link
-
             contact.company_id = company_for_link(session, inp.company, ctx.user_id(session)).id
         else:
             contact.company_id = None
@@ -365,7 +345,7 @@ def edit_contact(ctx: Context, session: Session, ref: str, inp: ContactInput) ->
     return contact_record(contact, details)
 
 
-def show_contact(session: Session, ref: str) -> dict[str, Any]:
+def show_contact(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     contact = find_contact(session, ref)
     return records(session, [contact])[0]
 
@@ -384,7 +364,7 @@ class ContactFilter:
     offset: int = 0
 
 
-def list_contacts(session: Session, flt: ContactFilter) -> common.Page:
+def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.Page:
     query = select(Contact).where(
         col(Contact.deleted_at).is_not(None) if flt.removed else col(Contact.deleted_at).is_(None)
     )
@@ -403,8 +383,6 @@ def list_contacts(session: Session, flt: ContactFilter) -> common.Page:
     if flt.owner_id is not None:
         query = query.where(col(Contact.owner_id) == flt.owner_id)
     if flt.company:
-        from crm_cli.services.companies import find_company
-
         query = query.where(col(Contact.company_id) == find_company(session, flt.company).id)
     if flt.text:
         from crm_cli.services.search import matching_ids
@@ -429,7 +407,7 @@ def list_contacts(session: Session, flt: ContactFilter) -> common.Page:
     return common.Page(records(session, list(session.scalars(query))), int(total))
 
 
-def tag_contact(session: Session, ref: str, changes: list[str]) -> dict[str, Any]:
+def tag_contact(ctx: Context, session: Session, ref: str, changes: list[str]) -> dict[str, Any]:
     """Apply `+tag` / `-tag` changes (a bare name adds)."""
     add, remove = [], []
     for change in changes:
@@ -447,7 +425,7 @@ def tag_contact(session: Session, ref: str, changes: list[str]) -> dict[str, Any
     return contact_record(contact, details)
 
 
-def remove_contacts(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+def remove_contacts(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     contacts = [find_contact(session, r) for r in refs]
     now = utcnow()
     for contact in contacts:
@@ -457,7 +435,7 @@ def remove_contacts(session: Session, refs: list[str]) -> list[dict[str, Any]]:
     return [{"id": c.id, "name": c.name} for c in contacts]
 
 
-def restore_contact(session: Session, ref: str) -> dict[str, Any]:
+def restore_contact(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     contact = find_contact(session, ref, removed=True)
     contact.deleted_at = None
     contact.updated_at = utcnow()

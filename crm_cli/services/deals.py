@@ -11,19 +11,16 @@ The rules live here so that the CLI, the TUI and imports all keep them:
 - winning a deal makes its contact a customer (from lead, prospect or churned), recorded as a
   "lifecycle" `Event` so it shows in the contact's timeline.
 
-`list_deals` stays fast on large tables: totals come from one aggregate query, and the default
-order (board order, then close date) is read stage by stage from `ix_deal_stage_close`, so a
-page costs the same with ten deals or a million.
+Reading deals (listing, totals, the detail view) lives in `deal_views`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -39,16 +36,13 @@ from crm_cli.services.pipelines import (
     Board,
     check_probability,
     load_board,
-    not_found,
 )
 from crm_cli.services.users import resolve_user, user_names
-from crm_cli.store.models import Company, Contact, Tag
+from crm_cli.store.models import Company, Contact
 from crm_cli.store.sales import Deal, DealTag, Event, Stage, StageChange
 from crm_cli.store.types import utcnow
 
 if TYPE_CHECKING:
-    from sqlalchemy.sql import Select
-
     from crm_cli.services.context import Context
 
 STATUSES = (OPEN, WON, LOST)
@@ -120,15 +114,6 @@ def effective_probability(own: int | None, stage: Stage) -> int:
 
 def weighted(value_minor: int, probability: int) -> int:
     return (value_minor * probability + 50) // 100
-
-
-def _check_status(value: str) -> str | None:
-    status = value.strip().lower()
-    if status == "all":
-        return None
-    if status not in STATUSES:
-        raise InvalidValue("status", value, "must be open, won, lost or all")
-    return status
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -331,7 +316,7 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
     currency = money.currency_code(inp.currency or ctx.config.currency)
     value_minor = _amount(inp.value, currency, ctx=ctx) if inp.value else 0
     probability = _probability(inp.probability) if inp.probability is not None else None
-    close = _close(ctx, inp.close) if inp.close else None
+    close = close_date(ctx, inp.close) if inp.close else None
     tags = [common.clean_tag(t) for t in inp.add_tags]
     board = load_board(session)
     pipeline = board.pipeline(ctx, inp.pipeline)
@@ -339,7 +324,7 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
     stage = board.stage(pipeline, inp.stage) if inp.stage else board.first(pipeline.id, OPEN)
     contact = None
     if inp.contact:
-        from crm_cli.services.contacts import find_contact
+        from crm_cli.services.lookups import find_contact
 
         contact = find_contact(session, inp.contact)
     user_id = ctx.user_id(session)
@@ -364,7 +349,7 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
     _enter(deal, stage, now, inp.lost_reason)
     names = _Names(tz=common.zone(session))
     if inp.company:
-        from crm_cli.services.companies import company_for_link
+        from crm_cli.services.lookups import company_for_link
 
         company = company_for_link(session, inp.company, owner_id)
         deal.company_id = company.id
@@ -389,7 +374,7 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
     return Outcome(deal_record(deal, board, names, now), None, notes)
 
 
-def _close(ctx: Context, text: str, field: str = "close") -> date:
+def close_date(ctx: Context, text: str, field: str = "close") -> date:
     from crm_cli.domain.dates import parse_date
 
     return parse_date(text, ctx.tz, field=field)
@@ -410,7 +395,7 @@ def edit_deal(ctx: Context, session: Session, ref: str, inp: DealInput) -> Outco
         # The same amount in the new currency, if it has the decimals for it.
         value_minor = _amount(str(money.to_major(deal.value_minor, deal.currency)), currency)
     probability = _probability(inp.probability) if inp.probability is not None else None
-    close = _close(ctx, inp.close) if inp.close else None
+    close = close_date(ctx, inp.close) if inp.close else None
     tags = [common.clean_tag(t) for t in inp.add_tags]
     untags = [common.clean_tag(t) for t in inp.remove_tags]
     target: Stage | None = None
@@ -439,7 +424,7 @@ def edit_deal(ctx: Context, session: Session, ref: str, inp: DealInput) -> Outco
             raise InvalidValue("reason", inp.lost_reason, "a lost deal needs a reason")
     contact: Contact | None = None
     if inp.contact:
-        from crm_cli.services.contacts import find_contact
+        from crm_cli.services.lookups import find_contact
 
         contact = find_contact(session, inp.contact)
     owner_id = resolve_user(session, inp.owner) if inp.owner else None
@@ -462,7 +447,7 @@ def edit_deal(ctx: Context, session: Session, ref: str, inp: DealInput) -> Outco
             deal.company_id = contact.company_id
     if inp.company is not None:
         if inp.company.strip():
-            from crm_cli.services.companies import company_for_link
+            from crm_cli.services.lookups import company_for_link
 
             deal.company_id = company_for_link(session, inp.company, ctx.user_id(session)).id
         else:
@@ -579,7 +564,7 @@ def _stage_before_closing(session: Session, deal: Deal, board: Board) -> Stage:
 # --- remove and restore ----------------------------------------------------------------------
 
 
-def remove_deals(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+def remove_deals(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     deals = [find_deal(session, r) for r in refs]
     now = utcnow()
     for deal in deals:
@@ -589,279 +574,9 @@ def remove_deals(session: Session, refs: list[str]) -> list[dict[str, Any]]:
     return [{"id": d.id, "title": d.title} for d in deals]
 
 
-def restore_deal(session: Session, ref: str) -> dict[str, Any]:
+def restore_deal(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     deal = find_deal(session, ref, removed=True)
     deal.deleted_at = None
     deal.updated_at = utcnow()
     session.flush()
     return records(session, [deal])[0]
-
-
-# --- show ------------------------------------------------------------------------------------
-
-
-def deal_detail(ctx: Context, session: Session, deal_id: int) -> dict[str, Any]:
-    """Everything `deal show` presents: the deal's record plus "stage_changes" (oldest first,
-    the creation included, with "from" None). Other sections (follow-ups, interactions,
-    feedback) are added here as keys holding lists of records."""
-    deal = find_deal(session, deal_id)
-    board = load_board(session)
-    record = records(session, [deal], board)[0]
-    changes = session.execute(
-        select(
-            col(StageChange.from_stage_id),
-            col(StageChange.to_stage_id),
-            col(StageChange.changed_at),
-            col(StageChange.user_id),
-        )
-        .where(col(StageChange.deal_id) == deal_id)
-        .order_by(col(StageChange.changed_at), col(StageChange.id))
-    ).all()
-    users = user_names(session, {u for *_rest, u in changes if u is not None})
-    record["stage_changes"] = [
-        {
-            "from": board.stages[frm].name if frm is not None else None,
-            "to": board.stages[to].name,
-            "at": common.iso(at, common.zone(session)),
-            "by": users.get(uid) if uid is not None else None,
-        }
-        for frm, to, at, uid in changes
-    ]
-    return record
-
-
-def show_deal(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
-    return deal_detail(ctx, session, common.parse_id(ref, "deal"))
-
-
-# --- listing ---------------------------------------------------------------------------------
-
-
-@dataclass
-class DealFilter:
-    stage: str | None = None
-    status: str | None = None  # open, won, lost, all; None: open (or the --stage's)
-    owner: str | None = None
-    owner_id: int | None = None
-    contact: str | None = None
-    company: str | None = None
-    pipeline: str | None = None
-    close_before: str | None = None
-    close_after: str | None = None
-    min_value: str | None = None
-    currency: str | None = None
-    tags: list[str] = field(default_factory=list)
-    search: str | None = None
-    removed: bool = False
-    sort: str | None = None
-    limit: int | None = 50
-
-
-def _min_value(text: str) -> ColumnElement[bool]:
-    """value >= AMOUNT, compared in major units across currencies: every value is scaled to 4
-    decimals, the most any currency has, so the comparison stays in integers."""
-    cleaned = text.strip().replace("_", "").replace(",", "").replace(" ", "")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidValue("min-value", text, "not a number") from None
-    if not amount.is_finite() or amount < 0:
-        raise InvalidValue("min-value", text, "must be a number, 0 or more")
-    threshold = int(amount.scaleb(4).to_integral_value(rounding=ROUND_CEILING))
-    by_exponent: dict[int, list[str]] = {}
-    for code, exp in money.EXPONENTS.items():
-        if exp != 2:
-            by_exponent.setdefault(exp, []).append(code)
-    value = col(Deal.value_minor)
-    scaled = case(
-        *[
-            (col(Deal.currency).in_(sorted(codes)), value * 10 ** (4 - exp))
-            for exp, codes in sorted(by_exponent.items())
-        ],
-        else_=value * 100,
-    )
-    return scaled >= threshold
-
-
-def _conditions(
-    ctx: Context, session: Session, flt: DealFilter, board: Board
-) -> tuple[list[ColumnElement[bool]], list[Stage]]:
-    """The WHERE clauses of a listing, and the stages it can show in board order."""
-    conds: list[ColumnElement[bool]] = [
-        col(Deal.deleted_at).is_not(None) if flt.removed else col(Deal.deleted_at).is_(None)
-    ]
-    status = _check_status(flt.status) if flt.status is not None else (None if flt.stage else OPEN)
-    stages = board.ordered()
-    if flt.pipeline:
-        pipeline = board.pipeline(ctx, flt.pipeline)
-        stages = [s for s in stages if s.pipeline_id == pipeline.id]
-    if flt.stage:
-        wanted = " ".join(flt.stage.split()).lower()
-        named = [s for s in stages if s.name.lower() == wanted]
-        if not named:
-            known = sorted({s.name for s in stages})
-            raise not_found("stage", flt.stage, f"stages: {', '.join(known)}")
-        stages = named
-    if status is not None:
-        stages = [s for s in stages if s.kind == status]
-    if flt.pipeline or flt.stage or status is not None:
-        conds.append(col(Deal.stage_id).in_([s.id for s in stages]))
-    if flt.owner:
-        conds.append(col(Deal.owner_id) == resolve_user(session, flt.owner))
-    if flt.owner_id is not None:
-        conds.append(col(Deal.owner_id) == flt.owner_id)
-    if flt.contact:
-        from crm_cli.services.contacts import find_contact
-
-        conds.append(col(Deal.contact_id) == find_contact(session, flt.contact).id)
-    if flt.company:
-        from crm_cli.services.companies import find_company
-
-        conds.append(col(Deal.company_id) == find_company(session, flt.company).id)
-    if flt.close_before:
-        conds.append(col(Deal.expected_close) <= _close(ctx, flt.close_before, "close-before"))
-    if flt.close_after:
-        conds.append(col(Deal.expected_close) >= _close(ctx, flt.close_after, "close-after"))
-    if flt.min_value:
-        conds.append(_min_value(flt.min_value))
-    if flt.currency:
-        conds.append(col(Deal.currency) == money.currency_code(flt.currency))
-    for tag in flt.tags:
-        conds.append(
-            col(Deal.id).in_(
-                select(col(DealTag.deal_id))
-                .join(Tag, col(Tag.id) == col(DealTag.tag_id))
-                .where(col(Tag.name) == common.clean_tag(tag))
-            )
-        )
-    if flt.search and flt.search.strip():
-        conds.append(
-            func.lower(col(Deal.title)).contains(flt.search.strip().lower(), autoescape=True)
-        )
-    return conds, stages
-
-
-def _probability_sql(board: Board) -> ColumnElement[int]:
-    """The effective probability in SQL, from the stages in hand rather than a join: the
-    deal's own while its stage is open, else the stage's."""
-    stage_probability = case(
-        {sid: s.probability for sid, s in board.stages.items()}, value=col(Deal.stage_id), else_=0
-    )
-    open_ids = [sid for sid, s in board.stages.items() if s.kind == OPEN]
-    return case(
-        (col(Deal.stage_id).in_(open_ids), func.coalesce(col(Deal.probability), stage_probability)),
-        else_=stage_probability,
-    )
-
-
-def totals_query(conds: list[ColumnElement[bool]], board: Board) -> Select[int, str, int, int, int]:
-    """Per stage and currency: count, value and weighted value. Answered from the index
-    ix_deal_totals alone, without reading the table."""
-    worth = (col(Deal.value_minor) * _probability_sql(board) + 50) // 100
-    return (
-        select(
-            col(Deal.stage_id),
-            col(Deal.currency),
-            func.count(),
-            func.sum(col(Deal.value_minor)),
-            func.sum(worth),
-        )
-        .where(*conds)
-        .group_by(col(Deal.stage_id), col(Deal.currency))
-    )
-
-
-def _totals(
-    session: Session, conds: list[ColumnElement[bool]], board: Board
-) -> tuple[dict[str, Any], dict[int, int]]:
-    """Count, value and weighted value per currency over every matching deal, in one query;
-    and how many deals each stage holds (the page reader skips empty stages)."""
-    rows = session.execute(totals_query(conds, board)).all()
-    per_stage: dict[int, int] = {}
-    by_currency: dict[str, list[int]] = {}
-    for stage_id, currency, count, value, worth_sum in rows:
-        per_stage[int(stage_id)] = per_stage.get(int(stage_id), 0) + int(count)
-        sums = by_currency.setdefault(str(currency), [0, 0, 0])
-        sums[0] += int(count)
-        sums[1] += int(value or 0)
-        sums[2] += int(worth_sum or 0)
-    totals = {
-        "count": sum(per_stage.values()),
-        "by_currency": [
-            {
-                "currency": cur,
-                "count": n,
-                "value": money.major_number(v, cur),
-                "value_minor": v,
-                "weighted_value": money.major_number(w, cur),
-                "weighted_value_minor": w,
-            }
-            for cur, (n, v, w) in sorted(by_currency.items())
-        ],
-    }
-    return totals, per_stage
-
-
-SORTS = ("value", "close", "created", "updated", "title", "stage", "id")
-
-
-def _order(sort: str, board: Board) -> list[Any]:
-    rank = {sid: i for i, sid in enumerate(s.id for s in board.ordered())}
-    columns: dict[str, Any] = {
-        "value": col(Deal.value_minor),
-        "close": col(Deal.expected_close),
-        "created": col(Deal.created_at),
-        "updated": col(Deal.updated_at),
-        "title": col(Deal.title),
-        "id": col(Deal.id),
-        "stage": case(rank, value=col(Deal.stage_id), else_=len(rank)),
-    }
-    clauses: list[Any] = []
-    for part in sort.split(","):
-        name = part.strip().lstrip("-+")
-        if name not in columns:
-            raise InvalidValue("sort", sort, f"sort by one of {', '.join(SORTS)}")
-        clause = columns[name].desc() if part.strip().startswith("-") else columns[name].asc()
-        # Deals without a close date come last either way, on SQLite and PostgreSQL alike.
-        clauses.append(clause.nulls_last() if name == "close" else clause)
-    return [*clauses, col(Deal.id).asc()]
-
-
-def stage_page_queries(
-    stage_id: int, conds: list[ColumnElement[bool]], limit: int | None
-) -> list[Select[Deal]]:
-    """The default order within one stage: by close date, then deals without one, each by id.
-    Two queries because an index gives NULLs first on SQLite and last on PostgreSQL."""
-    base = select(Deal).where(col(Deal.stage_id) == stage_id, *conds)
-    dated = base.where(col(Deal.expected_close).is_not(None)).order_by(
-        col(Deal.expected_close), col(Deal.id)
-    )
-    undated = base.where(col(Deal.expected_close).is_(None)).order_by(col(Deal.id))
-    if limit is not None:
-        dated, undated = dated.limit(limit), undated.limit(limit)
-    return [dated, undated]
-
-
-def list_deals(ctx: Context, session: Session, flt: DealFilter) -> common.Page:
-    """A page of deals with totals over all that match. Default: open deals in board order
-    (pipeline, stage), then by close date."""
-    board = load_board(session)
-    conds, stages = _conditions(ctx, session, flt, board)
-    totals, per_stage = _totals(session, conds, board)
-    deals: list[Deal] = []
-    if flt.sort:
-        query = select(Deal).where(*conds).order_by(*_order(flt.sort, board))
-        if flt.limit is not None:
-            query = query.limit(flt.limit)
-        deals = list(session.scalars(query))
-    else:
-        # Stage by stage in board order, each read in index order: no sort of the whole set.
-        for stage in stages:
-            if not per_stage.get(stage.id or 0):
-                continue
-            for query in stage_page_queries(stage.id or 0, conds, None):
-                left = None if flt.limit is None else flt.limit - len(deals)
-                if left == 0:
-                    break
-                deals.extend(session.scalars(query if left is None else query.limit(left)))
-    return common.Page(records(session, deals, board), int(totals["count"]), totals)

@@ -141,7 +141,7 @@ def _apply(ctx: Context, session: Session, item: Feedback, inp: FeedbackInput) -
             setattr(item, field, _clean(field, value))
     if inp.contact is not None:
         if inp.contact.strip():
-            from crm_cli.services.contacts import find_contact
+            from crm_cli.services.lookups import find_contact
 
             item.contact_id = find_contact(session, inp.contact).id
         else:
@@ -214,7 +214,7 @@ def reopen_feedback(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     return _one(ctx, session, item)
 
 
-def remove_feedback(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+def remove_feedback(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     items = [find_feedback(session, r) for r in refs]
     now = utcnow()
     for item in items:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -50,8 +50,13 @@ _MAX_CHAIN = 1_000
 
 
 def local_text(value: datetime, tz: ZoneInfo) -> str:
-    """`Mon 2026-11-30 09:00 CET`: how a time is shown to a person."""
-    local = value.astimezone(tz)
+    """`Mon 2026-11-30 09:00 CET`: how a time is shown to a person. A time at the very edge
+    of what Python can hold (stored before such dates were refused) is shown in UTC rather
+    than failing the whole listing."""
+    try:
+        local = value.astimezone(tz)
+    except OverflowError:
+        local = value.astimezone(UTC)
     return f"{local:%a %Y-%m-%d %H:%M} {local.tzname()}"
 
 
@@ -179,7 +184,7 @@ def _apply(ctx: Context, session: Session, followup: Followup, inp: FollowupInpu
         followup.reminded_at = None
     if inp.contact is not None:
         if inp.contact.strip():
-            from crm_cli.services.contacts import find_contact
+            from crm_cli.services.lookups import find_contact
 
             followup.contact_id = find_contact(session, inp.contact).id
         else:
@@ -222,7 +227,7 @@ def show_followup(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     return _one(ctx, session, find_followup(session, ref))
 
 
-def remove_followups(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+def remove_followups(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     """Soft-delete: the rows stay, out of every listing and reminder."""
     followups = [find_followup(session, r) for r in refs]
     now = utcnow()

@@ -111,7 +111,7 @@ def interaction_records(
 
 def log_interaction(ctx: Context, session: Session, inp: InteractionInput) -> dict[str, Any]:
     """Record an interaction and move the contact's last-contacted time forward."""
-    from crm_cli.services.contacts import find_contact
+    from crm_cli.services.lookups import find_contact
 
     kind = check_kind(inp.kind)
     summary = clean_line(
@@ -159,7 +159,7 @@ def show_interaction(ctx: Context, session: Session, ref: str) -> dict[str, Any]
     return interaction_records(ctx, session, [find_interaction(session, ref)])[0]
 
 
-def remove_interactions(session: Session, refs: list[str]) -> list[dict[str, Any]]:
+def remove_interactions(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     """Soft-delete interactions. A contact whose last contact was one of them gets its
     last-contacted time back from the interactions that remain."""
     interactions = [find_interaction(session, r) for r in refs]

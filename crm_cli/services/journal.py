@@ -15,33 +15,54 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Date, DateTime, delete, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from crm_cli.store.journal import ChangeEntry, ChangeSet
-from crm_cli.store.models import Company, Contact, User
-from crm_cli.store.sales import (
-    Deal,
-    Event,
-    Feedback,
-    Followup,
-    Interaction,
-    Pipeline,
-    Stage,
-    StageChange,
-)
 from crm_cli.store.types import utcnow
 
 if TYPE_CHECKING:
     from crm_cli.services.context import Context
 
-# The tables whose rows are journaled, by table name. Tags and link rows are not records of
-# their own: they are fields of the record they belong to (LIST_FIELDS).
-MODELS: dict[str, Any] = {
-    m.__tablename__: m
-    for m in (
+# The tables whose rows are journaled. Tags and link rows are not records of their own: they
+# are fields of the record they belong to (LIST_FIELDS). Names, not classes: a command about
+# contacts does not pay for defining the sales tables (~3 ms each) to journal its change.
+JOURNALED = frozenset(
+    {
+        "user",
+        "company",
+        "contact",
+        "pipeline",
+        "stage",
+        "deal",
+        "stage_change",
+        "followup",
+        "interaction",
+        "feedback",
+        "event",
+    }
+)
+
+
+@cache
+def models() -> dict[str, Any]:
+    """The ORM class of each journaled table, by table name (for undo)."""
+    from crm_cli.store.models import Company, Contact, User
+    from crm_cli.store.sales import (
+        Deal,
+        Event,
+        Feedback,
+        Followup,
+        Interaction,
+        Pipeline,
+        Stage,
+        StageChange,
+    )
+
+    classes: tuple[Any, ...] = (
         User,
         Company,
         Contact,
@@ -54,7 +75,11 @@ MODELS: dict[str, Any] = {
         Feedback,
         Event,
     )
-}
+    found = {m.__tablename__: m for m in classes}
+    assert set(found) == JOURNALED
+    return found
+
+
 LIST_FIELDS: dict[str, tuple[str, ...]] = {
     "contact": ("emails", "phones", "tags"),
     "company": ("tags",),
@@ -131,13 +156,13 @@ class Recorder:
 
     def _after_flush(self, session: Session, _flush_context: Any) -> None:
         for obj in session.new:
-            if _table(obj) in MODELS:
+            if _table(obj) in JOURNALED:
                 self._created(obj)
         for obj in session.dirty:
-            if _table(obj) in MODELS and session.is_modified(obj, include_collections=False):
+            if _table(obj) in JOURNALED and session.is_modified(obj, include_collections=False):
                 self._updated(obj)
         for obj in session.deleted:
-            if _table(obj) in MODELS:
+            if _table(obj) in JOURNALED:
                 self._removed(obj)
 
     def _created(self, obj: Any) -> None:
@@ -178,6 +203,14 @@ class Recorder:
         if entry is not None and entry.old:
             before.update(entry.old)
         self.entries[key] = Entry(key[0], key[1], REMOVE, before, None)
+
+    def note_created(self, entity: str, rows: list[dict[str, Any]]) -> None:
+        """Records created by a bulk statement (not seen by the ORM): each row with its id."""
+        for row in rows:
+            key = (entity, int(row["id"]))
+            self.entries[key] = Entry(
+                entity, key[1], CREATE, None, {k: encode(v) for k, v in row.items()}
+            )
 
     def note_list(
         self, entity: str, record_id: int, name: str, old: list[str], new: list[str]

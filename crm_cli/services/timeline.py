@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.domain import dates
-from crm_cli.services import contacts, deals, feedback, followups, interactions
+from crm_cli.services import contacts, deal_views, deals, feedback, followups, interactions
 from crm_cli.services.companies import company_record
-from crm_cli.services.lookups import find_deal
+from crm_cli.services.lookups import find_contact, find_deal
 from crm_cli.services.pipelines import load_board
 from crm_cli.services.users import user_names
 from crm_cli.store.models import Company
@@ -30,7 +30,7 @@ TIMELINE_LIMIT = 30
 
 
 def contact_360(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
-    contact = contacts.find_contact(session, ref)
+    contact = find_contact(session, ref)
     assert contact.id is not None
     record = contacts.records(session, [contact])[0]
     company = session.get(Company, contact.company_id) if contact.company_id else None
@@ -64,7 +64,7 @@ def contact_360(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
 def deal_360(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     deal = find_deal(session, ref)
     assert deal.id is not None
-    record = deals.deal_detail(ctx, session, deal.id)
+    record = deal_views.deal_detail(ctx, session, deal.id)
     record["followups"] = followups.next_followups(ctx, session, deal_id=deal.id, limit=10)
     record["interactions"] = interactions.recent_interactions(
         ctx, session, deal_id=deal.id, limit=10

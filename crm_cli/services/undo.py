@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 
 from crm_cli.errors import Conflict, CrmError, ExitCode, InvalidValue, NotFound
 from crm_cli.services import common, journal
-from crm_cli.services.journal import CREATE, LIST_FIELDS, MODELS, UPDATE
+from crm_cli.services.journal import CREATE, LIST_FIELDS, UPDATE, models
 from crm_cli.store.journal import ChangeEntry, ChangeSet
 from crm_cli.store.models import CompanyTag, ContactEmail, ContactPhone, ContactTag
 
@@ -130,8 +130,7 @@ def _record(session: Session, kind: str, ref: str) -> tuple[str, int]:
         raise InvalidValue("kind", kind, f"must be one of {', '.join(_KINDS)}")
     number = common.id_of(ref)
     if kind in ("contact", "company") and number is None:
-        from crm_cli.services.companies import find_company
-        from crm_cli.services.contacts import find_contact
+        from crm_cli.services.lookups import find_company, find_contact
 
         finder = find_contact if kind == "contact" else find_company
         try:
@@ -180,7 +179,7 @@ def _target(ctx: Context, session: Session, set_id: int | None) -> Any:
 
 
 def _current(session: Session, entity: str, record_id: int) -> Any:
-    model = MODELS[entity]
+    model = models()[entity]
     obj = session.get(model, record_id, with_for_update=common.locking(session))
     return obj
 
@@ -247,7 +246,7 @@ def _references(
     session: Session, entity: str, record_id: int, created: set[tuple[str, int]]
 ) -> list[str]:
     """Rows made since that point at a record whose creation would be undone."""
-    table = MODELS[entity].__table__
+    table = models()[entity].__table__
     problems = []
     for other in SQLModel.metadata.sorted_tables:
         if other.name in _CHILD_TABLES or other.name.startswith("change_"):
@@ -304,7 +303,7 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
 
 
 def _revert_update(session: Session, entry: Any) -> None:
-    model = MODELS[entry.entity]
+    model = models()[entry.entity]
     obj = _current(session, entry.entity, entry.record_id)
     lists = LIST_FIELDS.get(entry.entity, ())
     for name, value in (entry.old or {}).items():
@@ -318,7 +317,7 @@ def _revert_update(session: Session, entry: Any) -> None:
 
 
 def _recreate(session: Session, entry: Any) -> None:
-    model = MODELS[entry.entity]
+    model = models()[entry.entity]
     old = dict(entry.old or {})
     lists = {k: old.pop(k) for k in LIST_FIELDS.get(entry.entity, ()) if k in old}
     columns = {c.name for c in model.__table__.columns}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +13,9 @@ from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services.common import id_of, iso, zone
 from crm_cli.store.models import User
 from crm_cli.store.types import utcnow
+
+if TYPE_CHECKING:
+    from crm_cli.services.context import Context
 
 ROLES = ("admin", "member", "viewer")
 
@@ -54,7 +57,7 @@ def user_record(user: User, tz: tzinfo) -> dict[str, Any]:
 
 
 def add_user(
-    session: Session, name: str, email: str | None, role: str = "member"
+    ctx: Context, session: Session, name: str, email: str | None, role: str = "member"
 ) -> dict[str, Any]:
     from crm_cli.domain.contactinfo import normalize_email
     from crm_cli.domain.text import clean_line
@@ -71,7 +74,7 @@ def add_user(
     return user_record(user, zone(session))
 
 
-def list_users(session: Session) -> list[dict[str, Any]]:
+def list_users(ctx: Context, session: Session) -> list[dict[str, Any]]:
     tz = zone(session)
     return [user_record(u, tz) for u in session.scalars(select(User).order_by(col(User.id)))]
 

@@ -374,7 +374,7 @@ def test_totals_per_currency(crm: Any, db_url: str) -> None:
     assert "1,500 JPY (weighted 375 JPY)" in note
 
     from crm_cli.services.context import open_context
-    from crm_cli.services.deals import DealFilter, list_deals
+    from crm_cli.services.deal_views import DealFilter, list_deals
 
     ctx = open_context()
     try:
@@ -548,7 +548,7 @@ def test_list_reads_pages_and_totals_from_indexes(tmp_path: Any) -> None:
     from sqlalchemy.dialects import sqlite
     from sqlmodel import col
 
-    from crm_cli.services.deals import stage_page_queries, totals_query
+    from crm_cli.services.deal_views import stage_page_queries, totals_query
     from crm_cli.services.pipelines import load_board
     from crm_cli.store.engine import session_scope
     from crm_cli.store.migrate import ensure_current

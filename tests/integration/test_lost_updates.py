@@ -110,7 +110,8 @@ def test_concurrent_moves_of_one_deal_keep_the_history_chained(
         deal = crm.json("deal", "show", str(deal_id))
         changes = deal["stage_changes"]
         chained = all(
-            later["from"] == earlier["to"] for earlier, later in zip(changes, changes[1:])
+            later["from"] == earlier["to"]
+            for earlier, later in zip(changes, changes[1:], strict=False)
         )
         if len(changes) != 3 or not chained or changes[-1]["to"] != deal["stage"]:
             broken.append((deal_id, changes, deal["stage"]))

@@ -66,7 +66,7 @@ def test_eight_threads_share_one_context_on_a_fresh_database(
                     ctx, session, ContactInput(name=f"Thread {i}", emails=[f"t{i}@example.com"])
                 )
             with ctx.session(write=False) as session:
-                list_contacts(session, ContactFilter(limit=None))
+                list_contacts(ctx, session, ContactFilter(limit=None))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -78,7 +78,7 @@ def test_eight_threads_share_one_context_on_a_fresh_database(
     try:
         assert errors == []
         with ctx.session(write=False) as session:
-            page = list_contacts(session, ContactFilter(limit=None))
+            page = list_contacts(ctx, session, ContactFilter(limit=None))
         assert sorted(r["name"] for r in page.rows) == [f"Thread {i}" for i in range(8)]
         # One user, resolved once: every contact is owned by the same person.
         assert {r["owner"] for r in page.rows} == {"Test User"}

@@ -55,7 +55,7 @@ def test_salesforce_accounts_become_searchable_companies(shared_data: Path, db_u
                 continue
             added[name] = record["id"]
     with ctx.session(write=False) as session:
-        page = list_companies(session, CompanyFilter(limit=None))
+        page = list_companies(ctx, session, CompanyFilter(limit=None))
         assert page.total == len(added) == len(rows) - duplicates
         stored = {r["name"] for r in page.rows}
         assert stored == set(added)  # Latin-1 text survives intact

@@ -1,0 +1,229 @@
+"""Bulk writes: many records in one statement per table, for imports.
+
+The same checks as `add_contact` (every value through the same validators, emails unique),
+but no ORM object per row and no statement per row: on this machine that is the difference
+between ~80,000 rows a second and ~800. The journal records every created row, so `crm undo`
+takes a whole import back like any other change.
+
+Callers pass clean inputs or get `InvalidValue` for the first bad one; an importer that
+wants to reject rows one by one checks each with `check_contact` first and passes the good
+ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from crm_cli.domain.text import clean_line
+from crm_cli.errors import Conflict, InvalidValue
+from crm_cli.services import common, journal
+from crm_cli.services.contacts import (
+    ContactInput,
+    _emails,
+    _phones,
+    check_lifecycle,
+    search_columns,
+)
+from crm_cli.services.users import resolve_user
+from crm_cli.store.models import Company, Contact, ContactEmail, ContactPhone, ContactTag
+from crm_cli.store.types import utcnow
+
+if TYPE_CHECKING:
+    from crm_cli.services.context import Context
+
+# Bind parameters per statement stay far below SQLite's 32,766 and PostgreSQL's 65,535.
+CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class CheckedContact:
+    """A contact whose every value has passed the checks, ready to insert."""
+
+    name: str
+    given_name: str | None
+    family_name: str | None
+    title: str | None
+    company: str | None
+    lifecycle: str
+    source: str | None
+    owner: str | None
+    cadence_days: int | None
+    emails: list[str]
+    phones: list[str]
+    tags: list[str]
+    custom: dict[str, str]
+
+
+def check_contact(ctx: Context, inp: ContactInput) -> CheckedContact:
+    """Every value of one contact checked, as `add_contact` checks them; raises
+    `InvalidValue` naming the field for the first bad one. Touches no database."""
+
+    def line(value: str | None, field: str) -> str | None:
+        return clean_line(value, field, required=False) or None if value else None
+
+    if inp.cadence_days is not None and not 0 <= inp.cadence_days <= 3650:
+        raise InvalidValue("cadence", inp.cadence_days, "must be from 0 to 3650 days")
+    return CheckedContact(
+        name=clean_line(inp.name or "", "name"),
+        given_name=line(inp.given_name, "given_name"),
+        family_name=line(inp.family_name, "family_name"),
+        title=line(inp.title, "title"),
+        company=clean_line(inp.company, "company", collapse=False) if inp.company else None,
+        lifecycle=check_lifecycle(inp.lifecycle) if inp.lifecycle else "lead",
+        source=line(inp.source, "source"),
+        owner=inp.owner,
+        cadence_days=inp.cadence_days or None,
+        emails=_emails((inp.emails or []) + inp.add_emails),
+        phones=_phones((inp.phones or []) + inp.add_phones, ctx.config.phone_region),
+        tags=sorted({common.clean_tag(t) for t in inp.add_tags}),
+        custom={k: v for k, v in inp.fields.items() if v is not None},
+    )
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _companies(ctx: Context, session: Session, names: set[str]) -> dict[str, int]:
+    """Ids of the named companies (case-insensitive), creating the missing ones in one go."""
+    found: dict[str, int] = {}
+    wanted = sorted(names)
+    for part in _chunks([n.lower() for n in wanted]):
+        existing = session.execute(
+            select(func.lower(col(Company.name)), col(Company.id)).where(
+                col(Company.deleted_at).is_(None), func.lower(col(Company.name)).in_(part)
+            )
+        )
+        for lowered, cid in existing:
+            found.setdefault(str(lowered), int(cid))
+    missing = [n for n in wanted if n.lower() not in found]
+    if missing:
+        from crm_cli.domain.text import index_tokens
+
+        now = utcnow()
+        rows = [
+            {
+                "name": n,
+                "owner_id": ctx.user_id(),
+                "custom": {},
+                "search_name": index_tokens(n),
+                "search_doc": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in missing
+        ]
+        table = Company.__table__  # type: ignore[attr-defined]
+        ids = session.scalars(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        ).all()
+        created = [{**r, "id": i, "version": 1} for r, i in zip(rows, ids, strict=True)]
+        rec = journal.recorder(session)
+        if rec is not None:
+            rec.note_created("company", created)
+        for name, cid in zip(missing, ids, strict=True):
+            found[name.lower()] = int(cid)
+    return found
+
+
+def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedContact]) -> list[int]:
+    """Insert checked contacts: one statement per table (in chunks), their companies found or
+    created by name, their tags created as needed. Returns the new ids, in order.
+
+    Refused as a whole (Conflict) when an email belongs to an existing contact or to two of
+    the new ones: a bulk write never half-applies.
+    """
+    if not contacts:
+        return []
+    emails = [e for c in contacts for e in c.emails]
+    if len(set(emails)) != len(emails):
+        seen: set[str] = set()
+        twice = next(e for e in emails if e in seen or seen.add(e))  # type: ignore[func-returns-value]
+        raise Conflict(f"email {twice!r} is given to two of the new contacts")
+    for part in _chunks(emails):
+        taken = session.execute(
+            select(ContactEmail.c.email, ContactEmail.c.contact_id).where(
+                ContactEmail.c.email.in_(part)
+            )
+        ).first()
+        if taken is not None:
+            raise Conflict(f"email {taken[0]!r} belongs to contact {taken[1]}")
+    companies = _companies(ctx, session, {c.company for c in contacts if c.company})
+    owners = {o: resolve_user(session, o) for o in {c.owner for c in contacts if c.owner}}
+    me = ctx.user_id()
+    now = utcnow()
+    rows = []
+    for c in contacts:
+        company_id = companies[c.company.lower()] if c.company else None
+        search_name, search_doc = search_columns(
+            (c.name, c.given_name, c.family_name),
+            c.emails,
+            c.phones,
+            (c.title, c.company, c.source),
+            c.custom,
+            c.tags,
+        )
+        rows.append(
+            {
+                "name": c.name,
+                "given_name": c.given_name,
+                "family_name": c.family_name,
+                "title": c.title,
+                "company_id": company_id,
+                "lifecycle": c.lifecycle,
+                "source": c.source,
+                "owner_id": owners[c.owner] if c.owner else me,
+                "custom": c.custom,
+                "cadence_days": c.cadence_days,
+                "search_name": search_name,
+                "search_doc": search_doc,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    table = Contact.__table__  # type: ignore[attr-defined]
+    ids: list[int] = []
+    for part in _chunks(rows):
+        ids.extend(
+            int(i)
+            for i in session.scalars(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), list(part)
+            )
+        )
+    tag_ids = common.tag_ids(session, {t for c in contacts for t in c.tags})
+    children: dict[Any, list[dict[str, Any]]] = {ContactEmail: [], ContactPhone: [], ContactTag: []}
+    for cid, c in zip(ids, contacts, strict=True):
+        children[ContactEmail] += [
+            {"contact_id": cid, "email": e, "position": i} for i, e in enumerate(c.emails)
+        ]
+        children[ContactPhone] += [
+            {"contact_id": cid, "phone": p, "position": i} for i, p in enumerate(c.phones)
+        ]
+        children[ContactTag] += [{"contact_id": cid, "tag_id": tag_ids[t]} for t in c.tags]
+    for child, child_rows in children.items():
+        for part in _chunks(child_rows):
+            session.execute(insert(child), list(part))
+    rec = journal.recorder(session)
+    if rec is not None:
+        rec.note_created(
+            "contact",
+            [
+                {
+                    **row,
+                    "id": cid,
+                    "version": 1,
+                    "emails": c.emails,
+                    "phones": c.phones,
+                    "tags": c.tags,
+                }
+                for cid, row, c in zip(ids, rows, contacts, strict=True)
+            ],
+        )
+    return ids

@@ -1,0 +1,113 @@
+"""Bulk writes for imports: the same records as one by one, in one statement per table,
+journaled so that one `crm undo` takes them all back. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crm_cli.errors import Conflict, InvalidValue
+from crm_cli.services.bulk import add_contacts, check_contact
+from crm_cli.services.contacts import ContactInput
+from crm_cli.services.context import open_context
+from tests.conftest import Runner
+
+COUNT = 12_000  # more than one chunk of every statement
+
+
+def _inputs(n: int) -> list[ContactInput]:
+    return [
+        ContactInput(
+            name=f"Bulk {i} 张",
+            emails=[f"bulk{i}@example.com"],
+            phones=[f"+49 30 {1000000 + i}"],
+            company="Acme GmbH" if i % 2 else f"Firm {i % 7}",
+            title="Buyer",
+            add_tags=["imported", f"batch{i % 3}"],
+            fields={"tier": "gold"} if i % 5 == 0 else {},
+        )
+        for i in range(n)
+    ]
+
+
+def _bulk(inputs: list[ContactInput]) -> list[int]:
+    ctx = open_context()
+    try:
+        checked = [check_contact(ctx, i) for i in inputs]
+        with ctx.session() as session:
+            return add_contacts(ctx, session, checked)
+    finally:
+        ctx.close()
+
+
+def _comparable(record: dict[str, Any]) -> dict[str, Any]:
+    skip = {"id", "emails", "phones", "created_at", "updated_at", "company_id"}
+    return {k: v for k, v in record.items() if k not in skip}
+
+
+def test_bulk_contacts_are_the_same_records_as_one_by_one(db_url: str, crm: Runner) -> None:
+    crm.ok("company", "add", "Acme GmbH")
+    one = crm.json(
+        "contact",
+        "add",
+        "Bulk 1 张",
+        "--email",
+        "single@example.com",
+        "--phone",
+        "+49 30 1000001",
+        "--company",
+        "Acme GmbH",
+        "--title",
+        "Buyer",
+        "--tag",
+        "imported",
+        "--tag",
+        "batch1",
+    )
+    ids = _bulk(_inputs(COUNT))
+    assert len(ids) == COUNT == len(set(ids))
+    listed = {c["id"]: c for c in crm.json("contact", "list", "--all")}
+    assert len(listed) == COUNT + 1
+    bulk_one = listed[ids[1]]
+    assert _comparable(bulk_one) == _comparable(one)
+    assert bulk_one["emails"] == ["bulk1@example.com"]
+    assert bulk_one["phones"] == ["+49301000001"]
+    assert listed[ids[0]]["custom"] == {"tier": "gold"}
+    # Companies were found by name (Acme GmbH once) or created once each.
+    names = [c["name"] for c in crm.json("company", "list", "--all")]
+    assert sorted(names) == sorted(["Acme GmbH", *{f"Firm {i % 7}" for i in range(0, COUNT, 2)}])
+    # Search sees them: by name, by company, by email.
+    assert [c["id"] for c in crm.json("contact", "list", "--search", "bulk11999")] == [ids[-1]]
+    assert ids[2] in [c["id"] for c in crm.json("contact", "list", "--all", "--search", "firm 2")]
+
+
+def test_one_undo_takes_a_whole_bulk_write_back(db_url: str, crm: Runner) -> None:
+    crm.ok("contact", "add", "Before", "--email", "before@example.com")
+    before = crm.json("contact", "list", "--all"), crm.json("company", "list", "--all")
+    _bulk(_inputs(300))
+    assert len(crm.json("contact", "list", "--all")) == 301
+    undone = crm.json("undo")
+    assert len(undone["records"]) == 300 + 8  # the contacts, Acme GmbH and Firm 0..6
+    assert (crm.json("contact", "list", "--all"), crm.json("company", "list", "--all")) == before
+
+
+def test_a_taken_email_refuses_the_whole_bulk_write(db_url: str, crm: Runner) -> None:
+    crm.ok("contact", "add", "Owner", "--email", "bulk7@example.com")
+    with pytest.raises(Conflict, match="bulk7@example.com"):
+        _bulk(_inputs(50))
+    assert [c["name"] for c in crm.json("contact", "list", "--all")] == ["Owner"]
+    assert crm.json("company", "list", "--all") == []
+
+
+def test_check_contact_names_the_bad_field(db_url: str) -> None:
+    ctx = open_context()
+    try:
+        with pytest.raises(InvalidValue) as bad:
+            check_contact(ctx, ContactInput(name="Ana", emails=["not-an-email"]))
+        assert bad.value.field == "email"
+        with pytest.raises(InvalidValue) as empty:
+            check_contact(ctx, ContactInput(name="\u200b"))
+        assert empty.value.field == "name"
+    finally:
+        ctx.close()
