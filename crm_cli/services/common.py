@@ -217,9 +217,6 @@ class Page:
     totals: dict[str, Any] | None = None
 
 
-SORT_HELP = "a column name, with a leading - for descending"
-
-
 def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[Any]:
     """Turn `--sort -created,name` into ORDER BY clauses, refusing unknown columns."""
     spec = value or default

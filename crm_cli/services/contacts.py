@@ -345,11 +345,6 @@ def edit_contact(ctx: Context, session: Session, ref: str, inp: ContactInput) ->
     return contact_record(contact, details)
 
 
-def show_contact(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
-    contact = find_contact(session, ref)
-    return records(session, [contact])[0]
-
-
 @dataclass
 class ContactFilter:
     tag: list[str] = field(default_factory=list)

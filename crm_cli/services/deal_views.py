@@ -74,10 +74,6 @@ def deal_detail(ctx: Context, session: Session, deal_id: int) -> dict[str, Any]:
     return record
 
 
-def show_deal(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
-    return deal_detail(ctx, session, common.parse_id(ref, "deal"))
-
-
 @dataclass
 class DealFilter:
     stage: str | None = None

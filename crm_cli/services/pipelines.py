@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 OPEN, WON, LOST = "open", "won", "lost"
 KINDS = (OPEN, WON, LOST)
-DEFAULT_PIPELINE = "default"
 # The stages of a new pipeline made without --stages (the same as the migration's default).
 DEFAULT_STAGES = [
     ("lead", 10, OPEN),
@@ -138,9 +137,6 @@ class Board:
             f"pipeline {name!r} has no {kind} stage; add one with "
             f"`crm pipeline add-stage NAME --kind {kind} --pipeline {name}`"
         )
-
-    def pipeline_name(self, stage_id: int) -> str:
-        return self.pipeline_by_id(self.stages[stage_id].pipeline_id).name
 
 
 def not_found(kind: str, ref: object, hint: str) -> NotFound:

@@ -12,7 +12,6 @@ from sqlmodel import col
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services.common import id_of, iso, zone
 from crm_cli.store.models import User
-from crm_cli.store.types import utcnow
 
 if TYPE_CHECKING:
     from crm_cli.services.context import Context
@@ -108,7 +107,3 @@ def user_names(session: Session, ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(col(User.id), col(User.name)).where(col(User.id).in_(ids)))
     return {int(i): n for i, n in rows if i is not None}
-
-
-def touch(obj: Any) -> None:
-    obj.updated_at = utcnow()

@@ -21,8 +21,6 @@ VERSIONED = (
     "feedback",
 )
 
-SEARCHED = ("contact", "company")
-
 
 def sqlite_search_triggers(table: str) -> list[str]:
     """The statements that keep `{table}_fts` in step with `table` (live records only)."""
