@@ -15,12 +15,16 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from crm_cli import paths
 from crm_cli.errors import ConfigError, InvalidValue
+
+if TYPE_CHECKING:
+    from crm_cli.domain.dates import DateSettings
 
 
 def _text(key: str, value: str) -> str:
@@ -70,6 +74,21 @@ def _page_size(key: str, value: str) -> str:
     return str(int(value))
 
 
+def _date_order(key: str, value: str) -> str:
+    from crm_cli.domain.dates import DATE_ORDERS
+
+    text = value.strip().lower()
+    if text not in DATE_ORDERS:
+        raise InvalidValue(key, value, "must be dmy (1/12 is 1 December), mdy (12 January) or ymd")
+    return text
+
+
+def _time_of_day(key: str, value: str) -> str:
+    from crm_cli.domain.dates import parse_clock
+
+    return f"{parse_clock(value, field=key):%H:%M}"
+
+
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
@@ -117,6 +136,18 @@ KEYS: dict[str, Key] = {
             "read 1.234,50 as one thousand two hundred and a half (true) or not (false)",
             _bool,
         ),
+        Key(
+            "defaults.date_order",
+            "how 1/12/2026 is read: dmy, mdy or ymd; unset, dates that read both ways are refused",
+            _date_order,
+        ),
+        Key(
+            "defaults.due_time",
+            "time of a day typed without one (+3d, friday, dec 1)",
+            _time_of_day,
+            "09:00",
+        ),
+        Key("defaults.end_of_day", "end of the working day (eod, eow)", _time_of_day, "17:00"),
         Key("journal.enabled", "record every change in the journal (history, undo)", _bool, "true"),
         Key(
             "journal.retention_days",
@@ -220,6 +251,31 @@ class Config:
         """Whether numbers are read with a decimal comma; None when unset (guess per value)."""
         value = self.get("defaults.decimal_comma")
         return None if value is None else self._checked("defaults.decimal_comma", value) == "true"
+
+    @property
+    def date_order(self) -> str | None:
+        """How 1/12/2026 is read (dmy, mdy, ymd); None when unset (refuse it when ambiguous)."""
+        value = self.get("defaults.date_order")
+        return None if value is None else self._checked("defaults.date_order", value)
+
+    @property
+    def due_time(self) -> time:
+        """The time of a day typed without one."""
+        value = self.get("defaults.due_time")
+        return time.fromisoformat(self._checked("defaults.due_time", value))
+
+    @property
+    def end_of_day(self) -> time:
+        """The end of the working day: the time of `eod` and `eow`."""
+        value = self.get("defaults.end_of_day")
+        return time.fromisoformat(self._checked("defaults.end_of_day", value))
+
+    @property
+    def date_settings(self) -> DateSettings:
+        """The three date settings, as the date parser takes them (`settings=`)."""
+        from crm_cli.domain.dates import DateSettings
+
+        return DateSettings(self.date_order, self.due_time, self.end_of_day)
 
     @property
     def journal_enabled(self) -> bool:

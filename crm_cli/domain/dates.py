@@ -1,10 +1,16 @@
 """Dates and times as people type them, read in the user's time zone.
 
-Times are stored in UTC and shown in the user's zone. WHEN accepts ISO dates and times and
-everyday forms: `now`, `today`, `tomorrow 9:00`, `+3d`, `+2h`, `in 2 weeks`, `next monday`,
-`friday 14:30`, `-7d`, `3 days ago`, `last monday`. A date without a time means 09:00 local for
-a due time (the start of a working day, when a reminder is useful) and 00:00 for the start of
-a listing period (`parse_since`).
+Times are stored in UTC and shown in the user's zone. This is the one reader of typed dates
+(every option that takes a time, and the importers); docs/followups.md tables the forms.
+
+A day without a time is at `defaults.due_time` (09:00, the start of a working day, when a
+reminder is useful), never at the current minute: `+3d`, `friday`, `dec 1`. The start of a
+listing period (`parse_since`) is 00:00 instead. Hours and minutes are exact. Bare forms
+(`friday`, `dec 1`, `17:00`, `2d`) look forward for a due time and back for the start of a
+period (`--since monday` is the Monday just gone); explicit words win (`+2d`, `-2d`, `next`,
+`last`, `this`, `ago`, a year). `1/12/2026` is read by `defaults.date_order`; unset, a date
+that reads both ways is refused naming both readings, not guessed. Dots are day.month.year
+in every locale that writes them.
 
 Wall-clock rules, across daylight-saving changes: a time that does not exist (the hour the
 clocks skip in spring) moves forward by the gap, 02:30 becomes 03:30; a time that happens twice
@@ -34,43 +40,55 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
 DEFAULT_TIME = time(9, 0)
+END_OF_DAY = time(17, 0)
+DATE_ORDERS = ("dmy", "mdy", "ymd")
 MIN_YEAR, MAX_YEAR = 1900, 9998
 _RANGE = f"must be between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31"
 
+
+@dataclass(frozen=True)
+class DateSettings:
+    """The settings that shape how dates are read (`Config.date_settings` builds one).
+
+    `order` is `defaults.date_order` (None: refuse a numeric date that reads both ways),
+    `due_time` the time of a day typed without one, `end_of_day` the time of `eod` and `eow`.
+    """
+
+    order: str | None = None
+    due_time: time = DEFAULT_TIME
+    end_of_day: time = END_OF_DAY
+
+
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_WEEKDAY_ABBR = {name[:3]: i for i, name in enumerate(WEEKDAYS)} | {
-    name: i for i, name in enumerate(WEEKDAYS)
-}
+_WEEKDAY_ABBR = {n: i for i, name in enumerate(WEEKDAYS) for n in (name, name[:3])}
+MONTHS = "january february march april may june july august september october november december"
+_MONTH_NAMES = MONTHS.split()
+_MONTH = {n: i for i, name in enumerate(_MONTH_NAMES, 1) for n in (name, name[:3])} | {"sept": 9}
 _UNITS = {
-    "m": "minutes",
-    "min": "minutes",
-    "mins": "minutes",
-    "minute": "minutes",
-    "minutes": "minutes",
-    "h": "hours",
-    "hr": "hours",
-    "hrs": "hours",
-    "hour": "hours",
-    "hours": "hours",
-    "d": "days",
-    "day": "days",
-    "days": "days",
-    "w": "weeks",
-    "wk": "weeks",
-    "week": "weeks",
-    "weeks": "weeks",
-    "mo": "months",
-    "month": "months",
-    "months": "months",
-    "y": "years",
-    "year": "years",
-    "years": "years",
+    word: unit
+    for unit, words in {
+        "minutes": "min mins minute minutes",
+        "hours": "h hr hrs hour hours",
+        "days": "d day days",
+        "weeks": "w wk week weeks",
+        # A bare "m" is refused (see _amount): minutes to some, months to others.
+        "months": "mo mon month months",
+        "years": "y year years",
+    }.items()
+    for word in words.split()
 }
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
-_RELATIVE = re.compile(r"^(?:\+|in\s+)(\d+)\s*([a-z]+)$")
-_RELATIVE_PAST = re.compile(r"^(?:-(\d+)\s*([a-z]+)|(\d+)\s*([a-z]+)\s+ago)$")
+# +3d, -1d, in 3 days, in a week, 2d, 3 weeks, 3 days ago, an hour ago
+_AMOUNT = re.compile(r"^(?:([+-])|(in) )?(?:(\d+) ?|(an?) )([a-z]+)( ago)?$")
+_MONTH_FIRST = re.compile(r"^([a-z]+) (\d{1,2})(?:st|nd|rd|th)?(?: (\d{4}))?$")  # dec 1st 2026
+_DAY_FIRST = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?(?: of)? ([a-z]+)(?: (\d{4}))?$")  # 1 dec
+_NUMERIC = re.compile(r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})$")  # 1.12.2026, 1/12/2026
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[t ]\s*(.+))?$")
-_WHEN_HELP = "use an ISO date/time or today, tomorrow 9:00, +3d, in 2 weeks, next monday"
+_WHEN_HELP = "use an ISO date/time or today, tomorrow 9:00, +3d, in 2 weeks, next monday, dec 1"
+
+
+class _Refused(Exception):
+    """A form recognised but not readable as typed; the message is the reason shown."""
 
 
 def zone(name: str | None, field: str = "timezone") -> ZoneInfo:
@@ -160,6 +178,45 @@ def _parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
+def parse_clock(text: str, field: str = "time") -> time:
+    """A time of day for a setting: `17:00`, `9:30`, `5pm`, `noon` (`17:00:00` as TOML
+    writes a time)."""
+    cleaned = text.strip().lower()
+    if re.fullmatch(r"\d{1,2}:\d{2}:00", cleaned):
+        cleaned = cleaned[:-3]
+    at = time(12, 0) if cleaned == "noon" else _parse_time(cleaned)
+    if at is None:
+        raise InvalidValue(field, text, "not a time of day (such as 09:00, 17:30 or 5pm)")
+    return at
+
+
+def _clock(text: str, end_of_day: time) -> tuple[time, int] | None:
+    """A time of day as typed, and the days it is after the day it is on: `midnight` ends
+    the day (`friday midnight` is Saturday 00:00)."""
+    words = {"noon": (time(12, 0), 0), "midnight": (time(0, 0), 1), "eod": (end_of_day, 0)}
+    if text in words:
+        return words[text]
+    at = _parse_time(text)
+    return None if at is None else (at, 0)
+
+
+def _clock_splits(words: list[str], end_of_day: time) -> Iterator[tuple[tuple[time, int], str]]:
+    """The ways `words` read as a time and a day: the time last (`tomorrow 9 am`, `friday
+    at noon`) or first (`noon tomorrow`, `3pm on friday`). The day is "" for a time alone."""
+    n = 2 if len(words) > 1 and words[-1] in ("am", "pm") else 1
+    clock = _clock("".join(words[-n:]), end_of_day)
+    if clock is not None:
+        rest = words[:-n]
+        yield clock, " ".join(rest[:-1] if rest and rest[-1] == "at" else rest)
+    first = words[1:] if words[0] == "at" else words
+    n = 2 if len(first) > 1 and first[1] in ("am", "pm") else 1
+    clock = _clock("".join(first[:n]), end_of_day)
+    rest = first[n:]
+    rest = rest[1:] if rest and rest[0] == "on" else rest
+    if clock is not None and rest:
+        yield clock, " ".join(rest)
+
+
 def add_months(day: date, months: int) -> date:
     month0 = day.month - 1 + months
     year, month = day.year + month0 // 12, month0 % 12 + 1
@@ -170,33 +227,55 @@ def add_months(day: date, months: int) -> date:
 
 
 def parse_when(
-    text: str, tz: ZoneInfo, *, now: datetime | None = None, field: str = "due"
+    text: str,
+    tz: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    field: str = "due",
+    settings: DateSettings | None = None,
 ) -> datetime:
-    """Parse WHEN into an aware UTC datetime. `now` is for tests."""
-    return _parse(text, tz, now, field, DEFAULT_TIME)
+    """Parse WHEN into an aware UTC datetime. `now` is for tests; `settings` are the user's
+    (`ctx.config.date_settings`), the defaults without them."""
+    settings = settings or DateSettings()
+    return _parse(text, tz, now, field, settings, settings.due_time, back=False)
 
 
 def parse_since(
-    text: str, tz: ZoneInfo, *, now: datetime | None = None, field: str = "since"
+    text: str,
+    tz: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    field: str = "since",
+    settings: DateSettings | None = None,
 ) -> datetime:
     """Parse the start of a period (`--since`): like `parse_when`, but a day without a time
-    means the start of that day (00:00 local), so `--since today` includes this morning."""
-    return _parse(text, tz, now, field, time(0, 0))
+    means the start of that day (00:00 local), so `--since today` includes this morning, and
+    bare forms count back: `--since monday` is the last Monday, `--since 2d` two days ago."""
+    return _parse(text, tz, now, field, settings or DateSettings(), time(0, 0), back=True)
 
 
-def _parse(text: str, tz: ZoneInfo, now: datetime | None, field: str, default: time) -> datetime:
+def _parse(
+    text: str,
+    tz: ZoneInfo,
+    now: datetime | None,
+    field: str,
+    settings: DateSettings,
+    default: time,
+    *,
+    back: bool,
+) -> datetime:
     raw = text
-    text = " ".join(text.strip().lower().split())
-    current = (now or now_utc()).astimezone(tz)
+    text = " ".join(text.strip().lower().replace(",", " ").split())
     if not text:
         raise InvalidValue(field, raw, _WHEN_HELP)
+    reader = _Reader(tz, (now or now_utc()).astimezone(tz), settings, default, back)
     try:
-        result = _parse_absolute(text, tz, default)
-        if result is None:
-            result = _parse_everyday(text, tz, current, default)
+        result = _parse_absolute(text, tz, default, settings.end_of_day) or reader.read(text)
         if result is not None:
             result = result.astimezone(UTC)
             year = result.astimezone(tz).year
+    except _Refused as refused:
+        raise InvalidValue(field, raw, str(refused)) from None
     except (OverflowError, ValueError):  # "+99999999d", "in 9000 years", "9999-12-31 23:00-05"
         raise InvalidValue(field, raw, _RANGE) from None
     if result is None:
@@ -206,7 +285,7 @@ def _parse(text: str, tz: ZoneInfo, now: datetime | None, field: str, default: t
     return result
 
 
-def _parse_absolute(text: str, tz: ZoneInfo, default: time = DEFAULT_TIME) -> datetime | None:
+def _parse_absolute(text: str, tz: ZoneInfo, default: time, end_of_day: time) -> datetime | None:
     m = _ISO_DATE.match(text)
     if not m:
         return None
@@ -217,9 +296,9 @@ def _parse_absolute(text: str, tz: ZoneInfo, default: time = DEFAULT_TIME) -> da
     rest = m.group(2)
     if rest is None:
         return localize(day, default, tz)
-    at = _parse_time(rest)  # "2026-11-30 9:00", "2026-11-30 9am"
-    if at is not None:
-        return localize(day, at, tz)
+    clock = _clock(rest, end_of_day)  # "2026-11-30 9:00", "2026-11-30 9am", "2026-11-30 noon"
+    if clock is not None:
+        return localize(day + timedelta(days=clock[1]), clock[0], tz)
     candidate = f"{m.group(1)}T{rest.replace(' ', '').upper()}".replace("Z", "+00:00")
     try:
         parsed = datetime.fromisoformat(candidate)
@@ -230,91 +309,158 @@ def _parse_absolute(text: str, tz: ZoneInfo, default: time = DEFAULT_TIME) -> da
     return parsed
 
 
-def _relative(amount: int, unit: str, current: datetime, tz: ZoneInfo) -> datetime:
-    if unit in ("minutes", "hours"):
-        # Real elapsed time: "+2h" across a DST change is still two hours from now.
-        return (current.astimezone(UTC) + timedelta(**{unit: amount})).astimezone(tz)
-    if unit == "months":
-        day = add_months(current.date(), amount)
-    elif unit == "years":
-        day = add_months(current.date(), 12 * amount)
-    else:
-        day = current.date() + timedelta(**{unit: amount})
-    # A relative day keeps the current time of day: "+1d" is this time tomorrow.
-    return localize(day, current.time().replace(second=0, microsecond=0), tz)
-
-
-def _parse_everyday(
-    text: str, tz: ZoneInfo, current: datetime, default: time = DEFAULT_TIME
-) -> datetime | None:
-    if text == "now":
-        return current
-    m = _RELATIVE.match(text)
-    if m:
-        unit = _UNITS.get(m.group(2))
-        return _relative(int(m.group(1)), unit, current, tz) if unit else None
-    m = _RELATIVE_PAST.match(text)
-    if m:
-        amount, unit = int(m.group(1) or m.group(3)), _UNITS.get(m.group(2) or m.group(4))
-        return _relative(-amount, unit, current, tz) if unit else None
-    words = text.split(" ")
-    if len(words) > 1 and words[-1] in ("am", "pm"):  # "tomorrow 9 am"
-        words = [*words[:-2], words[-2] + words[-1]]
-    at: time | None = None
-    if len(words) > 1:
-        at = _parse_time(words[-1])
-        if at is not None:
-            words = words[:-1]
-            if words[-1] == "at":  # "tomorrow at 9:00"
-                words = words[:-1]
-        elif words[-2] == "at":
-            return None
-    if words and words[-1] == "at":  # "tomorrow at": the time is missing
+def _date(year: int, month: int, day: int) -> date | None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise _Refused(_RANGE)
+    try:
+        return date(year, month, day)
+    except ValueError:  # 30 February, month 13
         return None
-    day = _parse_day(" ".join(words), current.date())
-    if day is None:
-        if not words:  # "at 9:00"
-            only_time: time | None = at
-        else:
-            only_time = _parse_time(" ".join(words)) if at is None else None
-        if only_time is None:
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """One reading of WHEN in `tz` at `now` (local). `default` is the time of a day typed
+    without one; `back` makes bare forms count back from now (the start of a period)."""
+
+    tz: ZoneInfo
+    now: datetime
+    settings: DateSettings
+    default: time
+    back: bool
+
+    def read(self, text: str) -> datetime | None:
+        if text == "now":
+            return self.now
+        amount = self._amount(text)
+        if amount is not None and amount[1] in ("minutes", "hours"):
+            # Real elapsed time: "+2h" across a DST change is still two hours from now.
+            delta = timedelta(**{amount[1]: amount[0]})
+            return (self.now.astimezone(UTC) + delta).astimezone(self.tz)
+        if text == "eow":  # the end of the working week: Friday at the end of the day
+            return self._next(self.now.date(), self.settings.end_of_day, step=7, weekday=4)
+        day = self._day(text)
+        if day is not None:
+            return localize(day, self.default, self.tz)
+        for (at, after), rest in _clock_splits(text.split(" "), self.settings.end_of_day):
+            if not rest:  # a time alone: the next time the clock shows it (or the last)
+                return self._next(self.now.date() + timedelta(days=after), at, step=1)
+            day = self._day(rest)
+            if day is not None:
+                return localize(day + timedelta(days=after), at, self.tz)
+        return None
+
+    def _next(self, day: date, at: time, *, step: int, weekday: int | None = None) -> datetime:
+        """`at` on `day` (moved to `weekday`), or `step` days on (back) when that is past
+        (still to come)."""
+        if weekday is not None:
+            shift = (day.weekday() - weekday) % 7 if self.back else (weekday - day.weekday()) % 7
+            day += timedelta(days=-shift if self.back else shift)
+        moment = localize(day, at, self.tz)
+        if self.back and moment > self.now:
+            return localize(day - timedelta(days=step), at, self.tz)
+        if not self.back and moment < self.now:
+            return localize(day + timedelta(days=step), at, self.tz)
+        return moment
+
+    def _amount(self, text: str) -> tuple[int, str] | None:
+        """`+3d`, `in a week`, `-1d`, `3 days ago`, and bare `2d` (back in a period's start)."""
+        m = _AMOUNT.match(text)
+        if not m:
             return None
-        candidate = localize(current.date(), only_time, tz)
-        return (
-            candidate
-            if candidate >= current
-            else localize(current.date() + timedelta(days=1), only_time, tz)
-        )
-    return localize(day, at or default, tz)
+        sign, into, number, _, word, ago = m.groups()
+        if word == "m":
+            raise _Refused("m could be minutes or months; write min or mo (+30min, +2mo)")
+        unit = _UNITS.get(word)
+        if unit is None or (ago and (sign or into)):
+            return None
+        amount = int(number) if number else 1
+        bare_back = self.back and not (sign or into or ago)
+        return (-amount if sign == "-" or ago or bare_back else amount), unit
 
+    def _day(self, text: str) -> date | None:
+        today = self.now.date()
+        named = {"today": 0, "tomorrow": 1, "tmr": 1, "yesterday": -1}
+        if text in named:
+            return today + timedelta(days=named[text])
+        if text == "next week":
+            return today + timedelta(days=7 - today.weekday())
+        if text == "next month":
+            return add_months(today.replace(day=1), 1)
+        amount = self._amount(text)
+        if amount is not None and amount[1] not in ("minutes", "hours"):
+            count, unit = amount
+            if unit in ("months", "years"):
+                return add_months(today, count * (12 if unit == "years" else 1))
+            return today + timedelta(**{unit: count})
+        words = text.split(" ")
+        if len(words) == 2 and words[0] in ("last", "next", "this") and words[1] in _WEEKDAY_ABBR:
+            wanted = _WEEKDAY_ABBR[words[1]]
+            if words[0] == "last":
+                return today - timedelta(days=(today.weekday() - wanted) % 7 or 7)
+            ahead = (wanted - today.weekday()) % 7
+            return today + timedelta(days=ahead or (0 if words[0] == "this" else 7))
+        if text in _WEEKDAY_ABBR:  # a bare weekday: the next one (not today), or the last one
+            wanted = _WEEKDAY_ABBR[text]
+            if self.back:
+                return today - timedelta(days=(today.weekday() - wanted) % 7)
+            return today + timedelta(days=(wanted - today.weekday()) % 7 or 7)
+        return self._calendar_date(text, today)
 
-def _parse_day(text: str, today: date) -> date | None:
-    if text == "today":
-        return today
-    if text in ("tomorrow", "tmr"):
-        return today + timedelta(days=1)
-    if text == "yesterday":
-        return today - timedelta(days=1)
-    if text in ("next week",):
-        return today + timedelta(days=7 - today.weekday())
-    if text in ("next month",):
-        return add_months(today.replace(day=1), 1)
-    words = text.split(" ")
-    if len(words) == 2 and words[0] == "last" and words[1] in _WEEKDAY_ABBR:
-        back = (today.weekday() - _WEEKDAY_ABBR[words[1]]) % 7
-        return today - timedelta(days=back or 7)
-    nxt = words[0] in ("next", "this") and len(words) == 2
-    name = words[-1] if nxt else text
-    if name in _WEEKDAY_ABBR and (nxt or len(words) == 1):
-        ahead = (_WEEKDAY_ABBR[name] - today.weekday()) % 7
-        if ahead == 0 and words[0] != "this":
-            ahead = 7
-        return today + timedelta(days=ahead)
-    return None
+    def _calendar_date(self, text: str, today: date) -> date | None:
+        if m := _NUMERIC.match(text):
+            return self._numeric(*m.groups())
+        if m := _MONTH_FIRST.match(text):
+            name, number, year = m.groups()
+        elif m := _DAY_FIRST.match(text):
+            number, name, year = m.groups()
+        else:
+            return None
+        month = _MONTH.get(name)
+        if month is None:
+            return None
+        if year is not None:
+            return _date(int(year), month, int(number))
+        # Without a year: the next such day (today included), or the last one; 29 February
+        # comes round within eight years.
+        for years in range(9):
+            found = _date(today.year + (-years if self.back else years), month, int(number))
+            if found is not None and (found <= today if self.back else found >= today):
+                return found
+        return None
+
+    def _numeric(self, first: str, sep: str, second: str, third: str) -> date | None:
+        if len(first) == 4:  # 2026/12/01, 2026.12.01: nobody writes year-day-month
+            return _date(int(first), int(second), int(third))
+        if len(third) != 4:
+            raise _Refused("write the year with four digits (1.12.2026), or 2026-12-01")
+        a, b, year = int(first), int(second), int(third)
+        order = self.settings.order
+        if sep == ".":  # day.month.year wherever dots are written
+            order = "dmy"
+        elif order not in ("dmy", "mdy"):
+            if a <= 12 and b <= 12 and a != b:
+                iso_dmy = _date(year, b, a)
+                raise _Refused(
+                    f"could be {a} {_MONTH_NAMES[b - 1].title()} or {b} "
+                    f"{_MONTH_NAMES[a - 1].title()}; set defaults.date_order to dmy or mdy, "
+                    f"or write {iso_dmy}"
+                )
+            order = "mdy" if b > 12 else "dmy"
+        found = _date(year, b, a) if order == "dmy" else _date(year, a, b)
+        if found is None and self.settings.order in ("dmy", "mdy") and sep != ".":
+            shape = "day/month/year" if order == "dmy" else "month/day/year"
+            raise _Refused(f"not a date as {shape} (defaults.date_order is {order})")
+        return found
 
 
 def parse_date(
-    text: str, tz: ZoneInfo, *, now: datetime | None = None, field: str = "date"
+    text: str,
+    tz: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    field: str = "date",
+    settings: DateSettings | None = None,
 ) -> date:
     """A calendar date from an ISO date or the everyday forms of `parse_when`."""
     stripped = text.strip()
@@ -326,7 +472,7 @@ def parse_date(
         if not MIN_YEAR <= day.year <= MAX_YEAR:
             raise InvalidValue(field, text, _RANGE)
         return day
-    return parse_when(text, tz, now=now, field=field).astimezone(tz).date()
+    return parse_when(text, tz, now=now, field=field, settings=settings).astimezone(tz).date()
 
 
 # --- repeat rules ---------------------------------------------------------------------------

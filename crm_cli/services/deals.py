@@ -377,7 +377,7 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
 def close_date(ctx: Context, text: str, field: str = "close") -> date:
     from crm_cli.domain.dates import parse_date
 
-    return parse_date(text, ctx.tz, field=field)
+    return parse_date(text, ctx.tz, field=field, settings=ctx.config.date_settings)
 
 
 def edit_deal(ctx: Context, session: Session, ref: str, inp: DealInput) -> Outcome:

@@ -254,7 +254,10 @@ def list_query(ctx: Context, session: Session, flt: FeedbackFilter) -> Select[An
         )
     )
     if flt.since:
-        query = query.where(col(Feedback.created_at) >= dates.parse_since(flt.since, ctx.tz))
+        query = query.where(
+            col(Feedback.created_at)
+            >= dates.parse_since(flt.since, ctx.tz, settings=ctx.config.date_settings)
+        )
     return query.order_by(col(Feedback.created_at).desc(), col(Feedback.id).desc())
 
 

@@ -177,7 +177,9 @@ def _apply(ctx: Context, session: Session, followup: Followup, inp: FollowupInpu
         followup.title = clean_line(inp.title, "title")
     if inp.due is not None:
         tz = ctx.tz
-        followup.due_at = dates.parse_when(inp.due, tz, field="due")
+        followup.due_at = dates.parse_when(
+            inp.due, tz, field="due", settings=ctx.config.date_settings
+        )
         followup.timezone = tz.key
         # A new due time is a new promise: forget the old snooze and reminder.
         followup.snoozed_until = None
@@ -295,7 +297,7 @@ def complete_followup(
     now = utcnow()
     done_at = now
     if at is not None:
-        done_at = dates.parse_when(at, ctx.tz, field="at")
+        done_at = dates.parse_when(at, ctx.tz, field="at", settings=ctx.config.date_settings)
         if done_at > now + timedelta(minutes=1):
             raise InvalidValue("at", at, "is in the future; mark it done when it is done")
     followup = find_followup(session, ref, lock=True)
@@ -326,7 +328,7 @@ def complete_followup(
 
 def snooze_followup(ctx: Context, session: Session, ref: str, until: str) -> dict[str, Any]:
     """Put a follow-up off until a later time; `crm remind` reports it again then."""
-    moment = dates.parse_when(until, ctx.tz, field="until")
+    moment = dates.parse_when(until, ctx.tz, field="until", settings=ctx.config.date_settings)
     if moment <= utcnow():
         raise InvalidValue("until", until, "is not in the future")
     followup = find_followup(session, ref)

@@ -122,7 +122,7 @@ def log_interaction(ctx: Context, session: Session, inp: InteractionInput) -> di
     now = utcnow()
     occurred = now
     if inp.at is not None:
-        occurred = dates.parse_when(inp.at, ctx.tz, field="at")
+        occurred = dates.parse_when(inp.at, ctx.tz, field="at", settings=ctx.config.date_settings)
         if occurred > now + _CLOCK_SLACK:
             raise InvalidValue(
                 "at",
@@ -210,7 +210,7 @@ def list_query(ctx: Context, session: Session, flt: InteractionFilter) -> Select
     if flt.kind:
         query = query.where(col(Interaction.kind) == check_kind(flt.kind))
     if flt.since:
-        since = dates.parse_since(flt.since, ctx.tz)
+        since = dates.parse_since(flt.since, ctx.tz, settings=ctx.config.date_settings)
         query = query.where(col(Interaction.occurred_at) >= since)
     return query.order_by(col(Interaction.occurred_at).desc(), col(Interaction.id).desc())
 

@@ -260,8 +260,10 @@ def test_snooze(crm: Any, db_url: str) -> None:
     snoozed = crm.json("followup", "snooze", str(overdue["id"]), "--until", "+5d")
     assert snoozed["overdue"] is False and snoozed["status"] == "snoozed"
     assert snoozed["due_at"] == overdue["due_at"]  # the promise itself is unchanged
-    until = datetime.fromisoformat(snoozed["snoozed_until"])
-    assert timedelta(days=4) < until - datetime.now(UTC) <= timedelta(days=5, minutes=1)
+    until = datetime.fromisoformat(snoozed["snoozed_until"]).astimezone(BERLIN)
+    # A relative day lands at the configured time of day (09:00), five days from today.
+    assert until.date() == datetime.now(BERLIN).date() + timedelta(days=5)
+    assert (until.hour, until.minute) == (9, 0)
     stored = {f.id: f for f in rows(db_url)}
     assert stored[overdue["id"]].reminded_at is None
     assert stored[later["id"]].reminded_at is not None

@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm_cli.domain.dates import (
+    DateSettings,
     Repeat,
     gap_origin,
     iso,
     localize,
+    parse_clock,
     parse_date,
     parse_repeat,
     parse_since,
@@ -46,13 +48,14 @@ def local(text: str, tz: ZoneInfo = BERLIN, now: datetime = NOW) -> str:
         ("tomorrow 9 am", "2026-11-19T09:00"),
         ("tomorrow 4pm", "2026-11-19T16:00"),
         ("yesterday", "2026-11-17T09:00"),
-        ("+3d", "2026-11-21T14:20"),
+        # A relative day is at the due time (09:00), not at the current minute.
+        ("+3d", "2026-11-21T09:00"),
         ("+2h", "2026-11-18T16:20"),
         ("+90 min", "2026-11-18T15:50"),
-        ("in 2 weeks", "2026-12-02T14:20"),
-        ("in 1 month", "2026-12-18T14:20"),
-        ("-7d", "2026-11-11T14:20"),
-        ("3 days ago", "2026-11-15T14:20"),
+        ("in 2 weeks", "2026-12-02T09:00"),
+        ("in 1 month", "2026-12-18T09:00"),
+        ("-7d", "2026-11-11T09:00"),
+        ("3 days ago", "2026-11-15T09:00"),
         ("next monday", "2026-11-23T09:00"),
         ("monday 10:00", "2026-11-23T10:00"),
         ("wednesday", "2026-11-25T09:00"),  # a bare weekday is the next one, not today
@@ -71,6 +74,7 @@ def local(text: str, tz: ZoneInfo = BERLIN, now: datetime = NOW) -> str:
         ("2026-11-30T10:15:00Z", "2026-11-30T11:15"),
         ("2026-11-30T10:15:00+09:00", "2026-11-30T02:15"),
         ("  2026-11-30   10:15 ", "2026-11-30T10:15"),
+        ("31/12/2026", "2026-12-31T09:00"),  # only one reading: day/month
     ],
 )
 def test_parse_when(text: str, expected: str) -> None:
@@ -90,7 +94,6 @@ def test_parse_when(text: str, expected: str) -> None:
         "13pm",
         "next",
         "every monday",
-        "31/12/2026",
     ],
 )
 def test_parse_when_refuses_and_names_the_value(text: str) -> None:
@@ -106,7 +109,11 @@ def test_parse_since_starts_a_day_at_midnight() -> None:
         == "2026-11-18T00:00:00+01:00"
     )
     assert parse_since("2026-11-01", BERLIN, now=NOW).astimezone(BERLIN).hour == 0
-    assert parse_since("-7d", BERLIN, now=NOW) == parse_when("-7d", BERLIN, now=NOW)
+    # A relative day starts at 00:00 too (it was the current minute, as for a due time).
+    assert (
+        parse_since("-7d", BERLIN, now=NOW).astimezone(BERLIN).isoformat()
+        == "2026-11-11T00:00:00+01:00"
+    )
 
 
 def test_parse_date() -> None:
@@ -114,6 +121,247 @@ def test_parse_date() -> None:
     assert parse_date("tomorrow", BERLIN, now=NOW) == date(2026, 11, 19)
     with pytest.raises(InvalidValue):
         parse_date("2026-13-01", BERLIN)
+
+
+# --- the forms people type (docs/followups.md has them as a table) ---------------------------
+
+# Wednesday 2026-11-25, 14:37 in Berlin (CET, UTC+1).
+WED = datetime(2026, 11, 25, 13, 37, 41, tzinfo=UTC)
+DMY, MDY = DateSettings(order="dmy"), DateSettings(order="mdy")
+
+
+def read(
+    text: str, settings: DateSettings | None = None, *, since: bool = False, tz: ZoneInfo = BERLIN
+) -> str:
+    parse = parse_since if since else parse_when
+    value = parse(text, tz, now=WED, settings=settings)
+    assert value.utcoffset() == UTC.utcoffset(None)
+    return f"{value.astimezone(tz):%a %Y-%m-%d %H:%M}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Clock words: alone, the next time the clock shows them.
+        ("noon", "Thu 2026-11-26 12:00"),  # 12:00 has passed today
+        ("at noon", "Thu 2026-11-26 12:00"),
+        ("midnight", "Thu 2026-11-26 00:00"),  # tonight
+        ("eod", "Wed 2026-11-25 17:00"),
+        ("eow", "Fri 2026-11-27 17:00"),
+        # Days, at the due time.
+        ("today", "Wed 2026-11-25 09:00"),
+        ("tomorrow", "Thu 2026-11-26 09:00"),
+        ("yesterday", "Tue 2026-11-24 09:00"),
+        ("monday", "Mon 2026-11-30 09:00"),
+        ("mon", "Mon 2026-11-30 09:00"),
+        ("Monday", "Mon 2026-11-30 09:00"),
+        ("next monday", "Mon 2026-11-30 09:00"),
+        ("this friday", "Fri 2026-11-27 09:00"),
+        ("wednesday", "Wed 2026-12-02 09:00"),  # a bare weekday is never today
+        ("this wednesday", "Wed 2026-11-25 09:00"),
+        ("last monday", "Mon 2026-11-23 09:00"),
+        # Named dates: the next one, today included; a year makes it that one.
+        ("dec 1", "Tue 2026-12-01 09:00"),
+        ("1 dec", "Tue 2026-12-01 09:00"),
+        ("December 1st", "Tue 2026-12-01 09:00"),
+        ("1st of december", "Tue 2026-12-01 09:00"),
+        ("Dec 1, 2027", "Wed 2027-12-01 09:00"),
+        ("1 december 2027", "Wed 2027-12-01 09:00"),
+        ("sept 3rd", "Fri 2027-09-03 09:00"),
+        ("nov 25", "Wed 2026-11-25 09:00"),
+        ("nov 20", "Sat 2027-11-20 09:00"),  # gone this year: next year's
+        ("feb 29", "Tue 2028-02-29 09:00"),
+        # Amounts of days, weeks, months, years: at the due time.
+        ("+3d", "Sat 2026-11-28 09:00"),
+        ("+2w", "Wed 2026-12-09 09:00"),
+        ("+1mo", "Fri 2026-12-25 09:00"),
+        ("+1y", "Thu 2027-11-25 09:00"),
+        ("2d", "Fri 2026-11-27 09:00"),
+        ("3 weeks", "Wed 2026-12-16 09:00"),
+        ("in 3 days", "Sat 2026-11-28 09:00"),
+        ("in a week", "Wed 2026-12-02 09:00"),
+        ("-1d", "Tue 2026-11-24 09:00"),
+        ("2 days ago", "Mon 2026-11-23 09:00"),
+        ("a week ago", "Wed 2026-11-18 09:00"),
+        # Hours and minutes: exact.
+        ("+2h", "Wed 2026-11-25 16:37"),
+        ("2h", "Wed 2026-11-25 16:37"),
+        ("in 30 minutes", "Wed 2026-11-25 15:07"),
+        ("in an hour", "Wed 2026-11-25 15:37"),
+        ("+45min", "Wed 2026-11-25 15:22"),
+        ("30 min ago", "Wed 2026-11-25 14:07"),
+        # A day with a time, either way round.
+        ("tomorrow 9:00", "Thu 2026-11-26 09:00"),
+        ("tomorrow at 4pm", "Thu 2026-11-26 16:00"),
+        ("dec 1 14:30", "Tue 2026-12-01 14:30"),
+        ("1.12.2026 14:30", "Tue 2026-12-01 14:30"),
+        ("monday 3pm", "Mon 2026-11-30 15:00"),
+        ("monday 3 pm", "Mon 2026-11-30 15:00"),
+        ("noon tomorrow", "Thu 2026-11-26 12:00"),
+        ("9 am tomorrow", "Thu 2026-11-26 09:00"),
+        ("3pm on friday", "Fri 2026-11-27 15:00"),
+        ("friday eod", "Fri 2026-11-27 17:00"),
+        ("eod friday", "Fri 2026-11-27 17:00"),
+        ("friday midnight", "Sat 2026-11-28 00:00"),  # the end of Friday
+        ("in 3 days at 14:00", "Sat 2026-11-28 14:00"),
+        ("2026-12-01 noon", "Tue 2026-12-01 12:00"),
+        # Numeric dates.
+        ("2026-12-01", "Tue 2026-12-01 09:00"),
+        ("2026/12/01", "Tue 2026-12-01 09:00"),
+        ("1.12.2026", "Tue 2026-12-01 09:00"),  # dots: day.month.year
+        ("01.12.2026", "Tue 2026-12-01 09:00"),
+        ("13/12/2026", "Sun 2026-12-13 09:00"),  # only one reading
+        ("12/13/2026", "Sun 2026-12-13 09:00"),
+        ("5/5/2026", "Tue 2026-05-05 09:00"),  # both readings are the same day
+    ],
+)
+def test_the_forms_people_type(text: str, expected: str) -> None:
+    assert read(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "settings", "expected"),
+    [
+        ("1/12/2026", DMY, "Tue 2026-12-01 09:00"),
+        ("1/12/2026", MDY, "Mon 2026-01-12 09:00"),
+        ("12/1/2026", MDY, "Tue 2026-12-01 09:00"),
+        ("1-12-2026", DMY, "Tue 2026-12-01 09:00"),
+        ("1.12.2026", MDY, "Tue 2026-12-01 09:00"),  # dots are day.month.year everywhere
+        ("13/12/2026", DateSettings(order="ymd"), "Sun 2026-12-13 09:00"),
+        ("+3d", DateSettings(due_time=time(8, 30)), "Sat 2026-11-28 08:30"),
+        ("dec 1", DateSettings(due_time=time(8, 30)), "Tue 2026-12-01 08:30"),
+        ("friday", DateSettings(due_time=time(8, 30)), "Fri 2026-11-27 08:30"),
+        ("friday 10:00", DateSettings(due_time=time(8, 30)), "Fri 2026-11-27 10:00"),
+        ("+2h", DateSettings(due_time=time(8, 30)), "Wed 2026-11-25 16:37"),
+        ("eod", DateSettings(end_of_day=time(18, 30)), "Wed 2026-11-25 18:30"),
+        ("eow", DateSettings(end_of_day=time(18, 30)), "Fri 2026-11-27 18:30"),
+        ("eod", DateSettings(end_of_day=time(14, 0)), "Thu 2026-11-26 14:00"),  # past: next
+    ],
+)
+def test_the_settings(text: str, settings: DateSettings, expected: str) -> None:
+    assert read(text, settings) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("today", "Wed 2026-11-25 00:00"),
+        ("-1d", "Tue 2026-11-24 00:00"),
+        ("2d", "Mon 2026-11-23 00:00"),  # bare amounts count back, as git's --since does
+        ("3 weeks", "Wed 2026-11-04 00:00"),
+        ("2h", "Wed 2026-11-25 12:37"),
+        ("+1d", "Thu 2026-11-26 00:00"),  # a sign is taken as written
+        ("monday", "Mon 2026-11-23 00:00"),  # the Monday just gone
+        ("wednesday", "Wed 2026-11-25 00:00"),
+        ("dec 1", "Mon 2025-12-01 00:00"),
+        ("nov 20", "Fri 2026-11-20 00:00"),
+        ("9:00", "Wed 2026-11-25 09:00"),
+        ("16:00", "Tue 2026-11-24 16:00"),
+        ("midnight", "Wed 2026-11-25 00:00"),
+        ("eow", "Fri 2026-11-20 17:00"),
+        ("1.11.2026", "Sun 2026-11-01 00:00"),
+    ],
+)
+def test_since_reads_bare_forms_back(text: str, expected: str) -> None:
+    assert read(text, since=True) == expected
+
+
+def test_eow_on_friday_evening_and_at_the_weekend_is_next_friday() -> None:
+    friday_evening = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)  # 18:30 CET
+    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    assert local("eow", now=friday_evening) == "2026-12-04T17:00"
+    assert local("eow", now=saturday) == "2026-12-04T17:00"
+    assert local("eow", now=datetime(2026, 11, 27, 8, 0, tzinfo=UTC)) == "2026-11-27T17:00"
+
+
+def test_a_due_time_in_the_spring_gap_moves_forward() -> None:
+    early = DateSettings(due_time=time(2, 30))
+    saturday = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+    sunday = parse_when("+1d", BERLIN, now=saturday, settings=early)
+    assert sunday.astimezone(BERLIN).isoformat() == "2026-03-29T03:30:00+02:00"
+    autumn = parse_when("oct 25", BERLIN, now=saturday, settings=early)
+    assert autumn.astimezone(BERLIN).isoformat() == "2026-10-25T02:30:00+02:00"  # the first
+
+
+def test_the_ambiguous_date_names_both_readings_and_the_setting() -> None:
+    with pytest.raises(InvalidValue) as info:
+        parse_when("1/12/2026", BERLIN, now=WED, field="date")
+    assert str(info.value) == (
+        "date '1/12/2026': could be 1 December or 12 January; "
+        "set defaults.date_order to dmy or mdy, or write 2026-12-01"
+    )
+    with pytest.raises(InvalidValue) as info:
+        parse_when("12/1/2026 9:00", BERLIN, now=WED, settings=DateSettings(order="ymd"))
+    assert info.value.reason == (
+        "could be 12 January or 1 December; set defaults.date_order to dmy or mdy, "
+        "or write 2026-01-12"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "settings", "reason"),
+    [
+        ("1/12/2026", None, "could be 1 December or 12 January"),
+        ("1.12.26", None, "four digits"),
+        ("+30m", None, "m could be minutes or months; write min or mo"),
+        ("1/12/26", DMY, "four digits"),
+        ("13/12/2026", MDY, "not a date as month/day/year (defaults.date_order is mdy)"),
+        ("12/13/2026", DMY, "not a date as day/month/year (defaults.date_order is dmy)"),
+        ("1.13.2026", None, "not a date or time"),
+        ("32.12.2026", None, "not a date or time"),
+        ("31/31/2026", None, "not a date or time"),
+        ("feb 30", None, "not a date or time"),
+        ("feb 30 2027", None, "not a date or time"),
+        ("dec 32", None, "not a date or time"),
+        ("smarch 1", None, "not a date or time"),
+        ("1.12.0202", None, "must be between 1900-01-01 and 9998-12-31"),
+        ("dec 1 9999", None, "must be between 1900-01-01 and 9998-12-31"),
+        ("+3d ago", None, "not a date or time"),
+        ("in 3 days ago", None, "not a date or time"),
+        ("+3 parsecs", None, "not a date or time"),
+        ("noon on", None, "not a date or time"),
+        ("eow 9:00", None, "not a date or time"),
+        ("friday 25:00", None, "not a date or time"),
+        ("+2h 14:00", None, "not a date or time"),
+        ("at", None, "not a date or time"),
+    ],
+)
+def test_refusals(text: str, settings: DateSettings | None, reason: str) -> None:
+    with pytest.raises(InvalidValue) as info:
+        parse_when(text, BERLIN, now=WED, settings=settings)
+    assert info.value.field == "due" and info.value.value == text
+    assert reason in info.value.reason
+    assert "\n" not in str(info.value)
+
+
+def test_parse_date_reads_the_same_forms() -> None:
+    assert parse_date("dec 1", BERLIN, now=WED) == date(2026, 12, 1)
+    assert parse_date("1.12.2026", BERLIN, now=WED) == date(2026, 12, 1)
+    assert parse_date("1/12/2026", BERLIN, now=WED, settings=MDY) == date(2026, 1, 12)
+    with pytest.raises(InvalidValue) as info:
+        parse_date("1/12/2026", BERLIN, now=WED, field="close")
+    assert info.value.field == "close" and "defaults.date_order" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("17:00", time(17)),
+        ("9:30", time(9, 30)),
+        ("5pm", time(17)),
+        ("noon", time(12)),
+        (" 08:30:00 ", time(8, 30)),
+    ],
+)
+def test_parse_clock(text: str, expected: time) -> None:
+    assert parse_clock(text) == expected
+
+
+@pytest.mark.parametrize("text", ["25:00", "eod", "17:00:30", "", "soon"])
+def test_parse_clock_refuses(text: str) -> None:
+    with pytest.raises(InvalidValue) as info:
+        parse_clock(text, field="defaults.end_of_day")
+    assert info.value.field == "defaults.end_of_day"
 
 
 # --- daylight saving ------------------------------------------------------------------------
@@ -144,8 +392,10 @@ def test_hours_are_real_hours_across_dst() -> None:
 
 def test_days_keep_the_wall_clock_across_dst() -> None:
     before = datetime(2026, 10, 24, 8, 0, tzinfo=UTC)  # 10:00 CEST
-    assert local("+1d", now=before) == "2026-10-25T10:00"
-    assert parse_when("+1d", BERLIN, now=before).hour == 9  # 10:00 CET is 09:00 UTC
+    assert local("+1d 10:00", now=before) == "2026-10-25T10:00"
+    assert parse_when("+1d 10:00", BERLIN, now=before).hour == 9  # 10:00 CET is 09:00 UTC
+    assert local("+1d", now=before) == "2026-10-25T09:00"  # the due time, in winter time
+    assert parse_when("+1d", BERLIN, now=before).hour == 8
 
 
 def test_new_york_dst_falls_on_other_days() -> None:
