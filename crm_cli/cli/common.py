@@ -27,6 +27,9 @@ SortOpt = Annotated[
     str | None, typer.Option("--sort", help="Sort by a column; -col for descending.")
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+IdsOpt = Annotated[
+    bool, typer.Option("--ids", help="Print only the ids, one per line (for `... | crm X -`).")
+]
 RemovedOpt = Annotated[bool, typer.Option("--removed", help="List removed records instead.")]
 
 _state: dict[str, object] = {"demo": False, "command": "crm"}
@@ -74,16 +77,64 @@ def close_contexts() -> None:
         _opened.pop().close()
 
 
-def output_format(json_: bool, csv_: bool = False) -> str:
-    if json_ and csv_:
-        raise InvalidValue("output", "--json --csv", "choose one of --json and --csv")
-    return "json" if json_ else "csv" if csv_ else "table"
+def refs(values: list[str], kind: str) -> list[str]:
+    """The records a command names: its arguments, with `-` replaced by the ids read from
+    stdin (`crm deal list --stage lead --ids | crm deal move - qualified`). Each record once,
+    in the order given."""
+    result: list[str] = []
+    for value in values:
+        items = sys.stdin.read().split() if value == "-" else [value]
+        for item in items:
+            if item not in result:
+                result.append(item)
+    if not result:
+        raise InvalidValue(kind, " ".join(values), f"name at least one {kind}")
+    return result
 
 
-def page_limit(ctx: Context, limit: int | None, all_: bool) -> int | None:
+def looks_like_tag(text: str) -> bool:
+    """A word that is no id and no email: likely a tag typed without its + or -."""
+    return not text.strip().lstrip("#").isdigit() and "@" not in text
+
+
+def output_format(json_: bool, csv_: bool = False, ids: bool = False) -> str:
+    chosen = [name for name, on in (("--json", json_), ("--csv", csv_), ("--ids", ids)) if on]
+    if len(chosen) > 1:
+        raise InvalidValue("output", " ".join(chosen), "choose one of --json, --csv and --ids")
+    return "json" if json_ else "csv" if csv_ else "ids" if ids else "table"
+
+
+def page_limit(ctx: Context, limit: int | None, all_: bool, fmt: str = "table") -> int | None:
+    """How many rows a listing shows. A person at a terminal gets a page (with a note when
+    rows were left out); a script (`--json`, `--csv`, `--ids`, or any output to a pipe) gets
+    every matching row unless it asks for `--limit`: a silent cap breaks `| jq length`."""
     if all_:
         return None
-    return limit or ctx.config.page_size
+    if limit is not None:
+        return limit
+    from crm_cli.render.output import stdout_is_tty
+
+    if fmt != "table" or not stdout_is_tty():
+        return None
+    return ctx.config.page_size
+
+
+def emit_listing(
+    rows: list[dict[str, Any]], columns: list[Any], fmt: str, *, ids: bool = False, **kw: Any
+) -> None:
+    """Write a listing. `--ids` prints the ids alone; an empty listing prints nothing on
+    stdout in a pipe (a cron job mails any output) and says so on stderr at a terminal."""
+    from crm_cli.render.output import emit_rows, stdout_is_tty
+
+    if ids:
+        for row in rows:
+            print(row["id"])
+        return
+    if not rows and fmt == "table":
+        if stdout_is_tty():
+            note("no records")
+        return
+    emit_rows(rows, columns, fmt, **kw)
 
 
 def page_note(shown: int, total: int) -> None:

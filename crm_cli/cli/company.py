@@ -7,7 +7,16 @@ from typing import Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, RemovedOpt, SortOpt, YesOpt
+from crm_cli.cli.common import (
+    AllOpt,
+    CsvOpt,
+    IdsOpt,
+    JsonOpt,
+    LimitOpt,
+    RemovedOpt,
+    SortOpt,
+    YesOpt,
+)
 
 app = typer.Typer(help="Organisations your contacts belong to.", no_args_is_help=True)
 
@@ -106,15 +115,15 @@ def list_(
     all_: AllOpt = False,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    ids: IdsOpt = False,
 ) -> None:
     """List companies, by name.
 
     Example: crm company list --industry Retail --csv
     """
-    from crm_cli.render.output import emit_rows
     from crm_cli.services.companies import CompanyFilter, list_companies
 
-    fmt = common.output_format(json_, csv_)
+    fmt = common.output_format(json_, csv_, ids)
     ctx = common.context()
     with ctx.session(write=False) as session:
         page = list_companies(
@@ -127,10 +136,10 @@ def list_(
                 text=text,
                 removed=removed,
                 sort=sort,
-                limit=common.page_limit(ctx, limit, all_),
+                limit=common.page_limit(ctx, limit, all_, fmt),
             ),
         )
-    emit_rows(page.rows, _columns(), fmt)
+    common.emit_listing(page.rows, _columns(), fmt, ids=ids)
     common.page_note(len(page.rows), page.total)
 
 

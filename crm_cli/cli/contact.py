@@ -7,7 +7,16 @@ from typing import Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, RemovedOpt, SortOpt, YesOpt
+from crm_cli.cli.common import (
+    AllOpt,
+    CsvOpt,
+    IdsOpt,
+    JsonOpt,
+    LimitOpt,
+    RemovedOpt,
+    SortOpt,
+    YesOpt,
+)
 
 app = typer.Typer(help="People you sell to and work with.", no_args_is_help=True)
 
@@ -146,17 +155,17 @@ def list_(
     all_: AllOpt = False,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    ids: IdsOpt = False,
 ) -> None:
     """List contacts, by name.
 
     Example: crm contact list --tag vip --lifecycle customer --json
     """
-    from crm_cli.render.output import emit_rows
     from crm_cli.services.contacts import ContactFilter, list_contacts
 
-    fmt = common.output_format(json_, csv_)
+    fmt = common.output_format(json_, csv_, ids)
     ctx = common.context()
-    with ctx.session(write=mine) as session:
+    with ctx.session(write=False) as session:
         flt = ContactFilter(
             tag=tag or [],
             lifecycle=lifecycle,
@@ -165,11 +174,11 @@ def list_(
             text=text,
             removed=removed,
             sort=sort,
-            limit=common.page_limit(ctx, limit, all_),
+            limit=common.page_limit(ctx, limit, all_, fmt),
             owner_id=ctx.user_id(session) if mine else None,
         )
         page = list_contacts(ctx, session, flt)
-    emit_rows(page.rows, _columns(), fmt)
+    common.emit_listing(page.rows, _columns(), fmt, ids=ids)
     common.page_note(len(page.rows), page.total)
 
 
@@ -267,22 +276,44 @@ def edit(
     "tag", context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]}
 )
 def tag_(
-    ref: Annotated[str, typer.Argument(help="Contact id or email.")],
-    changes: Annotated[list[str], typer.Argument(help="+tag adds, -tag removes.")],
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            help="Contacts (id, email, name; - reads ids from stdin), then +tag / -tag."
+        ),
+    ],
     json_: JsonOpt = False,
 ) -> None:
-    """Add and remove tags.
+    """Add and remove tags on one or several contacts, in one change.
 
-    Example: crm contact tag ana@acme.com +vip -cold
+    Example: crm contact tag 6 7 ana@acme.com +vip -cold
     """
+    from crm_cli.errors import InvalidValue, NotFound
     from crm_cli.services.contacts import tag_contact
 
+    changes = [a for a in args if a != "-" and a[:1] in "+-"]
+    named = [a for a in args if a == "-" or a[:1] not in "+-"]
+    if not changes:
+        raise InvalidValue("tags", " ".join(args), "give at least one +tag or -tag")
+    refs = common.refs(named, "contact")
     ctx = common.context()
     with ctx.session() as session:
-        record = tag_contact(ctx, session, ref, changes)
+        records = []
+        for ref in refs:
+            try:
+                records.append(tag_contact(ctx, session, ref, changes))
+            except NotFound:
+                if common.looks_like_tag(ref):
+                    raise InvalidValue(
+                        "contact", ref, f"no such contact; to add the tag, write +{ref}"
+                    ) from None
+                raise
     if json_:
-        _result(record, "Tagged", json_)
-    else:
+        from crm_cli.render.output import write_json
+
+        write_json(records[0] if len(records) == 1 else records)
+        return
+    for record in records:
         common.done(f"Tagged contact {record['id']}: {', '.join(record['tags']) or '(no tags)'}")
 
 

@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, RemovedOpt, SortOpt, YesOpt
+from crm_cli.cli.common import (
+    AllOpt,
+    CsvOpt,
+    IdsOpt,
+    JsonOpt,
+    LimitOpt,
+    RemovedOpt,
+    SortOpt,
+    YesOpt,
+)
 
 if TYPE_CHECKING:
     from crm_cli.services.deals import Outcome
@@ -20,6 +29,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Deals: money moving through a pipeline.", no_args_is_help=True)
 
 IdArg = Annotated[str, typer.Argument(help="Deal id.")]
+IdsArg = Annotated[
+    list[str], typer.Argument(help="Deal ids (several at once; - reads them from stdin).")
+]
 ContactOpt = Annotated[
     str | None, typer.Option("--contact", "-c", help="Contact id, email or unique name.")
 ]
@@ -71,14 +83,24 @@ def _summary(record: dict[str, Any], verb: str) -> str:
 
 
 def _report(outcome: Outcome, line: str, json_: bool) -> None:
+    _report_all([(outcome, line)], json_)
+
+
+def _report_all(results: list[tuple[Outcome, str]], json_: bool) -> None:
+    """One line per changed deal (JSON: the record, or an array of them for several)."""
     if json_:
         from crm_cli.render.output import write_json
 
-        write_json(outcome.record)
+        records = [outcome.record for outcome, _line in results]
+        write_json(records[0] if len(records) == 1 else records)
     else:
-        common.done(line)
-    for note in outcome.notes:
+        for _outcome, line in results:
+            common.done(line)
+    notes = [note for outcome, _line in results for note in outcome.notes]
+    for note in notes:
         common.note(note)
+    if notes:
+        common.note("`crm undo` takes this change back, the contacts' lifecycle included")
 
 
 def _moved(outcome: Outcome, verb: str) -> str:
@@ -165,19 +187,24 @@ def _columns(fmt: str, pipelines: bool) -> list[Any]:
                 "days_in_stage",
             )
         ]
-    columns = [Column("id", "ID", justify="right"), Column("title", "Title", max_width=40)]
+    from crm_cli.render.tones import deal_stage, deal_style
+
+    columns = [
+        Column("id", "ID", justify="right"),
+        Column("title", "Title", max_width=40, priority=1, min_width=20),
+    ]
     if pipelines:
-        columns.append(Column("pipeline", "Pipeline"))
+        columns.append(Column("pipeline", "Pipeline", priority=5))
     # Few enough columns for a normal terminal; owner, company and the rest are in --csv,
-    # --json and `deal show`.
+    # --json and `deal show`. A narrow terminal keeps the title, value, stage and close.
     return columns + [
-        Column("stage", "Stage"),
-        Column("value_text", "Value", justify="right"),
-        Column("probability", "Prob", lambda v: f"{v}%", justify="right"),
-        Column("weighted_text", "Weighted", justify="right"),
-        Column("expected_close", "Close"),
-        Column("party", "Contact", max_width=24),
-        Column("days_in_stage", "Days", justify="right"),
+        Column("stage", "Stage", priority=3, tone=deal_stage),
+        Column("value_text", "Value", justify="right", priority=2, tone=deal_style),
+        Column("probability", "Prob", lambda v: f"{v}%", justify="right", priority=7),
+        Column("weighted_text", "Weighted", justify="right", priority=8),
+        Column("expected_close", "Close", priority=4),
+        Column("party", "Contact", max_width=24, priority=6),
+        Column("days_in_stage", "Days", justify="right", priority=9),
     ]
 
 
@@ -258,6 +285,7 @@ def list_(
     all_: AllOpt = False,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    ids: IdsOpt = False,
 ) -> None:
     """List deals, open ones by default, in board order then by close date, with totals.
 
@@ -266,9 +294,9 @@ def list_(
     from crm_cli.render.output import emit_rows, stdout_is_tty
     from crm_cli.services.deal_views import DealFilter, list_deals
 
-    fmt = common.output_format(json_, csv_)
+    fmt = common.output_format(json_, csv_, ids)
     ctx = common.context()
-    with ctx.session(write=mine) as session:
+    with ctx.session(write=False) as session:
         flt = DealFilter(
             stage=stage,
             status=status,
@@ -284,12 +312,14 @@ def list_(
             search=search,
             removed=removed,
             sort=sort,
-            limit=common.page_limit(ctx, limit, all_),
+            limit=common.page_limit(ctx, limit, all_, fmt),
             owner_id=ctx.user_id(session) if mine else None,
         )
         page = list_deals(ctx, session, flt)
     totals = page.totals or {"count": page.total, "by_currency": []}
-    if fmt == "table":
+    if fmt == "ids" or (fmt == "table" and not page.rows):
+        common.emit_listing(page.rows, [], fmt, ids=ids)
+    elif fmt == "table":
         rows = [_display(r) for r in page.rows]
         several = len({r["pipeline"] for r in rows}) > 1
         if stdout_is_tty():
@@ -440,61 +470,70 @@ def edit(
 
 @app.command("move")
 def move(
-    deal_id: IdArg,
-    stage: Annotated[str, typer.Argument(help="Stage to move it to.")],
+    deal_ids: IdsArg,
+    stage: Annotated[str, typer.Argument(help="Stage to move them to.")],
     reason: ReasonOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Move a deal to another stage of its pipeline.
+    """Move deals to another stage of their pipeline, all in one change.
 
-    Example: crm deal move 42 negotiation
+    Example: crm deal move 42 43 negotiation
     """
     from crm_cli.services.deals import move_deal
 
+    refs = common.refs(deal_ids, "deal")
     ctx = common.context()
     with ctx.session() as session:
-        outcome = move_deal(ctx, session, deal_id, stage, reason)
-    _report(outcome, _moved(outcome, "Moved"), json_)
+        outcomes = [move_deal(ctx, session, ref, stage, reason) for ref in refs]
+    _report_all([(o, _moved(o, "Moved")) for o in outcomes], json_)
 
 
 @app.command("won")
-def won(deal_id: IdArg, json_: JsonOpt = False) -> None:
-    """Mark a deal won; its contact becomes a customer.
+def won(deal_ids: IdsArg, json_: JsonOpt = False) -> None:
+    """Mark deals won; their contacts become customers.
 
     Example: crm deal won 42
     """
     from crm_cli.services.deals import win_deal
 
+    refs = common.refs(deal_ids, "deal")
     ctx = common.context()
     with ctx.session() as session:
-        outcome = win_deal(ctx, session, deal_id)
-    record = outcome.record
-    line = (
-        _moved(outcome, "Won")
-        if outcome.from_stage is None
-        else (f"Won deal {record['id']}: {record['title']} ({_money(record)})")
-    )
-    _report(outcome, line, json_)
+        outcomes = [win_deal(ctx, session, ref) for ref in refs]
+    results = []
+    for outcome in outcomes:
+        record = outcome.record
+        line = (
+            _moved(outcome, "Won")
+            if outcome.from_stage is None
+            else (f"Won deal {record['id']}: {record['title']} ({_money(record)})")
+        )
+        results.append((outcome, line))
+    _report_all(results, json_)
 
 
 @app.command("lost")
 def lost(
-    deal_id: IdArg,
+    deal_ids: IdsArg,
     reason: Annotated[str, typer.Option("--reason", help="Why it was lost.")],
     json_: JsonOpt = False,
 ) -> None:
-    """Mark a deal lost, with the reason.
+    """Mark deals lost, with the reason.
 
     Example: crm deal lost 42 --reason "went with a competitor"
     """
     from crm_cli.services.deals import lose_deal
 
+    refs = common.refs(deal_ids, "deal")
     ctx = common.context()
     with ctx.session() as session:
-        outcome = lose_deal(ctx, session, deal_id, reason)
-    record = outcome.record
-    _report(
-        outcome, f"Lost deal {record['id']}: {record['title']} ({record['lost_reason']})", json_
+        outcomes = [lose_deal(ctx, session, ref, reason) for ref in refs]
+    _report_all(
+        [
+            (o, f"Lost deal {o.record['id']}: {o.record['title']} ({o.record['lost_reason']})")
+            for o in outcomes
+        ],
+        json_,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, YesOpt
+from crm_cli.cli.common import AllOpt, CsvOpt, IdsOpt, JsonOpt, LimitOpt, YesOpt
 
 app = typer.Typer(
     help="What customers tell you: NPS, CSAT, complaints, suggestions, praise.",
@@ -75,15 +75,16 @@ def _columns(fmt: str) -> list[Any]:
                 "owner",
             )
         ]
+    # On a narrow terminal the date, kind, score and what they said stay longest.
     return [
         Column("id", "ID", justify="right"),
-        Column("created_at", "Date", lambda v: str(v)[:10]),
-        Column("kind", "Kind"),
-        Column("score", "Score", justify="right"),
-        Column("status", "Status"),
-        Column("contact", "Contact"),
-        Column("category", "Category"),
-        Column("text", "Text", max_width=50),
+        Column("created_at", "Date", lambda v: str(v)[:10], priority=1),
+        Column("kind", "Kind", priority=2),
+        Column("score", "Score", justify="right", priority=3),
+        Column("status", "Status", priority=6),
+        Column("contact", "Contact", priority=5),
+        Column("category", "Category", priority=7),
+        Column("text", "Text", max_width=50, priority=4, min_width=20),
     ]
 
 
@@ -161,17 +162,17 @@ def list_(
     all_: AllOpt = False,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    ids: IdsOpt = False,
 ) -> None:
     """List feedback, newest first, with the NPS of the NPS answers among it.
 
     Example: crm feedback list --kind nps --since -90d
     """
-    from crm_cli.render.output import emit_rows
     from crm_cli.services.feedback import FeedbackFilter, list_feedback
 
-    fmt = common.output_format(json_, csv_)
+    fmt = common.output_format(json_, csv_, ids)
     ctx = common.context()
-    with ctx.session(write=mine) as session:
+    with ctx.session(write=False) as session:
         flt = FeedbackFilter(
             open_only=open_,
             kind=kind,
@@ -180,10 +181,10 @@ def list_(
             since=since,
             owner=owner,
             mine=mine,
-            limit=common.page_limit(ctx, limit, all_),
+            limit=common.page_limit(ctx, limit, all_, fmt),
         )
         page = list_feedback(ctx, session, flt)
-    emit_rows(page.rows, _columns(fmt), fmt)
+    common.emit_listing(page.rows, _columns(fmt), fmt, ids=ids)
     common.page_note(len(page.rows), page.total)
     nps = (page.totals or {}).get("nps")
     if fmt == "table" and nps:

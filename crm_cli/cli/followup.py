@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import CsvOpt, JsonOpt, LimitOpt, YesOpt
+from crm_cli.cli.common import CsvOpt, IdsOpt, JsonOpt, LimitOpt, YesOpt
 
 app = typer.Typer(
     help="Things to do by a certain time, for a contact or a deal.", no_args_is_help=True
@@ -33,6 +33,9 @@ RepeatOpt = Annotated[
 ]
 NoteOpt = Annotated[str | None, typer.Option("--note", help="Notes: what to say or bring.")]
 IdArg = Annotated[str, typer.Argument(help="Follow-up id.")]
+IdsArg = Annotated[
+    list[str], typer.Argument(help="Follow-up ids (several at once; - reads them from stdin).")
+]
 
 _SHOW_FIELDS = [
     ("id", "ID"),
@@ -75,16 +78,26 @@ def _columns(fmt: str) -> list[Any]:
                 "notes",
             )
         ]
+    from crm_cli.render.tones import followup_status, followup_style
+
+    # On a narrow terminal the title, the due time and the status stay longest; the title
+    # keeps 20 cells before a lower column may show (render/fit.py).
     return [
         Column("id", "ID", justify="right"),
-        Column("due_local", "Due"),
-        Column("status", "Status", lambda v: "OVERDUE" if v == "overdue" else v),
-        Column("title", "Title", max_width=40),
-        Column("contact", "Contact"),
-        Column("deal", "Deal", max_width=30),
-        Column("priority", "Priority"),
-        Column("repeat", "Repeats"),
-        Column("owner", "Owner"),
+        Column("due_local", "Due", priority=2, tone=followup_style),
+        Column(
+            "status",
+            "Status",
+            lambda v: "OVERDUE" if v == "overdue" else v,
+            priority=3,
+            tone=followup_status,
+        ),
+        Column("title", "Title", max_width=40, priority=1, min_width=20),
+        Column("contact", "Contact", priority=4),
+        Column("deal", "Deal", max_width=30, priority=5),
+        Column("priority", "Priority", priority=6),
+        Column("repeat", "Repeats", priority=7),
+        Column("owner", "Owner", priority=8),
     ]
 
 
@@ -162,17 +175,17 @@ def list_(
     limit: LimitOpt = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    ids: IdsOpt = False,
 ) -> None:
     """List your open follow-ups: overdue first, then by due time.
 
     Example: crm followup list --due today
     """
-    from crm_cli.render.output import emit_rows
     from crm_cli.services.followups import FollowupFilter, list_followups
 
-    fmt = common.output_format(json_, csv_)
+    fmt = common.output_format(json_, csv_, ids)
     ctx = common.context()
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
         flt = FollowupFilter(
             due=due,
             owner=owner,
@@ -181,12 +194,11 @@ def list_(
             done=done,
             contact=contact,
             deal=deal,
-            limit=limit or (None if everyone else ctx.config.page_size),
+            limit=common.page_limit(ctx, limit, everyone, fmt),
         )
         page = list_followups(ctx, session, flt)
-    emit_rows(page.rows, _columns(fmt), fmt)
-    if len(page.rows) < page.total:
-        common.note(f"showing {len(page.rows)} of {page.total}; use --limit for more")
+    common.emit_listing(page.rows, _columns(fmt), fmt, ids=ids)
+    common.page_note(len(page.rows), page.total)
 
 
 @app.command("show")
@@ -269,55 +281,59 @@ def rm(
 
 @app.command("done")
 def done(
-    ref: IdArg,
+    refs: IdsArg,
     at: Annotated[
         str | None,
         typer.Option("--at", help='When it was done, if not now (e.g. "yesterday 17:00").'),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Mark a follow-up done; a repeating one gets its next occurrence.
+    """Mark follow-ups done; a repeating one gets its next occurrence.
 
-    Example: crm followup done 7
+    Example: crm followup done 7 8
     """
     from crm_cli.services.followups import complete_followup
 
+    ids = common.refs(refs, "follow-up")
     ctx = common.context()
     with ctx.session() as session:
-        result = complete_followup(ctx, session, ref, at)
+        results = [complete_followup(ctx, session, ref, at) for ref in ids]
     if json_:
         from crm_cli.render.output import write_json
 
-        write_json(result)
+        write_json(results[0] if len(results) == 1 else results)
         return
-    first = result["done"]
-    common.done(f"Done follow-up {first['id']}: {first['title']}")
-    if result["next"] is not None:
-        common.done(_line(result["next"], "Next"))
+    for result in results:
+        first = result["done"]
+        common.done(f"Done follow-up {first['id']}: {first['title']}")
+        if result["next"] is not None:
+            common.done(_line(result["next"], "Next"))
 
 
 @app.command("snooze")
 def snooze(
-    ref: IdArg,
+    refs: IdsArg,
     until: Annotated[
         str,
         typer.Option("--until", help="When it is due again: tomorrow 9:00, +2h, next monday, ..."),
     ],
     json_: JsonOpt = False,
 ) -> None:
-    """Put a follow-up off; it is due (and reminded) again at that time.
+    """Put follow-ups off; they are due (and reminded) again at that time.
 
     Example: crm followup snooze 7 --until "next monday 9:00"
     """
     from crm_cli.services.followups import snooze_followup
 
+    ids = common.refs(refs, "follow-up")
     ctx = common.context()
     with ctx.session() as session:
-        record = snooze_followup(ctx, session, ref, until)
+        records = [snooze_followup(ctx, session, ref, until) for ref in ids]
     if json_:
         from crm_cli.render.output import write_json
 
-        write_json(record)
-    else:
+        write_json(records[0] if len(records) == 1 else records)
+        return
+    for record in records:
         until_at = record["snoozed_until"][:16].replace("T", " ")
         common.done(f"Snoozed follow-up {record['id']}: {record['title']} (until {until_at})")

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import AllOpt, CsvOpt, JsonOpt, LimitOpt, YesOpt
+from crm_cli.cli.common import AllOpt, CsvOpt, IdsOpt, JsonOpt, LimitOpt, YesOpt
 from crm_cli.errors import InvalidValue
 
 app = typer.Typer(
@@ -88,15 +88,16 @@ def _columns(fmt: str) -> list[Any]:
                 "body",
             )
         ]
+    # On a narrow terminal the summary, the time and the kind stay longest (render/fit.py).
     return [
         Column("id", "ID", justify="right"),
-        Column("occurred_at", "When", _when),
-        Column("kind", "Kind"),
-        Column("direction", "Dir"),
-        Column("contact", "Contact"),
-        Column("summary", "Summary", max_width=60),
-        Column("deal", "Deal", max_width=30),
-        Column("owner", "Owner"),
+        Column("occurred_at", "When", _when, priority=2),
+        Column("kind", "Kind", priority=3),
+        Column("direction", "Dir", priority=5),
+        Column("contact", "Contact", priority=4),
+        Column("summary", "Summary", max_width=60, priority=1, min_width=20),
+        Column("deal", "Deal", max_width=30, priority=6),
+        Column("owner", "Owner", priority=7),
     ]
 
 
@@ -203,17 +204,17 @@ def list_(
     all_: AllOpt = False,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    ids: IdsOpt = False,
 ) -> None:
     """List interactions, newest first.
 
     Example: crm log list --contact ana@acme.com --since -30d
     """
-    from crm_cli.render.output import emit_rows
     from crm_cli.services.interactions import InteractionFilter, list_interactions
 
-    fmt = common.output_format(json_, csv_)
+    fmt = common.output_format(json_, csv_, ids)
     ctx = common.context()
-    with ctx.session(write=mine) as session:
+    with ctx.session(write=False) as session:
         flt = InteractionFilter(
             contact=contact,
             deal=deal,
@@ -221,10 +222,10 @@ def list_(
             since=since,
             owner=owner,
             mine=mine,
-            limit=common.page_limit(ctx, limit, all_),
+            limit=common.page_limit(ctx, limit, all_, fmt),
         )
         page = list_interactions(ctx, session, flt)
-    emit_rows(page.rows, _columns(fmt), fmt)
+    common.emit_listing(page.rows, _columns(fmt), fmt, ids=ids)
     common.page_note(len(page.rows), page.total)
 
 

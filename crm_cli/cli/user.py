@@ -48,7 +48,7 @@ def list_(json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
 
     fmt = common.output_format(json_, csv_)
     ctx = common.context()
-    with ctx.session() as session:
+    with ctx.session(write=False) as session:
         me = ctx.user_id(session)
         rows = list_users(ctx, session)
     for row in rows:

@@ -71,12 +71,17 @@ def test_default_database_lives_under_crm_home(crm: Any, crm_home: Path) -> None
     assert (crm_home / "crm.db").exists()
 
 
-def test_page_size_setting(crm: Any, crm_home: Path) -> None:
+def test_page_size_setting(crm: Any, crm_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page is for a person at a terminal; a script gets every row."""
     crm.ok("config", "set", "defaults.page_size", "2")
     for name in "ABC":
         crm.ok("contact", "add", name)
-    assert len(crm.json("contact", "list")) == 2
-    assert len(crm.json("contact", "list", "--all")) == 3
+    assert len(crm.json("contact", "list")) == 3
+    assert len(crm.json("contact", "list", "--limit", "2")) == 2
+    monkeypatch.setattr("crm_cli.render.output.stdout_is_tty", lambda: True)
+    table = crm.ok("contact", "list")
+    assert " A " in table.out and " B " in table.out and " C " not in table.out
+    assert "showing 2 of 3" in table.err
 
 
 # --- concurrent writers ------------------------------------------------------------------------
