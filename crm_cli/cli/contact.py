@@ -290,6 +290,7 @@ def tag_(
     """
     from crm_cli.errors import InvalidValue, NotFound
     from crm_cli.services.contacts import tag_contact
+    from crm_cli.services.lookups import lock_in_order
 
     changes = [a for a in args if a != "-" and a[:1] in "+-"]
     named = [a for a in args if a == "-" or a[:1] not in "+-"]
@@ -298,6 +299,7 @@ def tag_(
     refs = common.refs(named, "contact")
     ctx = common.context()
     with ctx.session() as session:
+        lock_in_order(session, "contact", refs)
         records = []
         for ref in refs:
             try:

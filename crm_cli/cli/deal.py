@@ -410,6 +410,16 @@ def edit(
     ] = None,
     value: ValueOpt = None,
     currency: CurrencyOpt = None,
+    convert_at: Annotated[
+        str | None,
+        typer.Option(
+            "--convert-at", help="With --currency: the rate, 1 old unit = RATE new units."
+        ),
+    ] = None,
+    keep_amount: Annotated[
+        bool,
+        typer.Option("--keep-amount", help="With --currency: keep the number, change the unit."),
+    ] = False,
     stage: StageOpt = None,
     pipeline: Annotated[
         str | None,
@@ -451,6 +461,8 @@ def edit(
         company=company,
         value=value,
         currency=currency,
+        convert_at=convert_at,
+        keep_amount=keep_amount,
         pipeline=pipeline,
         stage=stage,
         probability=probability,
@@ -480,10 +492,12 @@ def move(
     Example: crm deal move 42 43 negotiation
     """
     from crm_cli.services.deals import move_deal
+    from crm_cli.services.lookups import lock_in_order
 
     refs = common.refs(deal_ids, "deal")
     ctx = common.context()
     with ctx.session() as session:
+        lock_in_order(session, "deal", refs)
         outcomes = [move_deal(ctx, session, ref, stage, reason) for ref in refs]
     _report_all([(o, _moved(o, "Moved")) for o in outcomes], json_)
 
@@ -495,10 +509,12 @@ def won(deal_ids: IdsArg, json_: JsonOpt = False) -> None:
     Example: crm deal won 42
     """
     from crm_cli.services.deals import win_deal
+    from crm_cli.services.lookups import lock_in_order
 
     refs = common.refs(deal_ids, "deal")
     ctx = common.context()
     with ctx.session() as session:
+        lock_in_order(session, "deal", refs)
         outcomes = [win_deal(ctx, session, ref) for ref in refs]
     results = []
     for outcome in outcomes:
@@ -523,10 +539,12 @@ def lost(
     Example: crm deal lost 42 --reason "went with a competitor"
     """
     from crm_cli.services.deals import lose_deal
+    from crm_cli.services.lookups import lock_in_order
 
     refs = common.refs(deal_ids, "deal")
     ctx = common.context()
     with ctx.session() as session:
+        lock_in_order(session, "deal", refs)
         outcomes = [lose_deal(ctx, session, ref, reason) for ref in refs]
     _report_all(
         [

@@ -293,10 +293,12 @@ def done(
     Example: crm followup done 7 8
     """
     from crm_cli.services.followups import complete_followup
+    from crm_cli.services.lookups import lock_in_order
 
     ids = common.refs(refs, "follow-up")
     ctx = common.context()
     with ctx.session() as session:
+        lock_in_order(session, "followup", ids)
         results = [complete_followup(ctx, session, ref, at) for ref in ids]
     if json_:
         from crm_cli.render.output import write_json
@@ -324,10 +326,12 @@ def snooze(
     Example: crm followup snooze 7 --until "next monday 9:00"
     """
     from crm_cli.services.followups import snooze_followup
+    from crm_cli.services.lookups import lock_in_order
 
     ids = common.refs(refs, "follow-up")
     ctx = common.context()
     with ctx.session() as session:
+        lock_in_order(session, "followup", ids)
         records = [snooze_followup(ctx, session, ref, until) for ref in ids]
     if json_:
         from crm_cli.render.output import write_json

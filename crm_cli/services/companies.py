@@ -13,7 +13,7 @@ from crm_cli.domain.text import clean_line
 from crm_cli.errors import Conflict, InvalidValue
 from crm_cli.services import common
 from crm_cli.services.contacts import reindex_contacts
-from crm_cli.services.lookups import find_company, index_company
+from crm_cli.services.lookups import find_company, index_company, lock_in_order
 from crm_cli.services.users import resolve_user, user_names
 from crm_cli.store.models import Company, CompanyTag, Contact
 from crm_cli.store.types import utcnow
@@ -249,6 +249,7 @@ def records(
 
 def remove_companies(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     """Soft-delete: the companies disappear from listings and search until restored."""
+    lock_in_order(session, "company", refs)
     companies = [find_company(session, r) for r in refs]
     now = utcnow()
     for company in companies:

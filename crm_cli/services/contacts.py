@@ -18,7 +18,7 @@ from crm_cli.domain.contactinfo import national_digits, normalize_email, normali
 from crm_cli.domain.text import clean_line, index_tokens, phone_tokens
 from crm_cli.errors import Conflict, InvalidValue
 from crm_cli.services import common
-from crm_cli.services.lookups import company_for_link, find_company, find_contact
+from crm_cli.services.lookups import company_for_link, find_company, find_contact, lock_in_order
 from crm_cli.services.users import resolve_user, user_names
 from crm_cli.store.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, Tag
 from crm_cli.store.types import utcnow
@@ -421,6 +421,7 @@ def tag_contact(ctx: Context, session: Session, ref: str, changes: list[str]) ->
 
 
 def remove_contacts(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
+    lock_in_order(session, "contact", refs)
     contacts = [find_contact(session, r) for r in refs]
     now = utcnow()
     for contact in contacts:

@@ -132,8 +132,9 @@ class Context:
         return self._tz
 
     def close(self) -> None:
-        engine, self._engine = self._engine, None
-        self._user_id = None
+        with self._lock:
+            engine, self._engine = self._engine, None
+            self._user_id = None
         if engine is not None:
             from crm_cli.store.engine import optimize
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from crm_cli.domain import money
 from crm_cli.domain.text import clean_line
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services import common
-from crm_cli.services.lookups import find_deal
+from crm_cli.services.lookups import find_deal, lock_in_order
 from crm_cli.services.pipelines import (
     LOST,
     OPEN,
@@ -61,6 +62,9 @@ class DealInput:
     company: str | None = None
     value: str | None = None
     currency: str | None = None
+    # How a value moves to a new currency: at a rate, or the same number (never silently).
+    convert_at: str | None = None
+    keep_amount: bool = False
     pipeline: str | None = None
     stage: str | None = None
     probability: int | str | None = None  # "" or "stage" clears the deal's own
@@ -286,8 +290,21 @@ def _move(
 ) -> list[str]:
     now = now or utcnow()
     from_id = deal.stage_id
+    _check_stage_stands(session, stage)
     _enter(deal, stage, now, reason)
     return _log_change(ctx, session, deal, from_id, stage, now)
+
+
+def _check_stage_stands(session: Session, stage: Stage) -> None:
+    """The stage a deal moves into still exists, and stays so until this commits (a shared
+    lock; removing the stage takes an exclusive one). The board was read without locks."""
+    if not common.locking(session):
+        return
+    removed = session.execute(
+        select(col(Stage.deleted_at)).where(col(Stage.id) == stage.id).with_for_update(read=True)
+    ).scalar_one_or_none()
+    if removed is not None:
+        raise Conflict(f"stage {stage.name!r} was removed meanwhile; nothing was changed")
 
 
 def _outcome(
@@ -346,6 +363,7 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
         updated_at=now,
         stage_entered_at=now,
     )
+    _check_stage_stands(session, stage)
     _enter(deal, stage, now, inp.lost_reason)
     names = _Names(tz=common.zone(session))
     if inp.company:
@@ -374,6 +392,34 @@ def add_deal(ctx: Context, session: Session, inp: DealInput) -> Outcome:
     return Outcome(deal_record(deal, board, names, now), None, notes)
 
 
+def _carried_over(deal: Deal, currency: str, inp: DealInput) -> int:
+    """The deal's value in a new currency. 1,500,000 JPY must not quietly become
+    1,500,000.00 EUR: the person says how, at a rate or by keeping the number."""
+    old = money.to_major(deal.value_minor, deal.currency)
+    if inp.convert_at is not None and inp.keep_amount:
+        raise InvalidValue(
+            "convert-at", inp.convert_at, "give --convert-at or --keep-amount, not both"
+        )
+    if inp.keep_amount or deal.value_minor == 0:
+        return _amount(str(old), currency)
+    if inp.convert_at is None:
+        raise InvalidValue(
+            "currency",
+            inp.currency or currency,
+            f"deal {deal.id} is worth {money.format_money(deal.value_minor, deal.currency)}; "
+            f"add --convert-at RATE (1 {deal.currency} = RATE {currency}) or --keep-amount",
+        )
+    try:
+        rate = Decimal(inp.convert_at.strip().replace(",", "."))
+    except InvalidOperation:
+        raise InvalidValue("convert-at", inp.convert_at, "not a number") from None
+    if not rate.is_finite() or rate <= 0:
+        raise InvalidValue("convert-at", inp.convert_at, "must be a number above 0")
+    places = Decimal(1).scaleb(-money.exponent(currency))
+    converted = (old * rate).quantize(places, rounding=ROUND_HALF_UP)
+    return _amount(str(converted), currency)
+
+
 def close_date(ctx: Context, text: str, field: str = "close") -> date:
     from crm_cli.domain.dates import parse_date
 
@@ -392,8 +438,13 @@ def edit_deal(ctx: Context, session: Session, ref: str, inp: DealInput) -> Outco
     if inp.value:
         value_minor = _amount(inp.value, currency, ctx=ctx)
     elif currency != deal.currency:
-        # The same amount in the new currency, if it has the decimals for it.
-        value_minor = _amount(str(money.to_major(deal.value_minor, deal.currency)), currency)
+        value_minor = _carried_over(deal, currency, inp)
+    elif inp.convert_at is not None or inp.keep_amount:
+        raise InvalidValue(
+            "currency",
+            inp.currency or "",
+            "--convert-at and --keep-amount go with a new --currency",
+        )
     probability = _probability(inp.probability) if inp.probability is not None else None
     close = close_date(ctx, inp.close) if inp.close else None
     tags = [common.clean_tag(t) for t in inp.add_tags]
@@ -565,6 +616,7 @@ def _stage_before_closing(session: Session, deal: Deal, board: Board) -> Stage:
 
 
 def remove_deals(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
+    lock_in_order(session, "deal", refs)
     deals = [find_deal(session, r) for r in refs]
     now = utcnow()
     for deal in deals:

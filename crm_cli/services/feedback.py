@@ -19,7 +19,14 @@ from sqlmodel import col
 from crm_cli.domain import dates
 from crm_cli.errors import Conflict, InvalidValue, NotFound
 from crm_cli.services import common
-from crm_cli.services.lookups import contact_names, deal_titles, find_deal, owner_names, scope
+from crm_cli.services.lookups import (
+    contact_names,
+    deal_titles,
+    find_deal,
+    lock_in_order,
+    owner_names,
+    scope,
+)
 from crm_cli.services.users import resolve_user
 from crm_cli.store.sales import Feedback
 from crm_cli.store.types import utcnow
@@ -215,6 +222,7 @@ def reopen_feedback(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
 
 
 def remove_feedback(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
+    lock_in_order(session, "feedback", refs)
     items = [find_feedback(session, r) for r in refs]
     now = utcnow()
     for item in items:

@@ -28,7 +28,14 @@ from crm_cli.domain import dates
 from crm_cli.domain.text import clean_line
 from crm_cli.errors import Conflict, CrmError, InvalidValue, NotFound
 from crm_cli.services import common
-from crm_cli.services.lookups import contact_names, deal_titles, find_deal, owner_names, scope
+from crm_cli.services.lookups import (
+    contact_names,
+    deal_titles,
+    find_deal,
+    lock_in_order,
+    owner_names,
+    scope,
+)
 from crm_cli.services.users import resolve_user
 from crm_cli.store.sales import Followup
 from crm_cli.store.types import utcnow
@@ -231,6 +238,7 @@ def show_followup(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
 
 def remove_followups(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     """Soft-delete: the rows stay, out of every listing and reminder."""
+    lock_in_order(session, "followup", refs)
     followups = [find_followup(session, r) for r in refs]
     now = utcnow()
     for followup in followups:

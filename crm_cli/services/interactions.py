@@ -20,7 +20,14 @@ from crm_cli.domain import dates
 from crm_cli.domain.text import clean_line
 from crm_cli.errors import InvalidValue, NotFound
 from crm_cli.services import common
-from crm_cli.services.lookups import contact_names, deal_titles, find_deal, owner_names, scope
+from crm_cli.services.lookups import (
+    contact_names,
+    deal_titles,
+    find_deal,
+    lock_in_order,
+    owner_names,
+    scope,
+)
 from crm_cli.services.users import resolve_user
 from crm_cli.store.models import Contact
 from crm_cli.store.sales import Interaction
@@ -135,8 +142,10 @@ def log_interaction(ctx: Context, session: Session, inp: InteractionInput) -> di
     body = _check_text("body", inp.body) if inp.body else None
     if body is not None and len(body) > MAX_BODY:
         raise InvalidValue("body", body, f"too long ({len(body)} characters; at most {MAX_BODY})")
-    contact = find_contact(session, inp.contact)
+    # Deal before contact: the order every writer locks them in (winning a deal locks its
+    # contact after the deal), so two writers never wait on each other in a circle.
     deal_id = find_deal(session, inp.deal).id if inp.deal else None
+    contact = find_contact(session, inp.contact)
     owner_id = resolve_user(session, inp.owner) if inp.owner else ctx.user_id(session)
     interaction = Interaction(
         kind=kind,
@@ -162,6 +171,7 @@ def show_interaction(ctx: Context, session: Session, ref: str) -> dict[str, Any]
 def remove_interactions(ctx: Context, session: Session, refs: list[str]) -> list[dict[str, Any]]:
     """Soft-delete interactions. A contact whose last contact was one of them gets its
     last-contacted time back from the interactions that remain."""
+    lock_in_order(session, "interaction", refs)
     interactions = [find_interaction(session, r) for r in refs]
     now = utcnow()
     for interaction in interactions:

@@ -277,6 +277,15 @@ class Recorder:
             session.execute(
                 update(ChangeSet).where(ChangeSet.c.id == self.undoes).values(undone_by_id=set_id)
             )
+            # Undoing an undo re-applies the change set it had undone: that one stands again
+            # and can be undone again (a plain `crm undo` must not skip past it).
+            reapplied = session.scalar(
+                select(ChangeSet.c.undoes_id).where(ChangeSet.c.id == self.undoes)
+            )
+            if reapplied is not None:
+                session.execute(
+                    update(ChangeSet).where(ChangeSet.c.id == reapplied).values(undone_by_id=None)
+                )
         self.written = int(set_id)
         if set_id % PRUNE_EVERY == 0:
             prune(session, self.ctx.config.journal_retention_days)

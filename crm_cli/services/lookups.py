@@ -26,6 +26,24 @@ if TYPE_CHECKING:
     from crm_cli.store.sales import Deal
 
 
+def lock_in_order(session: Session, table: str, refs: list[str]) -> None:
+    """Lock the records named by id among `refs`, in id order, before a command changes
+    several of them. Two commands naming the same records in different orders
+    (`deal move 3 7` and `deal won 7 3`) then queue instead of deadlocking."""
+    if not common.locking(session):
+        return
+    ids = sorted({n for n in (common.id_of(r) for r in refs) if n})
+    if len(ids) < 2:
+        return
+    from sqlalchemy import column
+    from sqlalchemy import table as table_clause
+
+    rows = table_clause(table, column("id"))
+    session.execute(
+        select(rows.c.id).where(rows.c.id.in_(ids)).order_by(rows.c.id).with_for_update()
+    ).all()
+
+
 def find_deal(session: Session, ref: str | int, *, removed: bool = False) -> Deal:
     """A live deal by id (a removed one with `removed=True`). In a write session its row is
     locked until the transaction ends, so moves of one deal follow each other and its stage

@@ -343,7 +343,10 @@ def plan_pipeline_removal(ctx: Context, session: Session, name: str) -> Pipeline
     stages = len(board.live(pipeline.id))
     question = f"Remove pipeline {pipeline.name!r} and its {stages} stages"
     if removed:
-        question += f", deleting its {removed} removed deal{'s' * (removed != 1)} for good"
+        question += (
+            f", deleting its {removed} removed deal{'s' * (removed != 1)} (with their "
+            "follow-ups and logged interactions) for good"
+        )
     return PipelineRemoval(pipeline.id, pipeline.name, stages, int(removed), question + "?")
 
 
@@ -367,10 +370,15 @@ def remove_pipeline(
     deals = list(session.scalars(select(Deal).where(col(Deal.pipeline_id) == pipeline.id)))
     deal_ids = [d.id for d in deals]
     if deal_ids:
-        for change in session.scalars(
-            select(StageChange).where(col(StageChange.deal_id).in_(deal_ids))
-        ):
-            session.delete(change)
+        # What the database would cascade away with the deals goes first, through the ORM,
+        # so the journal holds it and `crm undo` brings it all back.
+        from crm_cli.store.sales import Event, Feedback, Followup, Interaction
+
+        for model in (StageChange, Followup, Interaction, Event):
+            for row in session.scalars(select(model).where(col(model.deal_id).in_(deal_ids))):
+                session.delete(row)
+        for item in session.scalars(select(Feedback).where(col(Feedback.deal_id).in_(deal_ids))):
+            item.deal_id = None
         session.flush()
     for deal in deals:
         session.delete(deal)

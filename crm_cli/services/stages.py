@@ -217,6 +217,10 @@ def remove_stage(
     target = board.pipeline(ctx, pipeline)
     assert target.id is not None
     stage = board.stage(target, name)
+    if common.locking(session):
+        # Held until the removal commits: a deal moving into this stage meanwhile waits,
+        # then finds it removed (deals._enter_stage), instead of landing in a hidden stage.
+        session.execute(select(col(Stage.id)).where(col(Stage.id) == stage.id).with_for_update())
     stages = board.live(target.id)
     if sum(1 for s in stages if s.kind == stage.kind) == 1:
         raise Conflict(

@@ -107,11 +107,9 @@ def session_scope(
         session.commit()
     except StaleDataError as exc:
         # The version guard: another writer changed the record after this one read it.
+        message = _stale_message(exc, session)
         session.rollback()
-        raise Conflict(_stale_message(exc)) from exc
-    except OperationalError as exc:
-        session.rollback()
-        raise _database_error(exc) from exc
+        raise Conflict(message) from exc
     except IntegrityError as exc:
         # Checks in the services catch these first; this is the race where another process
         # wrote the same unique value in between.
@@ -120,6 +118,16 @@ def session_scope(
     except DataError as exc:
         session.rollback()
         raise InvalidValue("value", _first_line(exc), "out of range for the database") from exc
+    except DBAPIError as exc:
+        session.rollback()
+        if _sqlstate(exc) in _RETRYABLE:
+            raise Conflict(
+                "another command was changing the same records at the same moment; nothing "
+                "was saved: run it again"
+            ) from exc
+        if isinstance(exc, OperationalError):
+            raise _database_error(exc) from exc
+        raise
     except BaseException:
         session.rollback()
         raise
@@ -127,11 +135,26 @@ def session_scope(
         session.close()
 
 
-def _stale_message(exc: StaleDataError) -> str:
+# PostgreSQL's deadlock_detected and serialization_failure: two writers crossed; the loser
+# is rolled back whole and may simply run again.
+_RETRYABLE = {"40P01", "40001"}
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+def _stale_message(exc: StaleDataError, session: Session) -> str:
     import re
 
     match = re.search(r"table '(\w+)'", str(exc))
-    what = match.group(1) if match else "a record"
+    table = match.group(1) if match else ""
+    stale = sorted(
+        int(obj.id)
+        for obj in list(session.dirty) + list(session.deleted)
+        if getattr(obj, "__tablename__", None) == table and getattr(obj, "id", None) is not None
+    )
+    what = f"{table.replace('_', ' ')} {', '.join(map(str, stale))}" if stale else "a record"
     return (
         f"{what} was changed by someone else while this command ran; nothing was saved. "
         "Look at it again and repeat the change"

@@ -214,11 +214,22 @@ def test_money_in_minor_units(crm: Any, db_url: str) -> None:
     crm.ok("config", "set", "defaults.currency", "USD")
     assert add(crm, "Dollars", "--value", "5")["currency"] == "USD"
 
-    # A new currency keeps the amount when it can, and refuses when it has too few decimals.
-    assert crm.json("deal", "edit", str(euro["id"]), "--currency", "USD")["value_minor"] == 1200050
-    assert crm("deal", "edit", str(euro["id"]), "--currency", "JPY").code == ExitCode.USAGE
-    crm.ok("deal", "edit", str(euro["id"]), "--value", "12000")
-    assert crm.json("deal", "edit", str(euro["id"]), "--currency", "JPY")["value_minor"] == 12000
+    # A new currency never changes the value silently: a rate, or --keep-amount (which refuses
+    # when the new currency has too few decimals for the number).
+    eid = str(euro["id"])
+    refused = crm("deal", "edit", eid, "--currency", "USD")
+    assert refused.code == ExitCode.USAGE and "--convert-at RATE" in refused.err
+    assert crm.json("deal", "show", eid)["currency"] == "EUR"
+    kept = crm.json("deal", "edit", eid, "--currency", "USD", "--keep-amount")
+    assert (kept["value_minor"], kept["currency"]) == (1200050, "USD")
+    converted = crm.json("deal", "edit", eid, "--currency", "EUR", "--convert-at", "0,5")
+    assert (converted["value_minor"], converted["currency"]) == (600025, "EUR")
+    bad = crm("deal", "edit", eid, "--currency", "JPY", "--keep-amount")
+    assert bad.code == ExitCode.USAGE
+    crm.ok("deal", "edit", eid, "--value", "12000")
+    assert (
+        crm.json("deal", "edit", eid, "--currency", "JPY", "--keep-amount")["value_minor"] == 12000
+    )
 
 
 def _state(db_url: str) -> list[Any]:

@@ -215,3 +215,42 @@ def test_nothing_to_undo(db_url: str, crm: Runner) -> None:
     result = crm("undo")
     assert result.code == ExitCode.NOT_FOUND
     assert result.err.startswith("crm: error: nothing to undo")
+
+
+def test_a_redone_change_can_be_undone_again(db_url: str, crm: Runner) -> None:
+    """Undoing an undo puts the change back in force: a later `crm undo` reverts it, not an
+    older change (which would silently wipe out the re-applied value)."""
+    crm.ok("deal", "add", "D1", "--value", "100")
+    crm.ok("deal", "edit", "1", "--value", "200")
+    crm.ok("deal", "edit", "1", "--value", "300")
+    first = crm.json("undo")
+    assert crm.json("deal", "show", "1")["value"] == 200
+    crm.ok("undo", str(first["change_set"]))  # redo
+    assert crm.json("deal", "show", "1")["value"] == 300
+    again = crm.json("undo")
+    assert again["undone"] == first["undone"]  # the re-applied edit, not the one before it
+    assert crm.json("deal", "show", "1")["value"] == 200
+    history = crm.json("history", "deal", "1")
+    assert [h["undone_by"] is not None for h in history if h["undoes"] is None] == [
+        True,  # the 200 -> 300 edit, undone again
+        False,
+        False,
+    ]
+
+
+def test_pipeline_rm_is_undone_with_what_hung_on_its_deals(db_url: str, crm: Runner) -> None:
+    crm.ok("contact", "add", "Ana", "--email", "ana@example.com")
+    crm.ok("pipeline", "add", "partners")
+    crm.ok("deal", "add", "D1", "--pipeline", "partners", "--contact", "ana@example.com")
+    crm.ok("followup", "add", "Call", "--due", "tomorrow", "--deal", "1")
+    crm.ok("log", "call", "ana@example.com", "hello", "--deal", "1")
+    crm.ok(
+        "feedback", "add", "ana@example.com", "--kind", "praise", "--text", "good", "--deal", "1"
+    )
+    crm.ok("deal", "rm", "1")
+    before = _state(crm)
+    crm.ok("pipeline", "rm", "partners", "--yes")
+    assert crm.json("followup", "list", "--all", "--done") == []
+    crm.ok("undo")
+    assert _state(crm) == before
+    assert [f["deal_id"] for f in crm.json("feedback", "list")] == [1]

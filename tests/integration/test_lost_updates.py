@@ -146,3 +146,23 @@ def test_a_stale_write_is_refused_with_the_conflict_code(db_url: str, crm: Runne
     finally:
         ctx.close()
     assert crm.json("contact", "show", str(cid))["title"] is None
+
+
+def test_commands_naming_the_same_deals_in_opposite_orders_do_not_deadlock(
+    db_url: str, crm: Runner, crm_home: Path
+) -> None:
+    """`deal move 1 2 X` and `deal move 2 1 Y` at the same moment: on PostgreSQL each locks
+    its deals as it finds them; without a common order the two wait on each other."""
+    for i in range(2):
+        crm.ok("deal", "add", f"Deal {i}")
+    rounds = 20
+    a = [["deal", "move", "1", "2", "qualified" if r % 2 else "proposal"] for r in range(rounds)]
+    b = [["deal", "move", "2", "1", "negotiation" if r % 2 else "lead"] for r in range(rounds)]
+    results = _race(db_url, crm_home, a, b)
+    assert [r for r in results if r[0] != 0] == []
+    for deal_id in ("1", "2"):
+        changes = crm.json("deal", "show", deal_id)["stage_changes"]
+        assert all(
+            later["from"] == earlier["to"]
+            for earlier, later in zip(changes, changes[1:], strict=False)
+        )
