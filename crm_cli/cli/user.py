@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import CsvOpt, JsonOpt
+from crm_cli.cli.common import CsvOpt, JsonOpt, YesOpt
 
 app = typer.Typer(
     help="Team members: owners of contacts, deals and follow-ups.", no_args_is_help=True
@@ -35,6 +35,35 @@ def add(
         write_json(record)
     else:
         common.done(f"Added user {record['id']}: {record['name']}")
+
+
+@app.command("merge")
+def merge(
+    keep: Annotated[str, typer.Argument(help="The user to keep: id, email or name.")],
+    other: Annotated[str, typer.Argument(help="The duplicate to fold into it.")],
+    yes: YesOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Fold a duplicate user into another: what it owns becomes theirs. `crm undo` reverts.
+
+    Example: crm user merge ana@acme.com 7
+    """
+    from crm_cli.services.users import merge_users
+
+    common.confirm(f"Give everything of user {other!r} to {keep!r} and remove {other!r}?", yes)
+    ctx = common.context()
+    with ctx.session() as session:
+        result = merge_users(ctx, session, keep, other)
+    if json_:
+        from crm_cli.render.output import write_json
+
+        write_json(result)
+        return
+    count = sum(result["moved"].values())
+    common.done(
+        f"Merged user {result['removed']['id']} ({result['removed']['name']}) into user "
+        f"{result['kept']}: {count} records moved"
+    )
 
 
 @app.command("list")

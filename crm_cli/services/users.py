@@ -34,10 +34,22 @@ def find_user(session: Session, name: str, email: str | None) -> int | None:
 
 def ensure_user(session: Session, name: str, email: str | None) -> int:
     """Find the user by email (else by name) or create them. Two processes that create the
-    same user at once meet the unique email: the loser finds the winner's record."""
+    same user at once meet the unique email: the loser finds the winner's record.
+
+    Setting `user.email` after having worked with only `user.name` is the same person: the
+    user of that name who has no email yet takes the address, rather than a second user
+    with the same name appearing (and "mine" hiding what was made before)."""
     found = find_user(session, name, email)
     if found is not None:
         return found
+    if email:
+        unclaimed = find_user(session, name, None)
+        if unclaimed is not None:
+            user = session.get(User, unclaimed, with_for_update=True)
+            assert user is not None
+            user.email = email.lower()
+            session.flush()
+            return unclaimed
     user = User(name=name, email=email.lower() if email else None)
     session.add(user)
     session.flush()
@@ -71,6 +83,41 @@ def add_user(
     session.add(user)
     session.flush()
     return user_record(user, zone(session))
+
+
+def merge_users(ctx: Context, session: Session, keep: str, other: str) -> dict[str, Any]:
+    """Make `other` part of `keep`: everything `other` owns or did (contacts, companies,
+    deals, follow-ups, interactions, feedback, stage changes, timeline events) is `keep`'s,
+    and `other` is removed. For databases that got two users for one person. Journaled, so
+    `crm undo` separates them again."""
+    from crm_cli.store.models import Company, Contact
+    from crm_cli.store.sales import Deal, Event, Feedback, Followup, Interaction, StageChange
+
+    keep_id, other_id = resolve_user(session, keep, "keep"), resolve_user(session, other, "other")
+    if keep_id == other_id:
+        raise InvalidValue("other", other, "is the same user as the one to keep")
+    moved: dict[str, int] = {}
+    owned: tuple[Any, ...] = (Company, Contact, Deal, Followup, Interaction, Feedback)
+    for model in owned:
+        rows = session.scalars(
+            select(model).where(col(model.owner_id) == other_id).with_for_update()
+        ).all()
+        for row in rows:
+            row.owner_id = keep_id
+        moved[model.__tablename__] = len(rows)
+    history: tuple[Any, ...] = (StageChange, Event)
+    for kind in history:
+        done = session.scalars(select(kind).where(col(kind.user_id) == other_id)).all()
+        for row in done:
+            row.user_id = keep_id
+        moved[kind.__tablename__] = len(done)
+    session.flush()
+    gone = session.get(User, other_id)
+    assert gone is not None
+    record = user_record(gone, zone(session))
+    session.delete(gone)
+    session.flush()
+    return {"kept": keep_id, "removed": record, "moved": moved}
 
 
 def list_users(ctx: Context, session: Session) -> list[dict[str, Any]]:
