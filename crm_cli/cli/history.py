@@ -71,8 +71,11 @@ def _entry_line(entry: dict[str, Any]) -> str:
         return f"{name} added"
     if entry["action"] == "remove":
         return f"{name} deleted"
+    fields = entry["fields"]
     changes = ", ".join(
-        f"{k}: {_value(v['old'])} -> {_value(v['new'])}" for k, v in entry["fields"].items()
+        f"{k}: {_value(v['old'])} -> {_value(v['new'])}"
+        for k, v in fields.items()
+        if not (k.endswith("_id") and k.removesuffix("_id") in fields)
     )
     return f"{name}: {changes}" if changes else f"{name} changed"
 

@@ -120,7 +120,30 @@ def _with_entries(
             query = query.where(ChangeEntry.c.entity == only[0], ChangeEntry.c.record_id == only[1])
         for row in session.execute(query.order_by(ChangeEntry.c.position)):
             entries[row.change_set_id].append(_entry(row))
+    _name_stages(session, [e for found in entries.values() for e in found])
     return [{**_describe_set(s, users, tz), "changes": entries[s.id]} for s in sets]
+
+
+def _name_stages(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Next to a changed `stage_id`, the stage's name (`stage: {old, new}`): a person reads
+    "lead -> proposal", not "1 -> 3"."""
+    changed = [e["fields"]["stage_id"] for e in entries if "stage_id" in e["fields"]]
+    ids = {v for change in changed for v in (change["old"], change["new"]) if v is not None}
+    if not ids:
+        return
+    from crm_cli.store.sales import Stage
+
+    table = Stage.__table__  # type: ignore[attr-defined]
+    names: dict[int, str] = dict(
+        session.execute(select(table.c.id, table.c.name).where(table.c.id.in_(ids))).all()
+    )
+    for entry in entries:
+        change = entry["fields"].get("stage_id")
+        if change is not None:
+            entry["fields"]["stage"] = {
+                "old": names.get(change["old"]),
+                "new": names.get(change["new"]),
+            }
 
 
 def _record(session: Session, kind: str, ref: str) -> tuple[str, int]:
