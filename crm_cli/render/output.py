@@ -1,7 +1,9 @@
 """Writers for listings and records in every output form.
 
-- a terminal gets a Rich table (CJK text measured in cells, so columns line up), colour unless
-  NO_COLOR is set;
+- a terminal gets a Rich table fitted to its width (`fit.py`): ids, dates, emails, phones and
+  amounts are never cut or folded, long text is cut with an ellipsis (in cells, so CJK is never
+  split), and the columns that do not fit are hidden and named in one line on stderr; colour
+  (`tones.py`) unless NO_COLOR is set, and the words say what the colour does;
 - a pipe gets plain aligned text with no ANSI codes, one row per line, never wrapped;
 - `--json` gets the records themselves; `--csv` gets the table's columns, with cells that a
   spreadsheet would run as a formula made inert.
@@ -32,23 +34,54 @@ from crm_cli.domain.text import escape_controls
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from crm_cli.render.fit import TableView
+
 Formatter = Callable[[Any], str]
 
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a listing. Plain text and CSV use only `key`, `header`, `fmt` and
+    `justify`; the rest says how the column gives way on a terminal too narrow for it."""
+
     key: str
     header: str
     fmt: Formatter | None = None
     justify: str = "left"
-    # Plain-text columns are never cut; terminal columns may be narrowed to fit.
+    # Text is cut (with an ellipsis) past this width first; it gets its full width back
+    # only when every other text column has had its share.
     max_width: int | None = None
+    # Lower is kept longer when columns must be hidden; default: the position, id first.
+    priority: int | None = None
+    # Shown whole or hidden, never cut; default: by key (fit.is_atom_key) or right-aligned.
+    atom: bool | None = None
+    # Text is not cut narrower than this (default fit.TEXT_FLOOR): rather hide a column.
+    min_width: int | None = None
+    # What `--columns` calls it; default: the header in lower case (or the key).
+    name: str | None = None
+    # Terminal only: a style, and words to show instead, from the whole record (tones.py).
+    tone: Callable[[dict[str, Any]], tuple[str, str | None] | None] | None = None
 
     def cell(self, record: dict[str, Any]) -> str:
         value = record.get(self.key)
         if self.fmt is not None:
             return self.fmt(value) if value is not None or self.key == "" else ""
         return text_of(value)
+
+    @property
+    def label(self) -> str:
+        """The column's name for `--columns` and for the note that says it is hidden."""
+        if self.name:
+            return self.name
+        slug = re.sub(r"[^0-9a-z]+", "-", self.header.lower()).strip("-")
+        return slug or self.key
+
+    def is_atom(self) -> bool:
+        if self.atom is not None:
+            return self.atom
+        from crm_cli.render.fit import is_atom_key
+
+        return self.justify == "right" or is_atom_key(self.key)
 
 
 def text_of(value: Any) -> str:
@@ -137,45 +170,109 @@ def _console() -> Console:
     return Console(no_color="NO_COLOR" in os.environ, highlight=False)
 
 
+def _term_cell(column: Column, record: dict[str, Any]) -> tuple[str, str | None]:
+    """A cell as a terminal shows it: the text (controls escaped) and its style, if any."""
+    text = column.cell(record)
+    style = None
+    if column.tone is not None:
+        tone = column.tone(record)
+        if tone is not None:
+            style, label = tone
+            text = text if label is None else label
+    return escape_controls(text), style
+
+
 def _rich_table(
     rows: Sequence[dict[str, Any]],
     columns: Sequence[Column],
     title: str | None,
     footer: dict[str, str] | None,
     console: Console | None = None,
-) -> None:
+    view: TableView | None = None,
+) -> list[str]:
+    """Print a table fitted to the console's width; returns the names of hidden columns."""
     from rich import box
     from rich.table import Table  # ~30 ms: only for terminals
+    from rich.text import Text
+
+    from crm_cli.render import fit
 
     console = console or _console()
+    # Escaped before measuring: "\x1b" takes four cells where ESC took none.
+    cells = [[_term_cell(c, row) for c in columns] for row in rows]
+    # Footers are totals the command writes, one currency per line.
+    feet = [escape_controls((footer or {}).get(c.key, ""), "\n") for c in columns]
+    measures = []
+    for i, col in enumerate(columns):
+        texts = [line[i][0] for line in cells]
+        priority = col.priority if col.priority is not None else (-1 if col.key == "id" else i)
+        measures.append(
+            fit.measure(
+                col.label,
+                escape_controls(col.header),
+                [*texts, feet[i]],
+                atom=col.is_atom(),
+                priority=priority,
+                floor=col.min_width,
+                cap=col.max_width,
+            )
+        )
+    only = None
+    if view is not None and view.columns is not None:
+        only = fit.resolve([c.label for c in columns], view.columns, [c.key for c in columns])
+    layout = fit.fit(measures, console.width, only, wide=view is not None and view.wide)
+
     table = Table(
         box=box.SIMPLE_HEAD,
         title=_escape(title) if title is not None else None,
         show_footer=bool(footer),
         header_style="bold",
         title_justify="left",
+        show_edge=False,
         pad_edge=False,
+        # With no outer edge and the divider a space, columns are fit.GAP cells apart.
+        padding=(0, fit.GAP - 1, 0, 0),
     )
-    from rich.cells import cell_len
-
-    # Escaped before measuring: "\x1b" takes four cells where ESC took none.
-    cells = [[escape_controls(c.cell(row)) for c in columns] for row in rows]
-    for i, col in enumerate(columns):
-        natural = max([cell_len(col.header), *(cell_len(line[i]) for line in cells)])
+    for i, width in zip(layout.shown, layout.widths, strict=True):
+        col = columns[i]
+        foot = "\n".join(fit.ellipsize(line, width) for line in feet[i].split("\n"))
         table.add_column(
-            _escape(col.header),
+            Text(fit.ellipsize(escape_controls(col.header), width)),
             justify=col.justify,  # type: ignore[arg-type]
-            max_width=col.max_width,
-            # Ids and amounts (right-aligned) keep their width; text wraps when the terminal
-            # is narrow (Rich's no_wrap squeezes whole columns away instead).
-            min_width=natural if col.justify == "right" else None,
-            overflow="fold",
-            # Footers are totals the command writes, one currency per line.
-            footer=_escape((footer or {}).get(col.key, ""), "\n"),
+            width=width,
+            no_wrap=True,
+            overflow="ellipsis",
+            footer=Text(foot),
         )
     for line in cells:
-        table.add_row(*[_escape(cell) for cell in line])
-    console.print(table)
+        table.add_row(
+            *[
+                Text(fit.ellipsize(line[i][0], w), style=line[i][1] or "")
+                for i, w in zip(layout.shown, layout.widths, strict=True)
+            ]
+        )
+    if layout.width > console.width:  # --wide or --columns asked for more than fits
+        narrow = console.width
+        console.width = layout.width
+        try:
+            console.print(table)
+        finally:
+            console.width = narrow
+    else:
+        console.print(table)
+    return [columns[i].label for i in layout.hidden]
+
+
+def _hidden_note(hidden: Sequence[str], width: int, how: str) -> None:
+    """The one line that says which columns a terminal table left out, and how to see them."""
+    message(f"crm: hidden at {width} columns: {', '.join(hidden)} ({how})")
+
+
+def _how_to_see(view: TableView | None, shown: Sequence[str], hidden: Sequence[str]) -> str:
+    if view is None:  # the command has no --wide or --columns (yet)
+        return "all show in --json, --csv, | less -S"
+    example = ",".join([*shown[:2], hidden[0]]) if hidden else ",".join(shown)
+    return f"--wide shows all; --columns {example} picks"
 
 
 def _escape(value: str, keep: str = "") -> str:
@@ -199,18 +296,38 @@ def emit_rows(
     json_rows: Any = None,
     title: str | None = None,
     footer: dict[str, str] | None = None,
+    view: TableView | None = None,
 ) -> None:
-    """Write a listing in `fmt`: "json", "csv" or "table" (Rich on a TTY, plain otherwise)."""
+    """Write a listing in `fmt`: "json", "csv" or "table" (Rich on a TTY, plain otherwise).
+
+    `view` is what `--wide` / `--columns` asked for (fit.TableView); `--columns` also picks
+    the columns of the plain form, which is otherwise never cut and never loses a column.
+    """
     if fmt == "json":
         write_json(list(rows) if json_rows is None else json_rows)
     elif fmt == "csv":
         write_csv(rows, columns)
     elif stdout_is_tty():
-        _rich_table(rows, columns, title, footer)
+        console = _console()
+        gone = _rich_table(rows, columns, title, footer, console, view)
+        if gone:
+            # Named in the table's own order, as a wider terminal would show them.
+            hidden = [c.label for c in columns if c.label in gone]
+            shown = [c.label for c in columns if c.label not in gone]
+            _hidden_note(hidden, console.width, _how_to_see(view, shown, hidden))
     else:
         if footer:
             rows = [*rows, footer]
-        _plain(rows, columns)
+        _plain(rows, _picked(columns, view))
+
+
+def _picked(columns: Sequence[Column], view: TableView | None) -> Sequence[Column]:
+    if view is None or view.columns is None:
+        return columns
+    from crm_cli.render.fit import resolve
+
+    keys = [c.key for c in columns]
+    return [columns[i] for i in resolve([c.label for c in columns], view.columns, keys)]
 
 
 def emit_record(
@@ -220,31 +337,25 @@ def emit_record(
     *,
     sections: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[Column]]] = (),
     title: str | None = None,
+    view: TableView | None = None,
 ) -> None:
-    """Write one record: `fields` are (key, label) pairs; `sections` are sub-listings."""
+    """Write one record: `fields` are (key, label) pairs; `sections` are sub-listings.
+
+    On a terminal a value never runs past the edge: text wraps at spaces under itself, and a
+    value that holds an atom (an email, a phone, a date) too long to sit beside the label
+    starts on the next line instead of being folded. `view.wide` shows every section column.
+    """
     if fmt == "json":
         write_json(record)
         return
     if fmt == "csv":
         write_csv([record], [Column(k, label) for k, label in fields])
         return
-    tty = stdout_is_tty()
+    if stdout_is_tty():
+        _record_on_terminal(record, fields, sections, title, view)
+        return
     width = max((len(label) for _, label in fields), default=0)
     indent = "\n" + " " * (width + 2)
-    if tty:
-        console = _console()
-        if title:
-            console.print(f"[bold]{_escape(title)}[/bold]")
-        for key, label in fields:
-            value = text_of(record.get(key))
-            if value:
-                shown = _escape(value, _BLOCK).replace("\n", indent)
-                console.print(f"[dim]{_escape(f'{label:<{width}}')}[/dim]  {shown}")
-        for name, rows, columns in sections:
-            if rows:
-                console.print()
-                _rich_table(rows, columns, name, None, console)
-        return
     out = sys.stdout
     for key, label in fields:
         value = text_of(record.get(key))
@@ -255,3 +366,79 @@ def emit_record(
         if rows:
             out.write(f"\n{name}:\n")
             _plain(rows, columns)
+
+
+def _record_on_terminal(
+    record: dict[str, Any],
+    fields: Sequence[tuple[str, str]],
+    sections: Sequence[tuple[str, Sequence[dict[str, Any]], Sequence[Column]]],
+    title: str | None,
+    view: TableView | None,
+) -> None:
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    from crm_cli.render.fit import TableView
+    from crm_cli.render.tones import record_status
+
+    console = _console()
+    full = console.width
+    if title:
+        console.print(Text(escape_controls(title), style="bold"))
+    width = max((cell_len(label) for _, label in fields), default=0)
+    for key, label in fields:
+        raw = record.get(key)
+        value = text_of(raw)
+        if not value:
+            continue
+        style = ""
+        tone = record_status(record) if key == "status" else None
+        if tone is not None:
+            style, words = tone
+            value = value if words is None else words
+            raw = value
+        lines, below = _field_lines(key, raw, value, full - width - 2, full - 2)
+        text = Text()
+        text.append(label if below else label + " " * (width - cell_len(label)), style="dim")
+        for n, line in enumerate(lines):
+            if below:
+                text.append("\n  ")
+            elif n:
+                text.append("\n" + " " * (width + 2))
+            else:
+                text.append("  ")
+            text.append(line, style=style)
+        console.print(text, soft_wrap=True)
+    hidden: list[str] = []
+    wide = TableView(wide=True) if view is not None and view.wide else None
+    for name, rows, columns in sections:
+        if rows:
+            console.print()
+            gone = _rich_table(rows, columns, name, None, console, wide)
+            if gone:
+                hidden.append(f"{name}: {', '.join(c.label for c in columns if c.label in gone)}")
+    if hidden:
+        how = "--wide shows all" if view is not None else "all show in --json, | less -S"
+        _hidden_note(["; ".join(hidden)], full, how)
+
+
+def _field_lines(key: str, raw: Any, value: str, narrow: int, full: int) -> tuple[list[str], bool]:
+    """A field's value as lines beside its label (`narrow` cells), or below it (`full`) when
+    one unbreakable piece (an email, a phone, a long word) would not fit beside it."""
+    from rich.cells import cell_len
+
+    from crm_cli.render.fit import is_atom_key, pack, words
+
+    narrow, full = max(narrow, 1), max(full, 1)
+    paragraphs: list[list[str]]
+    if is_atom_key(key):
+        # A list of atoms breaks between its items, never inside one ("+49 30 1234" is one).
+        items = [escape_controls(text_of(v)) for v in raw] if isinstance(raw, list | tuple) else []
+        items = items or [escape_controls(value)]
+        paragraphs = [[f"{item}," for item in items[:-1]] + items[-1:]]
+    else:
+        shown = escape_controls(value, _BLOCK).expandtabs(8)
+        paragraphs = [words(p) for p in shown.split("\n")]
+    below = any(cell_len(token) > narrow for tokens in paragraphs for token in tokens)
+    room = full if below else narrow
+    return [line for tokens in paragraphs for line in pack(tokens, room)], below
