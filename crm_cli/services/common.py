@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,9 @@ from sqlmodel import col
 
 from crm_cli.errors import InvalidValue
 from crm_cli.store.models import Tag
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _TAG_PUNCTUATION = set("-_.:/&+")
 _FIELD_KEY = re.compile(r"^[^\W\d][\w\-.]*$", re.UNICODE)
@@ -190,6 +193,22 @@ def parse_id(ref: str, kind: str) -> int:
     if number is None:
         raise InvalidValue(kind, ref, "not an id (a whole number)")
     return number
+
+
+# Records are read with one query per kind of detail, `WHERE id IN (...)` over the records at
+# hand. That list is kept this short, so a listing of 100,000 rows stays far below SQLite's
+# 32,766 and PostgreSQL's 65,535 bind parameters.
+RECORDS_CHUNK = 1000
+
+
+def in_chunks(items: Sequence[T], build: Callable[[Sequence[T]], list[R]]) -> list[R]:
+    """`build` over `items` a chunk at a time (see RECORDS_CHUNK), results in order."""
+    if len(items) <= RECORDS_CHUNK:
+        return build(items)
+    result: list[R] = []
+    for start in range(0, len(items), RECORDS_CHUNK):
+        result.extend(build(items[start : start + RECORDS_CHUNK]))
+    return result
 
 
 def zone(session: Session) -> tzinfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -217,9 +218,17 @@ def list_companies(ctx: Context, session: Session, flt: CompanyFilter) -> common
 
 
 def records(
-    session: Session, companies: list[Company], *, with_counts: bool = False
+    session: Session, companies: Sequence[Company], *, with_counts: bool = False
 ) -> list[dict[str, Any]]:
     """Records of several companies, their tags, owners (and contact counts) read at once."""
+    return common.in_chunks(
+        companies, lambda part: _records(session, part, with_counts=with_counts)
+    )
+
+
+def _records(
+    session: Session, companies: Sequence[Company], *, with_counts: bool
+) -> list[dict[str, Any]]:
     ids = [c.id for c in companies if c.id is not None]
     tags = common.tags_by_owner(session, CompanyTag, "company_id", ids)
     owners = user_names(session, {c.owner_id for c in companies if c.owner_id})

@@ -6,6 +6,7 @@ name). Emails are unique across contacts, so an address always points at one per
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
@@ -154,8 +155,12 @@ def contact_record(contact: Contact, details: _Details) -> dict[str, Any]:
     }
 
 
-def records(session: Session, contacts: list[Contact]) -> list[dict[str, Any]]:
-    details = _details(session, contacts)
+def records(session: Session, contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    return common.in_chunks(contacts, lambda part: _records(session, part))
+
+
+def _records(session: Session, contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    details = _details(session, list(contacts))
     return [contact_record(c, details) for c in contacts]
 
 

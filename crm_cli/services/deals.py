@@ -16,6 +16,7 @@ Reading deals (listing, totals, the detail view) lives in `deal_views`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -194,12 +195,16 @@ def deal_record(deal: Deal, board: Board, names: _Names, now: datetime) -> dict[
 
 
 def records(
-    session: Session, deals: list[Deal], board: Board | None = None
+    session: Session, deals: Sequence[Deal], board: Board | None = None
 ) -> list[dict[str, Any]]:
-    board = board or load_board(session)
-    names = _names(session, deals)
+    known = board or load_board(session)
     now = utcnow()
-    return [deal_record(d, board, names, now) for d in deals]
+
+    def build(part: Sequence[Deal]) -> list[dict[str, Any]]:
+        names = _names(session, list(part))
+        return [deal_record(d, known, names, now) for d in part]
+
+    return common.in_chunks(deals, build)
 
 
 # --- stage changes ---------------------------------------------------------------------------

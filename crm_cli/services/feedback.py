@@ -9,6 +9,7 @@ The contact is optional, for anonymous survey answers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,8 +104,16 @@ def find_feedback(session: Session, ref: str | int, *, lock: bool = False) -> Fe
     return item
 
 
-def feedback_records(ctx: Context, session: Session, items: list[Feedback]) -> list[dict[str, Any]]:
+def feedback_records(
+    ctx: Context, session: Session, items: Sequence[Feedback]
+) -> list[dict[str, Any]]:
     """Plain records of feedback, times in the user's zone (docs/feedback.md)."""
+    return common.in_chunks(items, lambda part: _feedback_records(ctx, session, part))
+
+
+def _feedback_records(
+    ctx: Context, session: Session, items: Sequence[Feedback]
+) -> list[dict[str, Any]]:
     tz = ctx.tz
     contacts = contact_names(session, {f.contact_id for f in items})
     deals = deal_titles(session, {f.deal_id for f in items})

@@ -14,7 +14,7 @@ and feedback do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from itertools import islice
@@ -135,9 +135,15 @@ def _status(followup: Followup, now: datetime) -> str:
 
 
 def followup_records(
-    ctx: Context, session: Session, followups: list[Followup]
+    ctx: Context, session: Session, followups: Sequence[Followup]
 ) -> list[dict[str, Any]]:
     """Plain records of follow-ups, times in the user's zone (docs/followups.md)."""
+    return common.in_chunks(followups, lambda part: _followup_records(ctx, session, part))
+
+
+def _followup_records(
+    ctx: Context, session: Session, followups: Sequence[Followup]
+) -> list[dict[str, Any]]:
     tz = ctx.tz
     now = utcnow()
     contacts = contact_names(session, {f.contact_id for f in followups})

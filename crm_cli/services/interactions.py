@@ -8,6 +8,7 @@ contact rather than computed from the log on every read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -89,9 +90,15 @@ def find_interaction(session: Session, ref: str | int) -> Interaction:
 
 
 def interaction_records(
-    ctx: Context, session: Session, interactions: list[Interaction]
+    ctx: Context, session: Session, interactions: Sequence[Interaction]
 ) -> list[dict[str, Any]]:
     """Plain records of interactions, times in the user's zone (docs/log.md)."""
+    return common.in_chunks(interactions, lambda part: _interaction_records(ctx, session, part))
+
+
+def _interaction_records(
+    ctx: Context, session: Session, interactions: Sequence[Interaction]
+) -> list[dict[str, Any]]:
     tz = ctx.tz
     contacts = contact_names(session, {i.contact_id for i in interactions})
     deals = deal_titles(session, {i.deal_id for i in interactions})
