@@ -27,6 +27,14 @@ SortOpt = Annotated[
     str | None, typer.Option("--sort", help="Sort by a column; -col for descending.")
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+WideOpt = Annotated[
+    bool,
+    typer.Option("--wide", help="On a terminal, show every column uncut (lines may run long)."),
+]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option("--columns", help="Only these columns, in this order, e.g. id,title,due."),
+]
 IdsOpt = Annotated[
     bool, typer.Option("--ids", help="Print only the ids, one per line (for `... | crm X -`).")
 ]
@@ -117,6 +125,13 @@ def page_limit(ctx: Context, limit: int | None, all_: bool, fmt: str = "table") 
     if fmt != "table" or not stdout_is_tty():
         return None
     return ctx.config.page_size
+
+
+def table_view(wide: bool, columns: str | None = None) -> Any:
+    """How the person asked to see a terminal table (`--wide`, `--columns`)."""
+    from crm_cli.render.fit import TableView
+
+    return TableView.from_options(wide, columns)
 
 
 def emit_listing(

@@ -9,12 +9,14 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import (
     AllOpt,
+    ColumnsOpt,
     CsvOpt,
     IdsOpt,
     JsonOpt,
     LimitOpt,
     RemovedOpt,
     SortOpt,
+    WideOpt,
     YesOpt,
 )
 
@@ -116,6 +118,8 @@ def list_(
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     ids: IdsOpt = False,
+    wide: WideOpt = False,
+    columns: ColumnsOpt = None,
 ) -> None:
     """List companies, by name.
 
@@ -139,7 +143,7 @@ def list_(
                 limit=common.page_limit(ctx, limit, all_, fmt),
             ),
         )
-    common.emit_listing(page.rows, _columns(), fmt, ids=ids)
+    common.emit_listing(page.rows, _columns(), fmt, ids=ids, view=common.table_view(wide, columns))
     common.page_note(len(page.rows), page.total)
 
 

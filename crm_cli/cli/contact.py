@@ -9,12 +9,14 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import (
     AllOpt,
+    ColumnsOpt,
     CsvOpt,
     IdsOpt,
     JsonOpt,
     LimitOpt,
     RemovedOpt,
     SortOpt,
+    WideOpt,
     YesOpt,
 )
 
@@ -156,6 +158,8 @@ def list_(
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     ids: IdsOpt = False,
+    wide: WideOpt = False,
+    columns: ColumnsOpt = None,
 ) -> None:
     """List contacts, by name.
 
@@ -178,7 +182,7 @@ def list_(
             owner_id=ctx.user_id(session) if mine else None,
         )
         page = list_contacts(ctx, session, flt)
-    common.emit_listing(page.rows, _columns(), fmt, ids=ids)
+    common.emit_listing(page.rows, _columns(), fmt, ids=ids, view=common.table_view(wide, columns))
     common.page_note(len(page.rows), page.total)
 
 

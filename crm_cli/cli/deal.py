@@ -14,12 +14,14 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import (
     AllOpt,
+    ColumnsOpt,
     CsvOpt,
     IdsOpt,
     JsonOpt,
     LimitOpt,
     RemovedOpt,
     SortOpt,
+    WideOpt,
     YesOpt,
 )
 
@@ -286,6 +288,8 @@ def list_(
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     ids: IdsOpt = False,
+    wide: WideOpt = False,
+    columns: ColumnsOpt = None,
 ) -> None:
     """List deals, open ones by default, in board order then by close date, with totals.
 
@@ -318,15 +322,21 @@ def list_(
         page = list_deals(ctx, session, flt)
     totals = page.totals or {"count": page.total, "by_currency": []}
     if fmt == "ids" or (fmt == "table" and not page.rows):
-        common.emit_listing(page.rows, [], fmt, ids=ids)
+        common.emit_listing(page.rows, [], fmt, ids=ids, view=common.table_view(wide, columns))
     elif fmt == "table":
         rows = [_display(r) for r in page.rows]
         several = len({r["pipeline"] for r in rows}) > 1
         if stdout_is_tty():
-            emit_rows(rows, _columns(fmt, several), fmt, footer=_footer(totals, "\n"))
+            emit_rows(
+                rows,
+                _columns(fmt, several),
+                fmt,
+                footer=_footer(totals, "\n"),
+                view=common.table_view(wide, columns),
+            )
         else:
             # In a pipe every stdout line is a deal; the totals are a note, as for --json.
-            emit_rows(rows, _columns(fmt, several), fmt)
+            emit_rows(rows, _columns(fmt, several), fmt, view=common.table_view(wide, columns))
             common.note(_totals_note(totals))
     else:
         emit_rows(page.rows, _columns(fmt, True), fmt)

@@ -12,7 +12,16 @@ from typing import Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import AllOpt, CsvOpt, IdsOpt, JsonOpt, LimitOpt, YesOpt
+from crm_cli.cli.common import (
+    AllOpt,
+    ColumnsOpt,
+    CsvOpt,
+    IdsOpt,
+    JsonOpt,
+    LimitOpt,
+    WideOpt,
+    YesOpt,
+)
 
 app = typer.Typer(
     help="What customers tell you: NPS, CSAT, complaints, suggestions, praise.",
@@ -163,6 +172,8 @@ def list_(
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     ids: IdsOpt = False,
+    wide: WideOpt = False,
+    columns: ColumnsOpt = None,
 ) -> None:
     """List feedback, newest first, with the NPS of the NPS answers among it.
 
@@ -184,7 +195,9 @@ def list_(
             limit=common.page_limit(ctx, limit, all_, fmt),
         )
         page = list_feedback(ctx, session, flt)
-    common.emit_listing(page.rows, _columns(fmt), fmt, ids=ids)
+    common.emit_listing(
+        page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
+    )
     common.page_note(len(page.rows), page.total)
     nps = (page.totals or {}).get("nps")
     if fmt == "table" and nps:

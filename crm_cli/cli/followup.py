@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import CsvOpt, IdsOpt, JsonOpt, LimitOpt, YesOpt
+from crm_cli.cli.common import ColumnsOpt, CsvOpt, IdsOpt, JsonOpt, LimitOpt, WideOpt, YesOpt
 
 app = typer.Typer(
     help="Things to do by a certain time, for a contact or a deal.", no_args_is_help=True
@@ -176,6 +176,8 @@ def list_(
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     ids: IdsOpt = False,
+    wide: WideOpt = False,
+    columns: ColumnsOpt = None,
 ) -> None:
     """List your open follow-ups: overdue first, then by due time.
 
@@ -197,7 +199,9 @@ def list_(
             limit=common.page_limit(ctx, limit, everyone, fmt),
         )
         page = list_followups(ctx, session, flt)
-    common.emit_listing(page.rows, _columns(fmt), fmt, ids=ids)
+    common.emit_listing(
+        page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
+    )
     common.page_note(len(page.rows), page.total)
 
 

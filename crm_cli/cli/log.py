@@ -14,7 +14,16 @@ from typing import Annotated, Any
 import typer
 
 from crm_cli.cli import common
-from crm_cli.cli.common import AllOpt, CsvOpt, IdsOpt, JsonOpt, LimitOpt, YesOpt
+from crm_cli.cli.common import (
+    AllOpt,
+    ColumnsOpt,
+    CsvOpt,
+    IdsOpt,
+    JsonOpt,
+    LimitOpt,
+    WideOpt,
+    YesOpt,
+)
 from crm_cli.errors import InvalidValue
 
 app = typer.Typer(
@@ -205,6 +214,8 @@ def list_(
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     ids: IdsOpt = False,
+    wide: WideOpt = False,
+    columns: ColumnsOpt = None,
 ) -> None:
     """List interactions, newest first.
 
@@ -225,7 +236,9 @@ def list_(
             limit=common.page_limit(ctx, limit, all_, fmt),
         )
         page = list_interactions(ctx, session, flt)
-    common.emit_listing(page.rows, _columns(fmt), fmt, ids=ids)
+    common.emit_listing(
+        page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
+    )
     common.page_note(len(page.rows), page.total)
 
 

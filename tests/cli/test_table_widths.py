@@ -457,3 +457,19 @@ def test_a_pipe_gets_every_column_uncut_whatever_the_width(
     assert "Prepare the quarterly business review deck for Maximilian" in result.out
     contacts = crm.ok("contact", "list").out
     assert EMAIL in contacts and max(cell_len(line) for line in contacts.splitlines()) > 80
+
+
+def test_wide_and_columns_show_what_was_hidden(
+    crm: Any, data: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal(monkeypatch, 80)
+    narrow = crm.ok("followup", "list")
+    assert "--wide shows all" in narrow.err  # the note says how to see the hidden columns
+    wide = crm.ok("followup", "list", "--wide")
+    header = wide.out.splitlines()[0]
+    assert all(name in header.lower() for name in ("deal", "priority", "owner"))
+    assert "hidden" not in wide.err
+    picked = crm.ok("followup", "list", "--columns", "id,owner,title")
+    assert picked.out.splitlines()[0].split()[:3] == ["ID", "Owner", "Title"]
+    unknown = crm("followup", "list", "--columns", "id,nope")
+    assert unknown.code == 2 and "nope" in unknown.err
