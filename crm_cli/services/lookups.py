@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -44,15 +44,108 @@ def lock_in_order(session: Session, table: str, refs: list[str]) -> None:
     ).all()
 
 
+# How many records a loose reference may match before it is refused as too vague.
+_SHOWN = 5
+
+
+def _loose(session: Session, model: Any, name: Any, text: str, conditions: list[Any]) -> list[Any]:
+    """Records whose name starts with `text` or has a word starting with it (case and accents
+    as typed are folded the way names are compared: Unicode lower case)."""
+    wanted = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    lowered = func.lower(name)
+    query = (
+        select(model)
+        .where(
+            *conditions,
+            or_(
+                lowered.like(f"{wanted}%", escape="\\"),
+                lowered.like(f"% {wanted}%", escape="\\"),
+            ),
+        )
+        .order_by(col(model.id))
+        .limit(_SHOWN + 1)
+    )
+    return list(session.scalars(query))
+
+
+def _one(session: Session, kind: str, ref: str, matches: list[Any], label: Any, hint: str) -> Any:
+    """The single match, locked in a write session; several are refused, listed with ids."""
+    if len(matches) > 1:
+        shown = "; ".join(f"{m.id} {label(m)}" for m in matches[:_SHOWN])
+        more = " and more" if len(matches) > _SHOWN else ""
+        raise InvalidValue(kind, ref, f"matches several: {shown}{more}; {hint}")
+    if not matches:
+        return None
+    found = matches[0]
+    if common.locking(session):
+        session.get(type(found), found.id, with_for_update=True)
+    return found
+
+
+def _not_found(
+    session: Session, kind: str, ref: str, model: Any, name: Any, conditions: list[Any]
+) -> NotFound:
+    """`no contact 'Jonsa'; did you mean 'Jonas Weber' (id 3)?`: the closest name among
+    those starting with the same letter (a bounded set, never a scan of every name)."""
+    import difflib
+
+    error = NotFound(kind, ref)
+    text = ref.strip()
+    if not text or common.id_of(text) is not None:
+        return error
+    candidates = session.execute(
+        select(col(model.id), name)
+        .where(
+            *conditions,
+            or_(
+                func.lower(name).like(f"{text[0].lower()}%"),
+                func.lower(name).like(f"% {text[0].lower()}%"),
+            ),
+        )
+        .limit(2000)
+    ).all()
+    # Compared with the whole name and with each of its words: "Jonsa" is close to the
+    # "Jonas" of "Jonas Weber", not to the whole name.
+    wanted = text.lower()
+    best: tuple[float, str, int] | None = None
+    for record_id, full in candidates:
+        for part in {str(full).lower(), *str(full).lower().split()}:
+            score = difflib.SequenceMatcher(None, wanted, part).ratio()
+            if score >= 0.6 and (best is None or score > best[0]):
+                best = (score, str(full), int(record_id))
+    if best is not None:
+        error.message += f"; did you mean {best[1]!r} (id {best[2]})?"
+    return error
+
+
 def find_deal(session: Session, ref: str | int, *, removed: bool = False) -> Deal:
-    """A live deal by id (a removed one with `removed=True`). In a write session its row is
+    """A live deal (a removed one with `removed=True`) by id, or by a word of its title that
+    only one open deal has (`crm deal move acme negotiation`). In a write session its row is
     locked until the transaction ends, so moves of one deal follow each other and its stage
     history always chains."""
     from crm_cli.store.sales import Deal  # not at import: contact commands skip the sales tables
 
-    deal = session.get(
-        Deal, common.parse_id(str(ref), "deal"), with_for_update=common.locking(session)
-    )
+    text = str(ref).strip()
+    number = common.id_of(text)
+    deal: Deal | None
+    if number is not None:
+        deal = session.get(Deal, number, with_for_update=common.locking(session))
+    elif text:
+        live = col(Deal.deleted_at).is_not(None) if removed else col(Deal.deleted_at).is_(None)
+        conditions = [live] if removed else [live, col(Deal.status) == "open"]
+        exact = list(
+            session.scalars(
+                select(Deal)
+                .where(*conditions, func.lower(col(Deal.title)) == text.lower())
+                .limit(_SHOWN + 1)
+            )
+        )
+        matches = exact or _loose(session, Deal, col(Deal.title), text, conditions)
+        deal = _one(session, "deal", text, matches, lambda d: d.title, "use the id")
+        if deal is None:
+            raise _not_found(session, "deal", text, Deal, col(Deal.title), conditions)
+    else:
+        raise InvalidValue("deal", ref, "not an id (a whole number) or a title")
     if deal is None or (deal.deleted_at is not None) != removed:
         raise NotFound("removed deal" if removed else "deal", ref)
     return deal
@@ -77,16 +170,18 @@ def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contac
         live = (
             col(Contact.deleted_at).is_not(None) if removed else col(Contact.deleted_at).is_(None)
         )
-        by_name = select(Contact).where(live, func.lower(col(Contact.name)) == text.lower())
-        if common.locking(session):
-            by_name = by_name.with_for_update()
-        matches = session.scalars(by_name.limit(3)).all()
-        if len(matches) > 1:
-            ids = ", ".join(str(c.id) for c in matches)
-            raise InvalidValue(
-                "contact", ref, f"several contacts have this name (ids {ids}); use an id or email"
+        exact = list(
+            session.scalars(
+                select(Contact)
+                .where(live, func.lower(col(Contact.name)) == text.lower())
+                .limit(_SHOWN + 1)
             )
-        contact = matches[0] if matches else None
+        )
+        matches = exact or _loose(session, Contact, col(Contact.name), text, [live])
+        contact = _one(session, "contact", ref, matches, lambda c: c.name, "use the id or email")
+        if contact is None:
+            kind = "removed contact" if removed else "contact"
+            raise _not_found(session, kind, text, Contact, col(Contact.name), [live])
     if contact is None or (contact.deleted_at is not None) != removed:
         raise NotFound("removed contact" if removed else "contact", ref)
     return contact
@@ -103,8 +198,11 @@ def index_company(company: Company, tags: list[str]) -> None:
     )
 
 
-def find_company(session: Session, ref: str, *, removed: bool = False) -> Company:
-    """A company by id or by name (case-insensitive)."""
+def find_company(
+    session: Session, ref: str, *, removed: bool = False, loose: bool = True
+) -> Company:
+    """A company by id, by name (case-insensitive), by domain, or (with `loose`) by a word of
+    its name that only one company has."""
     text = ref.strip()
     live = col(Company.deleted_at).is_not(None) if removed else col(Company.deleted_at).is_(None)
     number = common.id_of(text)
@@ -121,20 +219,22 @@ def find_company(session: Session, ref: str, *, removed: bool = False) -> Compan
         matches = session.scalars(
             (by_domain.with_for_update() if lock else by_domain).limit(3)
         ).all()
-    if not matches:
-        raise NotFound("removed company" if removed else "company", ref)
-    if len(matches) > 1:
-        ids = ", ".join(str(c.id) for c in matches)
-        raise InvalidValue(
-            "company", ref, f"several companies have this name (ids {ids}); use an id"
-        )
-    return matches[0]
+    if not matches and loose and text:
+        matches = _loose(session, Company, col(Company.name), text, [live])
+    found = _one(session, "company", ref, list(matches), lambda c: c.name, "use the id")
+    if found is None:
+        kind = "removed company" if removed else "company"
+        if not loose:
+            raise NotFound(kind, ref)
+        raise _not_found(session, kind, text, Company, col(Company.name), [live])
+    return found  # type: ignore[no-any-return]
 
 
 def company_for_link(session: Session, ref: str, owner_id: int | None) -> Company:
     """The company a contact or deal should point at: found by id or name, or created by name."""
     try:
-        return find_company(session, ref)
+        # Exact name or domain only: `--company Acme` must not land on "Acme Trading".
+        return find_company(session, ref, loose=False)
     except NotFound:
         if common.id_of(ref) is not None:
             raise

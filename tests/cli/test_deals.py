@@ -269,7 +269,7 @@ BAD_VALUES = [
         "no@x.com",
     ),
     (["deal", "edit", "1", "--reason", "why"], ExitCode.USAGE, "not lost"),
-    (["deal", "show", "abc"], ExitCode.USAGE, "abc"),
+    (["deal", "show", "abc"], ExitCode.NOT_FOUND, "no deal 'abc'"),  # a title word, none matches
     (["deal", "list", "--status", "maybe"], ExitCode.USAGE, "maybe"),
     (["deal", "list", "--sort", "shoe"], ExitCode.USAGE, "shoe"),
     (["deal", "list", "--min-value", "lots"], ExitCode.USAGE, "lots"),

@@ -391,7 +391,11 @@ def test_bad_values_change_nothing(crm: Any, db_url: str) -> None:
             "nobody@acme.com",
         ),
         (["followup", "add", "X", "--due", "+1d", "--deal", "999"], ExitCode.NOT_FOUND, "999"),
-        (["followup", "add", "X", "--due", "+1d", "--deal", "abc"], ExitCode.USAGE, "abc"),
+        (
+            ["followup", "add", "X", "--due", "+1d", "--deal", "abc"],
+            ExitCode.NOT_FOUND,
+            "abc",
+        ),  # a title word
         (["followup", "add", "X", "--due", "+1d", "--owner", "ghost"], ExitCode.NOT_FOUND, "ghost"),
         (["followup", "add", " ", "--due", "+1d"], ExitCode.USAGE, "title"),
         (["followup", "add", "X"], ExitCode.USAGE, "--due"),

@@ -203,7 +203,11 @@ def test_bad_values_change_nothing(crm: Any, db_url: str) -> None:
     cases = [
         (["log", "call", "nobody@acme.com", "X"], ExitCode.NOT_FOUND, "nobody@acme.com"),
         (["log", "call", "ana@acme.com", "X", "--deal", "999"], ExitCode.NOT_FOUND, "999"),
-        (["log", "call", "ana@acme.com", "X", "--deal", "abc"], ExitCode.USAGE, "abc"),
+        (
+            ["log", "call", "ana@acme.com", "X", "--deal", "abc"],
+            ExitCode.NOT_FOUND,
+            "abc",
+        ),  # a title word
         (
             ["log", "call", "ana@acme.com", "X", "--direction", "sideways"],
             ExitCode.USAGE,

@@ -233,7 +233,7 @@ def hidden_names(err: str, width: int) -> str:
     assert len(notes) <= 1, err  # one line, whatever was hidden
     if notes:
         assert notes[0].startswith(f"crm: hidden at {width} columns: ")
-        assert "less -S" in notes[0]  # how to see them
+        assert "--wide shows all" in notes[0] or "less -S" in notes[0]  # how to see them
     return notes[0] if notes else ""
 
 
