@@ -251,7 +251,7 @@ def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) 
         contact.custom = custom
 
 
-def _replace_list(
+def replace_list(
     session: Session,
     model: Any,
     column: str,
@@ -299,8 +299,8 @@ def add_contact(ctx: Context, session: Session, inp: ContactInput) -> dict[str, 
     assert contact.id is not None
     for mapping in (details.emails, details.phones, details.tags):
         mapping[contact.id] = mapping.pop(0)
-    _replace_list(session, ContactEmail, "email", contact.id, emails)
-    _replace_list(session, ContactPhone, "phone", contact.id, phones)
+    replace_list(session, ContactEmail, "email", contact.id, emails)
+    replace_list(session, ContactPhone, "phone", contact.id, phones)
     common.set_tags(session, ContactTag, "contact_id", contact.id, add=tags)
     return contact_record(contact, details)
 
@@ -333,11 +333,11 @@ def edit_contact(ctx: Context, session: Session, ref: str, inp: ContactInput) ->
     _check_emails_free(session, emails, contact.id)
     _apply(ctx, session, contact, inp)
     if emails != current.emails[contact.id]:
-        _replace_list(
+        replace_list(
             session, ContactEmail, "email", contact.id, emails, existing=current.emails[contact.id]
         )
     if phones != current.phones[contact.id]:
-        _replace_list(
+        replace_list(
             session, ContactPhone, "phone", contact.id, phones, existing=current.phones[contact.id]
         )
     common.set_tags(

@@ -291,14 +291,20 @@ class Recorder:
             prune(session, self.ctx.config.journal_retention_days)
 
 
+def tag_link(entity: str) -> Any:
+    """The link table that holds the tags of a contact, company or deal."""
+    from crm_cli.store.models import CompanyTag, ContactTag
+    from crm_cli.store.sales import DealTag
+
+    return {"contact": ContactTag, "company": CompanyTag, "deal": DealTag}[entity]
+
+
 def read_lists(session: Session, entity: str, record_id: int) -> dict[str, list[str]]:
     """A record's list fields as they are in the database."""
     from crm_cli.services.common import tag_names
-    from crm_cli.store.models import CompanyTag, ContactEmail, ContactPhone, ContactTag
-    from crm_cli.store.sales import DealTag
+    from crm_cli.store.models import ContactEmail, ContactPhone
 
-    links = {"contact": ContactTag, "company": CompanyTag, "deal": DealTag}
-    lists = {"tags": tag_names(session, links[entity], f"{entity}_id", record_id)}
+    lists = {"tags": tag_names(session, tag_link(entity), f"{entity}_id", record_id)}
     if entity == "contact":
         for table, column in ((ContactEmail, "email"), (ContactPhone, "phone")):
             lists[f"{column}s"] = list(

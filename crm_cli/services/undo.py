@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
@@ -22,7 +22,7 @@ from crm_cli.errors import Conflict, CrmError, ExitCode, InvalidValue, NotFound
 from crm_cli.services import common, journal
 from crm_cli.services.journal import CREATE, LIST_FIELDS, UPDATE, models
 from crm_cli.store.journal import ChangeEntry, ChangeSet
-from crm_cli.store.models import CompanyTag, ContactEmail, ContactPhone, ContactTag
+from crm_cli.store.models import ContactEmail, ContactPhone
 
 if TYPE_CHECKING:
     from crm_cli.services.context import Context
@@ -351,41 +351,21 @@ def _recreate(session: Session, entry: Any) -> None:
         _set_list(session, entry.entity, entry.record_id, name, list(value or []))
 
 
-_LINKS: dict[tuple[str, str], tuple[Any, str]] = {
-    ("contact", "emails"): (ContactEmail, "email"),
-    ("contact", "phones"): (ContactPhone, "phone"),
-}
-
-
 def _set_list(session: Session, entity: str, record_id: int, name: str, values: list[str]) -> None:
-    """Give a record's list field exactly `values`, as the journal wrote them."""
+    """Give a record's list field exactly `values`, as the journal wrote them, through the
+    same writers as any edit (which report the change to this session's journal)."""
+    current = journal.read_lists(session, entity, record_id)[name]
     if name == "tags":
-        from crm_cli.store.sales import DealTag
-
-        link = {"contact": ContactTag, "company": CompanyTag, "deal": DealTag}[entity]
-        owner = f"{entity}_id"
-        current = common.tag_names(session, link, owner, record_id)
         common.set_tags(
             session,
-            link,
-            owner,
+            journal.tag_link(entity),
+            f"{entity}_id",
             record_id,
             add=[v for v in values if v not in current],
             remove=[v for v in current if v not in values],
         )
         return
-    table, column = _LINKS[(entity, name)]
-    current = list(
-        session.scalars(
-            select(table.c[column])
-            .where(table.c.contact_id == record_id)
-            .order_by(table.c.position, table.c.id)
-        )
-    )
-    journal.note_list(session, entity, record_id, name, current, values)
-    session.execute(delete(table).where(table.c.contact_id == record_id))
-    if values:
-        session.execute(
-            insert(table),
-            [{"contact_id": record_id, column: v, "position": i} for i, v in enumerate(values)],
-        )
+    from crm_cli.services.contacts import replace_list
+
+    table = {"emails": ContactEmail, "phones": ContactPhone}[name]
+    replace_list(session, table, name.removesuffix("s"), record_id, values, existing=current)
