@@ -1,3 +1,3 @@
-from crm_cli.cli import run
+from crm_cli.complete import run
 
 run()

@@ -104,7 +104,8 @@ def build_app(nouns: list[str] | None = None, verb: str | None = None) -> typer.
         name="crm",
         help=HELP,
         no_args_is_help=True,
-        add_completion=False,
+        # --install-completion / --show-completion: on `crm` itself, not built for `crm NOUN`.
+        add_completion=nouns is None,
         context_settings={"help_option_names": ["-h", "--help"]},
         rich_markup_mode=None,
         pretty_exceptions_enable=False,
@@ -287,8 +288,23 @@ def run() -> None:
     By the time we get here every transaction is committed, every connection is closed
     (`main` disposes the engines) and the output is flushed, so there is nothing left for the
     teardown to do.
+
+    Shell completion is answered before anything else, by `crm_cli.complete` (no Typer, no
+    ORM); so is `crm --show-completion SHELL` / `--install-completion SHELL`.
     """
-    code = main()
+    code: int | None = None
+    if "_CRM_COMPLETE" in os.environ or sys.argv[1:2] in (
+        ["--show-completion"],
+        ["--install-completion"],
+    ):
+        from crm_cli import complete
+
+        instruction = os.environ.get(complete.COMPLETE_VAR)
+        code = complete.answer(instruction) if instruction is not None else None
+        if code is None:
+            code = complete.script_option(sys.argv[1:])
+    if code is None:
+        code = main()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
