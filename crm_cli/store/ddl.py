@@ -50,3 +50,56 @@ def postgres_constraint_name(
     if kind == "uq":
         return f"uq_{table}_{'_'.join(columns)}"
     return f"fk_{table}_{columns[0]}_{referred}"
+
+
+# The search indexes since `0004_search_deals`: each table's token columns (made by
+# crm_cli.domain.text). Contacts and companies are also kept by `sqlite_search_triggers` above;
+# a migration that rebuilds `deal` or `interaction` on SQLite must put their triggers back with
+# `sqlite_fts_triggers`, as 0003 does for contacts and companies.
+SEARCH_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contact": ("search_name", "search_doc"),
+    "company": ("search_name", "search_doc"),
+    "deal": ("search_name",),
+    "interaction": ("search_doc",),
+}
+
+
+def sqlite_fts_table(table: str) -> str:
+    """The FTS5 table over `table`'s token columns, reading its text from `table` itself."""
+    columns = ", ".join(SEARCH_COLUMNS[table])
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}_fts USING fts5({columns}, "
+        f"content='{table}', content_rowid='id', tokenize='unicode61 remove_diacritics 0')"
+    )
+
+
+def sqlite_fts_triggers(table: str) -> list[str]:
+    """The statements that keep `{table}_fts` in step with `table` (live records only), for
+    any table of SEARCH_COLUMNS: the same triggers as `sqlite_search_triggers` makes."""
+    columns = SEARCH_COLUMNS[table]
+    names = ", ".join(columns)
+    new = (
+        f"INSERT INTO {table}_fts(rowid, {names}) "
+        f"SELECT new.id, {', '.join(f'new.{c}' for c in columns)} WHERE new.deleted_at IS NULL;"
+    )
+    old = (
+        f"INSERT INTO {table}_fts({table}_fts, rowid, {names}) "
+        f"SELECT 'delete', old.id, {', '.join(f'old.{c}' for c in columns)} "
+        "WHERE old.deleted_at IS NULL;"
+    )
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_fts_ai AFTER INSERT ON {table} BEGIN {new} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_fts_ad AFTER DELETE ON {table} BEGIN {old} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_fts_au AFTER UPDATE OF {names}, deleted_at "
+        f"ON {table} BEGIN {old} {new} END",
+    ]
+
+
+def postgres_search_index(table: str) -> str:
+    """The GIN index PostgreSQL searches `table`'s live records with: the `simple` tsvector of
+    its token columns, only for rows not removed (the query repeats `deleted_at IS NULL`)."""
+    document = " || ' ' || ".join(SEARCH_COLUMNS[table])
+    return (
+        f"CREATE INDEX IF NOT EXISTS ix_{table}_search ON {table} USING gin "
+        f"(to_tsvector('simple'::regconfig, {document})) WHERE deleted_at IS NULL"
+    )

@@ -216,6 +216,51 @@ def test_seeded_upgrade_keeps_search_working(fresh_engine: sa.Engine) -> None:
         conn.execute(sa.text("INSERT INTO contact_fts(contact_fts) VALUES ('integrity-check')"))
 
 
+@BOTH
+def test_upgrade_fills_the_search_words_of_deals_and_notes(fresh_engine: sa.Engine) -> None:
+    """0004 gives every existing deal and log entry its search words (removed ones too, for
+    a later restore) and indexes the live ones; later writes keep the index in step."""
+    from sqlalchemy.orm import Session
+
+    from crm_cli.domain.text import index_tokens
+    from crm_cli.services.search import ranked_ids
+
+    _upgrade(fresh_engine, "0003_trust")
+    _seed(fresh_engine)  # every seeded row is removed: each column has a value
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE deal SET deleted_at = NULL, title = 'Acme 张伟公司 renewal' WHERE id = 100"
+            )
+        )
+        conn.execute(
+            sa.text("UPDATE interaction SET deleted_at = NULL, body = 'Budget ok' WHERE id = 101")
+        )
+    _upgrade(fresh_engine, "0004_search_deals")
+
+    with fresh_engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT title, search_name FROM deal ORDER BY id")).all()
+        assert [r[1] for r in rows] == [index_tokens(r[0]) for r in rows]
+        notes = conn.execute(sa.text("SELECT summary, body, search_doc FROM interaction")).all()
+        assert [r[2] for r in notes] == [index_tokens(r[0], r[1]) for r in notes]
+    with Session(fresh_engine) as session:
+        for query in ("renewal", "acme", "公司", "张伟"):
+            assert [i for i, _ in ranked_ids(session, "deal", query, 10)] == [100], query
+        assert ranked_ids(session, "deal", "seed", 10) == []  # the removed ones
+        assert [i for i, _ in ranked_ids(session, "interaction", "budget", 10)] == [101]
+    with fresh_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE deal SET deleted_at = NULL WHERE id = 102"))
+        conn.execute(sa.text("UPDATE deal SET deleted_at = '2026-05-01' WHERE id = 100"))
+    with Session(fresh_engine) as session:
+        assert [i for i, _ in ranked_ids(session, "deal", "seed", 10)] == [102]
+        assert ranked_ids(session, "deal", "renewal", 10) == []
+    if fresh_engine.dialect.name == "sqlite":
+        with fresh_engine.begin() as conn:
+            for table in ("deal", "interaction"):
+                check = f"INSERT INTO {table}_fts({table}_fts) VALUES ('integrity-check')"
+                conn.execute(sa.text(check))
+
+
 def _tables_with_children() -> list[str]:
     from sqlmodel import SQLModel
 
