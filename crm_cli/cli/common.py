@@ -7,8 +7,9 @@ store are imported inside functions so that `crm --help` stays fast.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -16,6 +17,8 @@ from crm_cli.errors import CrmError, ExitCode, InvalidValue
 
 if TYPE_CHECKING:
     from crm_cli.services.context import Context
+
+T = TypeVar("T")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Write CSV to stdout.")]
@@ -135,27 +138,51 @@ def table_view(wide: bool, columns: str | None = None) -> Any:
 
 
 def emit_listing(
-    rows: list[dict[str, Any]], columns: list[Any], fmt: str, *, ids: bool = False, **kw: Any
+    rows: Iterable[dict[str, Any]], columns: list[Any], fmt: str, *, ids: bool = False, **kw: Any
 ) -> None:
-    """Write a listing. `--ids` prints the ids alone; an empty listing prints nothing on
-    stdout in a pipe (a cron job mails any output) and says so on stderr at a terminal."""
+    """Write a listing, as its rows come (they may be streamed from the database). `--ids`
+    prints the ids alone; an empty listing prints nothing on stdout in a pipe (a cron job mails
+    any output) and says so on stderr at a terminal."""
     from crm_cli.render.output import emit_rows, stdout_is_tty
 
     if ids:
+        write = sys.stdout.write
         for row in rows:
-            print(row["id"])
+            write(f"{row['id']}\n")
         return
-    if not rows and fmt == "table":
-        if stdout_is_tty():
-            note("no records")
-        return
+    if fmt == "table":
+        first = peek(rows)
+        if first is None:
+            if stdout_is_tty():
+                note("no records")
+            return
+        rows = first
     emit_rows(rows, columns, fmt, **kw)
 
 
-def page_note(shown: int, total: int) -> None:
-    """Tell the person (on stderr) when a listing was cut to a page."""
-    if shown < total:
-        print(f"crm: showing {shown} of {total}; use --all or --limit for more", file=sys.stderr)
+def peek(rows: Iterable[T]) -> Iterable[T] | None:
+    """`rows` unchanged, or None when there are none (without consuming a stream)."""
+    if isinstance(rows, list):
+        return rows or None
+    it = iter(rows)
+    for first in it:
+        return chain([first], it)
+    return None
+
+
+def page_note(page: Any) -> None:
+    """Tell the person (on stderr) when a listing was cut to a page (see services.common.Page:
+    the count stops at a cap, past which it says "more than")."""
+    if page.total is None or not isinstance(page.rows, list):
+        return
+    shown = len(page.rows)
+    if page.more:
+        of = f"more than {page.total:,}"
+    elif shown < page.total:
+        of = f"{page.total:,}"
+    else:
+        return
+    print(f"crm: showing {shown} of {of}; use --all or --limit for more", file=sys.stderr)
 
 
 def confirm(question: str, yes: bool) -> None:

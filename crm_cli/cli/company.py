@@ -143,14 +143,17 @@ def list_(
                 limit=common.page_limit(ctx, limit, all_, fmt),
             ),
         )
-    common.emit_listing(page.rows, _columns(), fmt, ids=ids, view=common.table_view(wide, columns))
-    common.page_note(len(page.rows), page.total)
+        common.emit_listing(
+            page.rows, _columns(), fmt, ids=ids, view=common.table_view(wide, columns)
+        )
+    common.page_note(page)
 
 
 @app.command("show")
 def show(
     ref: Annotated[str, typer.Argument(help="Company id or name.")],
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Show a company and its people.
 
@@ -175,6 +178,7 @@ def show(
         fmt,
         sections=[("Contacts", record["contacts"], people)],
         title=record["name"],
+        view=common.table_view(wide),
     )
 
 

@@ -182,14 +182,17 @@ def list_(
             owner_id=ctx.user_id(session) if mine else None,
         )
         page = list_contacts(ctx, session, flt)
-    common.emit_listing(page.rows, _columns(), fmt, ids=ids, view=common.table_view(wide, columns))
-    common.page_note(len(page.rows), page.total)
+        common.emit_listing(
+            page.rows, _columns(), fmt, ids=ids, view=common.table_view(wide, columns)
+        )
+    common.page_note(page)
 
 
 @app.command("show")
 def show(
     ref: Annotated[str, typer.Argument(help="Contact id or email.")],
     json_: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Show everything about a contact: deals, follow-ups, a timeline of what happened.
 
@@ -203,7 +206,9 @@ def show(
     ctx = common.context()
     with ctx.session(write=False) as session:
         record = contact_360(ctx, session, ref)
-    emit_record(record, _SHOW_FIELDS, fmt, sections=contact_sections(record), title=record["name"])
+    sections = contact_sections(record)
+    view = common.table_view(wide)
+    emit_record(record, _SHOW_FIELDS, fmt, sections=sections, title=record["name"], view=view)
 
 
 @app.command("edit")

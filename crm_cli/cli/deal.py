@@ -234,20 +234,25 @@ def _totals_parts(totals: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _count_text(totals: dict[str, Any]) -> str:
+    count = totals["count"]
+    if totals.get("more"):
+        return f"more than {count:,} deals (narrow the list for totals)"
+    return f"{count} deal{'s' * (count != 1)}"
+
+
 def _footer(totals: dict[str, Any], sep: str) -> dict[str, str]:
     parts = _totals_parts(totals)
-    count = totals["count"]
     return {
-        "title": f"Total: {count} deal{'s' * (count != 1)}",
+        "title": f"Total: {_count_text(totals)}",
         "value_text": sep.join(v for v, _ in parts),
         "weighted_text": sep.join(w for _, w in parts),
     }
 
 
 def _totals_note(totals: dict[str, Any]) -> str:
-    count = totals["count"]
     parts = [f"{v} (weighted {w})" for v, w in _totals_parts(totals)]
-    return f"{count} deal{'s' * (count != 1)}" + (f": {'; '.join(parts)}" if parts else "")
+    return _count_text(totals) + (f": {'; '.join(parts)}" if parts else "")
 
 
 @app.command("list")
@@ -279,7 +284,8 @@ def list_(
         typer.Option("--tag", "-t", help="Has this tag (repeatable: all of them)."),
     ] = None,
     search: Annotated[
-        str | None, typer.Option("--search", help="Title contains this text.")
+        str | None,
+        typer.Option("--search", help="Title words starting with these, as search finds them."),
     ] = None,
     removed: RemovedOpt = False,
     sort: SortOpt = None,
@@ -320,28 +326,29 @@ def list_(
             owner_id=ctx.user_id(session) if mine else None,
         )
         page = list_deals(ctx, session, flt)
-    totals = page.totals or {"count": page.total, "by_currency": []}
-    if fmt == "ids" or (fmt == "table" and not page.rows):
-        common.emit_listing(page.rows, [], fmt, ids=ids, view=common.table_view(wide, columns))
-    elif fmt == "table":
-        rows = [_display(r) for r in page.rows]
-        several = len({r["pipeline"] for r in rows}) > 1
-        if stdout_is_tty():
-            emit_rows(
-                rows,
-                _columns(fmt, several),
-                fmt,
-                footer=_footer(totals, "\n"),
-                view=common.table_view(wide, columns),
-            )
+        totals = page.totals or {"count": page.total, "by_currency": []}
+        several = page.pipelines > 1
+        view = common.table_view(wide, columns)
+        if fmt == "ids":
+            common.emit_listing(page.rows, [], fmt, ids=True)
+        elif fmt in ("json", "csv"):
+            common.emit_listing(page.rows, _columns(fmt, True), fmt)
+            common.note(_totals_note(totals))
+        elif stdout_is_tty():
+            rows = [_display(r) for r in page.rows]
+            if not rows:
+                common.emit_listing(rows, [], fmt)
+            else:
+                emit_rows(
+                    rows, _columns(fmt, several), fmt, footer=_footer(totals, "\n"), view=view
+                )
         else:
             # In a pipe every stdout line is a deal; the totals are a note, as for --json.
-            emit_rows(rows, _columns(fmt, several), fmt, view=common.table_view(wide, columns))
-            common.note(_totals_note(totals))
-    else:
-        emit_rows(page.rows, _columns(fmt, True), fmt)
-        common.note(_totals_note(totals))
-    common.page_note(len(page.rows), page.total)
+            shown = (_display(r) for r in page.rows)
+            common.emit_listing(shown, _columns(fmt, several), fmt, view=view)
+            if totals["count"]:
+                common.note(_totals_note(totals))
+    common.page_note(page)
 
 
 _SHOW_FIELDS = [
@@ -384,7 +391,7 @@ def _sections(detail: dict[str, Any]) -> list[Any]:
 
 
 @app.command("show")
-def show(deal_id: IdArg, json_: JsonOpt = False) -> None:
+def show(deal_id: IdArg, json_: JsonOpt = False, wide: WideOpt = False) -> None:
     """Show everything about a deal: stage history, follow-ups, interactions, a timeline.
 
     Example: crm deal show 42 --json
@@ -404,7 +411,10 @@ def show(deal_id: IdArg, json_: JsonOpt = False) -> None:
         **_display(detail),
         "probability_text": f"{detail['probability']}%" + (" (own)" if own else ""),
     }
-    emit_record(display, _SHOW_FIELDS, fmt, sections=_sections(detail), title=detail["title"])
+    view = common.table_view(wide)
+    emit_record(
+        display, _SHOW_FIELDS, fmt, sections=_sections(detail), title=detail["title"], view=view
+    )
 
 
 @app.command("edit")

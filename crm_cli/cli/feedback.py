@@ -195,11 +195,14 @@ def list_(
             limit=common.page_limit(ctx, limit, all_, fmt),
         )
         page = list_feedback(ctx, session, flt)
-    common.emit_listing(
-        page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
-    )
-    common.page_note(len(page.rows), page.total)
+        common.emit_listing(
+            page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
+        )
+    common.page_note(page)
     nps = (page.totals or {}).get("nps")
+    more = (page.totals or {}).get("nps_more")
+    if fmt == "table" and more:
+        common.note(f"NPS left out: more than {more:,} answers match (narrow with --since)")
     if fmt == "table" and nps:
         n = nps["answers"]
         share = {k: round(100 * nps[k] / n) for k in ("promoters", "passives", "detractors")}

@@ -1,7 +1,7 @@
 """`crm followup`: add, list, show, edit, rm, done, snooze.
 
-Follow-ups are the salesperson's promises with a due time; `crm remind` and the TUI read the
-same records. Due times are typed and shown in the user's zone (`defaults.timezone`).
+Follow-ups are the salesperson's promises with a due time. Due times are typed and shown in
+the user's zone (`defaults.timezone`).
 """
 
 from __future__ import annotations
@@ -199,10 +199,10 @@ def list_(
             limit=common.page_limit(ctx, limit, everyone, fmt),
         )
         page = list_followups(ctx, session, flt)
-    common.emit_listing(
-        page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
-    )
-    common.page_note(len(page.rows), page.total)
+        common.emit_listing(
+            page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
+        )
+    common.page_note(page)
 
 
 @app.command("show")
@@ -325,7 +325,7 @@ def snooze(
     ],
     json_: JsonOpt = False,
 ) -> None:
-    """Put follow-ups off; they are due (and reminded) again at that time.
+    """Put follow-ups off; they are due again at that time.
 
     Example: crm followup snooze 7 --until "next monday 9:00"
     """

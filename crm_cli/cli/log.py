@@ -236,10 +236,10 @@ def list_(
             limit=common.page_limit(ctx, limit, all_, fmt),
         )
         page = list_interactions(ctx, session, flt)
-    common.emit_listing(
-        page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
-    )
-    common.page_note(len(page.rows), page.total)
+        common.emit_listing(
+            page.rows, _columns(fmt), fmt, ids=ids, view=common.table_view(wide, columns)
+        )
+    common.page_note(page)
 
 
 @app.command("show")

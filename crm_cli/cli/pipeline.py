@@ -62,7 +62,12 @@ def _stage_rows(pipelines: list[dict[str, Any]], table: bool) -> list[dict[str, 
 
 
 @app.command("list")
-def list_(json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+def list_(
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    wide: common.WideOpt = False,
+    columns: common.ColumnsOpt = None,
+) -> None:
     """List pipelines with their stages in order, probabilities, kinds and open deals.
 
     Example: crm pipeline list --json
@@ -74,7 +79,9 @@ def list_(json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
     ctx = common.context()
     with ctx.session(write=False) as session:
         pipelines = list_pipelines(ctx, session)
-    emit_rows(_stage_rows(pipelines, fmt == "table"), _columns(), fmt, json_rows=pipelines)
+    view = common.table_view(wide, columns)
+    rows = _stage_rows(pipelines, fmt == "table")
+    emit_rows(rows, _columns(), fmt, json_rows=pipelines, view=view)
 
 
 def _result(record: dict[str, Any], line: str, json_: bool) -> None:

@@ -67,7 +67,12 @@ def merge(
 
 
 @app.command("list")
-def list_(json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+def list_(
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    wide: common.WideOpt = False,
+    columns: common.ColumnsOpt = None,
+) -> None:
     """List team members.
 
     Example: crm user list --json
@@ -92,4 +97,5 @@ def list_(json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
             Column("me", "You", lambda v: "*" if v else ""),
         ],
         fmt,
+        view=common.table_view(wide, columns),
     )

@@ -413,8 +413,10 @@ def major_number(minor: int, currency: str) -> int | float:
     Only for output: the float is exact to the currency's decimals because the value was
     parsed from exactly that many decimals.
     """
-    value = to_major(minor, currency)
-    return int(value) if value == value.to_integral_value() else float(value)
+    scale: int = 10 ** exponent(currency)
+    whole, rest = divmod(minor, scale)
+    # minor / scale is the float nearest the exact amount (IEEE division rounds correctly).
+    return whole if not rest else minor / scale
 
 
 def format_money(minor: int, currency: str) -> str:

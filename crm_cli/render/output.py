@@ -25,8 +25,9 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from crm_cli.domain.text import escape_controls
@@ -114,10 +115,32 @@ def warn(text: str) -> None:
 _JSON_RAW = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+def _json_safe(text: str) -> str:
+    if (text.isascii() and "\x7f" not in text) or _JSON_RAW.search(text) is None:
+        return text
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def write_json(data: Any) -> None:
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-    sys.stdout.write(_JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+    text = json.dumps(data, ensure_ascii=False, indent=2 if stdout_is_tty() else None, default=str)
+    sys.stdout.write(_json_safe(text))
     sys.stdout.write("\n")
+
+
+def write_json_rows(rows: Iterable[Any]) -> None:
+    """A JSON array written one element at a time, as the rows come: memory stays flat at a
+    million rows. One element per line in a pipe (compact: Python's fast encoder, and
+    `grep`-able); indented on a terminal, for a person."""
+    pretty = stdout_is_tty()
+    encode = json.JSONEncoder(ensure_ascii=False, default=str, indent=2 if pretty else None).encode
+    out = sys.stdout
+    out.write("[")
+    sep = "\n"
+    for row in rows:
+        text = _json_safe(encode(row))
+        out.write(sep + ("  " + text.replace("\n", "\n  ") if pretty else text))
+        sep = ",\n"
+    out.write("]\n" if sep == "\n" else "\n]\n")
 
 
 _FORMULA_START = ("=", "@", "\t", "\r", "+", "-")
@@ -134,7 +157,7 @@ def csv_safe(value: str) -> str:
     return value
 
 
-def write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None:
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
     import csv
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -143,13 +166,33 @@ def write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None
         writer.writerow([csv_safe(c.cell(row)) for c in columns])
 
 
-def _plain(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> None:
+# Plain text is aligned a block of rows at a time, so a million rows stream like ten.
+_PLAIN_BLOCK = 1000
+
+
+def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
+    """Aligned columns, one row per line. Widths are measured over the first block of rows and
+    only grow after it: a later, longer value widens its column from there on, never cut."""
+    from itertools import islice
+
     from rich.cells import cell_len
 
-    table = [[c.header for c in columns]] + [[c.cell(r) for c in columns] for r in rows]
-    # One row per line: a line break in a cell is shown as \n, like every control character.
-    table = [[escape_controls(cell) for cell in line] for line in table]
-    widths = [max(cell_len(line[i]) for line in table) for i in range(len(columns))]
+    widths = [0] * len(columns)
+    block: list[list[str]] = [[escape_controls(c.header) for c in columns]]
+    it = iter(rows)
+    while True:
+        # One row per line: a line break in a cell is shown as \n, like every control character.
+        block += [[escape_controls(c.cell(r)) for c in columns] for r in islice(it, _PLAIN_BLOCK)]
+        if not block:
+            return
+        widths = [max(w, *(cell_len(line[i]) for line in block)) for i, w in enumerate(widths)]
+        _plain_lines(block, columns, widths)
+        block = []
+
+
+def _plain_lines(table: list[list[str]], columns: Sequence[Column], widths: list[int]) -> None:
+    from rich.cells import cell_len
+
     out = sys.stdout
     for line in table:
         cells = []
@@ -289,7 +332,7 @@ _BLOCK = "\n\t"
 
 
 def emit_rows(
-    rows: Sequence[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     columns: Sequence[Column],
     fmt: str,
     *,
@@ -304,12 +347,12 @@ def emit_rows(
     the columns of the plain form, which is otherwise never cut and never loses a column.
     """
     if fmt == "json":
-        write_json(list(rows) if json_rows is None else json_rows)
+        write_json_rows(rows if json_rows is None else json_rows)
     elif fmt == "csv":
         write_csv(rows, columns)
     elif stdout_is_tty():
         console = _console()
-        gone = _rich_table(rows, columns, title, footer, console, view)
+        gone = _rich_table(list(rows), columns, title, footer, console, view)
         if gone:
             # Named in the table's own order, as a wider terminal would show them.
             hidden = [c.label for c in columns if c.label in gone]
@@ -317,7 +360,7 @@ def emit_rows(
             _hidden_note(hidden, console.width, _how_to_see(view, shown, hidden))
     else:
         if footer:
-            rows = [*rows, footer]
+            rows = chain(rows, [footer])
         _plain(rows, _picked(columns, view))
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from crm_cli.domain import dates
 from crm_cli.errors import InvalidValue
 from crm_cli.store.models import Tag
 
@@ -220,20 +221,75 @@ def zone(session: Session) -> tzinfo:
 
 def iso(value: datetime | None, tz: tzinfo) -> str | None:
     """ISO 8601 with offset, in the zone `tz` (times are stored in UTC)."""
-    if value is None:
-        return None
-    from crm_cli.domain import dates
+    return None if value is None else dates.iso(value, tz)  # type: ignore[arg-type]
 
-    return dates.iso(value, tz)  # type: ignore[arg-type]
+
+# A page's "of N" is counted up to here and no further: past it the note says "more than",
+# so a page costs the same at a hundred matches or a million.
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
 class Page:
-    """A listing's rows and how many records matched in all."""
+    """A listing's rows and how many records matched.
 
-    rows: list[dict[str, Any]]
-    total: int
+    `rows` is a list when the listing has a limit (a person's page), and an iterator when it
+    lists every match (a script's `--json`, `--csv`, a pipe): then records are read from the
+    database a chunk at a time while they are written, so memory stays flat at any size, and
+    the session must stay open until they are consumed. `total` is None when not counted (every
+    row listed: the output is the count); `more` says the count stopped at COUNT_CAP."""
+
+    rows: Iterable[dict[str, Any]]
+    total: int | None
     totals: dict[str, Any] | None = None
+    more: bool = False
+
+
+def page_of(
+    session: Session,
+    query: Select[Any],
+    build: Callable[[Sequence[Any]], list[dict[str, Any]]],
+    limit: int | None,
+    totals: dict[str, Any] | None = None,
+) -> Page:
+    """The listing of `query` (ORM entities, ordered) as records made by `build`: a page of
+    `limit` rows with a count capped at COUNT_CAP, or, without a limit, every row streamed."""
+    if limit is None:
+        return Page(stream(session, query, build), None, totals)
+    found = list(session.scalars(query.limit(limit)))
+    total, more = len(found), False
+    if len(found) == limit:
+        total, more = count_upto(session, query, COUNT_CAP)
+    return Page(build(found), total, totals, more)
+
+
+def stream(
+    session: Session, query: Select[Any], build: Callable[[Sequence[Any]], list[R]]
+) -> Iterator[R]:
+    """Every row of `query`, read RECORDS_CHUNK at a time (a server-side cursor on PostgreSQL)
+    and turned into records by `build` one chunk at a time.
+
+    `query` selects one ORM entity; the stream reads its table's columns instead, as named
+    tuples (which `build` reads by the same attribute names): an ORM object per row would cost
+    more than everything else a row needs (and a Row's attribute lookup, 25 times an index),
+    and a script may list a million."""
+    from collections import namedtuple
+
+    entity = query.column_descriptions[0]["entity"]
+    columns = query.with_only_columns(*entity.__table__.columns)
+    result = session.execute(columns.execution_options(yield_per=RECORDS_CHUNK))
+    make = namedtuple(entity.__name__, list(result.keys()))._make  # type: ignore[attr-defined]
+    for part in result.partitions():
+        yield from build([make(row) for row in part])
+
+
+def count_upto(session: Session, query: Select[Any], cap: int) -> tuple[int, bool]:
+    """How many rows `query` matches, counting no further than `cap`: (count, more than cap)."""
+    from sqlalchemy import func, literal
+
+    inner = query.order_by(None).with_only_columns(literal(1)).limit(cap + 1).subquery()
+    n = int(session.scalar(select(func.count()).select_from(inner)) or 0)
+    return min(n, cap), n > cap
 
 
 def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[Any]:

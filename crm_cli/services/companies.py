@@ -197,24 +197,24 @@ def list_companies(ctx: Context, session: Session, flt: CompanyFilter) -> common
         from crm_cli.services.search import matching_ids
 
         query = query.where(col(Company.id).in_(matching_ids(session, "company", flt.text)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = common.sort_spec(
         flt.sort,
         {
             "name": col(Company.name),
             "id": col(Company.id),
             "created": col(Company.created_at),
+            "removed": col(Company.deleted_at),
             "updated": col(Company.updated_at),
             "industry": col(Company.industry),
             "domain": col(Company.domain),
         },
-        "name",
+        # Removed records: the latest first (what was just removed is what is wanted back).
+        "-removed" if flt.removed else "name",
     )
     query = query.order_by(*order, col(Company.id)).offset(flt.offset)
-    if flt.limit is not None:
-        query = query.limit(flt.limit)
-    rows = records(session, list(session.scalars(query)), with_counts=True)
-    return common.Page(rows, int(total))
+    return common.page_of(
+        session, query, lambda part: records(session, part, with_counts=True), flt.limit
+    )
 
 
 def records(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -388,23 +388,22 @@ def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.
         from crm_cli.services.search import matching_ids
 
         query = query.where(col(Contact.id).in_(matching_ids(session, "contact", flt.text)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = common.sort_spec(
         flt.sort,
         {
             "name": col(Contact.name),
             "id": col(Contact.id),
             "created": col(Contact.created_at),
+            "removed": col(Contact.deleted_at),
             "updated": col(Contact.updated_at),
             "lifecycle": col(Contact.lifecycle),
             "last_contacted": col(Contact.last_contacted_at),
         },
-        "name",
+        # Removed records: the latest first (what was just removed is what is wanted back).
+        "-removed" if flt.removed else "name",
     )
     query = query.order_by(*order, col(Contact.id)).offset(flt.offset)
-    if flt.limit is not None:
-        query = query.limit(flt.limit)
-    return common.Page(records(session, list(session.scalars(query))), int(total))
+    return common.page_of(session, query, lambda part: _records(session, part), flt.limit)
 
 
 def tag_contact(ctx: Context, session: Session, ref: str, changes: list[str]) -> dict[str, Any]:

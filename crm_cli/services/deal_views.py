@@ -11,8 +11,10 @@ them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -168,9 +170,16 @@ def _conditions(
             )
         )
     if flt.search and flt.search.strip():
-        conds.append(
-            func.lower(col(Deal.title)).contains(flt.search.strip().lower(), autoescape=True)
-        )
+        from crm_cli.domain.text import query_tokens
+
+        # The search index holds live deals, and words: else the titles are read.
+        if flt.removed or not query_tokens(flt.search):
+            text = flt.search.strip().lower()
+            conds.append(func.lower(col(Deal.title)).contains(text, autoescape=True))
+        else:
+            from crm_cli.services.search import matching_ids
+
+            conds.append(col(Deal.id).in_(matching_ids(session, "deal", flt.search)))
     return conds, stages
 
 
@@ -205,10 +214,18 @@ def totals_query(conds: list[ColumnElement[bool]], board: Board) -> Select[int, 
 
 
 def _totals(
-    session: Session, conds: list[ColumnElement[bool]], board: Board
-) -> tuple[dict[str, Any], dict[int, int]]:
+    session: Session, conds: list[ColumnElement[bool]], board: Board, cap: int | None = None
+) -> tuple[dict[str, Any], dict[int, int] | None]:
     """Count, value and weighted value per currency over every matching deal, in one query;
-    and how many deals each stage holds (the page reader skips empty stages)."""
+    and how many deals each stage holds (the page reader skips empty stages).
+
+    With a `cap` (a page), more matches than that are not summed: a page must cost the same
+    at a hundred deals or a million. Then totals are `{"count": cap, "more": True}` with no
+    sums, and the stages are not counted (None)."""
+    if cap is not None:
+        _count, more = common.count_upto(session, select(col(Deal.id)).where(*conds), cap)
+        if more:
+            return {"count": cap, "more": True, "by_currency": []}, None
     rows = session.execute(totals_query(conds, board)).all()
     per_stage: dict[int, int] = {}
     by_currency: dict[str, list[int]] = {}
@@ -235,7 +252,7 @@ def _totals(
     return totals, per_stage
 
 
-SORTS = ("value", "close", "created", "updated", "title", "stage", "id")
+SORTS = ("value", "close", "created", "updated", "title", "stage", "id", "removed")
 
 
 def _order(sort: str, board: Board) -> list[Any]:
@@ -247,6 +264,7 @@ def _order(sort: str, board: Board) -> list[Any]:
         "updated": col(Deal.updated_at),
         "title": col(Deal.title),
         "id": col(Deal.id),
+        "removed": col(Deal.deleted_at),
         "stage": case(rank, value=col(Deal.stage_id), else_=len(rank)),
     }
     clauses: list[Any] = []
@@ -275,26 +293,46 @@ def stage_page_queries(
     return [dated, undated]
 
 
-def list_deals(ctx: Context, session: Session, flt: DealFilter) -> common.Page:
-    """A page of deals with totals over all that match. Default: open deals in board order
-    (pipeline, stage), then by close date."""
+@dataclass(frozen=True)
+class DealPage(common.Page):
+    pipelines: int = 1
+
+
+def list_deals(ctx: Context, session: Session, flt: DealFilter) -> DealPage:
+    """Deals with totals over all that match: a page, or every one streamed (no limit).
+    Default: open deals in board order (pipeline, stage), then by close date.
+    `pipelines` is how many pipelines the matches span."""
     board = load_board(session)
     conds, stages = _conditions(ctx, session, flt, board)
-    totals, per_stage = _totals(session, conds, board)
-    deals: list[Deal] = []
-    if flt.sort:
-        query = select(Deal).where(*conds).order_by(*_order(flt.sort, board))
-        if flt.limit is not None:
-            query = query.limit(flt.limit)
-        deals = list(session.scalars(query))
+    cap = None if flt.limit is None else common.COUNT_CAP
+    totals, per_stage = _totals(session, conds, board, cap)
+    shown = per_stage if per_stage is not None else {s.id or 0: 1 for s in stages}
+    pipelines = len({board.stages[sid].pipeline_id for sid in shown})
+    # Removed deals: the latest removed first (what was just removed is what is wanted back),
+    # from ix_deal_live_updated; the board order would read each stage's whole close-date index.
+    sort = flt.sort or ("-removed" if flt.removed else None)
+    if sort:
+        queries = [select(Deal).where(*conds).order_by(*_order(sort, board))]
     else:
         # Stage by stage in board order, each read in index order: no sort of the whole set.
-        for stage in stages:
-            if not per_stage.get(stage.id or 0):
-                continue
-            for query in stage_page_queries(stage.id or 0, conds, None):
-                left = None if flt.limit is None else flt.limit - len(deals)
-                if left == 0:
-                    break
-                deals.extend(session.scalars(query if left is None else query.limit(left)))
-    return common.Page(records(session, deals, board), int(totals["count"]), totals)
+        queries = [
+            query
+            for stage in stages
+            if shown.get(stage.id or 0)
+            for query in stage_page_queries(stage.id or 0, conds, None)
+        ]
+
+    def build(part: Sequence[Deal]) -> list[dict[str, Any]]:
+        return records(session, part, board)
+
+    total, more = int(totals["count"]), bool(totals.get("more"))
+    if flt.limit is None:
+        streams = (common.stream(session, query, build) for query in queries)
+        return DealPage(chain.from_iterable(streams), total, totals, pipelines=pipelines)
+    deals: list[Deal] = []
+    for query in queries:
+        left = flt.limit - len(deals)
+        if left == 0:
+            break
+        deals.extend(session.scalars(query.limit(left)))
+    return DealPage(build(deals), total, totals, more, pipelines=pipelines)

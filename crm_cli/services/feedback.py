@@ -305,14 +305,27 @@ def nps_summary(session: Session, query: Select[Any]) -> dict[str, Any] | None:
 
 def list_feedback(ctx: Context, session: Session, flt: FeedbackFilter) -> common.Page:
     """A page of feedback, newest first; `totals["nps"]` summarises every matching NPS answer
-    (not only the page), or is None when there are none."""
+    (not only the page), or is None when there are none. On a page, more than COUNT_CAP
+    answers are not summed (a page costs the same at any size): then `totals["nps_more"]`."""
     query = list_query(ctx, session, flt)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    summary = nps_summary(session, query)
     if flt.limit is not None:
-        query = query.limit(flt.limit)
-    rows = feedback_records(ctx, session, list(session.scalars(query)))
-    return common.Page(rows, int(total or 0), {"nps": summary})
+        answers = query.where(col(Feedback.kind) == "nps")
+        if common.count_upto(session, answers, common.COUNT_CAP)[1]:
+            return common.page_of(
+                session,
+                query,
+                lambda part: _feedback_records(ctx, session, part),
+                flt.limit,
+                {"nps": None, "nps_more": common.COUNT_CAP},
+            )
+    summary = nps_summary(session, query)
+    return common.page_of(
+        session,
+        query,
+        lambda part: _feedback_records(ctx, session, part),
+        flt.limit,
+        {"nps": summary},
+    )
 
 
 def feedback_for(

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -409,11 +409,9 @@ def list_query(ctx: Context, session: Session, flt: FollowupFilter) -> Select[An
 
 def list_followups(ctx: Context, session: Session, flt: FollowupFilter) -> common.Page:
     query = list_query(ctx, session, flt)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    if flt.limit is not None:
-        query = query.limit(flt.limit)
-    rows = followup_records(ctx, session, list(session.scalars(query)))
-    return common.Page(rows, int(total or 0))
+    return common.page_of(
+        session, query, lambda part: _followup_records(ctx, session, part), flt.limit
+    )
 
 
 def next_followups(

@@ -234,11 +234,9 @@ def list_query(ctx: Context, session: Session, flt: InteractionFilter) -> Select
 
 def list_interactions(ctx: Context, session: Session, flt: InteractionFilter) -> common.Page:
     query = list_query(ctx, session, flt)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    if flt.limit is not None:
-        query = query.limit(flt.limit)
-    rows = interaction_records(ctx, session, list(session.scalars(query)))
-    return common.Page(rows, int(total or 0))
+    return common.page_of(
+        session, query, lambda part: _interaction_records(ctx, session, part), flt.limit
+    )
 
 
 def recent_interactions(

@@ -48,6 +48,46 @@ def lock_in_order(session: Session, table: str, refs: list[str]) -> None:
 _SHOWN = 5
 
 
+def _by_name(
+    session: Session,
+    kind: str,
+    model: Any,
+    text: str,
+    live: ColumnElement[bool],
+    removed: bool,
+    *,
+    exact_only: bool = False,
+    loose_only: bool = False,
+) -> list[Any]:
+    """Records named `text` (case-insensitive), else (unless `exact_only`) those whose name has
+    a word starting with it: at most a few, enough to refuse an ambiguous name.
+
+    The search index narrows the candidates first (its tokens match a word's prefix, so it
+    holds every record either rule accepts), so a lookup reads a few rows at a million
+    contacts, not the table. Removed records are not in that index, and a text without a
+    letter or digit gives no tokens: those, and a name the index does not find, are looked up
+    by reading the names (the error path, where a suggestion is made anyway)."""
+    from crm_cli.domain.text import query_tokens
+
+    name = col(model.name)
+    narrowed: list[list[Any]] = [[live]]
+    if not removed and query_tokens(text):
+        from crm_cli.services.search import matching_ids
+
+        narrowed.insert(0, [live, col(model.id).in_(matching_ids(session, kind, text))])
+    for conditions in narrowed:
+        if not loose_only:
+            exact = select(model).where(*conditions, func.lower(name) == text.lower())
+            found = list(session.scalars(exact.order_by(col(model.id)).limit(_SHOWN + 1)))
+            if found:
+                return found
+        if not exact_only:
+            found = _loose(session, model, name, text, conditions)
+            if found:
+                return found
+    return []
+
+
 def _loose(session: Session, model: Any, name: Any, text: str, conditions: list[Any]) -> list[Any]:
     """Records whose name starts with `text` or has a word starting with it (case and accents
     as typed are folded the way names are compared: Unicode lower case)."""
@@ -170,14 +210,7 @@ def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contac
         live = (
             col(Contact.deleted_at).is_not(None) if removed else col(Contact.deleted_at).is_(None)
         )
-        exact = list(
-            session.scalars(
-                select(Contact)
-                .where(live, func.lower(col(Contact.name)) == text.lower())
-                .limit(_SHOWN + 1)
-            )
-        )
-        matches = exact or _loose(session, Contact, col(Contact.name), text, [live])
+        matches = _by_name(session, "contact", Contact, text, live, removed)
         contact = _one(session, "contact", ref, matches, lambda c: c.name, "use the id or email")
         if contact is None:
             kind = "removed contact" if removed else "contact"
@@ -211,16 +244,12 @@ def find_company(
         if company is None or (company.deleted_at is not None) != removed:
             raise NotFound("removed company" if removed else "company", ref)
         return company
-    lock = common.locking(session)
-    by_name = select(Company).where(live, func.lower(col(Company.name)) == text.lower())
-    matches = session.scalars((by_name.with_for_update() if lock else by_name).limit(3)).all()
+    matches = _by_name(session, "company", Company, text, live, removed, exact_only=True)
     if not matches:
         by_domain = select(Company).where(live, col(Company.domain) == text.lower())
-        matches = session.scalars(
-            (by_domain.with_for_update() if lock else by_domain).limit(3)
-        ).all()
+        matches = list(session.scalars(by_domain.limit(3)))
     if not matches and loose and text:
-        matches = _loose(session, Company, col(Company.name), text, [live])
+        matches = _by_name(session, "company", Company, text, live, removed, loose_only=True)
     found = _one(session, "company", ref, list(matches), lambda c: c.name, "use the id")
     if found is None:
         kind = "removed company" if removed else "company"

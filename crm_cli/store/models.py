@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
@@ -80,6 +80,8 @@ class Tag(Stamped, table=True):
 
 class Company(Stamped, table=True):
     __tablename__ = "company"
+    # Live companies by name (the listing's order and its count); removed ones (--removed).
+    __table_args__ = (Index("ix_company_live_name", "deleted_at", "name"),)
     name: str = Field(index=True)
     domain: str | None = Field(default=None, index=True)
     industry: str | None = None
@@ -94,6 +96,7 @@ class Company(Stamped, table=True):
 
 class Contact(Stamped, table=True):
     __tablename__ = "contact"
+    __table_args__ = (Index("ix_contact_live_name", "deleted_at", "name"),)
     name: str = Field(index=True)
     given_name: str | None = None
     family_name: str | None = None

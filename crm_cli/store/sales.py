@@ -8,10 +8,12 @@ defining these classes at start-up (~3 ms each).
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint, event
 from sqlmodel import Field
 
+from crm_cli.domain.text import index_tokens
 from crm_cli.store.models import Base, Stamped, _fk, _time
 
 
@@ -45,6 +47,9 @@ class Deal(Stamped, table=True):
         Index("ix_deal_stage_close", "stage_id", "deleted_at", "expected_close", "id"),
         # and computes its totals from this one alone (it covers the aggregate query).
         Index("ix_deal_totals", "deleted_at", "stage_id", "currency", "value_minor", "probability"),
+        # --owner and --mine: one owner's live deals per stage, from the index alone.
+        Index("ix_deal_owner_live", "owner_id", "deleted_at", "stage_id"),
+        Index("ix_deal_live_value", "deleted_at", "value_minor"),  # --sort -value
     )
     title: str
     contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
@@ -63,6 +68,7 @@ class Deal(Stamped, table=True):
     stage_entered_at: datetime = _time(nullable=False)
     closed_at: datetime | None = _time()
     deleted_at: datetime | None = _time()
+    search_name: str = ""  # the title's search tokens, set by _deal_tokens
 
 
 class DealTag(Base, table=True):
@@ -89,7 +95,11 @@ class StageChange(Base, table=True):
 
 class Followup(Stamped, table=True):
     __tablename__ = "followup"
-    __table_args__ = (Index("ix_followup_open_due", "done_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_followup_open_due", "done_at", "due_at"),
+        # The default list: one owner's open follow-ups, counted from the index alone.
+        Index("ix_followup_owner_open", "owner_id", "done_at", "deleted_at", "due_at"),
+    )
     title: str
     due_at: datetime = _time(nullable=False)
     timezone: str = "UTC"  # the zone a repeat rule keeps the local time in
@@ -101,7 +111,8 @@ class Followup(Stamped, table=True):
     notes: str | None = None
     done_at: datetime | None = _time()
     snoozed_until: datetime | None = _time()
-    reminded_at: datetime | None = _time()  # set when `crm remind` has reported this occurrence
+    # Kept for reminders (planned): when this occurrence was last reported; a snooze clears it.
+    reminded_at: datetime | None = _time()
     previous_id: int | None = Field(
         default=None, sa_column_args=[ForeignKey("followup.id", ondelete="SET NULL")]
     )
@@ -110,7 +121,11 @@ class Followup(Stamped, table=True):
 
 class Interaction(Stamped, table=True):
     __tablename__ = "interaction"
-    __table_args__ = (Index("ix_interaction_contact_at", "contact_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_interaction_contact_at", "contact_id", "occurred_at"),
+        Index("ix_interaction_live_at", "deleted_at", "occurred_at"),  # the log, newest first
+        Index("ix_interaction_owner_at", "owner_id", "deleted_at", "occurred_at"),
+    )
     kind: str  # call, email, meeting, message, note
     direction: str | None = None  # in, out
     occurred_at: datetime = _time(nullable=False, index=True)
@@ -122,10 +137,27 @@ class Interaction(Stamped, table=True):
     deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
     owner_id: int | None = _fk("user.id", ondelete="SET NULL")
     deleted_at: datetime | None = _time()
+    search_doc: str = ""  # tokens of summary and body: _interaction_tokens
+
+
+# Search (services/search.py) indexes these token columns, made by the same tokenizer as a
+# contact's. They follow the text in every ORM write (add, edit, undo, restore) from here, so no
+# writer can forget them; a Core statement that sets a title or a note must set them itself.
+@event.listens_for(Deal, "before_insert")
+@event.listens_for(Deal, "before_update")
+def _deal_tokens(_mapper: Any, _connection: Any, deal: Deal) -> None:
+    deal.search_name = index_tokens(deal.title)
+
+
+@event.listens_for(Interaction, "before_insert")
+@event.listens_for(Interaction, "before_update")
+def _interaction_tokens(_mapper: Any, _connection: Any, interaction: Interaction) -> None:
+    interaction.search_doc = index_tokens(interaction.summary, interaction.body)
 
 
 class Feedback(Stamped, table=True):
     __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_live_created", "deleted_at", "created_at"),)
     contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
     deal_id: int | None = _fk("deal.id", ondelete="SET NULL")
     kind: str = Field(index=True)  # nps, csat, complaint, suggestion, praise

@@ -237,7 +237,7 @@ def test_bad_values_change_nothing(crm: Any, db_url: str) -> None:
 
 @pytest.mark.parametrize(
     ("contact", "index"),
-    [(True, "ix_interaction_contact_at"), (False, "ix_interaction_occurred_at")],
+    [(True, "ix_interaction_contact_at"), (False, "ix_interaction_live_at")],
 )
 def test_listing_uses_an_index(crm: Any, sqlite_url: str, contact: bool, index: str) -> None:
     # EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans depend on table sizes.

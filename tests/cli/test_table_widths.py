@@ -473,3 +473,20 @@ def test_wide_and_columns_show_what_was_hidden(
     assert picked.out.splitlines()[0].split()[:3] == ["ID", "Owner", "Title"]
     unknown = crm("followup", "list", "--columns", "id,nope")
     assert unknown.code == 2 and "nope" in unknown.err
+
+
+@pytest.mark.parametrize("args", [a for a in SHOWS if a[0] in ("contact", "company", "deal")])
+def test_wide_show_keeps_every_section_column(
+    crm: Any, data: str, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    terminal(monkeypatch, 40)  # narrow enough that every section gives up a column
+    narrow = crm.ok(*args)
+    wide = crm.ok(*args, "--wide")
+    assert "hidden" not in wide.err
+    note = hidden_names(narrow.err, 40)
+    assert "--wide shows all" in note
+    # Every column the narrow view named is a header of the wide one.
+    named = note.split(" columns: ", 1)[1].rsplit(" (", 1)[0]
+    for section in named.split("; "):
+        for column in section.split(": ", 1)[1].split(", "):
+            assert column.lower() in wide.out.lower(), (column, wide.out)

@@ -76,7 +76,7 @@ def test_sqlite_connections_get_their_pragmas(tmp_path: object) -> None:
     [
         (
             "SELECT id FROM contact WHERE deleted_at IS NULL ORDER BY name LIMIT 50",
-            "ix_contact_name",
+            "ix_contact_live_name",
         ),
         (
             "SELECT contact_id FROM contact_email WHERE email = 'a@b.c'",
