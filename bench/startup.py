@@ -5,6 +5,8 @@ and the ratios the issues set targets for:
   crm --help           <= 15x  python -c pass
   crm contact add      <= 1.15x the plain sqlmodel insert script
   crm deal add         <= 1.15x the plain sqlmodel insert script
+A plain sqlite3 insert script (no stack at all) is timed too, for scale. Where the time of a
+command goes, part by part, is `bench/startup_breakdown.py`.
 
 Usage: python bench/startup.py [--runs 15] [--json results.json]
 """
@@ -24,6 +26,9 @@ from itertools import count
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from startup_breakdown import SQLITE3_INSERT  # noqa: E402  (a sibling script)
 
 
 def main() -> None:
@@ -91,11 +96,24 @@ def main() -> None:
         ]
         return [py, "-c", f"import sys; from crm_cli.cli import main; sys.exit(main({args!r}))"]
 
+    def followup_add() -> list[str]:
+        return [
+            *crm,
+            "followup",
+            "add",
+            f"Call Ana {next(seq)}",
+            "--due",
+            "tomorrow 9:00",
+            "--contact",
+            "ana@acme.de",
+        ]
+
     has_deals = (
         subprocess.run([*crm, "deal", "--help"], env=env, capture_output=True).returncode == 0
     )
     commands: dict[str, object] = {
         "python -c pass": [py, "-c", "pass"],
+        "sqlite3 insert script": [py, "-c", SQLITE3_INSERT, str(tmp / "sqlite3.db")],
         "sqlmodel insert script": [
             py,
             str(HERE / "baseline_sqlmodel_insert.py"),
@@ -106,10 +124,12 @@ def main() -> None:
         "crm contact add": contact_add,
         "  same, full teardown": contact_add_teardown,
         "crm contact list": [*crm, "contact", "list"],
+        "crm followup add": followup_add,
         "crm search": [*crm, "search", "acme"],
     }
     if has_deals:
         commands["crm deal add"] = deal_add
+        commands["crm deal list"] = [*crm, "deal", "list"]
     # `python -m crm_cli` and the `crm` console script do the same work; the module form
     # needs no PATH lookup and works from a checkout.
     samples: dict[str, list[float]] = {name: [] for name in commands}
@@ -130,9 +150,13 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, {args.runs} runs each"
     )
-    print(f"{'command':<26} {'median ms':>10} {'vs pass':>8} {'vs sqlmodel':>12}")
+    plain = medians["sqlite3 insert script"]
+    print(
+        f"{'command':<26} {'median ms':>10} {'vs pass':>8} {'vs sqlmodel':>12} {'vs sqlite3':>11}"
+    )
     for name, ms in medians.items():
-        print(f"{name:<26} {ms:>10.1f} {ms / base:>7.1f}x {ms / floor:>11.2f}x")
+        ratios = f"{ms / base:>7.1f}x {ms / floor:>11.2f}x {ms / plain:>10.1f}x"
+        print(f"{name:<26} {ms:>10.1f} {ratios}")
     checks = {
         "crm --help <= 15x python -c pass": medians["crm --help"] / base <= 15,
         "crm contact add <= 1.15x sqlmodel insert": medians["crm contact add"] / floor <= 1.15,
