@@ -119,10 +119,10 @@ def page_limit(ctx: Context, limit: int | None, all_: bool, fmt: str = "table") 
     """How many rows a listing shows. A person at a terminal gets a page (with a note when
     rows were left out); a script (`--json`, `--csv`, `--ids`, or any output to a pipe) gets
     every matching row unless it asks for `--limit`: a silent cap breaks `| jq length`."""
+    if limit is not None:  # asked for: also with --all (which on `followup list` is everyone's)
+        return limit
     if all_:
         return None
-    if limit is not None:
-        return limit
     from crm_cli.render.output import stdout_is_tty
 
     if fmt != "table" or not stdout_is_tty():

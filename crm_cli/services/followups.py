@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -397,11 +397,9 @@ def list_query(ctx: Context, session: Session, flt: FollowupFilter) -> Select[An
     query = query.where(*scope(ctx, session, Followup, contact=flt.contact, deal=flt.deal))
     if flt.due:
         bound = _due_bound(ctx, flt.due, utcnow())
-        # Written on the raw columns so the (done_at, due_at) index bounds the search.
-        query = query.where(
-            col(Followup.due_at) < bound,
-            or_(col(Followup.snoozed_until).is_(None), col(Followup.snoozed_until) < bound),
-        )
+        # On the expression the list is ordered by, which an index holds (migration 0005):
+        # the index bounds the search and gives the order.
+        query = query.where(_effective_due_sql() < bound)
         if flt.due.strip().lower() == "overdue":
             query = query.where(col(Followup.done_at).is_(None))  # done is never overdue
     return query.order_by(_effective_due_sql(), col(Followup.id))

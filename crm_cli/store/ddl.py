@@ -103,3 +103,9 @@ def postgres_search_index(table: str) -> str:
         f"CREATE INDEX IF NOT EXISTS ix_{table}_search ON {table} USING gin "
         f"(to_tsvector('simple'::regconfig, {document})) WHERE deleted_at IS NULL"
     )
+
+
+# When a follow-up counts as due: its due time, or its snooze when that is later. The list is
+# ordered by exactly this expression, and an expression index holds it (migration 0005): both
+# databases use such an index only for the very same expression.
+FOLLOWUP_EFFECTIVE_DUE = "(CASE WHEN snoozed_until > due_at THEN snoozed_until ELSE due_at END)"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint, event
+from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint, event, text
 from sqlmodel import Field
 
 from crm_cli.domain.text import index_tokens
+from crm_cli.store.ddl import FOLLOWUP_EFFECTIVE_DUE
 from crm_cli.store.models import Base, Stamped, _fk, _time
 
 
@@ -93,12 +94,16 @@ class StageChange(Base, table=True):
     user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
 
 
+_EFFECTIVE_DUE = text(FOLLOWUP_EFFECTIVE_DUE)
+
+
 class Followup(Stamped, table=True):
     __tablename__ = "followup"
     __table_args__ = (
         Index("ix_followup_open_due", "done_at", "due_at"),
-        # The default list: one owner's open follow-ups, counted from the index alone.
-        Index("ix_followup_owner_open", "owner_id", "done_at", "deleted_at", "due_at"),
+        # The list: open follow-ups (one owner's, or everyone's) in the order they come due.
+        Index("ix_followup_owner_open", "owner_id", "done_at", "deleted_at", _EFFECTIVE_DUE),
+        Index("ix_followup_open_effective", "done_at", "deleted_at", _EFFECTIVE_DUE),
     )
     title: str
     due_at: datetime = _time(nullable=False)

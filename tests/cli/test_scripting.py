@@ -20,6 +20,8 @@ def test_scripts_get_every_row_and_people_get_a_page(
     plain = crm.ok("contact", "list")  # stdout is not a terminal here: a pipe
     assert len(plain.out.strip().splitlines()) == 61 and "showing" not in plain.err
     assert len(crm.json("contact", "list", "--limit", "10")) == 10
+    # An explicit --limit holds with --all too (on `followup list`, --all is everyone's).
+    assert len(crm.json("contact", "list", "--all", "--limit", "7")) == 7
     monkeypatch.setattr("crm_cli.render.output.stdout_is_tty", lambda: True)
     page = crm.ok("contact", "list")
     assert "showing 50 of 60" in page.err

@@ -27,13 +27,19 @@ def _diff(url: str) -> list[object]:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, SQLModel.metadata)
     engine.dispose()
-    # FTS5 shadow tables and the search GIN index are created by hand in the migration.
-    return [d for d in diff if not _is_search_object(d)]
+    # FTS5 shadow tables and the search GIN index are created by hand in the migration, and
+    # an index on an expression (the follow-ups' effective due time) cannot be reflected:
+    # test_query_plans checks that the listings use them.
+    return [d for d in diff if not _is_search_object(d) and not _is_expression_index(d)]
 
 
 def _is_search_object(item: object) -> bool:
     text_ = repr(item)
     return "_fts" in text_ or "_search" in text_
+
+
+def _is_expression_index(item: object) -> bool:
+    return "ix_followup_owner_open" in repr(item) or "ix_followup_open_effective" in repr(item)
 
 
 def test_migrated_schema_matches_models(db_url: str) -> None:

@@ -12,27 +12,40 @@ deals to find its 10,000 live ones; with the owner, liveness and stage in one in
 the index alone. `deal list --sort -value` (the biggest deals first) reads live deals in value
 order instead of sorting all of them.
 
+The follow-up list is ordered by when each comes due, a snooze included: an expression
+(store/ddl.py, FOLLOWUP_EFFECTIVE_DUE), indexed as such. SQLAlchemy cannot reflect an index on
+an expression, so a later migration that rebuilds `followup` in batch mode must create these
+two again.
+
 Revision ID: 0005_listing_indexes
 Revises: 0004_search_deals
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
+
+from crm_cli.store.ddl import FOLLOWUP_EFFECTIVE_DUE
 
 revision = "0005_listing_indexes"
 down_revision = "0004_search_deals"
 branch_labels = None
 depends_on = None
 
-INDEXES = {
+# The follow-up list's order: when each is due, a snooze included (services/followups.py).
+# Indexed as an expression, so a page of open follow-ups is read in order, not sorted.
+EFFECTIVE_DUE = sa.text(FOLLOWUP_EFFECTIVE_DUE)
+
+INDEXES: dict[str, tuple[str, list[str | sa.TextClause]]] = {
     "ix_contact_live_name": ("contact", ["deleted_at", "name"]),
     "ix_company_live_name": ("company", ["deleted_at", "name"]),
     "ix_interaction_live_at": ("interaction", ["deleted_at", "occurred_at"]),
     "ix_feedback_live_created": ("feedback", ["deleted_at", "created_at"]),
     "ix_deal_owner_live": ("deal", ["owner_id", "deleted_at", "stage_id"]),
     "ix_deal_live_value": ("deal", ["deleted_at", "value_minor"]),
-    "ix_followup_owner_open": ("followup", ["owner_id", "done_at", "deleted_at", "due_at"]),
+    "ix_followup_owner_open": ("followup", ["owner_id", "done_at", "deleted_at", EFFECTIVE_DUE]),
+    "ix_followup_open_effective": ("followup", ["done_at", "deleted_at", EFFECTIVE_DUE]),
     "ix_interaction_owner_at": ("interaction", ["owner_id", "deleted_at", "occurred_at"]),
 }
 
