@@ -26,7 +26,6 @@ import os
 import platform
 import pty
 import random
-import resource
 import select
 import statistics
 import subprocess
@@ -432,9 +431,10 @@ def time_stream(home: Path, url: str) -> None:
     for line in proc.stdout:
         if line.startswith(b"{"):
             rows += 1
-    code = proc.wait()
+    _pid, status, usage = os.wait4(proc.pid, 0)  # this process's own peak, not any child's
+    code = os.waitstatus_to_exitcode(status)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = usage.ru_maxrss / 1024
     print(
         f"deal list --status all --all --json: {rows:,} rows in {elapsed:.1f} s "
         f"({rows / elapsed:,.0f} rows/s), peak memory {peak:.0f} MiB, exit {code}"
