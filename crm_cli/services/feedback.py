@@ -308,23 +308,13 @@ def list_feedback(ctx: Context, session: Session, flt: FeedbackFilter) -> common
     (not only the page), or is None when there are none. On a page, more than COUNT_CAP
     answers are not summed (a page costs the same at any size): then `totals["nps_more"]`."""
     query = list_query(ctx, session, flt)
-    if flt.limit is not None:
-        answers = query.where(col(Feedback.kind) == "nps")
-        if common.count_upto(session, answers, common.COUNT_CAP)[1]:
-            return common.page_of(
-                session,
-                query,
-                lambda part: _feedback_records(ctx, session, part),
-                flt.limit,
-                {"nps": None, "nps_more": common.COUNT_CAP},
-            )
-    summary = nps_summary(session, query)
+    answers = query.where(col(Feedback.kind) == "nps")
+    if flt.limit is not None and common.count_upto(session, answers, common.COUNT_CAP)[1]:
+        totals: dict[str, Any] = {"nps": None, "nps_more": common.COUNT_CAP}
+    else:
+        totals = {"nps": nps_summary(session, query)}
     return common.page_of(
-        session,
-        query,
-        lambda part: _feedback_records(ctx, session, part),
-        flt.limit,
-        {"nps": summary},
+        session, query, lambda part: feedback_records(ctx, session, part), flt.limit, totals
     )
 
 
