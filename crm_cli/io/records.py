@@ -1,0 +1,35 @@
+"""What every reader hands to the import service: one record of the file, its values by field.
+
+Field names are the data model's (the names `--map FIELD=COLUMN` takes): `name`, `given_name`,
+`family_name`, `email`, `phone`, `company`, `title`, `tags`, `external_id`, ... and
+`field.NAME` for a custom field. Values stay text exactly as the file gave them (decoded, not
+parsed): the services parse and check them, so a bad value is reported with its field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SourceRecord:
+    """One record of an input file.
+
+    `number` is its position for people: the line of a CSV row (counting the header), the
+    card's ordinal in a vCard file. `values` maps a field to its values in file order (a
+    multi-valued field such as `email` may have several). `original` is the record as the file
+    had it (a CSV row's cells) so a rejects file can give it back unchanged. `problem` is set
+    when the codec could not read the record; `values` is then empty.
+    """
+
+    number: int
+    values: dict[str, list[str]] = field(default_factory=dict)
+    original: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+    def first(self, name: str) -> str | None:
+        """The field's first non-blank value, or None."""
+        for value in self.values.get(name, ()):
+            if value.strip():
+                return value
+        return None
