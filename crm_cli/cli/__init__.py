@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("crm_cli.cli.log", "app"),
     "feedback": ("crm_cli.cli.feedback", "app"),
     "search": ("crm_cli.cli.search", "search"),
+    "report": ("crm_cli.cli.report", "report"),
     "history": ("crm_cli.cli.history", "history"),
     "undo": ("crm_cli.cli.history", "undo"),
     "user": ("crm_cli.cli.user", "app"),

@@ -1,0 +1,195 @@
+"""What every report shares: the period, the grouping, the SQL it ran.
+
+A report is SQL that returns rows: aggregates run in the database, with money in minor units,
+and Python only names and arranges the few rows that come back. Each report records the
+statements it ran (`Runner.statements`), so `crm report NAME --explain` can print them.
+
+Periods are local: `--from 2026-01-01 --to 2026-03-31` means from midnight of the first day to
+the end of the last in the configured zone, as UTC bounds. Months and quarters are grouped the
+same way: their local bounds become a small table of (key, from, to) rows the deals are joined
+to, so a deal closed at 23:30 on 31 March in Berlin counts in March on SQLite and PostgreSQL
+alike, without a time-zone function in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from crm_cli.domain.dates import add_months, localize
+from crm_cli.errors import InvalidValue
+from crm_cli.store.types import UTCDateTime
+
+BY = ("owner", "month", "quarter", "stage", "source", "pipeline", "category", "kind")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of local days, as UTC bounds; either end may be open."""
+
+    first: date | None
+    last: date | None
+    tz: ZoneInfo
+
+    @property
+    def start(self) -> datetime | None:
+        return localize(self.first, time(0), self.tz).astimezone(UTC) if self.first else None
+
+    @property
+    def end(self) -> datetime | None:
+        """The instant after the last day (exclusive)."""
+        if self.last is None:
+            return None
+        return localize(self.last + timedelta(days=1), time(0), self.tz).astimezone(UTC)
+
+    @property
+    def label(self) -> str:
+        if self.first is None and self.last is None:
+            return "all time"
+        first = self.first.isoformat() if self.first else "…"
+        last = self.last.isoformat() if self.last else "…"
+        return f"{first}..{last}"
+
+    def within(self, column: Any) -> list[ColumnElement[bool]]:
+        """Conditions keeping `column` inside the period."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.start is not None:
+            conditions.append(column >= self.start)
+        if self.end is not None:
+            conditions.append(column < self.end)
+        return conditions
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "from": self.first.isoformat() if self.first else None,
+            "to": self.last.isoformat() if self.last else None,
+        }
+
+
+def parse_day(text: str | None, field_name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValue(field_name, text, "expected a date as YYYY-MM-DD") from None
+
+
+def period(first: str | None, last: str | None, tz: ZoneInfo) -> Period:
+    start, end = parse_day(first, "from"), parse_day(last, "to")
+    if start and end and end < start:
+        raise InvalidValue("to", last or "", f"is before --from {first}")
+    return Period(start, end, tz)
+
+
+@dataclass
+class Runner:
+    """Runs a report's statements and keeps them for --explain."""
+
+    session: Session
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def rows(self, stmt: Select[Any]) -> Sequence[Any]:
+        self.statements.append(self._sql(stmt))
+        return self.session.execute(stmt).all()
+
+    def _sql(self, stmt: Select[Any]) -> str:
+        dialect = self.session.get_bind().dialect
+        try:
+            return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        except Exception:  # noqa: BLE001 - a type without a literal form: show the placeholders
+            return str(stmt.compile(dialect=dialect))
+
+
+def days_between(dialect: str, start: Any, end: Any) -> ColumnElement[Any]:
+    """`end - start` in days (fractional), in SQL."""
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start) / 86400.0
+    return func.julianday(end) - func.julianday(start)
+
+
+def month_bounds(
+    first: date, last: date, step: int, tz: ZoneInfo
+) -> list[tuple[str, datetime, datetime]]:
+    """(key, start, end) of each month (step 1) or quarter (step 3) from `first` to `last`,
+    local bounds as UTC instants."""
+    start = date(first.year, first.month - (first.month - 1) % step, 1)
+    out: list[tuple[str, datetime, datetime]] = []
+    while start <= last:
+        nxt = add_months(start, step)
+        key = (
+            f"{start.year}-{start.month:02d}"
+            if step == 1
+            else f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+        )
+        out.append(
+            (
+                key,
+                localize(start, time(0), tz).astimezone(UTC),
+                localize(nxt, time(0), tz).astimezone(UTC),
+            )
+        )
+        start = nxt
+    return out
+
+
+def buckets(bounds: list[tuple[str, datetime, datetime]]) -> Any:
+    """The bounds as a derived table (key, lo, hi) to join on: a UNION ALL of literal rows,
+    which SQLite and PostgreSQL both read (SQLite has no column list on VALUES)."""
+    parts = [
+        select(
+            literal(key).label("key"),
+            literal(lo, UTCDateTime).label("lo"),
+            literal(hi, UTCDateTime).label("hi"),
+        )
+        for key, lo, hi in bounds
+    ]
+    if len(parts) == 1:
+        return parts[0].subquery("bucket")
+    return union_all(*parts).subquery("bucket")
+
+
+def local_day(value: datetime | None, tz: ZoneInfo) -> date | None:
+    return value.astimezone(tz).date() if value else None
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+@dataclass
+class Result:
+    """A report, ready to render: the JSON, the table rows, the working, the chart."""
+
+    name: str
+    period: Period
+    data: Any  # what --json prints
+    rows: list[dict[str, Any]]  # one table row each (also --csv)
+    columns: list[tuple[str, str]]  # (key, label) of the table
+    working: list[str] = field(default_factory=list)  # each headline figure and how it was made
+    chart: list[tuple[str, float]] = field(default_factory=list)
+    chart_title: str = ""
+    statements: list[str] = field(default_factory=list)
+
+
+def money_major(minor: int | None, currency: str) -> int | float | None:
+    from crm_cli.domain.money import major_number
+
+    return None if minor is None else major_number(int(minor), currency)
+
+
+def money_text(minor: int | None, currency: str) -> str:
+    from crm_cli.domain.money import format_money
+
+    return "—" if minor is None else format_money(int(minor), currency)

@@ -1,0 +1,255 @@
+"""The pipeline and forecast reports: open deals now, by stage and by expected close month.
+
+weighted value = value x probability, where the probability is the deal's own when it has
+one, else its stage's; each deal's is rounded to the minor unit (half up) before summing, as
+`crm deal list` totals it. Currencies are never summed together: every figure is per currency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+
+from crm_cli.reports.base import Period, Result, Runner, money_major, money_text
+from crm_cli.reports.keys import NONE, check_by, key_names
+from crm_cli.store.sales import Deal, Pipeline, Stage
+
+
+def _tables() -> tuple[Any, Any, Any]:
+    return (
+        Deal.__table__.c,  # type: ignore[attr-defined]
+        Stage.__table__.c,  # type: ignore[attr-defined]
+        Pipeline.__table__.c,  # type: ignore[attr-defined]
+    )
+
+
+def _worth(deal: Any, stage: Any) -> Any:
+    probability = case(
+        (and_(deal.probability.is_not(None), stage.kind == "open"), deal.probability),
+        else_=stage.probability,
+    )
+    return (deal.value_minor * probability + 50) // 100
+
+
+def pipeline(
+    run: Runner, period: Period, *, pipeline_id: int | None = None, currency: str | None = None
+) -> Result:
+    deal, stage, pipe = _tables()
+    stage_where = [stage.deleted_at.is_(None), stage.kind == "open"]
+    if pipeline_id is not None:
+        stage_where.append(stage.pipeline_id == pipeline_id)
+    stages = run.rows(
+        select(stage.id, stage.name, stage.probability, pipe.name)
+        .join(Pipeline.__table__, pipe.id == stage.pipeline_id)  # type: ignore[attr-defined]
+        .where(*stage_where)
+        .order_by(pipe.position, pipe.id, stage.position, stage.id)
+    )
+    where = [deal.deleted_at.is_(None), deal.status == "open"]
+    if pipeline_id is not None:
+        where.append(deal.pipeline_id == pipeline_id)
+    if currency is not None:
+        where.append(deal.currency == currency)
+    sums = run.rows(
+        select(
+            deal.stage_id,
+            deal.currency,
+            func.count(),
+            func.sum(deal.value_minor),
+            func.sum(_worth(deal, stage)),
+        )
+        .join(Stage.__table__, stage.id == deal.stage_id)  # type: ignore[attr-defined]
+        .where(*where)
+        .group_by(deal.stage_id, deal.currency)
+    )
+    by_stage: dict[int, list[tuple[str | None, int, int, int]]] = defaultdict(list)
+    for stage_id, cur, n, value, worth in sums:
+        by_stage[stage_id].append((cur, int(n), int(value or 0), int(worth or 0)))
+
+    data: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for stage_id, stage_name, probability, pipe_name in stages:
+        parts = sorted(by_stage.get(stage_id, [])) or [(None, 0, 0, 0)]
+        for cur, n, value, worth in parts:
+            data.append(
+                {
+                    "pipeline": pipe_name,
+                    "stage": stage_name,
+                    "probability": probability,
+                    "count": n,
+                    "value": money_major(value, cur) if cur else 0,
+                    "weighted_value": money_major(worth, cur) if cur else 0,
+                    "value_minor": value,
+                    "weighted_value_minor": worth,
+                    "currency": cur,
+                }
+            )
+            rows.append(
+                {
+                    "pipeline": pipe_name,
+                    "stage": stage_name,
+                    "probability": f"{probability}%",
+                    "count": n,
+                    "value": money_text(value, cur) if cur else "—",
+                    "weighted_value": money_text(worth, cur) if cur else "—",
+                }
+            )
+            if cur:
+                total = totals[cur]
+                total[0] += n
+                total[1] += value
+                total[2] += worth
+    working = [
+        f"total {cur}: {n:,} open deals, value {money_text(v, cur)}, weighted "
+        f"{money_text(w, cur)} = sum of value x probability (the deal's own, else its stage's)"
+        for cur, (n, v, w) in sorted(totals.items())
+    ] or ["no open deals"]
+    return Result(
+        name="pipeline",
+        period=period,
+        data=data,
+        rows=rows,
+        columns=[
+            ("pipeline", "Pipeline"),
+            ("stage", "Stage"),
+            ("probability", "Prob."),
+            ("count", "Deals"),
+            ("value", "Value"),
+            ("weighted_value", "Weighted"),
+        ],
+        working=working,
+        chart=_per_stage(data),
+        chart_title="Open deals by stage",
+        statements=run.statements,
+    )
+
+
+def _per_stage(data: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    counts: dict[tuple[str, str], float] = {}
+    for item in data:
+        key = (item["pipeline"], item["stage"])
+        counts[key] = counts.get(key, 0.0) + item["count"]
+    several = len({p for p, _ in counts}) > 1
+    return [(f"{p}: {s}" if several else s, n) for (p, s), n in counts.items()]
+
+
+def forecast(
+    run: Runner,
+    period: Period,
+    *,
+    by: str | None = None,
+    pipeline_id: int | None = None,
+    currency: str | None = None,
+    today: date,
+) -> Result:
+    """Open deals by expected-close month; without a date and overdue apart."""
+    check_by(by, ("owner",))
+    deal, stage, _pipe = _tables()
+    month = func.substr(func.cast(deal.expected_close, _text_type()), 1, 7)
+    bucket = case(
+        (deal.expected_close.is_(None), "no close date"),
+        (deal.expected_close < today, "overdue"),
+        else_=month,
+    )
+    where = [deal.deleted_at.is_(None), deal.status == "open", *_days_within(deal, period)]
+    if pipeline_id is not None:
+        where.append(deal.pipeline_id == pipeline_id)
+    if currency is not None:
+        where.append(deal.currency == currency)
+    owner = deal.owner_id if by == "owner" else None
+    cols = [
+        bucket.label("month"),
+        deal.currency,
+        func.count(),
+        func.sum(deal.value_minor),
+        func.sum(_worth(deal, stage)),
+    ]
+    group = [bucket, deal.currency]
+    if owner is not None:
+        cols.insert(0, owner)
+        group.insert(0, owner)
+    stmt = (
+        select(*cols)
+        .join(Stage.__table__, stage.id == deal.stage_id)  # type: ignore[attr-defined]
+        .where(*where)
+        .group_by(*group)
+    )
+    found = run.rows(stmt)
+    owners = key_names(run.session, "owner", {r[0] for r in found}) if owner is not None else {}
+
+    def order(row: Any) -> tuple[Any, ...]:
+        m = row[1] if owner is not None else row[0]
+        rank = 0 if m == "overdue" else 2 if m == "no close date" else 1
+        return ((owners.get(row[0], NONE),) if owner is not None else ()) + (rank, m, row[-4])
+
+    data, rows = [], []
+    for row in sorted(found, key=order):
+        who = owners.get(row[0], NONE) if owner is not None else None
+        m, cur, n, value, worth = row[-5:]
+        item = {
+            "month": m,
+            "count": int(n),
+            "value": money_major(int(value or 0), cur),
+            "weighted_value": money_major(int(worth or 0), cur),
+            "value_minor": int(value or 0),
+            "weighted_value_minor": int(worth or 0),
+            "currency": cur,
+        }
+        if owner is not None:
+            item = {"owner": who, **item}
+        data.append(item)
+        rows.append(
+            {
+                **({"owner": who} if owner is not None else {}),
+                "month": m,
+                "count": int(n),
+                "value": money_text(int(value or 0), cur),
+                "weighted_value": money_text(int(worth or 0), cur),
+            }
+        )
+    overdue = sum(d["count"] for d in data if d["month"] == "overdue")
+    undated = sum(d["count"] for d in data if d["month"] == "no close date")
+    working = [
+        "weighted value = value x probability (the deal's own, else its stage's), per deal, summed",
+        f"{overdue:,} open deals have an expected close before {today.isoformat()} (overdue); "
+        f"{undated:,} have none",
+    ]
+    return Result(
+        name="forecast",
+        period=period,
+        data=data,
+        rows=rows,
+        columns=([("owner", "Owner")] if owner is not None else [])
+        + [
+            ("month", "Close"),
+            ("count", "Deals"),
+            ("value", "Value"),
+            ("weighted_value", "Weighted"),
+        ],
+        working=working,
+        chart=[
+            (d["month"], float(d["weighted_value"] or 0))
+            for d in data
+            if owner is None and len({x["currency"] for x in data}) == 1
+        ],
+        chart_title="Weighted value by expected close",
+        statements=run.statements,
+    )
+
+
+def _text_type() -> Any:
+    from sqlalchemy import String
+
+    return String()
+
+
+def _days_within(deal: Any, period: Period) -> list[Any]:
+    conds = []
+    if period.first is not None:
+        conds.append(deal.expected_close >= period.first)
+    if period.last is not None:
+        conds.append(deal.expected_close <= period.last)
+    return conds

@@ -1,0 +1,60 @@
+"""Runs a report (crm_cli/reports) for the command line: resolves names, the period and today."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crm_cli.errors import InvalidValue
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crm_cli.reports.base import Result
+    from crm_cli.services.context import Context
+
+REPORTS = ("pipeline", "forecast", "sales", "feedback")
+
+
+def run_report(
+    ctx: Context,
+    session: Session,
+    name: str,
+    *,
+    first: str | None = None,
+    last: str | None = None,
+    by: str | None = None,
+    pipeline: str | None = None,
+    currency: str | None = None,
+) -> Result:
+    from crm_cli.domain.money import currency_code
+    from crm_cli.reports import base
+
+    if name not in REPORTS:
+        raise InvalidValue("report", name, "expected one of " + ", ".join(REPORTS))
+    tz = ctx.tz
+    period = base.period(first, last, tz)
+    run = base.Runner(session)
+    pipeline_id = None
+    if pipeline is not None:
+        from crm_cli.services.pipelines import load_board
+
+        pipeline_id = load_board(session).pipeline(ctx, pipeline).id
+    cur = currency_code(currency) if currency else None
+    if name == "sales":
+        from crm_cli.reports.sales import sales
+
+        return sales(run, period, by=by, pipeline_id=pipeline_id, currency=cur)
+    if name == "feedback":
+        from crm_cli.reports.feedback import feedback
+
+        return feedback(run, period, by=by)
+    from crm_cli.reports.pipeline import forecast
+    from crm_cli.reports.pipeline import pipeline as pipeline_report
+    from crm_cli.store.types import utcnow
+
+    if name == "pipeline":
+        if by is not None:
+            raise InvalidValue("by", by, "the pipeline report is by stage; --by does not apply")
+        return pipeline_report(run, period, pipeline_id=pipeline_id, currency=cur)
+    today = utcnow().astimezone(tz).date()
+    return forecast(run, period, by=by, pipeline_id=pipeline_id, currency=cur, today=today)
