@@ -9,7 +9,7 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import CsvOpt, JsonOpt
 
-NAMES = "pipeline, forecast, sales or feedback"
+NAMES = "pipeline, forecast, sales, funnel, feedback, segments, clv or churn"
 
 
 def report(

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -100,11 +100,11 @@ class Runner:
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    def rows(self, stmt: Select[Any]) -> Sequence[Any]:
+    def rows(self, stmt: Any) -> Sequence[Any]:
         self.statements.append(self._sql(stmt))
         return self.session.execute(stmt).all()
 
-    def _sql(self, stmt: Select[Any]) -> str:
+    def _sql(self, stmt: Any) -> str:
         dialect = self.session.get_bind().dialect
         try:
             return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))

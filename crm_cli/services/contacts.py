@@ -229,7 +229,10 @@ def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) 
         if value is not None:
             setattr(contact, attr, clean_line(value, attr, required=False) or None)
     if inp.lifecycle is not None:
-        contact.lifecycle = check_lifecycle(inp.lifecycle)
+        before, after = contact.lifecycle, check_lifecycle(inp.lifecycle)
+        contact.lifecycle = after
+        if contact.id is not None and before != after:
+            _lifecycle_event(ctx, session, contact, before, after)
     if inp.cadence_days is not None:
         if not 0 <= inp.cadence_days <= 3650:
             raise InvalidValue("cadence", inp.cadence_days, "must be from 0 to 3650 days")
@@ -249,6 +252,23 @@ def _apply(ctx: Context, session: Session, contact: Contact, inp: ContactInput) 
             else:
                 custom[key] = value
         contact.custom = custom
+
+
+def _lifecycle_event(
+    ctx: Context, session: Session, contact: Contact, before: str, after: str
+) -> None:
+    """The change on the contact's timeline, dated: what the churn report counts."""
+    from crm_cli.store.sales import Event  # the sales tables only when a lifecycle changes
+
+    session.add(
+        Event(
+            at=utcnow(),
+            kind="lifecycle",
+            detail=f"lifecycle {before} -> {after}",
+            contact_id=contact.id,
+            user_id=ctx.user_id(session),
+        )
+    )
 
 
 def replace_list(

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from crm_cli.reports.base import Result
     from crm_cli.services.context import Context
 
-REPORTS = ("pipeline", "forecast", "sales", "feedback")
+REPORTS = ("pipeline", "forecast", "sales", "funnel", "feedback", "segments", "clv", "churn")
 
 
 def run_report(
@@ -35,7 +35,7 @@ def run_report(
     period = base.period(first, last, tz)
     run = base.Runner(session)
     pipeline_id = None
-    if pipeline is not None:
+    if pipeline is not None or name == "funnel":
         from crm_cli.services.pipelines import load_board
 
         pipeline_id = load_board(session).pipeline(ctx, pipeline).id
@@ -44,6 +44,28 @@ def run_report(
         from crm_cli.reports.sales import sales
 
         return sales(run, period, by=by, pipeline_id=pipeline_id, currency=cur)
+    if name == "churn":
+        from crm_cli.reports.customers import churn
+
+        if by is not None:
+            raise InvalidValue("by", by, "the churn report takes no --by")
+        return churn(run, period)
+    if name in ("segments", "clv"):
+        from crm_cli.reports import customers
+        from crm_cli.store.types import utcnow
+
+        if by is not None:
+            raise InvalidValue("by", by, f"the {name} report takes no --by")
+        as_of = period.end or utcnow()
+        make = customers.segments if name == "segments" else customers.clv
+        return make(run, period, currency=cur, as_of=as_of)
+    if name == "funnel":
+        from crm_cli.reports.funnel import funnel
+
+        if by is not None:
+            raise InvalidValue("by", by, "the funnel is by stage; --by does not apply")
+        assert pipeline_id is not None
+        return funnel(run, period, pipeline_id=pipeline_id)
     if name == "feedback":
         from crm_cli.reports.feedback import feedback
 

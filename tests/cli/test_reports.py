@@ -234,3 +234,184 @@ def test_bad_options_name_the_value(crm: Any, db_url: str) -> None:
 def test_explain_prints_the_sql(crm: Any, db_url: str) -> None:
     out = crm.ok("report", "sales", "--explain").out
     assert "SELECT" in out and "FROM deal" in out
+
+
+CDNOW = Path("rfm_cdnow_lifetimes/files/lifetimes/datasets/CDNOW_master.txt")
+SEGMENT_TABLE = {
+    5: ("new", "potential loyalist", "potential loyalist", "champions", "champions"),
+    4: ("promising", "potential loyalist", "potential loyalist", "loyal", "champions"),
+    3: ("about to sleep", "need attention", "need attention", "loyal", "loyal"),
+    2: ("hibernating", "hibernating", "at risk", "at risk", "can't lose them"),
+    1: ("lost", "hibernating", "at risk", "can't lose them", "can't lose them"),
+}
+
+
+def load_cdnow(db_url: str, path: Path) -> list[tuple[int, date, int]]:
+    """CDNOW purchases as won deals of one contact per customer (cents, USD)."""
+    from crm_cli.store.models import Contact
+    from crm_cli.store.sales import Deal, Pipeline, Stage
+
+    purchases = []
+    for line in path.read_text().splitlines()[1:]:
+        cust, day, _n, dollars = line.split()
+        purchases.append(
+            (int(cust), datetime.strptime(day, "%Y%m%d").date(), round(float(dollars) * 100))
+        )
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            pid = conn.execute(select(Pipeline.id)).scalars().first()  # type: ignore[call-overload]
+            won = conn.execute(
+                select(Stage.id).where(Stage.pipeline_id == pid, Stage.kind == "won")  # type: ignore[arg-type]
+            ).scalar_one()
+            customers = sorted({c for c, _d, _v in purchases})
+            conn.execute(insert(Contact), [{"name": f"customer {c:05d}"} for c in customers])
+            ids = {
+                int(name.split()[1]): cid
+                for cid, name in conn.execute(select(Contact.id, Contact.name)).all()  # type: ignore[call-overload]
+            }
+            conn.execute(
+                insert(Deal),
+                [
+                    {
+                        "title": f"order {i}",
+                        "contact_id": ids[c],
+                        "pipeline_id": pid,
+                        "stage_id": won,
+                        "status": "won",
+                        "value_minor": v,
+                        "currency": "USD",
+                        "closed_at": _midnight(d.isoformat()),
+                        "created_at": _midnight(d.isoformat()),
+                        "updated_at": _midnight(d.isoformat()),
+                        "stage_entered_at": _midnight(d.isoformat()),
+                    }
+                    for i, (c, d, v) in enumerate(purchases)
+                ],
+            )
+    finally:
+        engine.dispose()
+    return purchases
+
+
+def ntile(order: list[int], buckets: int = 5) -> dict[int, int]:
+    """SQL's NTILE over `order`: equal groups, the first ones one larger."""
+    n = len(order)
+    size, extra = divmod(n, buckets)
+    out, i = {}, 0
+    for b in range(1, buckets + 1):
+        take = size + (1 if b <= extra else 0)
+        for key in order[i : i + take]:
+            out[key] = b
+        i += take
+    return out
+
+
+@pytest.mark.realdata
+def test_rfm_segments_and_clv_match_cdnow(crm: Any, db_url: str, shared_data: Path) -> None:
+    crm.ok("config", "set", "defaults.timezone", "UTC")
+    crm.ok("contact", "list")
+    purchases = load_cdnow(db_url, shared_data / CDNOW)
+    last: dict[int, date] = {}
+    count: dict[int, int] = defaultdict(int)
+    money: dict[int, int] = defaultdict(int)
+    for c, d, v in purchases:
+        last[c] = max(last.get(c, d), d)
+        count[c] += 1
+        money[c] += v
+    customers = sorted(last)
+    r = ntile(sorted(customers, key=lambda c: (last[c], c)))
+    f = ntile(sorted(customers, key=lambda c: (count[c], c)))
+    m = ntile(sorted(customers, key=lambda c: (money[c], c)))
+    want: dict[str, int] = defaultdict(int)
+    for c in customers:
+        want[SEGMENT_TABLE[r[c]][(f[c] + m[c] + 1) // 2 - 1]] += 1
+
+    got = {s["segment"]: s for s in crm.json("report", "segments", "--to", "1998-06-30")}
+    assert {k: v["customers"] for k, v in got.items()} == dict(want)
+    assert sum(v["monetary_minor"] for v in got.values()) == sum(money.values())
+
+    clv = crm.json("report", "clv", "--to", "1998-06-30")
+    assert clv["customers"] == len(customers) == 23570
+    assert clv["won_deals"] == len(purchases)
+    assert clv["purchase_frequency"] == pytest.approx(len(purchases) / len(customers))
+    assert clv["value_per_customer"] == pytest.approx(
+        sum(money.values()) / len(customers) / 100, abs=0.01
+    )
+
+
+def test_funnel_counts_stages_passed_through(crm: Any, db_url: str) -> None:
+    ids = [crm.json("deal", "add", f"D{i}", "--value", "100")["id"] for i in range(5)]
+    # Default board: lead, qualified, proposal, negotiation, won, lost.
+    crm.ok("deal", "move", str(ids[0]), str(ids[1]), str(ids[2]), "qualified")
+    crm.ok("deal", "move", str(ids[0]), "won")  # skips proposal and negotiation
+    crm.ok("deal", "move", str(ids[1]), "lost", "--reason", "price")
+    rungs = {r["stage"]: r for r in crm.json("report", "funnel")}
+    assert list(rungs) == ["lead", "qualified", "proposal", "negotiation", "won"]
+    assert rungs["lead"]["reached"] == 5
+    assert rungs["qualified"]["reached"] == 3  # 0, 1 (lost later) and 2
+    assert rungs["proposal"]["reached"] == 1  # only the won one passed it
+    assert rungs["won"]["reached"] == 1
+    assert rungs["lead"]["to_next"] == pytest.approx(3 / 5)
+    assert rungs["qualified"]["to_won"] == pytest.approx(1 / 3)
+    assert rungs["lead"]["stays"] == 3  # three deals left lead; two still there
+
+
+def test_churn_from_lifecycle_changes(crm: Any, db_url: str) -> None:
+    from crm_cli.store.models import Contact
+    from crm_cli.store.sales import Event
+
+    crm.ok("contact", "list")
+    engine = make_engine(db_url)
+    past = datetime(2025, 6, 1, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(Contact),
+                [
+                    {"name": n, "lifecycle": lc, "created_at": past, "updated_at": past}
+                    for n, lc in [
+                        ("A", "customer"),
+                        ("B", "churned"),
+                        ("C", "customer"),
+                        ("D", "customer"),
+                        ("E", "churned"),
+                        ("F", "churned"),
+                    ]
+                ],
+            )
+            ids = dict(conn.execute(select(Contact.name, Contact.id)).all())  # type: ignore[call-overload]
+            events = [
+                ("B", "customer", "churned", datetime(2026, 2, 10, tzinfo=UTC)),
+                ("D", "lead", "customer", datetime(2026, 3, 1, tzinfo=UTC)),
+                ("E", "customer", "churned", datetime(2025, 12, 1, tzinfo=UTC)),
+                ("F", "customer", "churned", datetime(2026, 8, 1, tzinfo=UTC)),
+            ]
+            conn.execute(
+                insert(Event),
+                [
+                    {
+                        "at": at,
+                        "kind": "lifecycle",
+                        "detail": f"lifecycle {a} -> {b}",
+                        "contact_id": ids[n],
+                    }
+                    for n, a, b, at in events
+                ],
+            )
+    finally:
+        engine.dispose()
+    got = crm.json("report", "churn", "--from", "2026-01-01", "--to", "2026-06-30")
+    # At the start: A, B, C and F were customers (D was a lead, E had churned); B left.
+    assert (got["customers_at_start"], got["lost"]) == (4, 1)
+    assert got["churn_rate"] == pytest.approx(0.25)
+    everything = crm.json("report", "churn")
+    assert (everything["customers_at_start"], everything["lost"]) == (6, 3)
+
+
+def test_a_lifecycle_change_is_dated_on_the_timeline(crm: Any, db_url: str) -> None:
+    crm.ok("contact", "add", "Ana Lima", "--lifecycle", "customer")
+    crm.ok("contact", "edit", "Ana Lima", "--lifecycle", "churned")
+    got = crm.json("report", "churn", "--from", "2000-01-01")
+    assert got["customers_at_start"] == 0  # she became a customer today
+    assert crm.json("report", "churn")["lost"] == 1

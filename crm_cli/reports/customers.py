@@ -1,0 +1,389 @@
+"""Customer reports from won deals: RFM segments and lifetime value.
+
+A customer is a contact with at least one won deal (closed in the period, when one is given).
+Money is in one currency at a time: `--currency`, else the currency most won deals are in.
+
+RFM: recency = the last won deal's close time, frequency = how many won deals, monetary = their
+total value. Each is scored 1-5 in quintiles with NTILE(5) over the customers ordered by it,
+ties broken by contact id, so every quintile holds the same count (the first ones one more when
+the count does not divide by five); 5 is the most recent, most frequent, most valuable. The
+segment comes from R and FM = (F + M + 1) div 2 through the table `SEGMENTS` (docs/reports.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, desc, func, literal, select
+
+from crm_cli.reports.base import (
+    Period,
+    Result,
+    Runner,
+    days_between,
+    money_major,
+    money_text,
+    ratio,
+)
+from crm_cli.store.sales import Deal
+from crm_cli.store.types import UTCDateTime
+
+# SEGMENTS[r][fm] for R and FM scores 1..5 (index 0 unused).
+_ROWS = {
+    5: ("new", "potential loyalist", "potential loyalist", "champions", "champions"),
+    4: ("promising", "potential loyalist", "potential loyalist", "loyal", "champions"),
+    3: ("about to sleep", "need attention", "need attention", "loyal", "loyal"),
+    2: ("hibernating", "hibernating", "at risk", "at risk", "can't lose them"),
+    1: ("lost", "hibernating", "at risk", "can't lose them", "can't lose them"),
+}
+SEGMENTS = {r: dict(enumerate(names, start=1)) for r, names in _ROWS.items()}
+ORDER = (
+    "champions",
+    "loyal",
+    "potential loyalist",
+    "new",
+    "promising",
+    "need attention",
+    "about to sleep",
+    "at risk",
+    "can't lose them",
+    "hibernating",
+    "lost",
+)
+MONTH_DAYS = 365.25 / 12
+
+
+def slug(segment: str) -> str:
+    return segment.replace("'", "").replace(" ", "-")
+
+
+def _won(period: Period, currency: str) -> list[Any]:
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    return [
+        deal.deleted_at.is_(None),
+        deal.status == "won",
+        deal.contact_id.is_not(None),
+        deal.closed_at.is_not(None),
+        deal.currency == currency,
+        *period.within(deal.closed_at),
+    ]
+
+
+def main_currency(run: Runner, period: Period) -> str | None:
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    found = run.rows(
+        select(deal.currency, func.count())
+        .where(
+            deal.deleted_at.is_(None),
+            deal.status == "won",
+            deal.contact_id.is_not(None),
+            *period.within(deal.closed_at),
+        )
+        .group_by(deal.currency)
+        .order_by(desc(func.count()), deal.currency)
+        .limit(1)
+    )
+    return found[0][0] if found else None
+
+
+def scored(period: Period, currency: str) -> Any:
+    """Per customer: last close, frequency, monetary and the three scores (a subquery)."""
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    per = (
+        select(
+            deal.contact_id.label("contact_id"),
+            func.max(deal.closed_at).label("last"),
+            func.count().label("f"),
+            func.sum(deal.value_minor).label("m"),
+        )
+        .where(*_won(period, currency))
+        .group_by(deal.contact_id)
+        .subquery("customer")
+    )
+    return select(
+        per.c.contact_id,
+        per.c.last,
+        per.c.f,
+        per.c.m,
+        func.ntile(5).over(order_by=(per.c.last, per.c.contact_id)).label("r_score"),
+        func.ntile(5).over(order_by=(per.c.f, per.c.contact_id)).label("f_score"),
+        func.ntile(5).over(order_by=(per.c.m, per.c.contact_id)).label("m_score"),
+    ).subquery("rfm")
+
+
+def segment_case(rfm: Any) -> Any:
+    fm = (rfm.c.f_score + rfm.c.m_score + 1) // 2
+    return case(
+        *[
+            (and_(rfm.c.r_score == r, fm == f), name)
+            for r, row in SEGMENTS.items()
+            for f, name in row.items()
+        ],
+        else_="lost",
+    )
+
+
+def segments(run: Runner, period: Period, *, currency: str | None, as_of: datetime) -> Result:
+    cur = currency or main_currency(run, period)
+    data: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    total = 0
+    if cur is not None:
+        rfm = scored(period, cur)
+        name = segment_case(rfm).label("segment")
+        recency = days_between(run.dialect, rfm.c.last, literal(as_of, UTCDateTime))
+        found = run.rows(
+            select(
+                name,
+                func.count(),
+                func.avg(recency),
+                func.avg(rfm.c.f),
+                func.sum(rfm.c.m),
+            ).group_by(name)
+        )
+        by_name = {r[0]: r for r in found}
+        total = sum(int(r[1]) for r in found)
+        for seg in ORDER:
+            if seg not in by_name:
+                continue
+            _, n, rec, freq, money = by_name[seg]
+            n = int(n)
+            data.append(
+                {
+                    "segment": seg,
+                    "slug": slug(seg),
+                    "customers": n,
+                    "share": ratio(n, total),
+                    "avg_recency_days": round(float(rec), 4),
+                    "avg_frequency": round(float(freq), 4),
+                    "monetary": money_major(int(money or 0), cur),
+                    "monetary_minor": int(money or 0),
+                    "currency": cur,
+                }
+            )
+            rows.append(
+                {
+                    "segment": seg,
+                    "customers": n,
+                    "share": f"{n * 100 / total:.1f}%",
+                    "recency": f"{float(rec):.0f}",
+                    "frequency": f"{float(freq):.2f}",
+                    "monetary": money_text(int(money or 0), cur),
+                }
+            )
+    working = (
+        [
+            f"RFM over {total:,} customers with won deals in {cur}, closed {period.label}, "
+            f"recency as of {as_of.date().isoformat()}",
+            "scores 1-5 by quintile (NTILE, ties broken by contact id); "
+            "segment from R and FM = (F + M + 1) div 2, table in docs/reports.md",
+        ]
+        if total
+        else [f"RFM — (no customers with won deals {period.label})"]
+    )
+    return Result(
+        name="segments",
+        period=period,
+        data=data,
+        rows=rows,
+        columns=[
+            ("segment", "Segment"),
+            ("customers", "Customers"),
+            ("share", "Share"),
+            ("recency", "Avg days since"),
+            ("frequency", "Avg deals"),
+            ("monetary", "Value"),
+        ],
+        working=working,
+        chart=[(d["segment"], float(d["customers"])) for d in data],
+        chart_title="Customers by segment",
+        statements=run.statements,
+    )
+
+
+def segment_members(period: Period, currency: str, segment: str) -> Any:
+    """A select of the contact ids in `segment` (its name or slug)."""
+    rfm = scored(period, currency)
+    wanted = {slug(s): s for s in ORDER}.get(slug(segment), segment)
+    return select(rfm.c.contact_id).where(segment_case(rfm) == wanted)
+
+
+def clv(run: Runner, period: Period, *, currency: str | None, as_of: datetime) -> Result:
+    """Average won value per customer, purchase frequency, and value per customer-month
+    (months from a customer's first won deal to the as-of date, at least one)."""
+    cur = currency or main_currency(run, period)
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    customers = deals = value = 0
+    months = 0.0
+    if cur is not None:
+        per = (
+            select(
+                deal.contact_id,
+                func.count().label("n"),
+                func.sum(deal.value_minor).label("v"),
+                func.min(deal.closed_at).label("first"),
+            )
+            .where(*_won(period, cur))
+            .group_by(deal.contact_id)
+            .subquery("customer")
+        )
+        life = days_between(run.dialect, per.c.first, literal(as_of, UTCDateTime)) / MONTH_DAYS
+        row = run.rows(
+            select(
+                func.count(),
+                func.sum(per.c.n),
+                func.sum(per.c.v),
+                func.sum(case((life < 1, 1.0), else_=life)),
+            )
+        )[0]
+        customers, deals, value = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+        months = float(row[3] or 0)
+    per_customer = value / customers if customers else None
+    data = {
+        "period": period.as_json(),
+        "currency": cur,
+        "customers": customers,
+        "won_deals": deals,
+        "won_value": money_major(value, cur) if cur else None,
+        "value_per_customer": money_major(round(per_customer), cur)
+        if per_customer is not None and cur
+        else None,
+        "purchase_frequency": ratio(deals, customers),
+        "average_deal_value": money_major(round(value / deals), cur) if deals and cur else None,
+        "customer_months": round(months, 4),
+        "value_per_customer_month": money_major(round(value / months), cur)
+        if months and cur
+        else None,
+    }
+    if customers and cur:
+        working = [
+            f"value per customer {money_text(round(value / customers), cur)} = "
+            f"{money_text(value, cur)} won / {customers:,} customers",
+            f"purchase frequency {deals / customers:.2f} = {deals:,} won deals / "
+            f"{customers:,} customers",
+            f"value per customer-month {money_text(round(value / months), cur)} = "
+            f"{money_text(value, cur)} / {months:,.1f} customer-months "
+            f"(first won deal to {as_of.date().isoformat()}, at least 1 each)",
+        ]
+    else:
+        working = [f"lifetime value — (no customers with won deals {period.label})"]
+    rows = [
+        {"figure": k.replace("_", " "), "value": "—" if v is None else str(v)}
+        for k, v in data.items()
+        if k != "period"
+    ]
+    return Result(
+        name="clv",
+        period=period,
+        data=data,
+        rows=rows,
+        columns=[("figure", "Figure"), ("value", "Value")],
+        working=working,
+        statements=run.statements,
+    )
+
+
+def _to_state(detail: Any) -> Any:
+    return case(*[(detail.like(f"lifecycle % -> {s}%"), s) for s in LIFECYCLES], else_=None)
+
+
+def _from_state(detail: Any) -> Any:
+    return case(*[(detail.like(f"lifecycle {s} -> %"), s) for s in LIFECYCLES], else_=None)
+
+
+LIFECYCLES = ("lead", "prospect", "customer", "churned")
+
+
+def churn(run: Runner, period: Period) -> Result:
+    """Customers lost in the period / customers at its start, from lifecycle changes.
+
+    A contact's lifecycle at an instant is where its last change before it led, else where
+    its first change after it started from, else its lifecycle now (a contact with no recorded
+    change, e.g. imported, has always been what it is). Lost = customers at the start whose
+    lifecycle changed from customer to churned within the period. With no start, "customers
+    at the start" are all contacts that are or were customers, and lost are those now churned.
+    """
+    from crm_cli.store.models import Contact
+    from crm_cli.store.sales import Event
+
+    contact = Contact.__table__.c  # type: ignore[attr-defined]
+    event = Event.__table__.c  # type: ignore[attr-defined]
+    lifecycle_events = [event.kind == "lifecycle", event.contact_id == contact.id]
+    if period.start is None:
+        was_customer = contact.lifecycle.in_(("customer", "churned"))
+        at_start_where = [contact.deleted_at.is_(None), was_customer]
+        lost_cond = contact.lifecycle == "churned"
+    else:
+        start = literal(period.start, UTCDateTime)
+        last_before = (
+            select(_to_state(event.detail))
+            .where(*lifecycle_events, event.at < start)
+            .order_by(event.at.desc(), event.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        first_after = (
+            select(_from_state(event.detail))
+            .where(*lifecycle_events, event.at >= start)
+            .order_by(event.at, event.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        state = func.coalesce(last_before, first_after, contact.lifecycle)
+        at_start_where = [
+            contact.deleted_at.is_(None),
+            contact.created_at < start,
+            state == "customer",
+        ]
+        churned_in = (
+            select(event.id)
+            .where(
+                *lifecycle_events,
+                event.detail.like("lifecycle customer -> churned%"),
+                *period.within(event.at),
+            )
+            .exists()
+        )
+        lost_cond = churned_in
+    found = run.rows(
+        select(func.count(), func.sum(case((lost_cond, 1), else_=0))).where(*at_start_where)
+    )[0]
+    at_start, lost = int(found[0] or 0), int(found[1] or 0)
+    rate = ratio(lost, at_start)
+    start_label = period.first.isoformat() if period.first else "ever"
+    data = {
+        "period": period.as_json(),
+        "churn_rate": rate,
+        "lost": lost,
+        "customers_at_start": at_start,
+        "retained": at_start - lost,
+    }
+    working = (
+        [
+            f"churn {rate * 100:.1f}% = {lost:,} customers lost / {at_start:,} customers at the "
+            f"start ({start_label}), {period.label}"
+        ]
+        if rate is not None
+        else [f"churn — (no customers at the start, {period.label})"]
+    )
+    rows = [
+        {
+            "customers_at_start": at_start,
+            "lost": lost,
+            "churn_rate": "—" if rate is None else f"{rate * 100:.1f}%",
+        }
+    ]
+    return Result(
+        name="churn",
+        period=period,
+        data=data,
+        rows=rows,
+        columns=[
+            ("customers_at_start", "Customers at start"),
+            ("lost", "Lost"),
+            ("churn_rate", "Churn"),
+        ],
+        working=working,
+        statements=run.statements,
+    )
