@@ -9,7 +9,7 @@ import typer
 from crm_cli.cli import common
 from crm_cli.cli.common import CsvOpt, JsonOpt
 
-NAMES = "pipeline, forecast, sales, funnel, feedback, segments, clv or churn"
+NAMES = "pipeline, forecast, sales, funnel, activity, feedback, segments, clv or churn"
 
 
 def report(
@@ -25,13 +25,16 @@ def report(
         typer.Option(
             "--by",
             help="Group by owner, month, quarter, source or pipeline (sales); owner (forecast); "
-            "category, month or quarter (feedback).",
+            "category, month or quarter (feedback); owner or month (activity).",
         ),
     ] = None,
     pipeline: Annotated[str | None, typer.Option("--pipeline", help="Only this pipeline.")] = None,
     currency: Annotated[
         str | None, typer.Option("--currency", help="Only deals in this currency.")
     ] = None,
+    idle: Annotated[
+        int, typer.Option("--idle", help="Activity: open deals untouched this many days.")
+    ] = 30,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     no_chart: Annotated[bool, typer.Option("--no-chart", help="Leave the chart out.")] = False,
@@ -57,5 +60,6 @@ def report(
             by=by,
             pipeline=pipeline,
             currency=currency,
+            idle_days=idle,
         )
     emit_report(result, common.output_format(json_, csv_), chart=not no_chart, explain=explain)

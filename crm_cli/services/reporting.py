@@ -12,7 +12,17 @@ if TYPE_CHECKING:
     from crm_cli.reports.base import Result
     from crm_cli.services.context import Context
 
-REPORTS = ("pipeline", "forecast", "sales", "funnel", "feedback", "segments", "clv", "churn")
+REPORTS = (
+    "pipeline",
+    "forecast",
+    "sales",
+    "funnel",
+    "activity",
+    "feedback",
+    "segments",
+    "clv",
+    "churn",
+)
 
 
 def run_report(
@@ -25,6 +35,7 @@ def run_report(
     by: str | None = None,
     pipeline: str | None = None,
     currency: str | None = None,
+    idle_days: int = 30,
 ) -> Result:
     from crm_cli.domain.money import currency_code
     from crm_cli.reports import base
@@ -44,6 +55,13 @@ def run_report(
         from crm_cli.reports.sales import sales
 
         return sales(run, period, by=by, pipeline_id=pipeline_id, currency=cur)
+    if name == "activity":
+        from crm_cli.reports.activity import activity
+        from crm_cli.store.types import utcnow
+
+        if not 1 <= idle_days <= 3650:
+            raise InvalidValue("idle", idle_days, "must be from 1 to 3650 days")
+        return activity(run, period, by=by, idle_days=idle_days, now=utcnow())
     if name == "churn":
         from crm_cli.reports.customers import churn
 

@@ -415,3 +415,49 @@ def test_a_lifecycle_change_is_dated_on_the_timeline(crm: Any, db_url: str) -> N
     got = crm.json("report", "churn", "--from", "2000-01-01")
     assert got["customers_at_start"] == 0  # she became a customer today
     assert crm.json("report", "churn")["lost"] == 1
+
+
+def test_activity_per_owner_and_kind_and_idle_deals(crm: Any, db_url: str) -> None:
+    from crm_cli.store.sales import Deal
+
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
+    crm.ok("log", "call", "ana@acme.com", "Intro call")
+    crm.ok("log", "call", "ana@acme.com", "Second call")
+    crm.ok("log", "email", "ana@acme.com", "Sent the offer")
+    fid = crm.json("followup", "add", "Call back", "--due", "tomorrow", "-c", "ana@acme.com")["id"]
+    crm.ok("followup", "done", str(fid))
+    busy = crm.json("deal", "add", "Busy", "--value", "10")["id"]
+    crm.ok("log", "note", "ana@acme.com", "About the deal", "--deal", str(busy))
+    engine = make_engine(db_url)
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            pipeline_id, stage_id = conn.execute(
+                select(Deal.pipeline_id, Deal.stage_id).where(Deal.id == busy)  # type: ignore[arg-type]
+            ).one()
+            conn.execute(
+                insert(Deal),
+                [
+                    {
+                        "title": "Forgotten",
+                        "pipeline_id": pipeline_id,
+                        "stage_id": stage_id,
+                        "created_at": old,
+                        "updated_at": old,
+                        "stage_entered_at": old,
+                    },
+                ],
+            )
+            conn.execute(
+                Deal.__table__.update()  # type: ignore[attr-defined]
+                .where(Deal.__table__.c.id == busy)  # type: ignore[attr-defined]
+                .values(created_at=old)
+            )
+    finally:
+        engine.dispose()
+    got = crm.json("report", "activity", "--idle", "30")
+    (row,) = got["rows"]
+    assert row["key"] == "Test User"
+    assert (row["call"], row["email"], row["note"], row["follow-up done"]) == (2, 1, 1, 1)
+    assert row["total"] == 5
+    assert got["idle_deals"] == 1 and [d["title"] for d in got["idle"]] == ["Forgotten"]

@@ -1,0 +1,118 @@
+"""Each `crm report` at a million deals (and a million stage changes): in-process and whole
+process, against `crm --version` as the same run's baseline for process start-up.
+
+    python bench/reports.py --dir /tmp/reports-bench            # builds once, then reuses
+    python bench/reports.py --dir /tmp/reports-bench --deals 100000 --runs 5
+
+Targets (the reports issue): each report <= 150 ms in-process and <= 0.6 s whole process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scale import build, env_for  # noqa: E402
+
+REPORTS: list[list[str]] = [
+    ["pipeline"],
+    ["forecast"],
+    ["sales"],
+    ["sales", "--from", "2026-01-01", "--to", "2026-03-31"],
+    ["sales", "--by", "owner"],
+    ["sales", "--by", "month"],
+    ["funnel"],
+    ["feedback"],
+    ["segments"],
+    ["clv"],
+    ["churn"],
+]
+
+
+def in_process(home: Path, url: str, runs: int) -> dict[str, list[float]]:
+    os.environ.update(env_for(home, url))
+    from crm_cli.services.context import open_context
+    from crm_cli.services.reporting import run_report
+
+    ctx = open_context()
+    out: dict[str, list[float]] = {}
+    for args in REPORTS:
+        name, rest = args[0], args[1:]
+        opts = dict(zip(rest[::2], rest[1::2], strict=True))
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            with ctx.session(write=False) as session:
+                run_report(
+                    ctx,
+                    session,
+                    name,
+                    first=opts.get("--from"),
+                    last=opts.get("--to"),
+                    by=opts.get("--by"),
+                )
+            times.append(time.perf_counter() - start)
+        out[" ".join(args)] = times
+    ctx.close()
+    return out
+
+
+def whole(home: Path, url: str, args: list[str], runs: int) -> list[float]:
+    env = env_for(home, url)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "crm_cli", *args],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", type=Path, required=True, help="Build into (and reuse) this.")
+    parser.add_argument("--deals", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    home = args.dir / f"deals-{args.deals}"
+    url = f"sqlite:///{home / 'crm.db'}"
+    if not (home / "crm.db").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        build(
+            home,
+            url,
+            {
+                "contacts": max(1_000, args.deals // 10),
+                "deals": args.deals,
+                "followups": 1_000,
+                "interactions": 1_000,
+            },
+        )
+        print(f"built {args.deals:,} deals in {time.perf_counter() - started:.0f} s")
+    base = whole(home, url, ["--version"], args.runs)
+    print(f"baseline crm --version: median {statistics.median(base) * 1000:.0f} ms")
+    timings = in_process(home, url, args.runs)
+    print(f"{'report':40} {'in-process':>11} {'process':>9}")
+    for argv in REPORTS:
+        key = " ".join(argv)
+        proc = whole(home, url, ["report", *argv, "--json"], args.runs)
+        print(
+            f"{key:40} {statistics.median(timings[key]) * 1000:8.0f} ms "
+            f"{statistics.median(proc):7.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
