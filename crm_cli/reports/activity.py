@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy import func, literal, select, union_all
 
-from crm_cli.reports.base import Period, Result, Runner, buckets, local_day, month_bounds
+from crm_cli.reports.base import Period, Result, Runner, bucket_key, local_day, month_bounds
 from crm_cli.reports.keys import NONE, check_by, key_names
 from crm_cli.store.sales import Deal, Followup, Interaction
 from crm_cli.store.types import UTCDateTime
@@ -57,11 +57,8 @@ def activity(
             )
             key = None
         else:
-            bucket = buckets(month_bounds(first, last, 1, period.tz))
-            key = bucket.c.key
-            stmt = select(key.label("key"), events.c.kind, func.count()).join(
-                bucket, and_(events.c.at >= bucket.c.lo, events.c.at < bucket.c.hi)
-            )
+            key = bucket_key(events.c.at, month_bounds(first, last, 1, period.tz))
+            stmt = select(key.label("key"), events.c.kind, func.count())
     found = run.rows(stmt.group_by(key, events.c.kind) if key is not None else stmt)
     names = key_names(run.session, "owner", {r[0] for r in found}) if by == "owner" else {}
     kinds = sorted({r[1] for r in found})

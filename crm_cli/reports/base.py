@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import case, func, literal
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -144,20 +144,17 @@ def month_bounds(
     return out
 
 
-def buckets(bounds: list[tuple[str, datetime, datetime]]) -> Any:
-    """The bounds as a derived table (key, lo, hi) to join on: a UNION ALL of literal rows,
-    which SQLite and PostgreSQL both read (SQLite has no column list on VALUES)."""
-    parts = [
-        select(
-            literal(key).label("key"),
-            literal(lo, UTCDateTime).label("lo"),
-            literal(hi, UTCDateTime).label("hi"),
-        )
-        for key, lo, hi in bounds
-    ]
-    if len(parts) == 1:
-        return parts[0].subquery("bucket")
-    return union_all(*parts).subquery("bucket")
+def bucket_key(column: Any, bounds: list[tuple[str, datetime, datetime]]) -> ColumnElement[Any]:
+    """The key of the bucket `column` falls in (NULL outside them all), as one CASE whose
+    branches test the upper bounds in order: a few comparisons a row, no join. The bounds are
+    contiguous, so a value at or after the first start is in the first bucket it is before
+    the end of."""
+    lo = bounds[0][1]
+    return case(
+        (column < literal(lo, UTCDateTime), None),
+        *[(column < literal(hi, UTCDateTime), key) for key, _lo, hi in bounds],
+        else_=None,
+    )
 
 
 def local_day(value: datetime | None, tz: ZoneInfo) -> date | None:

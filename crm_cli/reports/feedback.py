@@ -33,7 +33,7 @@ def feedback(run: Runner, period: Period, *, by: str | None = None) -> Result:
     if by == "category":
         key = func.coalesce(fb.category, NONE)
     elif by in ("month", "quarter"):
-        from crm_cli.reports.base import buckets, month_bounds
+        from crm_cli.reports.base import bucket_key, month_bounds
 
         low, high = run.rows(
             select(func.min(fb.created_at), func.max(fb.created_at)).where(*where)
@@ -50,9 +50,8 @@ def feedback(run: Runner, period: Period, *, by: str | None = None) -> Result:
         if first is None or last is None:
             key, nothing = literal(NONE), True  # nothing received in the period
         else:
-            bucket = buckets(month_bounds(first, last, 1 if by == "month" else 3, period.tz))
-            stmt_from = (bucket, and_(fb.created_at >= bucket.c.lo, fb.created_at < bucket.c.hi))
-            key = bucket.c.key
+            step = 1 if by == "month" else 3
+            key = bucket_key(fb.created_at, month_bounds(first, last, step, period.tz))
     else:
         key = literal("all")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, literal, select
+from sqlalchemy import Select, literal, select
 from sqlalchemy.orm import Session
 
 from crm_cli.errors import InvalidValue
-from crm_cli.reports.base import Period, buckets, month_bounds
+from crm_cli.reports.base import Period, bucket_key, month_bounds
 from crm_cli.store.models import User
 from crm_cli.store.sales import Deal, Pipeline, Stage
 
@@ -45,11 +45,8 @@ def deal_key(
     last = period.last or (span[1] if span else None)
     if first is None or last is None:
         return stmt.add_columns(literal(NONE).label("key")), None
-    bucket = buckets(month_bounds(first, last, 1 if by == "month" else 3, period.tz))
-    joined = stmt.join(bucket, and_(when >= bucket.c.lo, when < bucket.c.hi)).add_columns(
-        bucket.c.key.label("key")
-    )
-    return joined, bucket.c.key
+    key = bucket_key(when, month_bounds(first, last, 1 if by == "month" else 3, period.tz))
+    return stmt.add_columns(key.label("key")), key
 
 
 def key_names(session: Session, by: str | None, keys: set[Any]) -> dict[Any, str]:

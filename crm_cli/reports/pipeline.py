@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 
 from crm_cli.reports.base import Period, Result, Runner, money_major, money_text
 from crm_cli.reports.keys import NONE, check_by, key_names
@@ -26,12 +26,22 @@ def _tables() -> tuple[Any, Any, Any]:
     )
 
 
-def _worth(deal: Any, stage: Any) -> Any:
-    probability = case(
-        (and_(deal.probability.is_not(None), stage.kind == "open"), deal.probability),
-        else_=stage.probability,
+def _worth(deal: Any, probabilities: dict[int, int]) -> Any:
+    """An open deal's weighted value; the stages' probabilities come in as a CASE, so the sum
+    is read from the index ix_deal_totals without joining the stages."""
+    stage_probability = case(
+        *[(deal.stage_id == sid, p) for sid, p in probabilities.items()], else_=0
     )
+    probability = func.coalesce(deal.probability, stage_probability)
     return (deal.value_minor * probability + 50) // 100
+
+
+def _open_stages(run: Runner, pipeline_id: int | None) -> dict[int, int]:
+    stage = Stage.__table__.c  # type: ignore[attr-defined]
+    where = [stage.kind == "open"]
+    if pipeline_id is not None:
+        where.append(stage.pipeline_id == pipeline_id)
+    return dict(run.rows(select(stage.id, stage.probability).where(*where)))
 
 
 def pipeline(
@@ -47,22 +57,24 @@ def pipeline(
         .where(*stage_where)
         .order_by(pipe.position, pipe.id, stage.position, stage.id)
     )
-    where = [deal.deleted_at.is_(None), deal.status == "open"]
-    if pipeline_id is not None:
-        where.append(deal.pipeline_id == pipeline_id)
+    probabilities = {sid: p for sid, _n, p, _pn in stages}
+    where = [deal.deleted_at.is_(None), deal.stage_id.in_(list(probabilities))]
     if currency is not None:
         where.append(deal.currency == currency)
-    sums = run.rows(
-        select(
-            deal.stage_id,
-            deal.currency,
-            func.count(),
-            func.sum(deal.value_minor),
-            func.sum(_worth(deal, stage)),
+    sums = (
+        run.rows(
+            select(
+                deal.stage_id,
+                deal.currency,
+                func.count(),
+                func.sum(deal.value_minor),
+                func.sum(_worth(deal, probabilities)),
+            )
+            .where(*where)
+            .group_by(deal.stage_id, deal.currency)
         )
-        .join(Stage.__table__, stage.id == deal.stage_id)  # type: ignore[attr-defined]
-        .where(*where)
-        .group_by(deal.stage_id, deal.currency)
+        if probabilities
+        else []
     )
     by_stage: dict[int, list[tuple[str | None, int, int, int]]] = defaultdict(list)
     for stage_id, cur, n, value, worth in sums:
@@ -147,16 +159,19 @@ def forecast(
 ) -> Result:
     """Open deals by expected-close month; without a date and overdue apart."""
     check_by(by, ("owner",))
-    deal, stage, _pipe = _tables()
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
     month = func.substr(func.cast(deal.expected_close, _text_type()), 1, 7)
     bucket = case(
         (deal.expected_close.is_(None), "no close date"),
         (deal.expected_close < today, "overdue"),
         else_=month,
     )
-    where = [deal.deleted_at.is_(None), deal.status == "open", *_days_within(deal, period)]
-    if pipeline_id is not None:
-        where.append(deal.pipeline_id == pipeline_id)
+    probabilities = _open_stages(run, pipeline_id)
+    where = [
+        deal.deleted_at.is_(None),
+        deal.stage_id.in_(list(probabilities)),
+        *_days_within(deal, period),
+    ]
     if currency is not None:
         where.append(deal.currency == currency)
     owner = deal.owner_id if by == "owner" else None
@@ -165,19 +180,14 @@ def forecast(
         deal.currency,
         func.count(),
         func.sum(deal.value_minor),
-        func.sum(_worth(deal, stage)),
+        func.sum(_worth(deal, probabilities)),
     ]
     group = [bucket, deal.currency]
     if owner is not None:
         cols.insert(0, owner)
         group.insert(0, owner)
-    stmt = (
-        select(*cols)
-        .join(Stage.__table__, stage.id == deal.stage_id)  # type: ignore[attr-defined]
-        .where(*where)
-        .group_by(*group)
-    )
-    found = run.rows(stmt)
+    stmt = select(*cols).where(*where).group_by(*group)
+    found = run.rows(stmt) if probabilities else []
     owners = key_names(run.session, "owner", {r[0] for r in found}) if owner is not None else {}
 
     def order(row: Any) -> tuple[Any, ...]:
