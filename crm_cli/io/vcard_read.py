@@ -194,6 +194,9 @@ def _is_base64(line: bytes) -> bool:
     return b"BASE64" in header or b"ENCODING=B" in header
 
 
+_BARE_NAME = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*[ \t]*$")
+
+
 def _logical_lines(body: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
     lines: list[tuple[int, bytes]] = []
     soft_break = False
@@ -208,14 +211,16 @@ def _logical_lines(body: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
             lines[-1] = (start, previous + raw[1:])
         elif raw.startswith(b"#"):  # comment lines some phones write
             continue
-        elif lines and _colon(raw) < 0:
-            # No property: the rest of the previous one. 2.1 writers continue base64 without
-            # indenting it, and some end a line with "\" to go on with an address.
+        elif _colon(raw) < 0 and lines and _is_base64(lines[-1][1]):
+            # 2.1 writers continue base64 without indenting it, up to a blank line.
             start, previous = lines[-1]
-            if _is_base64(previous):
-                lines[-1] = (start, previous + raw.strip())
-            else:
-                lines[-1] = (start, previous.removesuffix(b"\\") + b"\n" + raw)
+            lines[-1] = (start, previous + raw.strip())
+        elif _colon(raw) < 0 and lines and lines[-1][1].endswith(b"\\"):
+            # Some 2.1 writers end a line with "\" to go on with an address on the next.
+            start, previous = lines[-1]
+            lines[-1] = (start, previous[:-1] + b"\n" + raw)
+        elif _colon(raw) < 0 and _BARE_NAME.match(raw):
+            continue  # a property name with no value at all ("FN"): nothing to read
         else:
             lines.append((n, raw))
         last = lines[-1][1] if lines else b""
