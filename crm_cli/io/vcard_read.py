@@ -375,8 +375,16 @@ _NOT_LABELS = {"pref", "internet", "x400", "voice", "text", "msg", "uri", "iana-
 _TEL_LABELS = {"cell": "mobile", "mobile": "mobile", "fax": "fax", "pager": "pager"}
 
 
+# Address TYPEs about delivery, not whose address it is: "work" wins over "parcel".
+_POSTAL = {"postal", "parcel", "dom", "intl"}
+
+
 def label_for(kind: str, types: list[str]) -> str | None:
+    """The label a property's TYPEs give it (lowercase), or None: CELL is "mobile"; FAX and
+    PAGER win over WORK or HOME on a phone; a phone's VOICE or an email's INTERNET say nothing."""
     useful = [t for t in types if t not in _NOT_LABELS and not t.startswith("pref=")]
+    if kind == "address" and any(t not in _POSTAL for t in useful):
+        useful = [t for t in useful if t not in _POSTAL]
     if kind == "phone":
         for t in useful:
             if t in _TEL_LABELS:
@@ -397,6 +405,7 @@ def _iso_birthday(text: str) -> str:
     return text
 
 
+_IMAGE_TYPES = {"jpeg", "jpg", "png", "gif", "bmp", "tiff", "webp", "heic", "svg+xml"}
 _MEDIA = {b"\xff\xd8": "image/jpeg", b"\x89P": "image/png", b"GI": "image/gif"}
 
 
@@ -405,11 +414,12 @@ def _photo(prop: _Prop, version: str) -> str | None:
     if not value:
         return None
     if prop.params.get("ENCODING") == ["b"]:
-        kind = next((t for t in prop.types if t not in ("pref",)), "")
+        # TYPE names the format (JPEG, image/png); Evolution also writes TYPE=WORK there.
+        kind = next((t for t in prop.types if t in _IMAGE_TYPES or t.startswith("image/")), "")
         if kind.startswith("image/"):
             media = kind
         elif kind:
-            media = "image/" + kind
+            media = "image/" + {"jpg": "jpeg"}.get(kind, kind)
         else:
             try:
                 head = base64.b64decode(value[:8] + "=" * (-len(value[:8]) % 4))[:2]
