@@ -245,6 +245,10 @@ def _wanted(raw: bytes) -> bool:
 
 
 def _colon(raw: bytes) -> int:
+    """Where the value starts: the first ':' outside a quoted parameter value."""
+    first = raw.find(b":")
+    if first < 0 or b'"' not in raw[:first]:
+        return first
     quoted = False
     for i, byte in enumerate(raw):
         if byte == 0x22:
@@ -257,6 +261,9 @@ def _colon(raw: bytes) -> int:
 _ENCODINGS = {"quoted-printable", "base64", "b", "8bit", "7bit"}
 
 
+_SIMPLE_HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+
+
 def _property(n: int, raw: bytes, legacy: tuple[str, ...]) -> _Prop:
     # Deferred: vobject costs ~40 ms, paid only when a file is read. It ships no type hints.
     from vobject.base import ParseError, parseLine  # type: ignore[import-untyped]
@@ -267,7 +274,10 @@ def _property(n: int, raw: bytes, legacy: tuple[str, ...]) -> _Prop:
     header = _decode(raw[:colon], None, legacy).strip()
     header = re.sub(r";+(?=;|$)", "", header)  # "ADR;HOME;PREF;:" has an empty parameter
     try:
-        name, plist, _, group = parseLine(header + ":")
+        if _SIMPLE_HEADER.match(header):  # "FN", "TEL": nothing for the grammar to do
+            name, plist, group = header, [], None
+        else:
+            name, plist, _, group = parseLine(header + ":")
     except ParseError:
         reason = f"line {n} has a property name vCard cannot read: {_clip(raw)}"
         raise _Unreadable(reason) from None
