@@ -25,7 +25,7 @@ VERSIONS = ("4.0", "3.0")
 _BEGIN = re.compile(rb"^[ \t]*BEGIN[ \t]*:[ \t]*VCARD[ \t]*$", re.IGNORECASE)
 _END = re.compile(rb"^[ \t]*END[ \t]*:[ \t]*VCARD[ \t]*$", re.IGNORECASE)
 # "END:VCARDBEGIN:VCARD": two cards glued on one line by a careless exporter.
-_GLUED = re.compile(rb"^([ \t]*END[ \t]*:[ \t]*VCARD)[ \t]*(?=BEGIN[ \t]*:)", re.IGNORECASE | re.M)
+_GLUED = re.compile(rb"^([ \t]*END[ \t]*:[ \t]*VCARD)[ \t]*(?=BEGIN[ \t]*:)", re.IGNORECASE)
 
 
 @dataclass
@@ -59,12 +59,23 @@ def _as_bytes(data: bytes) -> bytes:
     return data
 
 
+def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The file's lines with their numbers; a glued "END:VCARDBEGIN:VCARD" line is two lines
+    with the same number, so positions in reports are the file's own."""
+    for n, line in enumerate(data.splitlines(), 1):
+        glued = _GLUED.match(line)
+        while glued:
+            yield n, glued.group(1)
+            line = line[glued.end() :]
+            glued = _GLUED.match(line)
+        yield n, line
+
+
 def _split_cards(data: bytes) -> Iterator[_Card]:
-    data = _GLUED.sub(rb"\1\r\n", data)
     card: _Card | None = None
     depth = 0
     count = 0
-    for n, line in enumerate(data.splitlines(), 1):
+    for n, line in _lines(data):
         if card is None:
             if _BEGIN.match(line):
                 count += 1

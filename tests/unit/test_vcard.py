@@ -513,3 +513,28 @@ def test_round_trip_values_are_what_the_contact_holds() -> None:
     assert values["field.score"] == ["12"]
     assert values["field.active"] == ["true"]
     assert values["field.Mixed_Case-Key"] == ["value"]
+
+
+def test_positions_are_the_file_lines_also_after_glued_cards() -> None:
+    data = b"BEGIN:VCARD\r\nFN:One\r\nEND:VCARDBEGIN:VCARD\r\nFN:Two\r\n"
+    records = list(read_vcards(data))
+    assert records[0].first("name") == "One"
+    assert records[1].problem is not None
+    assert records[1].problem.startswith("card 2 (line 3)")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x00\xff\xfe\x80" * 50,
+        b"BEGIN:VCARD\r\n\xff\xfe:\x00\r\n:::\r\n;;;\r\nEND:VCARD\r\n",
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\nNOTE;QUOTED-PRINTABLE:=ZZ=\r\n",
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nPHOTO;ENCODING=b:!!!notbase64\r\nFN:x\r\nEND:VCARD",
+        b"END:VCARD\r\nBEGIN:VCARD\r\nBEGIN:VCARD\r\nEND:VCARD\r\n",
+        b'BEGIN:VCARD\r\nFN;CHARSET="utf-8:x\r\nEND:VCARD\r\n',
+    ],
+)
+def test_garbage_never_raises_and_every_card_is_accounted_for(garbage: bytes) -> None:
+    records = list(read_vcards(garbage))
+    assert len(records) == count_cards(garbage)
+    assert all((r.problem is None) == bool(r.values) for r in records)
