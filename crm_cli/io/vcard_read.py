@@ -500,7 +500,7 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
             line = ", ".join(p for p in parts if p)
             line = ", ".join(s.strip() for s in line.splitlines() if s.strip())
             put(keyed("field.address", tag or label_for("address", prop.types)), line)
-        elif prop.name in ("BDAY", "X-CRM-BIRTHDAY"):
+        elif prop.name == "BDAY":
             put("field.birthday", _iso_birthday(_unescape(text, version)))
         elif prop.name in _SIMPLE:
             put(_SIMPLE[prop.name], _unescape(text, version))
@@ -569,7 +569,7 @@ def read_vcards(
         except _Unreadable as exc:
             record.problem = f"{where}: {exc}"
         except Exception as exc:  # noqa: BLE001 - one odd card must not stop the file
-            record.problem = f"{where} cannot be read: {exc}"
+            record.problem = f"{where} cannot be read: {' '.join(str(exc).split())[:200]}"
         if record.problem is None and not record.values:
             record.problem = f"{where} has no name, email or phone"
         yield record

@@ -230,5 +230,5 @@ def contact_values(contact: dict[str, Any]) -> dict[str, list[str]]:
             text = _text(item)
             if key.partition(":")[0] == "address":
                 text = ", ".join(s.strip() for s in text.splitlines() if s.strip())
-            put(f"field.{key}", text.strip() if key in ("department", "im") else text)
+            put(f"field.{key}", text.strip() if key == "department" else text)
     return values
