@@ -272,6 +272,7 @@ def _colon(raw: bytes) -> int:
 _ENCODINGS = {"quoted-printable", "base64", "b", "8bit", "7bit"}
 
 
+_EMPTY_PARAMETER = re.compile(r";+(?=;|$)")
 _SIMPLE_HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 
 
@@ -283,7 +284,8 @@ def _property(n: int, raw: bytes, legacy: tuple[str, ...]) -> _Prop:
     if colon <= 0:
         raise _Unreadable(f"line {n} is not a property (no ':'): {_clip(raw)}")
     header = _decode(raw[:colon], None, legacy).strip()
-    header = re.sub(r";+(?=;|$)", "", header)  # "ADR;HOME;PREF;:" has an empty parameter
+    if ";" in header:  # "ADR;HOME;PREF;:" has an empty parameter
+        header = _EMPTY_PARAMETER.sub("", header)
     try:
         if _SIMPLE_HEADER.match(header):  # "FN", "TEL": nothing for the grammar to do
             name, plist, group = header, [], None
@@ -404,6 +406,7 @@ def label_for(kind: str, types: list[str]) -> str | None:
     """The label a property's TYPEs give it (lowercase), or None: CELL is "mobile"; FAX and
     PAGER win over WORK or HOME on a phone; a phone's VOICE or an email's INTERNET say nothing."""
     useful = [t for t in types if t not in _NOT_LABELS and not t.startswith("pref=")]
+    useful = [t for t in useful if t not in (kind, "tel", "adr")]  # EMAIL;TYPE=EMAIL says nothing
     if kind == "address" and any(t not in _POSTAL for t in useful):
         useful = [t for t in useful if t not in _POSTAL]
     if kind == "phone":

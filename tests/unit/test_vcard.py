@@ -249,10 +249,16 @@ def test_emails_and_phones_with_labels() -> None:
 
 def test_v21_bare_types_and_tel_uris() -> None:
     values = read_one(
-        card("FN:A", "TEL;CELL;PREF:0300000000", "EMAIL;INTERNET:x@y.z", version="2.1")
+        card(
+            "FN:A",
+            "TEL;CELL;PREF:0300000000",
+            "EMAIL;INTERNET:x@y.z",
+            "EMAIL;TYPE=EMAIL:o@y.z",  # Outlook: a TYPE that names the property itself
+            version="2.1",
+        )
     )
     assert values["phone:mobile"] == ["0300000000"]
-    assert values["email"] == ["x@y.z"]
+    assert values["email"] == ["x@y.z", "o@y.z"]
     values = read_one(card("FN:A", "TEL;VALUE=uri;TYPE=home:tel:+1-555-0100", version="4.0"))
     assert values["phone:home"] == ["+1-555-0100"]
 
