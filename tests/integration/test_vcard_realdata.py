@@ -4,6 +4,8 @@ Every file reads without an exception, and every card in it comes back as one re
 with its problem: the cards are counted here independently (top-level BEGIN:VCARD lines, nested
 AGENT cards not counted). Names in Chinese, Japanese and Korean come back whole; legacy
 charsets decode; KDE's own re-serialisations of its test cards read to the same values.
+And the records `crm contact show --json` really prints (SQLite and PostgreSQL) go through
+the writer and come back the same.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from crm_cli.io.records import SourceRecord
-from crm_cli.io.vcard import read_vcards
-from tests.conftest import SHARED_DATA
+from crm_cli.io.vcard import contact_values, read_vcards, write_vcard
+from tests.conftest import SHARED_DATA, Runner
 
 FOLDERS = [
     "vcard_aosp_android_tests",
@@ -218,3 +220,47 @@ def test_files_cut_anywhere_still_read_card_by_card(shared_data: Path, path: Pat
         records = list(read_vcards(part))
         assert len(records) == top_level_cards(part)
         assert all(r.problem or r.values for r in records)
+
+
+# --- records as crm prints them ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["4.0", "3.0"])
+def test_a_shown_contact_survives_the_round_trip(db_url: str, crm: Runner, version: str) -> None:
+    crm.ok(
+        "contact", "add", "佐藤 花子",
+        "--given", "花子", "--family", "佐藤",
+        "--email", "hanako@example.jp", "--email", "h.sato@example.com",
+        "--phone", "+81 90 1234 5678",
+        "--company", "Acme; Japan, K.K.",
+        "--title", "CTO",
+        "--tag", "vip", "--tag", "日本",
+        "--field", "note=Met in Osaka\\, liked the demo",
+        "--field", "birthday=1985-03-04",
+        "--field", "linkedin=https://linkedin.example/in/hanako",
+    )  # fmt: skip
+    record = crm.json("contact", "show", "hanako@example.jp")
+
+    (read,) = read_vcards(write_vcard(record, version).encode())
+
+    assert read.problem is None
+    assert read.values == contact_values(record)
+    assert read.values["name"] == ["佐藤 花子"]
+    assert read.values["email"] == ["hanako@example.jp", "h.sato@example.com"]
+    assert read.values["phone"] == record["phones"]
+    assert read.values["company"] == ["Acme; Japan, K.K."]
+    assert set(read.values["tags"]) == {"vip", "日本"}
+    assert read.values["field.birthday"] == ["1985-03-04"]
+    assert read.values["field.linkedin"] == ["https://linkedin.example/in/hanako"]
+    assert read.values["field.note"] == [record["custom"]["note"]]
+
+
+def test_the_uid_follows_the_record_id_and_nothing_else(db_url: str, crm: Runner) -> None:
+    crm.ok("contact", "add", "Ana", "--email", "ana@example.com")
+    crm.ok("contact", "add", "Bea", "--email", "bea@example.com")
+    ana = crm.json("contact", "show", "ana@example.com")
+    bea = crm.json("contact", "show", "bea@example.com")
+    uid = [line for line in write_vcard(ana).split("\r\n") if line.startswith("UID:")]
+    assert uid == [line for line in write_vcard(dict(ana)).split("\r\n") if line.startswith("UID:")]
+    assert uid != [line for line in write_vcard(bea).split("\r\n") if line.startswith("UID:")]
+    assert "example.com" not in uid[0] and "Ana" not in uid[0]
