@@ -574,5 +574,5 @@ def read_vcards(
         except Exception as exc:  # noqa: BLE001 - one odd card must not stop the file
             record.problem = f"{where} cannot be read: {' '.join(str(exc).split())[:200]}"
         if record.problem is None and not record.values:
-            record.problem = f"{where} has no name, email or phone"
+            record.problem = f"{where} holds nothing crm keeps: no name, email, phone or field"
         yield record

@@ -117,7 +117,8 @@ def write_vcard(contact: dict[str, Any], version: str = "4.0") -> str:
     ORG, TITLE, CATEGORIES, UID; the custom fields note, birthday, address[:LABEL], url,
     nickname, photo, role and department as NOTE, BDAY, ADR, URL, NICKNAME, PHOTO, ROLE and
     ORG's second part; every other custom field as X-CRM-NAME, so nothing is lost.
-    `version="3.0"` for old clients.
+    `version="3.0"` for old clients. Emails and phones may be plain strings (as the record
+    prints them today) or objects with the value under `email`/`phone` and a `label`.
     """
     if version not in VERSIONS:
         raise InvalidValue("vcard-version", version, "use 4.0 or 3.0")
