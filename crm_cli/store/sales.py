@@ -51,6 +51,26 @@ class Deal(Stamped, table=True):
         # --owner and --mine: one owner's live deals per stage, from the index alone.
         Index("ix_deal_owner_live", "owner_id", "deleted_at", "stage_id"),
         Index("ix_deal_live_value", "deleted_at", "value_minor"),  # --sort -value
+        # Reports (crm_cli/reports): closed deals by close time; won deals by customer.
+        Index(
+            "ix_deal_closed",
+            "status",
+            "closed_at",
+            "deleted_at",
+            "currency",
+            "value_minor",
+            "created_at",
+            "owner_id",
+        ),
+        Index(
+            "ix_deal_customer",
+            "status",
+            "contact_id",
+            "currency",
+            "deleted_at",
+            "closed_at",
+            "value_minor",
+        ),
     )
     title: str
     contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
@@ -86,8 +106,13 @@ class StageChange(Base, table=True):
     """Every move of a deal: the history that funnel and velocity reports read."""
 
     __tablename__ = "stage_change"
+    # Each deal's changes in time order (a deal's history, the funnel's days in a stage); it
+    # also serves every lookup by deal, so there is no single-column index on deal_id.
+    __table_args__ = (
+        Index("ix_stage_change_deal_at", "deal_id", "changed_at", "id", "to_stage_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    deal_id: int = Field(sa_column_args=[ForeignKey("deal.id", ondelete="CASCADE")], index=True)
+    deal_id: int = Field(sa_column_args=[ForeignKey("deal.id", ondelete="CASCADE")])
     from_stage_id: int | None = Field(default=None, sa_column_args=[ForeignKey("stage.id")])
     to_stage_id: int = Field(sa_column_args=[ForeignKey("stage.id")], index=True)
     changed_at: datetime = _time(nullable=False)

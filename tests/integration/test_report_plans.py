@@ -1,0 +1,50 @@
+"""Each report reads through an index (EXPLAIN, as the report ran its statements): on SQLite
+the index made for it; on PostgreSQL, no statement reads a whole big table (its planner picks
+among several indexes by the data's size, so which one is not pinned)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Runner
+from tests.integration.test_query_plans import (  # noqa: F401
+    _PG_FULL_SCAN,
+    _plans,
+    _seed,
+    statements,
+)
+
+# (report, an index every plan of it together must name)
+REPORTS: list[tuple[list[str], list[str]]] = [
+    (["pipeline"], ["ix_deal_totals"]),
+    (["sales"], ["ix_deal_closed"]),
+    (["sales", "--from", "2026-01-01", "--to", "2026-03-31", "--by", "owner"], ["ix_deal_closed"]),
+    (["sales", "--by", "month"], ["ix_deal_closed"]),
+    (["segments"], ["ix_deal_customer"]),
+    (["clv"], ["ix_deal_customer"]),
+    (["funnel"], ["ix_stage_change_deal_at"]),
+    (["feedback", "--from", "2026-01-01"], ["ix_feedback_live_created"]),
+]
+
+
+def test_each_report_uses_its_index(
+    db_url: str,
+    crm: Runner,
+    statements: list[tuple[str, Any]],  # noqa: F811
+) -> None:
+    crm.ok("pipeline", "list")
+    _seed()
+    failures = []
+    for args, indexes in REPORTS:
+        statements.clear()
+        crm.ok("report", *args, "--json")
+        text = "\n---\n".join(_plans(db_url, list(statements)))
+        if not db_url.startswith("sqlite"):
+            scans = sorted({m.group(1) for m in _PG_FULL_SCAN.finditer(text)})
+            if scans:
+                failures.append(f"crm report {' '.join(args)}: reads all of {scans}:\n{text}")
+            continue
+        for index in indexes:
+            if index not in text:
+                failures.append(f"crm report {' '.join(args)}: does not use {index}:\n{text}")
+    assert not failures, "\n\n".join(failures)
