@@ -1,0 +1,125 @@
+"""Writing exports: CSV rows, JSON arrays and JSON lines to a text stream, and the file that
+appears under its name complete or not at all.
+
+Rows are written as they come (the services stream them from the database), so memory stays
+flat at any row count. Every writer takes the stream it writes to: stdout, or the temporary
+file of `atomic_output`.
+
+CSV cells go through `cells.neutralise` (a spreadsheet would run `=...` as a formula) unless
+the caller asks for raw cells; the importer undoes exactly that, so export -> import is
+lossless. Lines end in CRLF, as RFC 4180 and the spreadsheets that read these files expect;
+a value's own line breaks stay inside its quotes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from crm_cli.io.cells import neutralise
+
+# Multi-valued fields (emails, phones, tags) share one cell, joined by this; the importer
+# splits on ";" and strips spaces. Neither an address, an E.164 number nor a tag holds ";".
+MULTI_SEPARATOR = "; "
+
+Getter = Callable[[dict[str, Any]], Any]
+
+
+def cell_text(value: Any) -> str:
+    """A record value as one CSV cell: lists joined by MULTI_SEPARATOR, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return MULTI_SEPARATOR.join(cell_text(v) for v in value)
+    return str(value)
+
+
+def write_csv(
+    out: IO[str],
+    header: Sequence[str],
+    getters: Sequence[Getter],
+    rows: Iterable[dict[str, Any]],
+    *,
+    raw: bool = False,
+) -> int:
+    """Write `header`, then one line per row (cell i is `getters[i](row)`); the row count."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header if raw else [neutralise(h) for h in header])
+    count = 0
+    if raw:
+        for row in rows:
+            writer.writerow([cell_text(get(row)) for get in getters])
+            count += 1
+    else:
+        for row in rows:
+            writer.writerow([neutralise(cell_text(get(row))) for get in getters])
+            count += 1
+    return count
+
+
+def write_json_array(out: IO[str], rows: Iterable[Any]) -> int:
+    """A JSON array, one element per line, written as the rows come; the row count."""
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    count = 0
+    out.write("[")
+    for row in rows:
+        out.write(("\n" if count == 0 else ",\n") + encode(row))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def write_json_lines(out: IO[str], rows: Iterable[Any]) -> int:
+    """One JSON object per line (JSON Lines); the row count."""
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    count = 0
+    for row in rows:
+        out.write(encode(row) + "\n")
+        count += 1
+    return count
+
+
+def write_texts(out: IO[str], texts: Iterable[str]) -> int:
+    """Pieces of text written one after another (vCards); how many."""
+    count = 0
+    for piece in texts:
+        out.write(piece)
+        count += 1
+    return count
+
+
+PRIVATE_FILE = 0o600
+
+
+@contextmanager
+def atomic_output(target: Path | None, *, newline: str | None = "") -> Iterator[IO[str]]:
+    """The stream an export writes to: stdout when `target` is None, else a private (0600)
+    temporary file beside `target`, flushed to disk and renamed to `target` when the block
+    ends. If the block raises, the temporary file is deleted and `target` is left as it was:
+    a failed export never leaves half a file."""
+    if target is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".partial")
+    partial = Path(name)
+    try:
+        os.chmod(partial, PRIVATE_FILE)
+        with open(fd, "w", encoding="utf-8", newline=newline) as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
