@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -50,8 +51,13 @@ def write_csv(
     rows: Iterable[dict[str, Any]],
     *,
     raw: bool = False,
+    numbers_plain: bool = False,
 ) -> int:
-    """Write `header`, then one line per row (cell i is `getters[i](row)`); the row count."""
+    """Write `header`, then one line per row (cell i is `getters[i](row)`); the row count.
+
+    `numbers_plain`: a cell that is only a phone number (`+4930...`: a plus and digits) is
+    not neutralised. No spreadsheet can run it as anything but that number, and the address
+    books the presets feed would keep the guarding quote as part of the number."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header if raw else [neutralise(h) for h in header])
     count = 0
@@ -59,11 +65,19 @@ def write_csv(
         for row in rows:
             writer.writerow([cell_text(get(row)) for get in getters])
             count += 1
-    else:
-        for row in rows:
-            writer.writerow([neutralise(cell_text(get(row))) for get in getters])
-            count += 1
+        return count
+    guard = _guard_numbers_plain if numbers_plain else neutralise
+    for row in rows:
+        writer.writerow([guard(cell_text(get(row))) for get in getters])
+        count += 1
     return count
+
+
+_NUMBER = re.compile(r"\+[0-9]+")
+
+
+def _guard_numbers_plain(cell: str) -> str:
+    return cell if _NUMBER.fullmatch(cell) else neutralise(cell)
 
 
 def write_json_array(out: IO[str], rows: Iterable[Any]) -> int:

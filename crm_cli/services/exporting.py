@@ -332,8 +332,8 @@ def write_records(
             out.write("\ufeff")
         header = [h for h, _ in preset.columns]
         getters = [_source(spec, preset.separator) for _, spec in preset.columns]
-    else:
-        header, getters = csv_columns(session, kind)
+        return csvout.write_csv(out, header, getters, records, raw=options.raw, numbers_plain=True)
+    header, getters = csv_columns(session, kind)
     return csvout.write_csv(out, header, getters, records, raw=options.raw)
 
 

@@ -42,8 +42,10 @@ def _fill(crm: Runner) -> None:
     crm.ok("contact", "rm", "gone@example.com")
     crm.ok("company", "add", "Ünïcode GmbH", "--domain", "unicode.example", "-f", "vat=DE123")
     crm.ok("pipeline", "add", "partners", "--stages", "talk,sign,won:won,lost:lost")
-    deal = crm.json("deal", "add", "Line\nbreak deal", "--contact", "zw@example.cn",
-                    "--value", "1234.56", "--currency", "USD", "--close", "2027-03-01", "-t", "big")  # fmt: skip
+    deal = crm.json(
+        "deal", "add", "Line\nbreak deal", "--contact", "zw@example.cn", "--value", "1234.56",
+        "--currency", "USD", "--close", "2027-03-01", "-t", "big",
+    )  # fmt: skip
     crm.ok("deal", "move", str(deal["id"]), "proposal")
     crm.ok("deal", "won", str(deal["id"]))
     lost = crm.json("deal", "add", "Lost one", "--value", "10", "--pipeline", "partners")
@@ -51,7 +53,7 @@ def _fill(crm: Runner) -> None:
     crm.ok("followup", "add", "Weekly call", "--due", "2027-01-04 09:30", "--repeat", "weekly",
            "--contact", "zw@example.cn")  # fmt: skip
     crm.ok("followup", "done", "1")
-    crm.ok("log", "call", "zw@example.cn", "Talked about =HYPERLINK(\"x\")")
+    crm.ok("log", "call", "zw@example.cn", 'Talked about =HYPERLINK("x")')
     crm.ok("feedback", "add", "zw@example.cn", "--kind", "nps", "--score", "9", "--text", "ok\ttab")
 
 
