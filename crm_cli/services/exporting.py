@@ -281,13 +281,13 @@ def custom_keys(session: Session, table: str) -> list[str]:
     return sorted(str(k) for k in session.execute(text(query)).scalars())
 
 
-def csv_columns(session: Session, kind: str) -> tuple[list[str], list[Getter]]:
+def csv_columns(session: Session, kind: str) -> tuple[list[str], list[str | Getter]]:
     """The header and the value getters of `kind`'s CSV."""
     header: list[str] = []
-    getters: list[Getter] = []
+    getters: list[str | Getter] = []
     for name, source in LAYOUTS[kind]:
         header.append(name)
-        getters.append(_key(source) if isinstance(source, str) else source)
+        getters.append(source)
     table = CUSTOM_TABLES.get(kind)
     if table is not None:
         for key in custom_keys(session, table):
@@ -331,8 +331,8 @@ def write_records(
         if preset.bom:
             out.write("\ufeff")
         header = [h for h, _ in preset.columns]
-        getters = [_source(spec, preset.separator) for _, spec in preset.columns]
-        return csvout.write_csv(out, header, getters, records, raw=options.raw, numbers_plain=True)
+        layout: list[str | Getter] = [_source(s, preset.separator) for _, s in preset.columns]
+        return csvout.write_csv(out, header, layout, records, raw=options.raw, numbers_plain=True)
     header, getters = csv_columns(session, kind)
     return csvout.write_csv(out, header, getters, records, raw=options.raw)
 

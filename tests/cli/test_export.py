@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import itertools
 import json
 import os
 import stat
@@ -143,16 +144,15 @@ def test_a_failed_export_keeps_the_old_file(
     target = tmp_path / "out" / "contacts.csv"
     target.parent.mkdir()
     target.write_text("yesterday's export\n")
-    from crm_cli.io import csvout
+    from crm_cli.services import exporting
 
-    real = csvout.cell_text
+    listing = exporting._listing
 
-    def failing(value: Any) -> str:
-        if value == "张伟":
-            raise KeyboardInterrupt  # stopped half way
-        return real(value)
+    def failing(*args: Any) -> Any:
+        yield from itertools.islice(listing(*args), 1)
+        raise KeyboardInterrupt  # stopped half way
 
-    monkeypatch.setattr(csvout, "cell_text", failing)
+    monkeypatch.setattr(exporting, "_listing", failing)
     assert crm("export", "contacts", "-o", str(target)).code == 130
     assert target.read_text() == "yesterday's export\n"
     assert [p.name for p in target.parent.iterdir()] == ["contacts.csv"]
@@ -227,7 +227,7 @@ def test_injection_payloads_are_neutralised_and_kept(
 ) -> None:
     """Every formula payload and naughty string comes out of a CSV export inert, and reads back
     to the exact text (`unneutralise`, which the importer applies)."""
-    from crm_cli.io.cells import TRIGGERS, unneutralise
+    from crm_cli.io.cells import TRIGGERS, neutralise, unneutralise
     from crm_cli.services.contacts import ContactInput, add_contact
     from crm_cli.services.context import open_context
 
@@ -247,6 +247,6 @@ def test_injection_payloads_are_neutralised_and_kept(
     for row, text in zip(rows, strings, strict=True):
         cell = row["field.payload"]
         assert not cell.startswith(TRIGGERS), cell
-        assert unneutralise(cell) == text
+        assert cell == neutralise(text) and unneutralise(cell) == text
     raw = _csv(crm.ok("export", "contacts", "--sort", "name", "--raw").out)
     assert [r["field.payload"] for r in raw] == strings
