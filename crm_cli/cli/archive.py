@@ -22,15 +22,13 @@ app = typer.Typer(help="Bring records in from files.", no_args_is_help=True)
 def import_all(
     file: Annotated[
         Path,
-        typer.Argument(
-            help="An archive written by `crm export all` (- reads stdin).", dir_okay=False
-        ),
+        typer.Argument(help="An archive written by export all (- reads stdin).", dir_okay=False),
     ],
     json_: JsonOpt = False,
 ) -> None:
     """Restore a whole database from `crm export all` into an empty database.
 
-    Example: CRM_DATABASE_URL=postgresql+psycopg://crm@db/crm crm import all crm-archive.jsonl
+    Example: crm import all crm-archive.jsonl
     """
     import sys
 

@@ -356,7 +356,7 @@ def feedback(
 
 @app.command("all")
 def all_(output: OutputOpt = None) -> None:
-    """Write the whole database as JSON lines: a backup any crm restores (`crm import all`).
+    """Write the whole database as JSON lines: a backup that restores into any database.
 
     Example: crm export all -o crm-archive.jsonl
     """
