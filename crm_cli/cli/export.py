@@ -8,6 +8,7 @@ an existing FILE as it was.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -68,12 +69,28 @@ def _run(
     options = ExportOptions(fmt=fmt, raw=raw, **kw)
     check_options(kind, options)
     ctx = common.context()
+    progress = _progress(kind)
     with ctx.session(write=False) as session:
         flt = flt_factory(ctx, session)
         with _opened(output) as out:
-            count = export_records(ctx, session, kind, flt, out, options)
+            count = export_records(ctx, session, kind, flt, out, options, progress)
+    if progress is not None:
+        sys.stderr.write("\r\x1b[K")
     if output is not None:
         common.note(f"exported {count:,} {kind} to {output}")
+
+
+def _progress(kind: str) -> Any:
+    """A running count on stderr when it is a terminal (the total is not counted first: that
+    would read every record twice); nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(count: int) -> None:
+        sys.stderr.write(f"\rcrm: exporting {kind}: {count:,}")
+        sys.stderr.flush()
+
+    return show
 
 
 def _opened(output: Path | None) -> Any:

@@ -338,15 +338,37 @@ def write_records(
 
 
 def export_records(
-    ctx: Context, session: Session, kind: str, flt: Any, out: IO[str], options: ExportOptions
+    ctx: Context,
+    session: Session,
+    kind: str,
+    flt: Any,
+    out: IO[str],
+    options: ExportOptions,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Export every `kind` record `flt` (the kind's listing filter) matches to `out`; how
-    many were written. The listing's row cap is lifted: an export has none."""
+    many were written. The listing's row cap is lifted: an export has none. `progress` is
+    told the count so far every PROGRESS_EVERY records."""
     if kind not in KINDS:
         raise InvalidValue("kind", kind, f"one of {', '.join(KINDS)}")
     check_options(kind, options)
     flt.limit = None
-    return write_records(session, kind, _listing(ctx, session, kind, flt), out, options)
+    records = _listing(ctx, session, kind, flt)
+    if progress is not None:
+        records = _counted(records, progress)
+    return write_records(session, kind, records, out, options)
+
+
+PROGRESS_EVERY = 5_000
+
+
+def _counted(
+    records: Iterable[dict[str, Any]], progress: Callable[[int], None]
+) -> Iterator[dict[str, Any]]:
+    for count, record in enumerate(records, start=1):
+        if count % PROGRESS_EVERY == 0:
+            progress(count)
+        yield record
 
 
 def _listing(ctx: Context, session: Session, kind: str, flt: Any) -> Iterable[dict[str, Any]]:

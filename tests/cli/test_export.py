@@ -250,3 +250,18 @@ def test_injection_payloads_are_neutralised_and_kept(
         assert cell == neutralise(text) and unneutralise(cell) == text
     raw = _csv(crm.ok("export", "contacts", "--sort", "name", "--raw").out)
     assert [r["field.payload"] for r in raw] == strings
+
+
+def test_a_running_count_on_a_terminal_only(
+    crm: Runner, filled: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from crm_cli.services import exporting
+
+    monkeypatch.setattr(exporting, "PROGRESS_EVERY", 1)
+    assert crm.ok("export", "contacts").err == ""  # not a terminal: nothing on stderr
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    result = crm.ok("export", "contacts")
+    assert "crm: exporting contacts: 2" in result.err
+    assert len(_csv(result.out)) == 2
