@@ -124,17 +124,18 @@ def header(session: Session) -> dict[str, Any]:
     }
 
 
-def _snapshot(session: Session) -> None:
-    """One consistent view of every table for the whole export. SQLite's read transaction is
-    one already; PostgreSQL's default gives each statement its own, so a writer committing
-    between two tables could leave a reference pointing at a row the archive lacks."""
+def snapshot(session: Session) -> None:
+    """One consistent view of every table for the whole export; call before the session's
+    first statement. SQLite's read transaction is one already; PostgreSQL's default gives
+    each statement its own, so a writer committing between two tables could leave a
+    reference pointing at a row the archive lacks."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
 
 
 def archive_lines(session: Session) -> Iterator[str]:
     """The archive of the database, line by line, read a chunk of rows at a time."""
-    _snapshot(session)
+    snapshot(session)
     yield _line(header(session))
     for table in archived_tables():
         names = [c.name for c in table.columns]

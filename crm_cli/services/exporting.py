@@ -353,6 +353,9 @@ def export_records(
         raise InvalidValue("kind", kind, f"one of {', '.join(KINDS)}")
     check_options(kind, options)
     flt.limit = None
+    from crm_cli.services.archive import snapshot
+
+    snapshot(session)  # the records and their emails, tags, names: all as of one moment
     records = _listing(ctx, session, kind, flt)
     if progress is not None:
         records = _counted(records, progress)
