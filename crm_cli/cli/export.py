@@ -113,7 +113,9 @@ def contacts(
     ] = None,
     owner: OwnerOpt = None,
     mine: MineOpt = False,
-    company: Annotated[str | None, typer.Option("--company", help="Company id or name.")] = None,
+    company: Annotated[
+        str | None, typer.Option("--company", "-c", help="Company id or name.")
+    ] = None,
     text: TextOpt = None,
     removed: RemovedOpt = False,
     sort: SortOpt = None,
