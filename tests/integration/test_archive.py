@@ -229,3 +229,15 @@ def test_every_table_has_a_place_in_the_archive() -> None:
     for position, table in enumerate(archived_tables()):
         for key in table.foreign_keys:
             assert key.column.table.name in names[: position + 1], (table.name, key.target_fullname)
+
+
+def test_restores_from_stdin(
+    crm: Runner, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.ok("contact", "add", "Ana Lima", "-e", "ana@acme.com", "-f", "shoe=42")
+    archive = crm.ok("export", "all").out  # to stdout, for a pipe
+    assert archive.encode() == _archive(crm, tmp_path / "a.jsonl")
+    _use(monkeypatch, f"sqlite:///{tmp_path / 'other.db'}")
+    result = crm.ok("import", "all", "-", stdin=archive)
+    assert result.out.startswith("Restored ") and "from stdin" in result.out
+    assert crm.json("contact", "show", "ana@acme.com")["custom"] == {"shoe": "42"}
