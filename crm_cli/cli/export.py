@@ -68,15 +68,16 @@ def _run(
 
     options = ExportOptions(fmt=fmt, raw=raw, **kw)
     check_options(kind, options)
+    target = _opened(output)  # a bad path is refused before the database is opened
     ctx = common.context()
     progress = _progress(kind)
     with ctx.session(write=False) as session:
         flt = flt_factory(ctx, session)
-        with _opened(output) as out:
+        with target as out:
             count = export_records(ctx, session, kind, flt, out, options, progress)
     if progress is not None:
         sys.stderr.write("\r\x1b[K")
-    if output is not None:
+    if output is not None and str(output) != "-":
         common.note(f"exported {count:,} {kind} to {output}")
 
 
@@ -94,9 +95,12 @@ def _progress(kind: str) -> Any:
 
 
 def _opened(output: Path | None) -> Any:
+    """Where the export goes: `-o FILE` written atomically, or stdout (also for `-o -`)."""
     from crm_cli.errors import InvalidValue
     from crm_cli.io.csvout import atomic_output
 
+    if output is not None and str(output) == "-":
+        output = None
     if output is not None and (output.is_dir() or not output.parent.resolve().is_dir()):
         reason = "is a folder" if output.is_dir() else "its folder does not exist"
         raise InvalidValue("--output", str(output), reason)
@@ -381,8 +385,9 @@ def all_(output: OutputOpt = None) -> None:
     """
     from crm_cli.services.archive import write_archive
 
+    target = _opened(output)
     ctx = common.context()
-    with ctx.session(write=False) as session, _opened(output) as out:
+    with ctx.session(write=False) as session, target as out:
         counts = write_archive(session, out)
-    if output is not None:
+    if output is not None and str(output) != "-":
         common.note(f"exported {counts.total:,} rows of {len(counts.rows)} tables to {output}")

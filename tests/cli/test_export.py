@@ -136,6 +136,8 @@ def test_output_file_is_written_whole_and_private(crm: Runner, filled: str, tmp_
     assert result.out == "" and "exported 2 contacts" in result.err
     assert len(_csv(target.read_text(encoding="utf-8"))) == 2
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    dash = crm.ok("export", "contacts", "-o", "-")  # `-`: stdout, as usual for a file name
+    assert dash.out == target.read_bytes().decode() and dash.err == ""
 
 
 def test_a_failed_export_keeps_the_old_file(
