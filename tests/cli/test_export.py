@@ -267,3 +267,25 @@ def test_a_running_count_on_a_terminal_only(
     result = crm.ok("export", "contacts")
     assert "crm: exporting contacts: 2" in result.err
     assert len(_csv(result.out)) == 2
+
+
+def test_vcf_hands_each_contact_record_to_the_vcard_codec(
+    crm: Runner, filled: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contract with io/vcard.py: `write_vcard(record, version)` per contact, the record
+    as `contact list --json` gives it, the cards written one after another."""
+    import sys
+    import types
+
+    seen: list[tuple[dict[str, Any], str]] = []
+
+    def write_vcard(contact: dict[str, Any], version: str = "4.0") -> str:
+        seen.append((contact, version))
+        return f"BEGIN:VCARD\r\nVERSION:{version}\r\nFN:{contact['name']}\r\nEND:VCARD\r\n"
+
+    fake = types.ModuleType("crm_cli.io.vcard")
+    fake.write_vcard = write_vcard  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "crm_cli.io.vcard", fake)
+    out = crm.ok("export", "contacts", "--vcf", "--vcard-version", "3.0", "--tag", "vip").out
+    assert out == "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Lima\r\nEND:VCARD\r\n"
+    assert seen == [(crm.json("contact", "list", "--tag", "vip")[0], "3.0")]
