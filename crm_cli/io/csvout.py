@@ -117,9 +117,27 @@ _GUARDED = frozenset((*TRIGGERS, "'"))
 _NUMBER = re.compile(r"\+[0-9]+")
 
 
+# What json.dumps(ensure_ascii=False) leaves raw but a terminal may act on (DEL, the C1
+# controls, line separators, bidi controls): written as \u escapes, the same data to a parser.
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_encoder() -> Callable[[Any], str]:
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    search, sub = _JSON_RAW.search, _JSON_RAW.sub
+
+    def safe(row: Any) -> str:
+        text = encode(row)
+        if search(text) is None:
+            return text
+        return sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+    return safe
+
+
 def write_json_array(out: IO[str], rows: Iterable[Any]) -> int:
     """A JSON array, one element per line, written as the rows come; the row count."""
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    encode = _json_encoder()
     count = 0
     out.write("[")
     for row in rows:
@@ -131,7 +149,7 @@ def write_json_array(out: IO[str], rows: Iterable[Any]) -> int:
 
 def write_json_lines(out: IO[str], rows: Iterable[Any]) -> int:
     """One JSON object per line (JSON Lines); the row count."""
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    encode = _json_encoder()
     count = 0
     for row in rows:
         out.write(encode(row) + "\n")

@@ -272,7 +272,10 @@ def custom_keys(session: Session, table: str) -> list[str]:
     """Every custom field name used in `table` (removed records too), sorted: the
     `field.NAME` columns of its CSV, known before the first row is written."""
     if session.get_bind().dialect.name == "postgresql":
-        query = f"SELECT DISTINCT json_object_keys(custom) FROM {table} WHERE custom IS NOT NULL"
+        query = (
+            f"SELECT DISTINCT json_object_keys(custom) FROM {table} "
+            "WHERE json_typeof(custom) = 'object'"
+        )
     else:
         query = (
             f"SELECT DISTINCT j.key FROM {table}, json_each({table}.custom) AS j "

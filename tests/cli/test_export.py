@@ -252,6 +252,8 @@ def test_injection_payloads_are_neutralised_and_kept(
         assert cell == neutralise(text) and unneutralise(cell) == text
     raw = _csv(crm.ok("export", "contacts", "--sort", "name", "--raw").out)
     assert [r["field.payload"] for r in raw] == strings
+    lines = crm.ok("export", "contacts", "--sort", "name", "--jsonl").out.split("\n")[:-1]
+    assert [json.loads(line)["custom"]["payload"] for line in lines] == strings
 
 
 def test_a_running_count_on_a_terminal_only(
