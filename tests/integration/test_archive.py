@@ -242,3 +242,33 @@ def test_restores_from_stdin(
     result = crm.ok("import", "all", "-", stdin=archive)
     assert result.out.startswith("Restored ") and "from stdin" in result.out
     assert crm.json("contact", "show", "ana@acme.com")["custom"] == {"shoe": "42"}
+
+
+@pytest.mark.postgres
+def test_naughty_strings_cross_both_ways(
+    crm: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pg_url: str, shared_data: Path
+) -> None:
+    """515 strings known to break software, as names and custom fields, SQLite -> PostgreSQL
+    -> SQLite: every byte of the archive the same."""
+    from crm_cli.services.contacts import ContactInput, add_contact
+    from crm_cli.services.context import open_context
+
+    strings = [s for s in json.loads((shared_data / "naughty_strings_blns/files/blns.json")
+                                     .read_text()) if s]  # fmt: skip
+    _use(monkeypatch, f"sqlite:///{tmp_path / 'source.db'}")
+    ctx = open_context()
+    try:
+        with ctx.session() as session:
+            for i, text in enumerate(strings):
+                add_contact(ctx, session, ContactInput(name=f"N{i}", fields={"s": text}))
+    finally:
+        ctx.close()
+    first = _archive(crm, tmp_path / "first.jsonl")
+    _use(monkeypatch, pg_url)
+    crm.ok("import", "all", str(tmp_path / "first.jsonl"))
+    assert _archive(crm, tmp_path / "pg.jsonl") == first
+    _use(monkeypatch, f"sqlite:///{tmp_path / 'back.db'}")
+    crm.ok("import", "all", str(tmp_path / "pg.jsonl"))
+    assert _archive(crm, tmp_path / "back.jsonl") == first
+    shown = crm.json("contact", "list", "--sort", "id")
+    assert [c["custom"]["s"] for c in shown] == strings
