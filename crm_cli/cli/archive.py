@@ -32,8 +32,7 @@ def import_all(
     """
     import sys
 
-    from crm_cli.errors import InvalidValue
-    from crm_cli.services.archive import restore_archive
+    from crm_cli.services.archive import ArchiveError, restore_archive
 
     source = "stdin" if str(file) == "-" else str(file)
     try:
@@ -41,7 +40,7 @@ def import_all(
             sys.stdin if str(file) == "-" else open(file, encoding="utf-8", newline="")  # noqa: SIM115
         )
     except OSError as exc:
-        raise InvalidValue("file", str(file), exc.strerror or "cannot be read") from None
+        raise ArchiveError(f"cannot read {file}: {exc.strerror or 'not readable'}") from None
     ctx = common.context()
     try:
         # No journal: the database was empty, so there is nothing to undo to; a restore starts
@@ -49,7 +48,7 @@ def import_all(
         with ctx.session(journal=False) as session:
             counts = restore_archive(ctx, session, iter(stream), source)
     except UnicodeDecodeError as exc:
-        raise InvalidValue("file", source, f"not UTF-8 text ({exc.reason})") from None
+        raise ArchiveError(f"{source}: not UTF-8 text ({exc.reason})") from None
     finally:
         if stream is not sys.stdin:
             stream.close()

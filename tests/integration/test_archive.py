@@ -272,3 +272,11 @@ def test_naughty_strings_cross_both_ways(
     assert _archive(crm, tmp_path / "back.jsonl") == first
     shown = crm.json("contact", "list", "--sort", "id")
     assert [c["custom"]["s"] for c in shown] == strings
+
+
+def test_a_missing_file_is_a_one_line_error(crm: Runner, sqlite_url: str, tmp_path: Path) -> None:
+    result = crm("import", "all", str(tmp_path / "nowhere.jsonl"))
+    assert result.code == 2 and "nowhere.jsonl" in result.err and result.err.count("\n") == 1
+    (tmp_path / "latin1.jsonl").write_bytes(b'{"format":"crm-archive"}\n\xe9\n')
+    result = crm("import", "all", str(tmp_path / "latin1.jsonl"))
+    assert result.code == 2 and "UTF-8" in result.err
