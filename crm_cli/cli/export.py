@@ -16,6 +16,7 @@ import typer
 
 from crm_cli.cli import common
 from crm_cli.cli.common import RemovedOpt, SortOpt
+from crm_cli.errors import CrmError, ExitCode
 
 app = typer.Typer(
     help="Write records to files: CSV, JSON, JSON lines, vCard; or the whole database.",
@@ -94,16 +95,20 @@ def _progress(kind: str) -> Any:
     return show
 
 
+class OutputError(CrmError):
+    exit_code = ExitCode.USAGE
+
+
 def _opened(output: Path | None) -> Any:
     """Where the export goes: `-o FILE` written atomically, or stdout (also for `-o -`)."""
-    from crm_cli.errors import InvalidValue
     from crm_cli.io.csvout import atomic_output
 
     if output is not None and str(output) == "-":
         output = None
     if output is not None and (output.is_dir() or not output.parent.resolve().is_dir()):
         reason = "is a folder" if output.is_dir() else "its folder does not exist"
-        raise InvalidValue("--output", str(output), reason)
+        # The whole path, not cut as a quoted value is: it is what the person must fix.
+        raise OutputError(f"--output {output}: {reason}")
     return atomic_output(output)
 
 
