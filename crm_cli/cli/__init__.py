@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("crm_cli.cli.config", "app"),
     "db": ("crm_cli.cli.db", "app"),
     "demo": ("crm_cli.cli.demo", "demo"),
+    "export": ("crm_cli.cli.export", "app"),
+    "import": ("crm_cli.cli.archive", "app"),
 }
 
 

@@ -1,0 +1,403 @@
+"""`crm export KIND`: every record a listing would show, with every field, to a file.
+
+An export is the listing of the same noun with no row cap: the same filter objects and the
+same streamed records (services.common.stream, a chunk of rows at a time), written as they
+come by the writers in io/csvout.py. Memory stays flat at any row count.
+
+CSV columns carry the field names `crm import --map` takes (`name`, `email`, `phone`,
+`tags`, `field.NAME` for a custom field...), so an exported file re-imports with no flags.
+Multi-valued fields share a cell joined by "; " (csvout.MULTI_SEPARATOR). Related records
+are named as the listings name them (the company's, the owner's, the contact's name).
+Times are ISO 8601 with the offset of the configured zone, as in `--json`.
+
+`--preset google|outlook` writes the header layout those address books import instead; the
+layouts are the data in PRESETS, one generic writer serves them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from crm_cli.errors import CrmError, InvalidValue
+from crm_cli.io import csvout
+
+if TYPE_CHECKING:
+    from crm_cli.services.context import Context
+
+KINDS = ("contacts", "companies", "deals", "followups", "interactions", "feedback")
+FORMATS = ("csv", "json", "jsonl", "vcf")
+
+Getter = Callable[[dict[str, Any]], Any]
+
+
+def _key(name: str) -> Getter:
+    return lambda record: record.get(name)
+
+
+def _money(record: dict[str, Any]) -> str | None:
+    from crm_cli.domain.money import to_major
+
+    minor = record.get("value_minor")
+    if minor is None:
+        return None
+    return str(to_major(int(minor), str(record.get("currency") or "EUR")))
+
+
+# CSV columns per kind: (header, where the value comes from). A plain string is the record's
+# key of that name; the header is the field name the importer maps.
+_R = str | Getter
+LAYOUTS: dict[str, list[tuple[str, _R]]] = {
+    "contacts": [
+        ("id", "id"),
+        ("name", "name"),
+        ("given_name", "given_name"),
+        ("family_name", "family_name"),
+        ("email", "emails"),
+        ("phone", "phones"),
+        ("title", "title"),
+        ("company", "company"),
+        ("lifecycle", "lifecycle"),
+        ("source", "source"),
+        ("owner", "owner"),
+        ("tags", "tags"),
+        ("cadence_days", "cadence_days"),
+        ("last_contacted_at", "last_contacted_at"),
+        ("created_at", "created_at"),
+        ("updated_at", "updated_at"),
+        ("deleted_at", "deleted_at"),
+    ],
+    "companies": [
+        ("id", "id"),
+        ("name", "name"),
+        ("domain", "domain"),
+        ("industry", "industry"),
+        ("size", "size"),
+        ("address", "address"),
+        ("owner", "owner"),
+        ("tags", "tags"),
+        ("created_at", "created_at"),
+        ("updated_at", "updated_at"),
+        ("deleted_at", "deleted_at"),
+    ],
+    "deals": [
+        ("id", "id"),
+        ("external_id", "external_id"),
+        ("title", "title"),
+        ("contact", "contact"),
+        ("company", "company"),
+        ("pipeline", "pipeline"),
+        ("stage", "stage"),
+        ("status", "status"),
+        ("value", _money),
+        ("currency", "currency"),
+        # Only a probability set on the deal: blank means the stage's default applies.
+        ("probability", "probability_override"),
+        ("expected_close", "expected_close"),
+        ("lost_reason", "lost_reason"),
+        ("owner", "owner"),
+        ("source", "source"),
+        ("tags", "tags"),
+        ("created_at", "created_at"),
+        ("updated_at", "updated_at"),
+        ("closed_at", "closed_at"),
+        ("deleted_at", "deleted_at"),
+    ],
+    "followups": [
+        ("id", "id"),
+        ("title", "title"),
+        ("due_at", "due_at"),
+        ("timezone", "timezone"),
+        ("contact", "contact"),
+        ("deal", "deal"),
+        ("owner", "owner"),
+        ("priority", "priority"),
+        ("repeat", "repeat"),
+        ("notes", "notes"),
+        ("status", "status"),
+        ("done_at", "done_at"),
+        ("snoozed_until", "snoozed_until"),
+        ("created_at", "created_at"),
+        ("updated_at", "updated_at"),
+    ],
+    "interactions": [
+        ("id", "id"),
+        ("kind", "kind"),
+        ("direction", "direction"),
+        ("occurred_at", "occurred_at"),
+        ("summary", "summary"),
+        ("body", "body"),
+        ("contact", "contact"),
+        ("deal", "deal"),
+        ("owner", "owner"),
+        ("created_at", "created_at"),
+    ],
+    "feedback": [
+        ("id", "id"),
+        ("kind", "kind"),
+        ("score", "score"),
+        ("text", "text"),
+        ("category", "category"),
+        ("status", "status"),
+        ("resolved_at", "resolved_at"),
+        ("resolution_note", "resolution_note"),
+        ("channel", "channel"),
+        ("contact", "contact"),
+        ("deal", "deal"),
+        ("owner", "owner"),
+        ("created_at", "created_at"),
+        ("updated_at", "updated_at"),
+    ],
+}
+
+# Kinds with custom fields: their table, for the `field.NAME` columns.
+CUSTOM_TABLES = {"contacts": "contact", "companies": "company"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A contact CSV layout another address book imports: (header, source) per column.
+
+    A source is a record key (`title`), an item of a list (`emails.1`: the second email),
+    `first_name` (the given name, or the whole name when it was not given apart: names are
+    never split by guessing), or "" for a column the layout has but crm has nothing for.
+    Lists (tags) are joined by `separator`. `bom`: start the file with a UTF-8 byte-order
+    mark, which the reader needs to take the file as UTF-8 rather than the system code page.
+    """
+
+    columns: tuple[tuple[str, str], ...]
+    separator: str
+    bom: bool = False
+
+
+PRESETS: dict[str, Preset] = {
+    # Google Contacts' own export layout ("Google CSV"), the one its import reads best.
+    # Several labels in one cell are joined by " ::: ".
+    "google": Preset(
+        columns=(
+            ("First Name", "first_name"),
+            ("Middle Name", ""),
+            ("Last Name", "family_name"),
+            ("Nickname", ""),
+            ("Organization Name", "company"),
+            ("Organization Title", "title"),
+            ("Notes", ""),
+            ("Labels", "tags"),
+            ("E-mail 1 - Label", ""),
+            ("E-mail 1 - Value", "emails.0"),
+            ("E-mail 2 - Label", ""),
+            ("E-mail 2 - Value", "emails.1"),
+            ("E-mail 3 - Label", ""),
+            ("E-mail 3 - Value", "emails.2"),
+            ("Phone 1 - Label", ""),
+            ("Phone 1 - Value", "phones.0"),
+            ("Phone 2 - Label", ""),
+            ("Phone 2 - Value", "phones.1"),
+            ("Phone 3 - Label", ""),
+            ("Phone 3 - Value", "phones.2"),
+        ),
+        separator=" ::: ",
+    ),
+    # Outlook's import layout (desktop Import/Export wizard and Outlook.com "Import contacts"):
+    # fixed columns, three addresses, phones by slot. Categories are separated by ";".
+    "outlook": Preset(
+        columns=(
+            ("First Name", "first_name"),
+            ("Middle Name", ""),
+            ("Last Name", "family_name"),
+            ("Company", "company"),
+            ("Job Title", "title"),
+            ("E-mail Address", "emails.0"),
+            ("E-mail 2 Address", "emails.1"),
+            ("E-mail 3 Address", "emails.2"),
+            ("Mobile Phone", "phones.0"),
+            ("Business Phone", "phones.1"),
+            ("Home Phone", "phones.2"),
+            ("Categories", "tags"),
+            ("Notes", ""),
+        ),
+        separator=";",
+        bom=True,
+    ),
+}
+
+
+def _source(spec: str, separator: str) -> Getter:
+    if not spec:
+        return lambda record: None
+    if spec == "first_name":
+        return lambda r: r.get("given_name") or (None if r.get("family_name") else r.get("name"))
+    if "." in spec:
+        name, index = spec.split(".", 1)
+        i = int(index)
+        return lambda r: (r.get(name) or [])[i] if len(r.get(name) or []) > i else None
+    if spec == "tags":
+        return lambda r: separator.join(r.get("tags") or [])
+    return _key(spec)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How to write: `fmt` one of FORMATS; `raw` leaves CSV cells as they are (no formula
+    guard); `preset` a key of PRESETS (contacts, CSV); `vcard_version` 4.0 or 3.0."""
+
+    fmt: str = "csv"
+    raw: bool = False
+    preset: str | None = None
+    vcard_version: str = "4.0"
+
+
+def check_options(kind: str, options: ExportOptions) -> None:
+    """Refuse a combination that cannot be written, before the database is opened."""
+    if options.fmt not in FORMATS:
+        raise InvalidValue("format", options.fmt, f"must be one of {', '.join(FORMATS)}")
+    if options.fmt == "vcf" and kind != "contacts":
+        raise InvalidValue("--vcf", kind, "vCard holds contacts only")
+    if options.preset is not None:
+        if kind != "contacts":
+            raise InvalidValue("--preset", options.preset, "presets are for contacts")
+        if options.preset not in PRESETS:
+            raise InvalidValue("--preset", options.preset, f"one of {', '.join(PRESETS)}")
+        if options.fmt != "csv":
+            raise InvalidValue("--preset", options.preset, "a preset is a CSV layout")
+    if options.vcard_version not in ("3.0", "4.0"):
+        raise InvalidValue("--vcard-version", options.vcard_version, "must be 3.0 or 4.0")
+
+
+def custom_keys(session: Session, table: str) -> list[str]:
+    """Every custom field name used in `table` (removed records too), sorted: the
+    `field.NAME` columns of its CSV, known before the first row is written."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = (
+            f"SELECT DISTINCT json_object_keys(custom) FROM {table} "
+            "WHERE json_typeof(custom) = 'object'"
+        )
+    else:
+        query = (
+            f"SELECT DISTINCT j.key FROM {table}, json_each({table}.custom) AS j "
+            f"WHERE json_type({table}.custom) = 'object'"
+        )
+    return sorted(str(k) for k in session.execute(text(query)).scalars())
+
+
+def csv_columns(session: Session, kind: str) -> tuple[list[str], list[str | Getter]]:
+    """The header and the value getters of `kind`'s CSV."""
+    header: list[str] = []
+    getters: list[str | Getter] = []
+    for name, source in LAYOUTS[kind]:
+        header.append(name)
+        getters.append(source)
+    table = CUSTOM_TABLES.get(kind)
+    if table is not None:
+        for key in custom_keys(session, table):
+            header.append(f"field.{key}")
+            getters.append(_custom(key))
+    return header, getters
+
+
+def _custom(key: str) -> Getter:
+    return lambda record: (record.get("custom") or {}).get(key)
+
+
+def _vcards(records: Iterable[dict[str, Any]], version: str) -> Iterator[str]:
+    import importlib
+
+    try:  # the vCard codec (io/vcard.py, vobject): loaded only for --vcf
+        write_vcard = importlib.import_module("crm_cli.io.vcard").write_vcard
+    except (ImportError, AttributeError):
+        raise CrmError("vCard export is not available in this version of crm") from None
+    for record in records:
+        card = str(write_vcard(record, version))
+        yield card if card.endswith("\n") else card + "\n"
+
+
+def write_records(
+    session: Session,
+    kind: str,
+    records: Iterable[dict[str, Any]],
+    out: IO[str],
+    options: ExportOptions,
+) -> int:
+    """Write `records` (a listing's stream) to `out` in the chosen form; how many."""
+    if options.fmt == "json":
+        return csvout.write_json_array(out, records)
+    if options.fmt == "jsonl":
+        return csvout.write_json_lines(out, records)
+    if options.fmt == "vcf":
+        return csvout.write_texts(out, _vcards(records, options.vcard_version))
+    if options.preset is not None:
+        preset = PRESETS[options.preset]
+        if preset.bom:
+            out.write("\ufeff")
+        header = [h for h, _ in preset.columns]
+        layout: list[str | Getter] = [_source(s, preset.separator) for _, s in preset.columns]
+        return csvout.write_csv(out, header, layout, records, raw=options.raw, numbers_plain=True)
+    header, getters = csv_columns(session, kind)
+    return csvout.write_csv(out, header, getters, records, raw=options.raw)
+
+
+def export_records(
+    ctx: Context,
+    session: Session,
+    kind: str,
+    flt: Any,
+    out: IO[str],
+    options: ExportOptions,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Export every `kind` record `flt` (the kind's listing filter) matches to `out`; how
+    many were written. The listing's row cap is lifted: an export has none. `progress` is
+    told the count so far every PROGRESS_EVERY records."""
+    if kind not in KINDS:
+        raise InvalidValue("kind", kind, f"one of {', '.join(KINDS)}")
+    check_options(kind, options)
+    flt.limit = None
+    from crm_cli.services.archive import snapshot
+
+    snapshot(session)  # the records and their emails, tags, names: all as of one moment
+    records = _listing(ctx, session, kind, flt)
+    if progress is not None:
+        records = _counted(records, progress)
+    return write_records(session, kind, records, out, options)
+
+
+PROGRESS_EVERY = 5_000
+
+
+def _counted(
+    records: Iterable[dict[str, Any]], progress: Callable[[int], None]
+) -> Iterator[dict[str, Any]]:
+    for count, record in enumerate(records, start=1):
+        if count % PROGRESS_EVERY == 0:
+            progress(count)
+        yield record
+
+
+def _listing(ctx: Context, session: Session, kind: str, flt: Any) -> Iterable[dict[str, Any]]:
+    if kind == "contacts":
+        from crm_cli.services.contacts import list_contacts
+
+        return list_contacts(ctx, session, flt).rows
+    if kind == "companies":
+        from crm_cli.services.companies import list_companies
+
+        return list_companies(ctx, session, flt).rows
+    if kind == "deals":
+        from crm_cli.services.deal_views import list_deals
+
+        return list_deals(ctx, session, flt).rows
+    if kind == "followups":
+        from crm_cli.services.followups import list_followups
+
+        return list_followups(ctx, session, flt).rows
+    if kind == "interactions":
+        from crm_cli.services.interactions import list_interactions
+
+        return list_interactions(ctx, session, flt).rows
+    from crm_cli.services.feedback import list_feedback
+
+    return list_feedback(ctx, session, flt).rows
