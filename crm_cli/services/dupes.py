@@ -8,9 +8,9 @@ contacts; the keys give a few per record. A key shared by more than `BLOCK_LIMIT
 switchboard number, "info@" at a big company, a very common name) says little about any one
 pair and would cost a quadratic block: such keys are skipped and counted, never silently.
 
-Each pair then gets reasons, each with a fixed weight (`WEIGHTS`); the score is their sum,
-capped at 100. So a score of 85 reads "same phone 45 + same name 40", and `--min-score`
-is a threshold a person can reason about. Names are compared with rapidfuzz
+Each pair then gets reasons, each with a fixed weight (`WEIGHTS`, `COMPANY_WEIGHTS`); the
+score is their sum, capped at 100. So a score of 85 reads "same phone 45 + same name 40",
+and `--min-score` is a threshold a person can reason about. Names are compared with rapidfuzz
 (token_sort_ratio on case- and accent-folded names, so "Weber, Jonas" is "Jonas Weber").
 
 City: contacts have no address, so a contact's city is its custom field `city` (any case of
@@ -60,6 +60,8 @@ WEIGHTS: dict[str, int] = {
     "same city": 20,
     "same address": 20,
 }
+# Two companies of one name (legal forms aside) are rarer than two people of one name.
+COMPANY_WEIGHTS = {**WEIGHTS, "same name": 50, "similar name": 30}
 
 # Words that are not part of who someone is: titles before a name, legal forms after a company.
 _HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "herr", "frau", "mme"})
@@ -321,44 +323,47 @@ def candidate_pairs(items: list[Item], kind: str) -> tuple[set[tuple[int, int]],
 # --- scoring ----------------------------------------------------------------------------------
 
 
-def _reason(name: str, detail: str | None = None, weight: int | None = None) -> dict[str, Any]:
-    return {"reason": name, "weight": WEIGHTS[name] if weight is None else weight, "detail": detail}
+def _reason(name: str, detail: str | None, weights: dict[str, int]) -> dict[str, Any]:
+    return {"reason": name, "weight": weights[name], "detail": detail}
 
 
 def score_pair(a: Item, b: Item, kind: str) -> tuple[int, list[dict[str, Any]]]:
     """The reasons two records look alike, each with its weight, and their capped sum."""
     from rapidfuzz import fuzz
 
+    weights = WEIGHTS if kind == "contacts" else COMPANY_WEIGHTS
     reasons: list[dict[str, Any]] = []
     if a.emails and b.emails:
         shared = {email_key(e) for e in a.emails} & {email_key(e) for e in b.emails}
         if shared:
-            reasons.append(_reason("same email", min(shared)))
+            reasons.append(_reason("same email", min(shared), weights))
     if a.phones and b.phones:
         tails = {phone_key(p) for p in a.phones} & {phone_key(p) for p in b.phones} - {None}
         if tails:
             shown = next(p for p in a.phones if phone_key(p) in tails)
-            reasons.append(_reason("same phone", shown))
+            reasons.append(_reason("same phone", shown, weights))
     if a.domain and a.domain == b.domain:
-        reasons.append(_reason("same domain", a.domain))
+        reasons.append(_reason("same domain", a.domain, weights))
     named = False
     if a.words and b.words:
         if a.name_key == b.name_key:
-            reasons.append(_reason("same name", b.name))
+            reasons.append(_reason("same name", b.name, weights))
             named = True
         else:
             ratio = fuzz.token_sort_ratio(a.name_key, b.name_key)
             if ratio >= SIMILAR_NAME:
-                reasons.append(_reason("similar name", f"{a.name} ~ {b.name} ({ratio:.0f}%)"))
+                reasons.append(
+                    _reason("similar name", f"{a.name} ~ {b.name} ({ratio:.0f}%)", weights)
+                )
                 named = True
     # Being at one company or in one city says something only about people of (nearly) one name.
     if named:
         if a.company_id is not None and a.company_id == b.company_id:
-            reasons.append(_reason("same company", a.company))
+            reasons.append(_reason("same company", a.company, weights))
         if a.city and a.city == b.city:
-            reasons.append(_reason("same city", a.city))
+            reasons.append(_reason("same city", a.city, weights))
     if a.address and a.address == b.address:
-        reasons.append(_reason("same address", a.address))
+        reasons.append(_reason("same address", a.address, weights))
     score = min(100, sum(r["weight"] for r in reasons))
     return score, reasons
 
