@@ -2,8 +2,8 @@
 
 Candidates come only from blocking keys: two records are compared when they share one of
 them (a normalised email, the last digits of a phone, a domain, the name's words in any
-order, a word of the name with the other words' initials, a word of the name at the same
-company or in the same city). Comparing every pair would be 5 billion comparisons at 100,000
+order, the name with one letter of one word deleted, a word of the name at the same company
+or in the same city). Comparing every pair would be 5 billion comparisons at 100,000
 contacts; the keys give a few per record. A key shared by more than `BLOCK_LIMIT` records (a
 switchboard number, "info@" at a big company, a very common name) says little about any one
 pair and would cost a quadratic block: such keys are skipped and counted, never silently.
@@ -23,13 +23,15 @@ back.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from rapidfuzz import fuzz
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -95,27 +97,9 @@ _LEGAL_FORMS = frozenset(
         "ltda",
     }
 )
-_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
-_FREE_MAIL = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "hotmail.com",
-        "outlook.com",
-        "live.com",
-        "icloud.com",
-        "me.com",
-        "aol.com",
-        "gmx.de",
-        "web.de",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "proton.me",
-        "protonmail.com",
-    }
-)
+_CITY = re.compile(r'"city"\s*:\s*"([^"\\]*)"', re.IGNORECASE)
+_NON_DIGIT = re.compile(r"[^0-9]+")
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def name_words(name: str | None, drop: frozenset[str] = _HONORIFICS) -> list[str]:
@@ -123,17 +107,21 @@ def name_words(name: str | None, drop: frozenset[str] = _HONORIFICS) -> list[str
     if not name:
         return []
     text = name.lower() if name.isascii() else fold(name)
-    return [w for w in _NON_WORD.split(text) if w and w not in drop]
+    words = _WORD.findall(text)
+    return words if drop.isdisjoint(words) else [w for w in words if w not in drop]
 
 
 def email_key(email: str) -> str:
     """An address as a person means it: case folded, `+tag` dropped from the local part."""
-    local, _, domain = email.strip().lower().partition("@")
+    text = email.strip().lower()
+    if "+" not in text:
+        return text
+    local, _, domain = text.partition("@")
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
 def phone_key(phone: str) -> str | None:
-    digits = "".join(ch for ch in phone if ch.isdigit())
+    digits = _NON_DIGIT.sub("", phone)
     if len(digits) < 6:
         return None
     return digits[-PHONE_TAIL:]
@@ -147,7 +135,7 @@ def domain_key(value: str | None) -> str | None:
     return domain or None
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One record as the matcher sees it."""
 
@@ -161,10 +149,14 @@ class Item:
     city: str | None = None
     domain: str | None = None
     address: str | None = None
+    # Set by `prepare` once the lists are read: what blocking and scoring compare.
+    name_key: str = ""
+    email_keys: frozenset[str] = frozenset()
+    phone_keys: frozenset[str] = frozenset()
 
-    @property
-    def name_key(self) -> str:
-        return " ".join(sorted(self.words))
+    def prepare(self) -> None:
+        self.email_keys = frozenset(email_key(e) for e in self.emails)
+        self.phone_keys = frozenset(k for k in map(phone_key, self.phones) if k)
 
 
 @dataclass
@@ -176,8 +168,17 @@ class DupeReport:
     skipped_keys: int  # blocking keys shared by too many records
 
 
-def _city(custom: dict[str, Any] | None) -> str | None:
-    for key, value in (custom or {}).items():
+def _city(custom: dict[str, Any] | str | None) -> str | None:
+    if isinstance(custom, str):  # the stored JSON, read as text: decoded only if it may hold one
+        if "city" not in custom.lower():
+            return None
+        plain = _CITY.search(custom)
+        if plain is not None:  # no escapes in it: no need to decode the whole document
+            return " ".join(name_words(plain.group(1))) or None
+        custom = json.loads(custom)
+    if not isinstance(custom, dict):
+        return None
+    for key, value in custom.items():
         if key.lower() == "city" and isinstance(value, str) and value.strip():
             return " ".join(name_words(value))
     return None
@@ -195,11 +196,15 @@ def _contacts(session: Session) -> list[Item]:
             select(col(Company.id), col(Company.name)).where(col(Company.deleted_at).is_(None))
         )
     }
+    # The custom fields as text: JSON-decoding 100,000 of them to find a few cities costs
+    # more than the rest of the read.
+    custom_text = cast(col(Contact.custom), String)
     for cid, name, company_id, custom in session.execute(
-        select(col(Contact.id), col(Contact.name), col(Contact.company_id), col(Contact.custom))
+        select(col(Contact.id), col(Contact.name), col(Contact.company_id), custom_text)
         .where(live)
         .order_by(col(Contact.id))
-    ):
+    ).all():
+        assert cid is not None
         items[cid] = Item(
             id=cid,
             name=name,
@@ -208,19 +213,20 @@ def _contacts(session: Session) -> list[Item]:
             company=companies.get(company_id) if company_id is not None else None,
             city=_city(custom) if custom else None,
         )
-    live_ids = select(col(Contact.id)).where(live)
-    for cid, email in session.execute(
-        select(ContactEmail.c.contact_id, ContactEmail.c.email)
-        .where(ContactEmail.c.contact_id.in_(live_ids))
-        .order_by(ContactEmail.c.position, ContactEmail.c.id)
+    # Every address and number, matched to the live contacts here (a removed contact's are
+    # skipped): cheaper than joining the contacts again.
+    for attr, table, column in (
+        ("emails", ContactEmail, ContactEmail.c.email),
+        ("phones", ContactPhone, ContactPhone.c.phone),
     ):
-        items[cid].emails.append(email)
-    for cid, phone in session.execute(
-        select(ContactPhone.c.contact_id, ContactPhone.c.phone)
-        .where(ContactPhone.c.contact_id.in_(live_ids))
-        .order_by(ContactPhone.c.position, ContactPhone.c.id)
-    ):
-        items[cid].phones.append(phone)
+        for cid, value in session.execute(
+            select(table.c.contact_id, column).order_by(
+                table.c.contact_id, table.c.position, table.c.id
+            )
+        ).all():
+            item = items.get(cid)
+            if item is not None:
+                getattr(item, attr).append(value)
     return list(items.values())
 
 
@@ -252,57 +258,67 @@ def _companies(session: Session) -> list[Item]:
 # --- blocking ---------------------------------------------------------------------------------
 
 
-def _name_keys(item: Item) -> Iterable[str]:
-    words = item.words
+def _name_keys(item: Item, names: frozenset[str]) -> Iterable[str]:
+    # Initials ("Jonas K. Weber") say little: blocking looks at the words of two letters or more.
+    words = sorted(w for w in item.words if len(w) > 1) or item.words
     if not words:
         return
-    yield "n:" + item.name_key
-    if len(words) < 2:
+    if "same name" in names:
+        yield "n:" + " ".join(words)
+    if len(words) < 2 or "similar name" not in names:
         return
     for i, word in enumerate(words):
-        if len(word) < 2:
+        if len(word) < 4:
             continue
-        # One word exact and the others' initials: a typo anywhere but in an initial of the
-        # other words still shares one of these keys.
-        initials = "".join(sorted(w[0] for j, w in enumerate(words) if j != i))
-        yield f"w:{word}|{initials}"
+        # One typo (a letter changed, dropped, added or two swapped) in one word, the others
+        # exact: the word with one letter deleted is shared by both spellings (the deletion
+        # neighbourhood of SymSpell). The keys are specific, so their blocks stay small.
+        others = " ".join(words[:i] + words[i + 1 :])
+        yield f"x:{others}|{word}"
+        for at in range(len(word)):
+            yield f"x:{others}|{word[:at]}{word[at + 1 :]}"
 
 
-def _keys(item: Item, kind: str) -> Iterable[str]:
-    yield from _name_keys(item)
-    for email in item.emails:
-        yield "e:" + email_key(email)
-    for phone in item.phones:
-        tail = phone_key(phone)
-        if tail:
-            yield "p:" + tail
-    # A word of the name within one company, city or (for companies) domain.
-    scopes = []
-    if item.company_id is not None:
-        scopes.append(f"c{item.company_id}")
-    if item.city:
-        scopes.append(f"y{item.city}")
-    if kind == "contacts":
-        for email in item.emails:
-            domain = email_key(email).rpartition("@")[2]
-            if domain not in _FREE_MAIL:
-                scopes.append(f"d{domain}")
+def _keys(item: Item, names: frozenset[str]) -> set[str]:
+    keys = set(_name_keys(item, names)) if names else set()
+    keys.update(["e:" + k for k in item.email_keys])
+    keys.update(["p:" + k for k in item.phone_keys])
     if item.domain:
-        yield "d:" + item.domain
+        keys.add("d:" + item.domain)
     if item.address:
-        yield "a:" + item.address
-    for scope in scopes:
-        for word in item.words:
-            if len(word) >= 2:
-                yield f"s:{scope}|{word}"
+        keys.add("a:" + item.address)
+    # A word of the name within one company or one city.
+    words = [w for w in item.words if len(w) > 1]
+    if item.company_id is not None:
+        keys.update([f"s:c{item.company_id}|{w}" for w in words])
+    if item.city:
+        keys.update([f"s:y{item.city}|{w}" for w in words])
+    return keys
 
 
-def candidate_pairs(items: list[Item], kind: str) -> tuple[set[tuple[int, int]], int]:
+def name_reasons(kind: str, min_score: int) -> frozenset[str]:
+    """The name reasons worth a blocking key of their own at `min_score`.
+
+    A pair is listed only if its reasons reach `min_score`. A name alone gives at most its own
+    weight; with more evidence (an email, a phone, a company, a city) the pair shares that
+    evidence's key anyway. So the keys that find pairs by name alone are built only when the
+    name's weight can reach the threshold by itself: at the default of 50, "same name" (40)
+    and "similar name" (25) cannot for contacts, and their keys (the bulk of all keys) are
+    not built.
+    """
+    weights = WEIGHTS if kind == "contacts" else COMPANY_WEIGHTS
+    return frozenset(r for r in ("same name", "similar name") if weights[r] >= min_score)
+
+
+def candidate_pairs(
+    items: list[Item], kind: str, min_score: int = 0
+) -> tuple[set[tuple[int, int]], int]:
     """Pairs of indexes into `items` that share a blocking key, and how many keys were
     skipped for being shared too widely."""
+    names = name_reasons(kind, min_score)
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, item in enumerate(items):
-        for key in set(_keys(item, kind)):
+        for key in _keys(item, names):
             blocks[key].append(index)
     pairs: set[tuple[int, int]] = set()
     skipped = 0
@@ -329,16 +345,14 @@ def _reason(name: str, detail: str | None, weights: dict[str, int]) -> dict[str,
 
 def score_pair(a: Item, b: Item, kind: str) -> tuple[int, list[dict[str, Any]]]:
     """The reasons two records look alike, each with its weight, and their capped sum."""
-    from rapidfuzz import fuzz
-
     weights = WEIGHTS if kind == "contacts" else COMPANY_WEIGHTS
     reasons: list[dict[str, Any]] = []
-    if a.emails and b.emails:
-        shared = {email_key(e) for e in a.emails} & {email_key(e) for e in b.emails}
+    if a.email_keys and b.email_keys:
+        shared = a.email_keys & b.email_keys
         if shared:
             reasons.append(_reason("same email", min(shared), weights))
-    if a.phones and b.phones:
-        tails = {phone_key(p) for p in a.phones} & {phone_key(p) for p in b.phones} - {None}
+    if a.phone_keys and b.phone_keys:
+        tails = a.phone_keys & b.phone_keys
         if tails:
             shown = next(p for p in a.phones if phone_key(p) in tails)
             reasons.append(_reason("same phone", shown, weights))
@@ -346,6 +360,10 @@ def score_pair(a: Item, b: Item, kind: str) -> tuple[int, list[dict[str, Any]]]:
         reasons.append(_reason("same domain", a.domain, weights))
     named = False
     if a.words and b.words:
+        if not a.name_key:
+            a.name_key = " ".join(sorted(a.words))
+        if not b.name_key:
+            b.name_key = " ".join(sorted(b.words))
         if a.name_key == b.name_key:
             reasons.append(_reason("same name", b.name, weights))
             named = True
@@ -391,7 +409,9 @@ def find_dupes(
     if not 0 <= min_score <= 100:
         raise InvalidValue("min-score", min_score, "must be from 0 to 100")
     items = _contacts(session) if kind == "contacts" else _companies(session)
-    pairs, skipped = candidate_pairs(items, kind)
+    for item in items:
+        item.prepare()
+    pairs, skipped = candidate_pairs(items, kind, min_score)
     ignored = _ignored(session, _entity(kind))
     found: list[tuple[int, Item, Item, list[dict[str, Any]]]] = []
     for i, j in pairs:
