@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -155,8 +154,10 @@ class Item:
     phone_keys: frozenset[str] = frozenset()
 
     def prepare(self) -> None:
-        self.email_keys = frozenset(email_key(e) for e in self.emails)
-        self.phone_keys = frozenset(k for k in map(phone_key, self.phones) if k)
+        if self.emails:
+            self.email_keys = frozenset(map(email_key, self.emails))
+        if self.phones:
+            self.phone_keys = frozenset(filter(None, map(phone_key, self.phones)))
 
 
 @dataclass
@@ -279,20 +280,22 @@ def _name_keys(item: Item, names: frozenset[str]) -> Iterable[str]:
             yield f"x:{others}|{word[:at]}{word[at + 1 :]}"
 
 
-def _keys(item: Item, names: frozenset[str]) -> set[str]:
-    keys = set(_name_keys(item, names)) if names else set()
-    keys.update(["e:" + k for k in item.email_keys])
-    keys.update(["p:" + k for k in item.phone_keys])
+def _keys(item: Item, names: frozenset[str]) -> list[str]:
+    """The record's blocking keys (a key may come twice: the caller drops repeats)."""
+    keys = list(_name_keys(item, names)) if names else []
+    keys += ["e:" + k for k in item.email_keys]
+    keys += ["p:" + k for k in item.phone_keys]
     if item.domain:
-        keys.add("d:" + item.domain)
+        keys.append("d:" + item.domain)
     if item.address:
-        keys.add("a:" + item.address)
+        keys.append("a:" + item.address)
     # A word of the name within one company or one city.
-    words = [w for w in item.words if len(w) > 1]
     if item.company_id is not None:
-        keys.update([f"s:c{item.company_id}|{w}" for w in words])
+        scope = f"s:c{item.company_id}|"
+        keys += [scope + w for w in item.words if len(w) > 1]
     if item.city:
-        keys.update([f"s:y{item.city}|{w}" for w in words])
+        scope = f"s:y{item.city}|"
+        keys += [scope + w for w in item.words if len(w) > 1]
     return keys
 
 
@@ -316,10 +319,15 @@ def candidate_pairs(
     """Pairs of indexes into `items` that share a blocking key, and how many keys were
     skipped for being shared too widely."""
     names = name_reasons(kind, min_score)
-    blocks: dict[str, list[int]] = defaultdict(list)
+    blocks: dict[str, list[int]] = {}
+    find = blocks.get
     for index, item in enumerate(items):
         for key in _keys(item, names):
-            blocks[key].append(index)
+            members = find(key)
+            if members is None:
+                blocks[key] = [index]
+            elif members[-1] != index:
+                members.append(index)
     pairs: set[tuple[int, int]] = set()
     skipped = 0
     for members in blocks.values():
