@@ -178,3 +178,29 @@ def test_company_merge_moves_contacts_and_deals_and_undoes(db_url: str, crm: Run
     assert [c["id"] for c in crm.json("company", "list", "--removed")] == [2]
     crm.ok("undo")
     assert dump(db_url) == before
+
+
+def test_undo_refuses_when_the_kept_contact_changed_since(pair: Runner, db_url: str) -> None:
+    pair.ok("contact", "merge", "1", "2", "--yes")
+    pair.ok("contact", "edit", "1", "--title", "CEO")
+    after_edit = dump(db_url)
+    refused = pair("undo", str(_merge_set(pair)))
+    assert refused.code == ExitCode.CONFLICT
+    assert "contact 1 has changed since" in refused.err
+    assert dump(db_url) == after_edit
+
+
+def test_a_merged_contact_can_be_restored(pair: Runner) -> None:
+    pair.ok("contact", "merge", "1", "2", "--yes")
+    restored = pair.json("contact", "restore", "2")
+    assert restored["name"] == "Jonas Webr"
+    assert restored["deleted_at"] is None
+    # Its addresses stayed with the kept contact; its phones and tags are its own still.
+    assert restored["emails"] == []
+    assert restored["phones"] == ["+49307654321"]
+    assert restored["tags"] == ["new"]
+
+
+def _merge_set(crm: Runner) -> int:
+    sets = crm.json("history", "--last", "5")
+    return next(s["id"] for s in sets if "merge" in s["command"])
