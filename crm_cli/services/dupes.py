@@ -376,7 +376,12 @@ def score_pair(a: Item, b: Item, kind: str) -> tuple[int, list[dict[str, Any]]]:
             reasons.append(_reason("same name", b.name, weights))
             named = True
         else:
-            ratio = fuzz.token_sort_ratio(a.name_key, b.name_key)
+            # Sorted words match "Weber, Jonas" with "Jonas Weber"; the words as written
+            # match a typo in a first letter, which can change the sorted order.
+            ratio = max(
+                fuzz.token_sort_ratio(a.name_key, b.name_key),
+                fuzz.ratio(" ".join(a.words), " ".join(b.words)),
+            )
             if ratio >= SIMILAR_NAME:
                 reasons.append(
                     _reason("similar name", f"{a.name} ~ {b.name} ({ratio:.0f}%)", weights)

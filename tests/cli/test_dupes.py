@@ -144,3 +144,11 @@ def test_companies(db_url: str, crm: Runner) -> None:
 def test_empty_database(db_url: str, crm: Runner) -> None:
     assert crm.json("dupes", "contacts") == []
     assert crm.ok("dupes", "contacts").out == ""
+
+
+def test_a_typo_in_a_first_letter_is_still_a_similar_name(db_url: str, crm: Runner) -> None:
+    # Sorting the words would put "ewselli" before "nadia": the words as written still match.
+    crm.ok("contact", "add", "Nadia Weselli", "--company", "Acme")
+    crm.ok("contact", "add", "Nadia eWselli", "--company", "Acme")
+    found = _pairs(crm, "contacts")
+    assert _reasons(found[(1, 2)]) == {"similar name", "same company"}
