@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("crm_cli.cli.demo", "demo"),
     "export": ("crm_cli.cli.export", "app"),
     "import": ("crm_cli.cli.archive", "app"),
+    "dupes": ("crm_cli.cli.dupes", "app"),
 }
 
 

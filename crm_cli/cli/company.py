@@ -254,3 +254,28 @@ def restore(
     with ctx.session() as session:
         record = restore_company(ctx, session, ref)
     _result(record, "Restored", json_)
+
+
+@app.command("merge")
+def merge(
+    keep: Annotated[str, typer.Argument(help="The company to keep (id or name).")],
+    others: Annotated[
+        list[str], typer.Argument(help="The companies merged into it, then removed.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
+    ] = False,
+    prefer: Annotated[
+        str,
+        typer.Option("--prefer", help="Who wins a conflicting field: keep (default) or other."),
+    ] = "keep",
+    json_: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Merge duplicate companies into one: contacts, deals, tags and fields move.
+
+    Example: crm company merge 3 8 --dry-run
+    """
+    from crm_cli.cli.dupes import run_merge
+
+    run_merge("company", keep, others, dry_run=dry_run, prefer=prefer, json_=json_, yes=yes)

@@ -363,3 +363,26 @@ def restore(
     with ctx.session() as session:
         record = restore_contact(ctx, session, ref)
     _result(record, "Restored", json_)
+
+
+@app.command("merge")
+def merge(
+    keep: Annotated[str, typer.Argument(help="The contact to keep (id or email).")],
+    others: Annotated[list[str], typer.Argument(help="The contacts merged into it, then removed.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
+    ] = False,
+    prefer: Annotated[
+        str,
+        typer.Option("--prefer", help="Who wins a conflicting field: keep (default) or other."),
+    ] = "keep",
+    json_: JsonOpt = False,
+    yes: YesOpt = False,
+) -> None:
+    """Merge duplicate contacts into one: emails, phones, tags, fields, deals and history move.
+
+    Example: crm contact merge 12 31 --dry-run
+    """
+    from crm_cli.cli.dupes import run_merge
+
+    run_merge("contact", keep, others, dry_run=dry_run, prefer=prefer, json_=json_, yes=yes)

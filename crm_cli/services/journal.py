@@ -43,6 +43,7 @@ JOURNALED = frozenset(
         "interaction",
         "feedback",
         "event",
+        "dupe_ignore",
     }
 )
 
@@ -50,7 +51,7 @@ JOURNALED = frozenset(
 @cache
 def models() -> dict[str, Any]:
     """The ORM class of each journaled table, by table name (for undo)."""
-    from crm_cli.store.models import Company, Contact, User
+    from crm_cli.store.models import Company, Contact, DupeIgnore, User
     from crm_cli.store.sales import (
         Deal,
         Event,
@@ -74,6 +75,7 @@ def models() -> dict[str, Any]:
         Interaction,
         Feedback,
         Event,
+        DupeIgnore,
     )
     found = {m.__tablename__: m for m in classes}
     assert set(found) == JOURNALED

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
@@ -166,3 +166,18 @@ CompanyTag = Table(
         "tag_id", Integer, ForeignKey("tag.id", ondelete="CASCADE"), primary_key=True, index=True
     ),
 )
+
+
+class DupeIgnore(Stamped, table=True):
+    """A pair of contacts or companies someone said are not duplicates ("keep separate"):
+    `crm dupes` leaves the pair out from then on. The pair is stored in id order, once.
+
+    No foreign keys: `kind` says which table the ids are in, and a removed record keeps its
+    pairs (restoring it must not bring the pair back as a duplicate)."""
+
+    __tablename__ = "dupe_ignore"
+    __table_args__ = (UniqueConstraint("kind", "first_id", "second_id"),)
+    kind: str  # contact, company
+    first_id: int
+    second_id: int
+    user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
