@@ -68,6 +68,7 @@ TABLES = (
     "interaction",
     "feedback",
     "event",
+    "dupe_ignore",
 )
 NOT_ARCHIVED = ("change_set", "change_entry")
 

@@ -40,6 +40,7 @@ def _fill(crm: Runner) -> None:
     )  # fmt: skip
     crm.ok("contact", "add", "Gone Person", "-e", "gone@example.com")
     crm.ok("contact", "rm", "gone@example.com")
+    crm.ok("dupes", "ignore", "zw@example.cn", "gone@example.com")
     crm.ok("company", "add", "Ünïcode GmbH", "--domain", "unicode.example", "-f", "vat=DE123")
     crm.ok("pipeline", "add", "partners", "--stages", "talk,sign,won:won,lost:lost")
     deal = crm.json(
