@@ -121,3 +121,38 @@ def test_a_run_killed_mid_delivery_loses_nothing(
     again = reported(start(crm_home, NOW + timedelta(minutes=15)))
     assert sorted(r["id"] for r in again) == sorted(due)
     assert reported(start(crm_home, NOW + timedelta(minutes=30))) == []
+
+
+def test_a_second_run_waits_for_the_first_claim_then_skips_it(
+    db_url: str, crm: Runner, setup: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race itself, made certain: the second run starts while the first holds its claims
+    uncommitted. It must wait (never report them too), then find them taken."""
+    import threading
+
+    from crm_cli.services.context import open_context
+    from crm_cli.services.reminders import RemindOptions, run
+
+    due = add_due(crm, 2, "race")
+    monkeypatch.setenv("CRM_NOW", NOW.isoformat())
+    first_ctx, second_ctx = open_context().open(), open_context().open()
+    seen: list[list[int]] = []
+    try:
+        with first_ctx.session(journal=False) as session:
+            result = run(first_ctx, session, RemindOptions(), lambda records: [])
+            assert sorted(r["id"] for r in result.records) == sorted(due)
+
+            def second() -> None:
+                with second_ctx.session(journal=False) as other:
+                    found = run(second_ctx, other, RemindOptions(), lambda records: [])
+                    seen.append([r["id"] for r in found.records])
+
+            thread = threading.Thread(target=second)
+            thread.start()
+            thread.join(1.0)
+            assert thread.is_alive()  # waiting on the first run's claims
+        thread.join(30)
+        assert seen == [[]]
+    finally:
+        first_ctx.close()
+        second_ctx.close()
