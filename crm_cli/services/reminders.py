@@ -533,3 +533,88 @@ def systemd_units(crm: str, env: dict[str, str], every_minutes: int = 15) -> str
         "WantedBy=timers.target\n\n"
         "# then: systemctl --user daemon-reload && systemctl --user enable --now crm-remind.timer"
     )
+
+
+def cadence_days(text: str) -> int:
+    """A stay-in-touch cadence as typed (`30d`, `2w`, `30`; `off` or `0` for none) in days."""
+    cleaned = text.strip().lower()
+    if cleaned in ("off", "none", "never", "0", "0d"):
+        return 0
+    if cleaned.isdigit():
+        cleaned += "d"
+    span = parse_duration(cleaned, "every")
+    if span < timedelta(days=1) or span % timedelta(days=1):
+        raise InvalidValue("every", text, "a whole number of days or weeks, such as 30d or 2w")
+    return span.days
+
+
+def end_of_today(ctx: Context) -> datetime:
+    """The last instant of today in the user's zone."""
+    tz = ctx.tz
+    tomorrow = utcnow().astimezone(tz).date() + timedelta(days=1)
+    return dates.localize(tomorrow, time(0, 0), tz) - timedelta(microseconds=1)
+
+
+# --- the day's agenda -------------------------------------------------------------------------
+
+AGENDA_LIMIT = 50
+
+
+def agenda(
+    ctx: Context, session: Session, owner: str | None = None, everyone: bool = False
+) -> dict[str, Any]:
+    """What a person reads in the morning (`crm today`): overdue follow-ups, those due today,
+    stay-in-touch contacts due by tonight, open deals with nothing scheduled, and the warning
+    when reminders have stopped running. Reads only; reports nothing as delivered. Each list
+    holds at most AGENDA_LIMIT items; `counts` says how many there are in all."""
+    now = utcnow()
+    tz = ctx.tz
+    owner_id = _owner_id(ctx, session, owner, everyone)
+    tomorrow = dates.localize(now.astimezone(tz).date() + timedelta(days=1), time(0, 0), tz)
+    due = _effective_due_sql()
+    base = select(Followup).where(
+        col(Followup.done_at).is_(None), col(Followup.deleted_at).is_(None)
+    )
+    if owner_id is not None:
+        base = base.where(col(Followup.owner_id) == owner_id)
+    order = (due, col(Followup.id))
+
+    def followups(*conds: Any) -> tuple[list[dict[str, Any]], int]:
+        query = base.where(*conds)
+        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        found = list(session.scalars(query.order_by(*order).limit(AGENDA_LIMIT)))
+        return [r for _, r in _followup_reminders(ctx, session, found, now)], int(count)
+
+    overdue, overdue_count = followups(due <= now)
+    today, today_count = followups(due > now, due < tomorrow)
+    contacts = due_contacts(ctx, session, owner_id, end_of_today(ctx))
+    in_touch = [r for _, r in _contact_reminders(ctx, session, contacts[:AGENDA_LIMIT], now)]
+    stale = stale_deals_query(owner_id)
+    stale_count = session.scalar(select(func.count()).select_from(stale.subquery())) or 0
+    deals = list(session.scalars(stale.limit(AGENDA_LIMIT)))
+    owners = owner_names(session, {d.owner_id for d in deals})
+    no_next = [
+        {
+            "kind": DEAL,
+            "id": d.id,
+            "title": d.title,
+            "owner_id": d.owner_id,
+            "owner": owners.get(d.owner_id or 0),
+            "act": f'crm followup add "Next step" --deal {d.id} --due tomorrow',
+        }
+        for d in deals
+    ]
+    return {
+        "now": dates.iso(now, tz),
+        "overdue": overdue,
+        "today": today,
+        "stay_in_touch": in_touch,
+        "no_next_step": no_next,
+        "counts": {
+            "overdue": overdue_count,
+            "today": today_count,
+            "stay_in_touch": len(contacts),
+            "no_next_step": int(stale_count),
+        },
+        "warning": stopped_warning(ctx, session),
+    }
