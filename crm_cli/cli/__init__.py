@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "followup": ("crm_cli.cli.followup", "app"),
     "remind": ("crm_cli.cli.remind", "remind"),
     "today": ("crm_cli.cli.today", "today"),
+    "export": ("crm_cli.cli.ics", "app"),
     "log": ("crm_cli.cli.log", "app"),
     "feedback": ("crm_cli.cli.feedback", "app"),
     "search": ("crm_cli.cli.search", "search"),
