@@ -1,0 +1,134 @@
+"""`crm remind` at a million follow-ups against a hundred: whole process, same run.
+
+Builds two SQLite databases through the real migrations (`crm remind --status` creates them),
+then fills them with one executemany each:
+
+- small: 100 follow-ups, all due;
+- big: 1,000,000 follow-ups: 100 due, 1,000 overdue but reported already (delivery rows),
+  598,900 done, 400,000 still to come.
+
+Then times `crm remind` (the installed command, a subprocess, as cron runs it) on each,
+alternating, REPEATS times; after each run its delivery rows are deleted (untimed) so every
+run reports the same 100. Prints the medians and their ratio (target: big <= 1.2x small).
+
+Usage: python bench/remind.py [WORKDIR] [--rows N]
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+CRM = str(Path(sys.executable).parent / "crm")
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+REPEATS = 7
+DUE = 100
+REPORTED = 1_000
+
+
+def stamp(value: datetime) -> str:
+    """How SQLAlchemy stores a UTC time in SQLite (store/types.py: naive UTC text)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def env_for(home: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "CRM_HOME": str(home),
+        "CRM_NOW": NOW.isoformat(),
+        "CRM_USER_NAME": "Bench",
+    }
+
+
+def build(home: Path, total: int) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    subprocess.run([CRM, "remind", "--status"], env=env_for(home), check=True, capture_output=True)
+    conn = sqlite3.connect(home / "crm.db")
+    owner = conn.execute("SELECT id FROM user").fetchone()[0]
+    rnd = random.Random(7)
+    now = stamp(NOW)
+
+    def rows():  # type: ignore[no-untyped-def]
+        for i in range(total):
+            if i < DUE:
+                due, done = NOW - timedelta(minutes=1 + i), None
+            elif i < DUE + REPORTED and total > DUE:
+                due, done = NOW - timedelta(days=1 + i % 300), None
+            elif i % 5 < 3:
+                due, done = NOW - timedelta(days=rnd.uniform(1, 900)), now
+            else:
+                due, done = NOW + timedelta(days=rnd.uniform(0.01, 700)), None
+            yield (now, now, f"Call {i}", stamp(due), "Europe/Berlin", owner, "normal", done, 1)
+
+    started = time.perf_counter()
+    conn.executemany(
+        "INSERT INTO followup (created_at, updated_at, title, due_at, timezone, owner_id, "
+        "priority, done_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows(),
+    )
+    if total > DUE:
+        conn.execute("INSERT INTO remind_run (at, reported, failed) VALUES (?, 0, 0)", (now,))
+        conn.execute(
+            "INSERT INTO reminder_delivery (kind, subject_id, occurrence, delivered_at, run_id) "
+            "SELECT 'followup', id, due_at, ?, 1 FROM followup WHERE id > ? AND id <= ?",
+            (now, DUE, DUE + REPORTED),
+        )
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.commit()
+    conn.close()
+    print(f"built {total:,} follow-ups in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
+def run_once(home: Path) -> float:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [CRM, "remind", "--everyone"], env=env_for(home), capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == DUE, (len(lines), proc.stderr)
+    conn = sqlite3.connect(home / "crm.db")
+    conn.execute("DELETE FROM reminder_delivery WHERE run_id = (SELECT max(id) FROM remind_run)")
+    conn.commit()
+    conn.close()
+    return elapsed
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    total = 1_000_000
+    if "--rows" in args:
+        i = args.index("--rows")
+        total = int(args[i + 1])
+        del args[i : i + 2]
+    work = Path(args[0]) if args else Path(tempfile.mkdtemp(prefix="crm-bench-remind-"))
+    small, big = work / "small", work / "big"
+    if not (small / "crm.db").exists():
+        build(small, DUE)
+    if not (big / "crm.db").exists():
+        build(big, total)
+    run_once(small), run_once(big)  # warm the page cache
+    times: dict[str, list[float]] = {"small": [], "big": []}
+    for _ in range(REPEATS):
+        times["small"].append(run_once(small))
+        times["big"].append(run_once(big))
+    s, b = statistics.median(times["small"]), statistics.median(times["big"])
+    print(f"machine: {os.cpu_count()} cores; {datetime.now(UTC):%Y-%m-%d}")
+    print(f"crm remind, {DUE} follow-ups (all due):        median {s * 1000:.0f} ms")
+    print(f"crm remind, {total:,} follow-ups ({DUE} due): median {b * 1000:.0f} ms")
+    print(f"ratio: {b / s:.2f}x (target <= 1.2x)")
+
+
+if __name__ == "__main__":
+    main()
