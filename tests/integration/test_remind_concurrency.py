@@ -103,7 +103,14 @@ def test_a_run_killed_mid_delivery_loses_nothing(
     marker = tmp_path / "started"
     # The notifier says it started, then hangs: the run is killed while delivering.
     proc = subprocess.Popen(
-        [CRM, "remind", "--exec", f"touch {marker}; sleep 60", "--timeout", "120"],
+        [
+            CRM,
+            "remind",
+            "--exec",
+            f"echo $$ > {marker}.pid; touch {marker}; sleep 60",
+            "--timeout",
+            "120",
+        ],
         env=cron_env(crm_home, NOW),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -116,6 +123,7 @@ def test_a_run_killed_mid_delivery_loses_nothing(
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     out, _ = proc.communicate(timeout=30)
+    os.killpg(int(Path(f"{marker}.pid").read_text()), signal.SIGKILL)  # the orphaned notifier
     assert out == b""
     # The next run reports everything the killed one did not deliver, once.
     again = reported(start(crm_home, NOW + timedelta(minutes=15)))
@@ -156,3 +164,26 @@ def test_a_second_run_waits_for_the_first_claim_then_skips_it(
     finally:
         first_ctx.close()
         second_ctx.close()
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 1.0, 1.5])
+def test_a_plain_run_killed_at_any_moment_loses_nothing(
+    db_url: str, crm_home: Path, crm: Runner, setup: None, delay: float
+) -> None:
+    """Killed somewhere in its run (start-up, the claim, the output, the commit): whatever it
+    did not print, the next run prints."""
+    due = add_due(crm, 5, "kill")
+    proc = subprocess.Popen(
+        [CRM, "remind"],
+        env=cron_env(crm_home, NOW),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    out, _ = proc.communicate(timeout=30)
+    printed = {int(line.split("]")[0].split()[-1]) for line in out.decode().splitlines()}
+    following = {r["id"] for r in reported(start(crm_home, NOW + timedelta(minutes=15)))}
+    assert due - printed <= following
+    assert following <= due
