@@ -17,6 +17,9 @@ from crm_cli.cli import common
 from crm_cli.cli.common import JsonOpt
 from crm_cli.errors import CrmError
 
+# How long `crm remind` keeps trying while another command holds the database (seconds).
+_BUSY_PATIENCE = 300
+
 
 def _line(record: dict[str, Any]) -> str:
     """One reminder as a line a person reads in a cron mail."""
@@ -112,8 +115,10 @@ def remind(
     from crm_cli.services.reminders import RemindOptions, notify, run
 
     failures: list[str] = []
+    started = [False]  # whether this attempt has written anything out
 
     def deliver(records: list[dict[str, Any]]) -> list[int]:
+        started[0] = True
         if exec_ is None:
             _write(records, json_)
             return []
@@ -131,9 +136,25 @@ def remind(
     opts = RemindOptions(
         owner=owner, everyone=everyone, within=within, again=again, stale_deals=stale_deals
     )
-    # No journal: a report is not a change to undo (services/reminders.py).
-    with ctx.session(journal=False) as session:
-        run(ctx, session, opts, deliver)
+    import time
+
+    from crm_cli.errors import Conflict, DatabaseError
+
+    # A job under cron has time: when another command holds the database for longer than the
+    # busy timeout (a big import), try again rather than fail, as long as nothing has been
+    # written out yet (then the transaction was rolled back whole and nothing was claimed).
+    give_up = time.monotonic() + _BUSY_PATIENCE
+    while True:
+        try:
+            # No journal: a report is not a change to undo (services/reminders.py).
+            with ctx.session(journal=False) as session:
+                run(ctx, session, opts, deliver)
+            break
+        except (DatabaseError, Conflict) as exc:
+            retry = isinstance(exc, Conflict) or "busy" in str(exc)
+            if started[0] or not retry or time.monotonic() > give_up:
+                raise
+            time.sleep(1)
     for message in failures:
         common.note(message)
     if failures:

@@ -187,3 +187,18 @@ def test_a_plain_run_killed_at_any_moment_loses_nothing(
     following = {r["id"] for r in reported(start(crm_home, NOW + timedelta(minutes=15)))}
     assert due - printed <= following
     assert following <= due
+
+
+def test_a_run_outlasts_a_writer_longer_than_the_busy_timeout(
+    sqlite_url: str, crm_home: Path, crm: Runner, setup: None
+) -> None:
+    """An import holding SQLite for longer than the busy timeout (15 s) delays the run; it
+    does not fail it."""
+    due = add_due(crm, 2, "patient")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, sqlite_url, "18"], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    proc = start(crm_home, NOW)
+    assert sorted(r["id"] for r in reported(proc)) == sorted(due)
+    assert holder.wait(timeout=60) == 0
