@@ -116,7 +116,8 @@ class Followup(Stamped, table=True):
     notes: str | None = None
     done_at: datetime | None = _time()
     snoozed_until: datetime | None = _time()
-    # Kept for reminders (planned): when this occurrence was last reported; a snooze clears it.
+    # Older than the delivery table: `crm remind` records each reported occurrence in
+    # reminder_delivery (below), not here. A snooze or a new due time still clears it.
     reminded_at: datetime | None = _time()
     previous_id: int | None = Field(
         default=None, sa_column_args=[ForeignKey("followup.id", ondelete="SET NULL")]
