@@ -37,7 +37,7 @@ from datetime import datetime, time, timedelta
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -152,7 +152,18 @@ def _due_followups(
                 col(ReminderDelivery.occurrence) == due,
             )
         )
-    return list(session.scalars(query.order_by(due, col(Followup.id))))
+    query = query.order_by(due, col(Followup.id))
+    if session.get_bind().dialect.name != "postgresql":
+        return list(session.scalars(query))
+    # PostgreSQL estimates "open" and "due by now" as independent, but in a team's data they
+    # are not (done follow-ups are the old ones, open ones mostly to come): at a million
+    # follow-ups it guessed 200,000 rows and read the table (190 ms) where the index reads the
+    # 1,100 that match (30 ms). Scans are priced out for this one statement.
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    try:
+        return list(session.scalars(query))
+    finally:
+        session.execute(text("SET LOCAL enable_seqscan = on"))
 
 
 def contact_due(contact: Contact, tz: ZoneInfo, at: time) -> datetime | None:

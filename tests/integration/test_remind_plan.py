@@ -17,7 +17,10 @@ from sqlalchemy import insert, select
 
 from crm_cli.services.context import open_context
 from tests.conftest import Runner
-from tests.integration.test_query_plans import statements  # noqa: F401 (a fixture)
+from tests.integration.test_query_plans import (
+    _plans,
+    statements,  # noqa: F401 (a fixture)
+)
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -80,3 +83,22 @@ def test_remind_reads_followups_through_the_index(
     assert "SEARCH followup USING INDEX ix_followup_open_effective" in plan, plan
     assert "SCAN followup" not in plan, plan
     assert "SCAN reminder_delivery" not in plan, plan
+
+
+def test_remind_has_an_index_path_on_both_databases(
+    db_url: str,
+    crm: Runner,
+    monkeypatch: Any,
+    statements: list[tuple[str, Any]],  # noqa: F811
+) -> None:
+    """The same on PostgreSQL, where `crm remind` prices scans out for its search (its
+    estimate of how many open follow-ups are due is far off): there must be an index path."""
+    crm.ok("remind", "--status")
+    _seed(5_000)
+    monkeypatch.setenv("CRM_NOW", NOW.isoformat())
+    statements.clear()
+    assert crm.json("remind")  # the current user's share of the twenty due
+    run = [(sql, p) for sql, p in statements if "reminder_delivery" in sql and "followup" in sql]
+    [plan] = _plans(db_url, run)
+    assert "Seq Scan on followup" not in plan and "SCAN followup" not in plan, plan
+    assert "ix_followup_owner_open" in plan, plan
