@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deal": ("crm_cli.cli.deal", "app"),
     "pipeline": ("crm_cli.cli.pipeline", "app"),
     "followup": ("crm_cli.cli.followup", "app"),
+    "remind": ("crm_cli.cli.remind", "remind"),
+    "today": ("crm_cli.cli.today", "today"),
     "log": ("crm_cli.cli.log", "app"),
     "feedback": ("crm_cli.cli.feedback", "app"),
     "search": ("crm_cli.cli.search", "search"),

@@ -152,6 +152,9 @@ def list_(
     company: CompanyOpt = None,
     text: Annotated[str | None, typer.Option("--search", "-s", help="Only matching text.")] = None,
     removed: RemovedOpt = False,
+    due: Annotated[
+        bool, typer.Option("--due", help="Only stay-in-touch contacts due by tonight.")
+    ] = False,
     sort: SortOpt = None,
     limit: LimitOpt = None,
     all_: AllOpt = False,
@@ -180,6 +183,7 @@ def list_(
             sort=sort,
             limit=common.page_limit(ctx, limit, all_, fmt),
             owner_id=ctx.user_id(session) if mine else None,
+            due=due,
         )
         page = list_contacts(ctx, session, flt)
         common.emit_listing(
@@ -244,6 +248,10 @@ def edit(
     untag: Annotated[list[str] | None, typer.Option("--untag", help="Remove a tag.")] = None,
     field: FieldOpt = None,
     cadence: CadenceOpt = None,
+    every: Annotated[
+        str | None,
+        typer.Option("--every", help='Stay in touch this often: 30d, 2w ("off" turns it off).'),
+    ] = None,
     given: Annotated[str | None, typer.Option("--given", help="Given name.")] = None,
     family: Annotated[str | None, typer.Option("--family", help="Family name.")] = None,
     json_: JsonOpt = False,
@@ -254,6 +262,10 @@ def edit(
     """
     from crm_cli.services.contacts import ContactInput, edit_contact
 
+    if every is not None:
+        from crm_cli.services.reminders import cadence_days
+
+        cadence = cadence_days(every)
     inp = ContactInput(
         name=name,
         given_name=given,

@@ -288,6 +288,10 @@ def list_(
         typer.Option("--search", help="Title words starting with these, as search finds them."),
     ] = None,
     removed: RemovedOpt = False,
+    no_next_step: Annotated[
+        bool,
+        typer.Option("--no-next-step", help="Only deals with no open follow-up (nothing planned)."),
+    ] = False,
     sort: SortOpt = None,
     limit: LimitOpt = None,
     all_: AllOpt = False,
@@ -324,6 +328,7 @@ def list_(
             sort=sort,
             limit=common.page_limit(ctx, limit, all_, fmt),
             owner_id=ctx.user_id(session) if mine else None,
+            no_next_step=no_next_step,
         )
         page = list_deals(ctx, session, flt)
         totals = page.totals or {"count": page.total, "by_currency": []}

@@ -282,6 +282,10 @@ def followups(
     csv_: CsvFlag = False,
     json_: JsonFlag = False,
     jsonl: JsonlFlag = False,
+    ics: Annotated[
+        bool,
+        typer.Option("--ics", help="As an iCalendar feed (VTODOs) a calendar can subscribe to."),
+    ] = False,
     raw: RawOpt = False,
     output: OutputOpt = None,
 ) -> None:
@@ -304,7 +308,29 @@ def followups(
             limit=None,
         )
 
+    if ics:
+        if csv_ or json_ or jsonl:
+            from crm_cli.errors import InvalidValue
+
+            raise InvalidValue("format", "--ics", "choose one of --csv, --json, --jsonl, --ics")
+        _ics(flt, output)
+        return
     _run("followups", flt, _format(csv_, json_, jsonl), output, raw)
+
+
+def _ics(flt_factory: Any, output: Path | None) -> None:
+    """The follow-ups as .ics (docs/reminders.md): stable UIDs and a SEQUENCE bumped by each
+    edit, so a calendar that re-reads the file updates its entries (io/ics.py)."""
+    from crm_cli.services.calendar import followups_ics
+
+    target = _opened(output)
+    ctx = common.context()
+    with ctx.session(write=False) as session:
+        data, count = followups_ics(ctx, session, flt_factory(ctx, session))
+    with target as out:
+        out.write(data.decode("utf-8"))
+    if output is not None and str(output) != "-":
+        common.note(f"exported {count:,} follow-ups to {output}")
 
 
 @app.command("interactions")

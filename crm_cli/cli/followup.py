@@ -320,9 +320,13 @@ def done(
 def snooze(
     refs: IdsArg,
     until: Annotated[
-        str,
+        str | None,
         typer.Option("--until", help="When it is due again: tomorrow 9:00, +2h, next monday, ..."),
-    ],
+    ] = None,
+    for_: Annotated[
+        str | None,
+        typer.Option("--for", help="Or for how long from now: 30min, 2h, 1d."),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Put follow-ups off; they are due again at that time.
@@ -336,7 +340,7 @@ def snooze(
     ctx = common.context()
     with ctx.session() as session:
         lock_in_order(session, "followup", ids)
-        records = [snooze_followup(ctx, session, ref, until) for ref in ids]
+        records = [snooze_followup(ctx, session, ref, until, for_) for ref in ids]
     if json_:
         from crm_cli.render.output import write_json
 

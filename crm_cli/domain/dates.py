@@ -125,7 +125,30 @@ def local_zone() -> ZoneInfo:
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the clock, or `CRM_NOW` when it is set (for tests; docs/reminders.md).
+
+    `CRM_NOW` is an ISO 8601 time with its offset (`2026-03-29T01:30:00+01:00`, or `Z`), so a
+    test can walk a sequence of times through every command without sleeping. A value without
+    an offset, or not a time at all, is refused rather than read in some zone.
+    """
+    import os
+
+    fixed = os.environ.get("CRM_NOW")
+    if not fixed:
+        return datetime.now(UTC)
+    return _fixed_now(fixed)
+
+
+def _fixed_now(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidValue(
+            "CRM_NOW", text, "not an ISO 8601 time (such as 2026-11-30T09:00:00+01:00)"
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidValue("CRM_NOW", text, "give the offset (+01:00, Z): a time without one")
+    return moment.astimezone(UTC)
 
 
 def localize(day: date, at: time, tz: ZoneInfo) -> datetime:

@@ -69,6 +69,8 @@ TABLES = (
     "feedback",
     "event",
     "dupe_ignore",
+    "reminder_delivery",
+    "remind_run",
 )
 NOT_ARCHIVED = ("change_set", "change_entry")
 

@@ -382,6 +382,7 @@ class ContactFilter:
     sort: str | None = None
     limit: int | None = 50
     offset: int = 0
+    due: bool = False  # only stay-in-touch contacts due by the end of today
 
 
 def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.Page:
@@ -408,6 +409,11 @@ def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.
         from crm_cli.services.search import matching_ids
 
         query = query.where(col(Contact.id).in_(matching_ids(session, "contact", flt.text)))
+    if flt.due:
+        from crm_cli.services.reminders import due_contacts, end_of_today
+
+        due = due_contacts(ctx, session, None, end_of_today(ctx))
+        query = query.where(col(Contact.id).in_([c.id for c, _ in due]))
     order = common.sort_spec(
         flt.sort,
         {

@@ -17,7 +17,7 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -94,6 +94,7 @@ class DealFilter:
     removed: bool = False
     sort: str | None = None
     limit: int | None = 50
+    no_next_step: bool = False  # only deals with no open follow-up (nothing scheduled)
 
 
 def _min_value(text: str) -> ColumnElement[bool]:
@@ -167,6 +168,16 @@ def _conditions(
                 select(col(DealTag.deal_id))
                 .join(Tag, col(Tag.id) == col(DealTag.tag_id))
                 .where(col(Tag.name) == common.clean_tag(tag))
+            )
+        )
+    if flt.no_next_step:
+        from crm_cli.store.sales import Followup
+
+        conds.append(
+            ~exists().where(
+                col(Followup.deal_id) == col(Deal.id),
+                col(Followup.done_at).is_(None),
+                col(Followup.deleted_at).is_(None),
             )
         )
     if flt.search and flt.search.strip():

@@ -340,11 +340,22 @@ def complete_followup(
     return {"done": records[0], "next": records[1] if following else None}
 
 
-def snooze_followup(ctx: Context, session: Session, ref: str, until: str) -> dict[str, Any]:
-    """Put a follow-up off until a later time; `crm remind` reports it again then."""
-    moment = dates.parse_when(until, ctx.tz, field="until", settings=ctx.config.date_settings)
+def snooze_followup(
+    ctx: Context, session: Session, ref: str, until: str | None, for_: str | None = None
+) -> dict[str, Any]:
+    """Put a follow-up off until a later time (`until`), or for a length of time from now
+    (`for_`: 2h, 30min, 1d); `crm remind` reports it again then."""
+    if (until is None) == (for_ is None):
+        raise InvalidValue("until", until or for_ or "", "give either --until or --for")
+    if for_ is not None:
+        from crm_cli.services.reminders import parse_duration  # it builds on this module
+
+        moment = utcnow() + parse_duration(for_, "for")
+    else:
+        assert until is not None
+        moment = dates.parse_when(until, ctx.tz, field="until", settings=ctx.config.date_settings)
     if moment <= utcnow():
-        raise InvalidValue("until", until, "is not in the future")
+        raise InvalidValue("until", until or for_ or "", "is not in the future")
     followup = find_followup(session, ref)
     if followup.done_at is not None:
         raise Conflict(f"follow-up {followup.id} is done; nothing to snooze")

@@ -141,7 +141,8 @@ class Followup(Stamped, table=True):
     notes: str | None = None
     done_at: datetime | None = _time()
     snoozed_until: datetime | None = _time()
-    # Kept for reminders (planned): when this occurrence was last reported; a snooze clears it.
+    # Older than the delivery table: `crm remind` records each reported occurrence in
+    # reminder_delivery (below), not here. A snooze or a new due time still clears it.
     reminded_at: datetime | None = _time()
     previous_id: int | None = Field(
         default=None, sa_column_args=[ForeignKey("followup.id", ondelete="SET NULL")]
@@ -214,3 +215,34 @@ class Event(Base, table=True):
     contact_id: int | None = _fk("contact.id", ondelete="CASCADE")
     deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
     user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
+
+
+class ReminderDelivery(Base, table=True):
+    """One reminder reported: a follow-up (or a stay-in-touch contact) at one occurrence.
+
+    The unique key is what makes `crm remind` report each occurrence once: a run claims an
+    occurrence by inserting its row (`ON CONFLICT DO NOTHING`), prints it, and commits. A
+    second run at the same moment waits on the row (PostgreSQL) or the write lock (SQLite) and
+    then finds it taken; a run that dies before it commits leaves nothing claimed.
+    `occurrence` is the instant it came due (a snooze or a new due time is a new occurrence).
+    """
+
+    __tablename__ = "reminder_delivery"
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "occurrence"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # followup, contact
+    subject_id: int
+    occurrence: datetime = _time(nullable=False)
+    delivered_at: datetime = _time(nullable=False)
+    run_id: int | None = _fk("remind_run.id", ondelete="CASCADE")
+
+
+class RemindRun(Base, table=True):
+    """One `crm remind` run: the scheduler's heartbeat, read by `crm remind --status`."""
+
+    __tablename__ = "remind_run"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time(nullable=False, index=True)
+    user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
+    reported: int = 0
+    failed: int = 0

@@ -9,6 +9,8 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from crm_cli.domain.dates import now_utc
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime stored in UTC.
@@ -38,4 +40,5 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now in UTC; `CRM_NOW` overrides the clock (crm_cli.domain.dates.now_utc)."""
+    return now_utc()

@@ -166,8 +166,8 @@ def test_the_check_can_fail(root: Any) -> None:
     def check(text: str, line: str | None = None) -> list[str]:
         return problems(Invocation("x.md", 1, line or text, text), root)
 
-    assert check("crm remind --json") == ["no command `crm remind`"]
-    assert check("crm remind --json", "(planned: `crm remind --json` for cron)") == []
+    assert check("crm tui --json") == ["no command `crm tui`"]
+    assert check("crm tui --json", "(planned: `crm tui --json` for the board)") == []
     assert check("crm frobnicate", "(planned: `crm frobnicate`)") == ["no command `crm frobnicate`"]
     assert check("crm deal explode 1") == ["no command `crm deal explode`"]
     assert check("crm deal list --no-such-option") == [
