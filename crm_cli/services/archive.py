@@ -69,8 +69,8 @@ TABLES = (
     "feedback",
     "event",
     "dupe_ignore",
-    "reminder_delivery",
     "remind_run",
+    "reminder_delivery",
 )
 NOT_ARCHIVED = ("change_set", "change_entry")
 

@@ -82,8 +82,9 @@ def test_feed_round_trips_and_updates_in_place(
         assert socket.gethostname() not in text and getpass.getuser() not in text
 
 
-def test_feed_to_stdout_and_flag_required(db_url: str, crm: Runner) -> None:
+def test_feed_to_stdout_and_one_format(db_url: str, crm: Runner) -> None:
     crm.ok("followup", "add", "Call", "--due", "tomorrow 9:00")
     out = crm.ok("export", "followups", "--ics").out
     assert out.startswith("BEGIN:VCALENDAR")
-    assert crm("export", "followups").code == 2
+    refused = crm("export", "followups", "--ics", "--json")
+    assert refused.code == 2 and "--ics" in refused.err

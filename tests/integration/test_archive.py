@@ -54,6 +54,8 @@ def _fill(crm: Runner) -> None:
     crm.ok("followup", "add", "Weekly call", "--due", "2027-01-04 09:30", "--repeat", "weekly",
            "--contact", "zw@example.cn")  # fmt: skip
     crm.ok("followup", "done", "1")
+    crm.ok("followup", "add", "Overdue call", "--due", "2020-01-06 10:00")
+    crm.ok("remind", "--everyone")  # a delivery and a run of the scheduler
     crm.ok("log", "call", "zw@example.cn", 'Talked about =HYPERLINK("x")')
     crm.ok("feedback", "add", "zw@example.cn", "--kind", "nps", "--score", "9", "--text", "ok\ttab")
 
@@ -186,7 +188,8 @@ def test_a_bad_row_restores_nothing(
     _use(monkeypatch, f"sqlite:///{tmp_path / 'source.db'}")
     _fill(crm)
     lines = _archive(crm, tmp_path / "a.jsonl").decode().splitlines(keepends=True)
-    broken = lines[:-3] + ['{"table":"event","row":{"id":1,"at":"yesterday"}}\n']
+    last_event = max(i for i, line in enumerate(lines) if line.startswith('{"table":"event"'))
+    broken = lines[:last_event] + ['{"table":"event","row":{"id":1,"at":"yesterday"}}\n']
     (tmp_path / "broken.jsonl").write_text("".join(broken))
     _use(monkeypatch, db_url)
     empty = _archive(crm, tmp_path / "empty.jsonl")
