@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("crm_cli.cli.config", "app"),
     "db": ("crm_cli.cli.db", "app"),
     "demo": ("crm_cli.cli.demo", "demo"),
+    "import": ("crm_cli.cli.importing", "app"),
 }
 
 

@@ -58,6 +58,7 @@ class CheckedContact:
     phones: list[str]
     tags: list[str]
     custom: dict[str, str]
+    external_id: str | None = None  # the id another system gave it (imports)
 
 
 def check_contact(ctx: Context, inp: ContactInput) -> CheckedContact:
@@ -182,6 +183,7 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
                 "owner_id": owners[c.owner] if c.owner else me,
                 "custom": c.custom,
                 "cadence_days": c.cadence_days,
+                "external_id": c.external_id,
                 "search_name": search_name,
                 "search_doc": search_doc,
                 "created_at": now,

@@ -1,0 +1,255 @@
+"""Reading CSV files as real exports write them: bytes in, a header and rows out.
+
+Encodings: a byte-order mark decides (UTF-8, UTF-16, UTF-32); then UTF-16 without a mark (every
+other byte zero); then strict UTF-8, which almost never decodes a file that is not UTF-8. Only
+then a legacy encoding: the Chinese and Japanese ones (GB18030, Shift_JIS, Big5) when
+charset-normalizer names one of them and the bytes decode strictly with it, else Windows-1252
+(Latin-1 with the printable 0x80-0x9f range). The detector is a hint only: on a file of names
+in Windows-1252 it guesses wrong often enough (measured), so it never decides alone, and the
+report shows a few decoded non-ASCII values so that a wrong guess is seen at once.
+`--encoding` overrides all of it.
+
+The delimiter is sniffed from the header line (`,` `;` tab `|`, the one it has most of) unless
+given. Quoted newlines, CRLF and CR-only line ends, ragged rows (short ones padded, long ones
+kept whole for the rejects file), blank lines, duplicate header names and a preamble before
+the header (`skip_lines`) are all read. Every cell goes through `unneutralise`, so a file that
+`crm export` wrote comes back as it was.
+
+No database here: `crm_cli.io.mapping` turns rows into `SourceRecord`s.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from crm_cli.errors import InvalidValue
+from crm_cli.io.cells import unneutralise
+
+DELIMITERS = (",", ";", "\t", "|")
+# Encodings tried after UTF-8, when the detector points at one of them.
+CJK = {
+    "gb18030": "gb18030",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "hz": "gb18030",
+    "shift_jis": "shift_jis",
+    "cp932": "cp932",
+    "euc_jp": "euc_jp",
+    "big5": "big5",
+    "big5hkscs": "big5hkscs",
+    "cp950": "big5",
+    "euc_kr": "euc_kr",
+    "cp949": "cp949",
+}
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of `data` and the name of the encoding it was read with (see the module
+    docstring for the order). A given `encoding` that does not fit is refused, naming the
+    byte at fault."""
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InvalidValue("encoding", encoding, "not an encoding Python knows") from None
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise InvalidValue(
+                "encoding",
+                encoding,
+                f"the file is not {encoding}: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            ) from None
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(name), name
+            except UnicodeDecodeError:
+                break
+    guessed = _utf16_without_bom(data)
+    if guessed is not None:
+        try:
+            return data.decode(guessed), guessed
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    hint = _hint(data)
+    if hint is not None:
+        try:
+            return data.decode(hint), hint
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        # Bytes cp1252 leaves undefined (0x81, 0x8d, ...): plain Latin-1 maps every byte.
+        return data.decode("latin-1"), "latin-1"
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 of mostly ASCII text has a zero in every other byte."""
+    sample = data[:4000]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _hint(data: bytes) -> str | None:
+    """A CJK encoding when charset-normalizer points at one, else None."""
+    try:
+        # Deferred: ~40 ms, and only files that are not UTF-8 need it.
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a dependency, but only a hint
+        return None
+    best = from_bytes(data[:200_000]).best()
+    if best is None:
+        return None
+    return CJK.get(best.encoding.lower().replace("-", "_"))
+
+
+def sniff_delimiter(line: str) -> str:
+    """The delimiter the header line uses most, outside quotes; a comma when it has none."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+@dataclass
+class CsvRow:
+    """One row: the line it ends on (counting from 1, the preamble and header included) and
+    its cells as the file has them (unneutralised)."""
+
+    line: int
+    cells: list[str]
+
+
+@dataclass
+class CsvFile:
+    header: list[str]
+    rows: Iterator[CsvRow]
+    encoding: str
+    delimiter: str
+    samples: list[str] = field(default_factory=list)
+
+
+def _check_delimiter(value: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(value.lower(), value)
+    if len(value) != 1 or value in "\"\r\n":
+        raise InvalidValue("delimiter", value, "one character, e.g. , ; | or tab")
+    return value
+
+
+def read_csv(
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    skip_lines: int = 0,
+) -> CsvFile:
+    """The file's header and rows. Blank lines are skipped; `skip_lines` lines before the
+    header are a preamble (LinkedIn's "Notes:"). Refused when there is no header."""
+    text, used = decode(data, encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    csv.field_size_limit(sys.maxsize)
+    stream = io.StringIO(text, newline="")
+    skipped = 0
+    for _ in range(max(skip_lines, 0)):
+        if not stream.readline():
+            break
+        skipped += 1
+    start = stream.tell()
+    first = ""
+    for candidate in iter(stream.readline, ""):
+        if candidate.strip():
+            first = candidate
+            break
+    if not first:
+        raise InvalidValue("file", "", "has no header line" + (" after --skip-lines" if skip_lines else ""))
+    delim = _check_delimiter(delimiter) if delimiter else sniff_delimiter(first)
+    stream.seek(start)
+    reader = csv.reader(stream, delimiter=delim, strict=False)
+    header: list[str] | None = None
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            header = [unneutralise(c).strip() for c in cells]
+            break
+    assert header is not None
+    samples = _samples(text)
+
+    def rows() -> Iterator[CsvRow]:
+        assert header is not None
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            yield CsvRow(reader.line_num + skipped, [unneutralise(c) for c in cells])
+
+    return CsvFile(header, rows(), used, delim, samples)
+
+
+def _samples(text: str, wanted: int = 3) -> list[str]:
+    """A few words with non-ASCII letters, as decoded: a wrong encoding shows in them."""
+    found: list[str] = []
+    for word in text[:500_000].split():
+        if not word.isascii() and word not in found:
+            found.append(word.strip("\",;|")[:40])
+            if len(found) >= wanted:
+                break
+    return found
+
+
+def write_rejects(path: str, header: list[str], rows: Iterable[tuple[list[str], str]]) -> int:
+    """Write rejected rows as CSV: the file's columns as it had them, plus `error` naming the
+    field and the problem (a header that has `error` already, a rejects file imported again,
+    gets it replaced). Cells are written as `crm export` writes them (neutralised), so the
+    file is safe to open in a spreadsheet and imports back to the same values. The file is
+    private (0600): it holds customer data. Returns the number of rows written."""
+    import os
+
+    from crm_cli.io.cells import neutralise
+
+    lowered = [h.strip().lower() for h in header]
+    at = lowered.index("error") if "error" in lowered else None
+    out_header = list(header) if at is not None else [*header, "error"]
+    position = at if at is not None else len(header)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    count = 0
+    with open(fd, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([neutralise(h) for h in out_header])
+        for cells, error in rows:
+            padded = list(cells) + [""] * (len(header) - len(cells))
+            if at is None:  # a ragged row's extra cells stay, after the error
+                padded.insert(position, error)
+            else:
+                padded[position] = error
+            writer.writerow([neutralise(c) for c in padded])
+            count += 1
+    return count
