@@ -31,20 +31,17 @@ from crm_cli.errors import InvalidValue
 from crm_cli.io.cells import unneutralise
 
 DELIMITERS = (",", ";", "\t", "|")
-# Encodings tried after UTF-8, when the detector points at one of them.
+# charset-normalizer's names for the legacy CJK encodings we read, by the codec we use.
 CJK = {
     "gb18030": "gb18030",
     "gb2312": "gb18030",
     "gbk": "gb18030",
-    "hz": "gb18030",
-    "shift_jis": "shift_jis",
+    "shift_jis": "cp932",
+    "shift_jis_2004": "cp932",
     "cp932": "cp932",
-    "euc_jp": "euc_jp",
     "big5": "big5",
-    "big5hkscs": "big5hkscs",
+    "big5hkscs": "big5",
     "cp950": "big5",
-    "euc_kr": "euc_kr",
-    "cp949": "cp949",
 }
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -88,12 +85,9 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    hint = _hint(data)
-    if hint is not None:
-        try:
-            return data.decode(hint), hint
-        except UnicodeDecodeError:
-            pass
+    legacy = _legacy_cjk(data)
+    if legacy is not None:
+        return data.decode(legacy), legacy
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -114,8 +108,63 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+def _cjk_plausible(text: str) -> bool:
+    """Whether `text` reads as Chinese or Japanese: its non-ASCII characters are ideographs or
+    kana, and none is glued to an ASCII letter. Latin-1 read as Big5 turns `P\xe9b\xe9o` into
+    `P嶵廩o` (a detector's guess, measured): ideographs inside a Latin word say no."""
+    wide = 0
+    total = 0
+    previous = " "
+    for ch in text[:200_000]:
+        if ch.isascii():
+            if ch.isalpha() and _is_cjk(previous):
+                return False
+        else:
+            total += 1
+            if _is_cjk(ch):
+                wide += 1
+                if previous.isascii() and previous.isalpha():
+                    return False
+        previous = ch
+    return total > 0 and wide >= 0.9 * total
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x4E00 <= code <= 0x9FFF  # ideographs
+        or 0x3040 <= code <= 0x30FF  # kana
+        or 0x3400 <= code <= 0x4DBF
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms
+        or 0x3000 <= code <= 0x303F  # CJK punctuation
+    )
+
+
+def _legacy_cjk(data: bytes) -> str | None:
+    """GB18030, Shift_JIS (as Windows' cp932) or Big5, when the bytes decode strictly with one
+    and read as Chinese or Japanese; charset-normalizer's guess breaks a tie."""
+    plausible: dict[str, str] = {}
+    for name in ("gb18030", "cp932", "big5"):
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        if _cjk_plausible(text):
+            plausible[name] = text
+    if not plausible:
+        return None
+    # Japanese is written with hiragana, Chinese never: that tells Shift_JIS apart at once.
+    japanese = plausible.get("cp932", "")
+    if any(0x3040 <= ord(ch) <= 0x309F for ch in japanese[:200_000]):
+        return "cp932"
+    if len(plausible) == 1:
+        return next(iter(plausible))
+    hint = _hint(data)
+    return hint if hint in plausible else next(iter(plausible))
+
+
 def _hint(data: bytes) -> str | None:
-    """A CJK encoding when charset-normalizer points at one, else None."""
+    """The CJK encoding charset-normalizer guesses, if it guesses one (a hint only)."""
     try:
         # Deferred: ~40 ms, and only files that are not UTF-8 need it.
         from charset_normalizer import from_bytes
@@ -172,6 +221,7 @@ def read_csv(
     encoding: str | None = None,
     delimiter: str | None = None,
     skip_lines: int = 0,
+    name: str = "-",
 ) -> CsvFile:
     """The file's header and rows. Blank lines are skipped; `skip_lines` lines before the
     header are a preamble (LinkedIn's "Notes:"). Refused when there is no header."""
@@ -192,7 +242,9 @@ def read_csv(
             first = candidate
             break
     if not first:
-        raise InvalidValue("file", "", "has no header line" + (" after --skip-lines" if skip_lines else ""))
+        raise InvalidValue(
+            "file", name, "has no header line" + (" after --skip-lines" if skip_lines else "")
+        )
     delim = _check_delimiter(delimiter) if delimiter else sniff_delimiter(first)
     stream.seek(start)
     reader = csv.reader(stream, delimiter=delim, strict=False)
@@ -216,10 +268,12 @@ def read_csv(
 
 def _samples(text: str, wanted: int = 3) -> list[str]:
     """A few words with non-ASCII letters, as decoded: a wrong encoding shows in them."""
+    import re
+
     found: list[str] = []
-    for word in text[:500_000].split():
+    for word in re.split(r"[\s,;|\"]+", text[:500_000]):
         if not word.isascii() and word not in found:
-            found.append(word.strip("\",;|")[:40])
+            found.append(word[:40])
             if len(found) >= wanted:
                 break
     return found

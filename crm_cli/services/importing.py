@@ -1519,7 +1519,11 @@ def import_file(
 
     skip = source.skip_lines if source.skip_lines is not None else mapping.skip_lines or 0
     table = csvfile.read_csv(
-        data, encoding=source.encoding, delimiter=source.delimiter, skip_lines=skip
+        data,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        skip_lines=skip,
+        name=source.name,
     )
     layout = mapping_mod.resolve(kind, table.header, mapping)
     records = list(
