@@ -122,7 +122,9 @@ def _build_mapping(
     if mapping_file and preset:
         raise InvalidValue("mapping", mapping_file, "give --mapping or --preset, not both")
     if preset:
-        built = m.load_mapping(kind, m.preset_text(preset, kind), f"preset {preset}")
+        built = m.load_mapping(
+            kind, m.preset_text(preset, kind), f"preset {preset}", lenient=True
+        )
     elif mapping_file:
         from pathlib import Path
 
@@ -201,7 +203,10 @@ def _run(kind: str, file: str, opts: dict[str, Any]) -> None:
         from crm_cli.io.csvfile import write_rejects
 
         write_rejects(
-            opts["rejects"], result.header, [(r.original, r.error or "") for r in rejected]
+            opts["rejects"],
+            result.header,
+            [(r.original, r.error or "") for r in rejected],
+            str(result.source.get("delimiter", ",")),
         )
     _render(report, result.source, opts["json"], opts["rejects"])
     if rejected:

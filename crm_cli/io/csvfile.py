@@ -191,11 +191,12 @@ def sniff_delimiter(line: str) -> str:
 
 @dataclass
 class CsvRow:
-    """One row: the line it ends on (counting from 1, the preamble and header included) and
-    its cells as the file has them (unneutralised)."""
+    """One row: the line it ends on (counting from 1, the preamble and header included), its
+    cells as values (unneutralised) and as the file has them (for the rejects file)."""
 
     line: int
     cells: list[str]
+    raw: list[str]
 
 
 @dataclass
@@ -205,6 +206,7 @@ class CsvFile:
     encoding: str
     delimiter: str
     samples: list[str] = field(default_factory=list)
+    raw_header: list[str] = field(default_factory=list)
 
 
 def _check_delimiter(value: str) -> str:
@@ -249,9 +251,11 @@ def read_csv(
     stream.seek(start)
     reader = csv.reader(stream, delimiter=delim, strict=False)
     header: list[str] | None = None
+    raw_header: list[str] = []
     for cells in reader:
         if any(c.strip() for c in cells):
             header = [unneutralise(c).strip() for c in cells]
+            raw_header = cells
             break
     assert header is not None
     samples = _samples(text)
@@ -261,9 +265,9 @@ def read_csv(
         for cells in reader:
             if not any(c.strip() for c in cells):
                 continue
-            yield CsvRow(reader.line_num + skipped, [unneutralise(c) for c in cells])
+            yield CsvRow(reader.line_num + skipped, [unneutralise(c) for c in cells], cells)
 
-    return CsvFile(header, rows(), used, delim, samples)
+    return CsvFile(header, rows(), used, delim, samples, raw_header)
 
 
 def _samples(text: str, wanted: int = 3) -> list[str]:
@@ -279,15 +283,14 @@ def _samples(text: str, wanted: int = 3) -> list[str]:
     return found
 
 
-def write_rejects(path: str, header: list[str], rows: Iterable[tuple[list[str], str]]) -> int:
-    """Write rejected rows as CSV: the file's columns as it had them, plus `error` naming the
-    field and the problem (a header that has `error` already, a rejects file imported again,
-    gets it replaced). Cells are written as `crm export` writes them (neutralised), so the
-    file is safe to open in a spreadsheet and imports back to the same values. The file is
+def write_rejects(
+    path: str, header: list[str], rows: Iterable[tuple[list[str], str]], delimiter: str = ","
+) -> int:
+    """Write rejected rows as CSV: the file's header and cells exactly as it had them, plus
+    `error` naming the field and the problem (a header that has `error` already, a rejects
+    file imported again, gets it replaced). Fixed in place, the file imports as it is. It is
     private (0600): it holds customer data. Returns the number of rows written."""
     import os
-
-    from crm_cli.io.cells import neutralise
 
     lowered = [h.strip().lower() for h in header]
     at = lowered.index("error") if "error" in lowered else None
@@ -296,14 +299,14 @@ def write_rejects(path: str, header: list[str], rows: Iterable[tuple[list[str], 
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     count = 0
     with open(fd, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([neutralise(h) for h in out_header])
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(out_header)
         for cells, error in rows:
             padded = list(cells) + [""] * (len(header) - len(cells))
             if at is None:  # a ragged row's extra cells stay, after the error
                 padded.insert(position, error)
             else:
                 padded[position] = error
-            writer.writerow([neutralise(c) for c in padded])
+            writer.writerow(padded)
             count += 1
     return count

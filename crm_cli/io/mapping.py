@@ -115,10 +115,11 @@ class Mapping:
     columns: dict[str, list[str]] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
-    # The order stages are listed in the mapping file's [values.stage]: new stages are made so.
     keep_unmapped: bool = False
     skip_lines: int | None = None
     source: str = "options"
+    # A preset names the columns of every layout a vendor has had; a file has some of them.
+    lenient: bool = False
 
     def add_map(self, kind: str, text: str) -> None:
         """`FIELD=COLUMN` from `--map` (the column given replaces the file's for that field
@@ -157,13 +158,14 @@ class Mapping:
         return tomli_w.dumps(doc)
 
 
-def load_mapping(kind: str, text: str, source: str) -> Mapping:
-    """A mapping file's contents, every field checked; `source` names it in errors."""
+def load_mapping(kind: str, text: str, source: str, *, lenient: bool = False) -> Mapping:
+    """A mapping file's contents, every field checked; `source` names it in errors. With
+    `lenient` (presets), columns the file lacks are passed over."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidValue("mapping", source, f"not valid TOML: {exc}") from None
-    mapping = Mapping(source=source)
+    mapping = Mapping(source=source, lenient=lenient)
     unknown = set(doc) - {"columns", "set", "values", "skip_lines", "kind", "description"}
     if unknown:
         raise InvalidValue("mapping", source, f"unknown table {sorted(unknown)[0]!r}")
@@ -243,12 +245,20 @@ def resolve(kind: str, header: list[str], mapping: Mapping) -> Layout:
     for key, columns in mapping.columns.items():
         for column in columns:
             found = positions.get(column.strip().casefold())
+            if found is None and mapping.lenient:
+                continue
             if found is None:
                 shown = ", ".join(h for h in header[:30] if h)
                 raise InvalidValue(
                     "map", f"{key}={column}", f"the file has no column {column!r}; it has: {shown}"
                 )
             fields.setdefault(key, []).extend(found)
+    if mapping.lenient and mapping.columns and not fields:
+        raise InvalidValue(
+            "preset",
+            mapping.source,
+            "the file has none of the columns this preset reads; is it that vendor's export?",
+        )
     used = {i for idx in fields.values() for i in idx}
     unmapped: list[str] = []
     for i, name in enumerate(header):
@@ -279,10 +289,12 @@ def _custom_key(name: str) -> str:
     return key[:64]
 
 
-def records(layout: Layout, rows: Iterable[tuple[int, list[str]]]) -> Iterator[SourceRecord]:
-    """A `SourceRecord` per row: its values by field (translated by `[values.FIELD]`), the row
-    as the file had it."""
-    for number, cells in rows:
+def records(
+    layout: Layout, rows: Iterable[tuple[int, list[str], list[str]]]
+) -> Iterator[SourceRecord]:
+    """A `SourceRecord` per row (its line, its cells as values, its cells as the file had
+    them): its values by field (translated by `[values.FIELD]`), the row as the file had it."""
+    for number, cells, raw in rows:
         values: dict[str, list[str]] = {}
         for key, indexes in layout.fields.items():
             cells_of = [cells[i] for i in indexes if i < len(cells) and cells[i].strip()]
@@ -301,4 +313,4 @@ def records(layout: Layout, rows: Iterable[tuple[int, list[str]]]) -> Iterator[S
         for key, table in layout.values.items():
             if key in values:
                 values[key] = [table.get(v.strip().casefold(), v) for v in values[key]]
-        yield SourceRecord(number, values, list(cells))
+        yield SourceRecord(number, values, list(raw))

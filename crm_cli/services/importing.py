@@ -1295,8 +1295,9 @@ class _DealImport(_Base):
         histories: list[list[tuple[int | None, int, datetime]]] = []
         for r in new:
             assert r.stage is not None and r.stage.id is not None
-            created = r.created_at or now
             closed = r.closed_at if r.stage.kind != OPEN else None
+            # Without a creation time, a closed deal was made no later than it closed.
+            created = r.created_at or (min(closed, now) if closed is not None else now)
             if r.stage.kind != OPEN and closed is None:
                 closed = created
             # The stage history the file tells: the open stage a closed deal was in (from
@@ -1527,7 +1528,7 @@ def import_file(
     )
     layout = mapping_mod.resolve(kind, table.header, mapping)
     records = list(
-        mapping_mod.records(layout, ((row.line, row.cells) for row in table.rows))
+        mapping_mod.records(layout, ((row.line, row.cells, row.raw) for row in table.rows))
     )
     report = import_records(ctx, session, kind, records, options)
     info = {
@@ -1540,4 +1541,4 @@ def import_file(
         "samples": table.samples,
         "records": len(records),
     }
-    return FileImport(report, table.header, info)
+    return FileImport(report, table.raw_header, info)
