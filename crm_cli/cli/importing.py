@@ -45,11 +45,15 @@ MappingOpt = Annotated[
 ]
 PresetOpt = Annotated[
     str | None,
-    typer.Option("--preset", help="A vendor layout: google, outlook, hubspot, pipedrive, linkedin."),
+    typer.Option(
+        "--preset", help="A vendor layout: google, outlook, hubspot, pipedrive, linkedin."
+    ),
 ]
 PrintMappingOpt = Annotated[
     bool,
-    typer.Option("--print-mapping", help="Print the preset's mapping file (a starting point) and stop."),
+    typer.Option(
+        "--print-mapping", help="Print the preset's mapping file (a starting point) and stop."
+    ),
 ]
 OnMatchOpt = Annotated[
     str,
@@ -78,13 +82,13 @@ SkipOpt = Annotated[
 ]
 DateFormatOpt = Annotated[
     str | None,
-    typer.Option("--date-format", help="dmy or mdy: how 03/04/2026 reads (default: from the file)."),
+    typer.Option(
+        "--date-format", help="dmy or mdy: how 03/04/2026 reads (default: from the file)."
+    ),
 ]
 DecimalCommaOpt = Annotated[
     bool | None,
-    typer.Option(
-        "--decimal-comma/--decimal-point", help="Amounts write 1.234,56 (or 1,234.56)."
-    ),
+    typer.Option("--decimal-comma/--decimal-point", help="Amounts write 1.234,56 (or 1,234.56)."),
 ]
 KeepUnmappedOpt = Annotated[
     bool,
@@ -122,9 +126,7 @@ def _build_mapping(
     if mapping_file and preset:
         raise InvalidValue("mapping", mapping_file, "give --mapping or --preset, not both")
     if preset:
-        built = m.load_mapping(
-            kind, m.preset_text(preset, kind), f"preset {preset}", lenient=True
-        )
+        built = m.load_mapping(kind, m.preset_text(preset, kind), f"preset {preset}", lenient=True)
     elif mapping_file:
         from pathlib import Path
 
@@ -152,7 +154,9 @@ def _build_mapping(
 
 def _read(path: str) -> bytes:
     if path == "-":
-        return sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        return (
+            sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        )
     try:
         with open(path, "rb") as handle:
             return handle.read()

@@ -642,7 +642,9 @@ def parse_export_time(
             day = date.fromisoformat(stripped)
         elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[t ].+", lowered):
             at = datetime.fromisoformat(stripped.replace(" UTC", "Z"))
-        elif re.fullmatch(r"\d+(\.\d+)?", stripped) and _SERIAL_MIN <= float(stripped) < _SERIAL_MAX:
+        elif (
+            re.fullmatch(r"\d+(\.\d+)?", stripped) and _SERIAL_MIN <= float(stripped) < _SERIAL_MAX
+        ):
             serial = float(stripped)
             base = datetime(1899, 12, 30) + timedelta(days=serial)
             day = base.date()

@@ -212,7 +212,7 @@ class CsvFile:
 def _check_delimiter(value: str) -> str:
     named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
     value = named.get(value.lower(), value)
-    if len(value) != 1 or value in "\"\r\n":
+    if len(value) != 1 or value in '"\r\n':
         raise InvalidValue("delimiter", value, "one character, e.g. , ; | or tab")
     return value
 

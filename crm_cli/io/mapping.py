@@ -264,12 +264,13 @@ def resolve(kind: str, header: list[str], mapping: Mapping) -> Layout:
     for i, name in enumerate(header):
         if i in used or not name:
             continue
+        named: str | None
         try:
-            key = check_field(kind, _header_field(name))
+            named = check_field(kind, _header_field(name))
         except InvalidValue:
-            key = None
-        if key is not None and key not in mapping.columns and key not in mapping.constants:
-            fields.setdefault(key, []).append(i)
+            named = None
+        if named is not None and named not in mapping.columns and named not in mapping.constants:
+            fields.setdefault(named, []).append(i)
         elif mapping.keep_unmapped:
             fields.setdefault(f"field.{_custom_key(name)}", []).append(i)
         else:

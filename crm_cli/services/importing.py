@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from crm_cli.domain import money
-from crm_cli.domain.contactinfo import normalize_email, normalize_phone
 from crm_cli.domain.dates import localize, numeric_order, parse_export_time
 from crm_cli.domain.text import clean_line, index_tokens
 from crm_cli.errors import CrmError, InvalidValue
@@ -218,9 +217,7 @@ def _ambiguous_lines(records: Sequence[SourceRecord], order: str | None) -> list
         return []
     lines = []
     for rec in records:
-        if any(
-            numeric_order(v) == "either" for n in DATE_FIELDS for v in rec.values.get(n, ())
-        ):
+        if any(numeric_order(v) == "either" for n in DATE_FIELDS for v in rec.values.get(n, ())):
             lines.append(rec.number)
     return lines
 
@@ -291,7 +288,7 @@ class _Related:
     def write_companies(self) -> None:
         from crm_cli.services.bulk import _companies
 
-        missing = {n for n in self.report.created.get("companies", [])}
+        missing = set(self.report.created.get("companies", []))
         if missing:
             made = _companies(self.ctx, self.session, missing)
             for name in missing:
@@ -567,7 +564,7 @@ class _ContactImport(_Base):
 
     def plan_updates(
         self, matched: list[tuple[_ContactRow, int, str]]
-    ) -> list[tuple[RowResult, Contact, _ContactRow, dict[str, list[str]]]]:
+    ) -> list[tuple[RowResult, Contact, _ContactRow, dict[int, list[str]]]]:
         from crm_cli.services.contacts import _details
 
         ids = [cid for _row, cid, _m in matched]
@@ -643,7 +640,7 @@ class _ContactImport(_Base):
                 result.record_id = by_line.get(result.number)
 
     def write_updates(
-        self, planned: list[tuple[RowResult, Contact, _ContactRow, dict[str, list[str]]]]
+        self, planned: list[tuple[RowResult, Contact, _ContactRow, dict[int, list[str]]]]
     ) -> None:
         from crm_cli.services.contacts import reindex_contacts, replace_list
 
@@ -674,7 +671,8 @@ class _ContactImport(_Base):
         ids = [int(c.id or 0) for _r, c, _row, _e in planned]
         for start in range(0, len(ids), CHUNK):
             reindex_contacts(
-                self.session, select(col(Contact.id)).where(col(Contact.id).in_(ids[start : start + CHUNK]))
+                self.session,
+                select(col(Contact.id)).where(col(Contact.id).in_(ids[start : start + CHUNK])),
             )
 
 
@@ -957,8 +955,10 @@ class _DealImport(_Base):
         self.board: Board = load_board(session)
         self.new_stages: dict[tuple[str, str], str] = {}  # (pipeline, stage) -> kind
 
-    def find_stage(self, pipeline_name: str, name: str, kind: str | None) -> tuple[Pipeline | None, Stage | None]:
-        from crm_cli.services.pipelines import WON, LOST
+    def find_stage(
+        self, pipeline_name: str, name: str, kind: str | None
+    ) -> tuple[Pipeline | None, Stage | None]:
+        from crm_cli.services.pipelines import LOST, WON
 
         pipeline = next(
             (p for p in self.board.pipelines if p.name.lower() == pipeline_name.lower()), None
@@ -1015,15 +1015,18 @@ class _DealImport(_Base):
             if status not in (OPEN, WON, LOST):
                 raise _Reject(
                     InvalidValue(
-                        "status", rec.first("status"), "must be open, won or lost (map it with "
-                        "[values.status] or --map)"
+                        "status",
+                        rec.first("status"),
+                        "must be open, won or lost (map it with [values.status] or --map)",
                     ).message
                 )
         pipeline_name = (rec.first("pipeline") or self.ctx.config.pipeline).strip()
         stage_name = " ".join((rec.first("stage") or "").split())
         open_stage: Stage | None = None
         if status in (WON, LOST):
-            pipeline, stage = self.find_stage(pipeline_name, stage_name, None) if stage_name else (None, None)
+            pipeline, stage = (
+                self.find_stage(pipeline_name, stage_name, None) if stage_name else (None, None)
+            )
             if stage is not None and stage.kind == OPEN:
                 open_stage = stage
             if stage is None or stage.kind != status:
@@ -1031,9 +1034,7 @@ class _DealImport(_Base):
         elif stage_name:
             pipeline, stage = self.find_stage(pipeline_name, stage_name, None)
             if status == OPEN and stage is not None and stage.kind != OPEN:
-                raise _Reject(
-                    f"status 'open': stage {stage.name!r} is a {stage.kind} stage"
-                )
+                raise _Reject(f"status 'open': stage {stage.name!r} is a {stage.kind} stage")
         else:
             pipeline, stage = self.find_stage(pipeline_name, "", OPEN)
         probability = rec.first("probability")
@@ -1090,8 +1091,7 @@ class _DealImport(_Base):
             if row.contact and contacts.get(row.contact) is None and not self.opts.create_missing:
                 self.reject(
                     row.rec,
-                    f"contact {row.contact!r}: no such contact (add it first, or "
-                    "--create-missing)",
+                    f"contact {row.contact!r}: no such contact (add it first, or --create-missing)",
                 )
                 continue
             kept.append(row)
@@ -1115,7 +1115,9 @@ class _DealImport(_Base):
                 new.append(row)
         self.related.plan_owners(r.owner or "" for r in rows)
         self.related.plan_companies(r.company or "" for r in rows)
-        missing_contacts = sorted({r.contact for r in rows if r.contact and contacts.get(r.contact) is None})
+        missing_contacts = sorted(
+            {r.contact for r in rows if r.contact and contacts.get(r.contact) is None}
+        )
         if missing_contacts:
             self.report.created["contacts"] = missing_contacts
         if self.new_stages:
@@ -1188,12 +1190,9 @@ class _DealImport(_Base):
             deal = deals[did]
             changes: dict[str, list[Any]] = {}
 
-            def change(name: str, old: Any, new: Any, shown_old: Any = None, shown_new: Any = None) -> None:
+            def change(name: str, old: Any, new: Any, into: dict[str, list[Any]] = changes) -> None:
                 if self.wanted(old, new):
-                    changes[name] = [
-                        shown_old if shown_old is not None else _shown(old),
-                        shown_new if shown_new is not None else _shown(new),
-                    ]
+                    into[name] = [_shown(old), _shown(new)]
 
             change("title", deal.title, row.title)
             if row.value_minor is not None:
@@ -1262,8 +1261,7 @@ class _DealImport(_Base):
         self.board = load_board(self.session)
         for row in rows:
             if row.stage is None or row.pipeline is None:
-                pipeline, stage = self.find_stage(row.pipeline_name, row.stage_name, None)
-                row.pipeline, row.stage = pipeline, stage
+                row.pipeline, row.stage = self.find_stage(row.pipeline_name, row.stage_name, None)
 
     def write_contacts(self, missing: list[str], contacts: dict[str, int | None]) -> None:
         """Contacts rows named that do not exist (`--create-missing`): by email, or by name."""
@@ -1275,9 +1273,7 @@ class _DealImport(_Base):
         from crm_cli.services.bulk import add_contacts
 
         checked = [
-            check_contact(
-                self.ctx, ContactInput(name=ref, add_emails=[ref] if "@" in ref else [])
-            )
+            check_contact(self.ctx, ContactInput(name=ref, add_emails=[ref] if "@" in ref else []))
             for ref in missing
         ]
         for ref, cid in zip(missing, add_contacts(self.ctx, self.session, checked), strict=True):
@@ -1339,7 +1335,9 @@ class _DealImport(_Base):
         if need:
             of = dict(
                 self.session.execute(
-                    select(col(Contact.id), col(Contact.company_id)).where(col(Contact.id).in_(need))
+                    select(col(Contact.id), col(Contact.company_id)).where(
+                        col(Contact.id).in_(need)
+                    )
                 ).all()
             )
             for row in rows:
@@ -1372,9 +1370,7 @@ class _DealImport(_Base):
             change_ids.extend(
                 int(i)
                 for i in self.session.scalars(
-                    insert(change_table).returning(
-                        change_table.c.id, sort_by_parameter_order=True
-                    ),
+                    insert(change_table).returning(change_table.c.id, sort_by_parameter_order=True),
                     changes[start : start + CHUNK],
                 )
             )

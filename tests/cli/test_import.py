@@ -126,7 +126,8 @@ def test_on_match(
         "--phone", "+49 30 1234567",
     )  # fmt: skip
     path = _write(
-        tmp_path / "c.csv", "name,email,title,phone,source\nAna,ana@acme.com,CEO,+49 30 98765432,fair\n"
+        tmp_path / "c.csv",
+        "name,email,title,phone,source\nAna,ana@acme.com,CEO,+49 30 98765432,fair\n",
     )
     crm("import", "contacts", path, "--on-match", on_match)
     [ana] = crm.json("contact", "list")
@@ -181,7 +182,9 @@ def test_bad_rows_go_to_the_rejects_file_and_importing_it_fixed_completes(
     assert (rejects.stat().st_mode & 0o777) == 0o600
     # Fix the rejects in the file itself, and import it.
     fixed = rejects.read_text(encoding="utf-8")
-    fixed = fixed.replace("nobody-at-all", "ana@acme.com").replace("Negotiating hard", "negotiation")
+    fixed = fixed.replace("nobody-at-all", "ana@acme.com").replace(
+        "Negotiating hard", "negotiation"
+    )
     fixed = fixed.replace("-50", "50").replace("2027-02-30", "2027-02-28")
     fixed = fixed.replace("ghost@example.com", "ana@acme.com")
     rejects.write_text(fixed, encoding="utf-8")
@@ -198,7 +201,10 @@ def test_encodings_delimiters_and_odd_layouts(sqlite_url: str, crm: Runner, tmp_
         "sjis.csv": ("name|industry\n山田商事|商社\n", "shift_jis"),
         "cr.csv": ('name,address\r"Quoted, Inc","Line 1\nLine 2"\r\rNext Co,\r', "utf-8"),
         "bom.csv": ("\ufeffname,name\nDouble Name Co,Second\n", "utf-8"),
-        "preamble.csv": ("Notes:\nexported by someone\n\nname,industry\nAfter Preamble,x\n", "utf-8"),
+        "preamble.csv": (
+            "Notes:\nexported by someone\n\nname,industry\nAfter Preamble,x\n",
+            "utf-8",
+        ),
     }
     for file_name, (text, encoding) in files.items():
         path = _write(tmp_path / file_name, text, encoding)
@@ -278,13 +284,13 @@ def test_unknown_column_in_map_is_refused(sqlite_url: str, crm: Runner, tmp_path
 
 
 def test_injection_payloads_import_as_text(sqlite_url: str, crm: Runner, tmp_path: Path) -> None:
-    payloads = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "'=quoted", "=HYPERLINK(\"http://x\")"]
+    payloads = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "'=quoted", '=HYPERLINK("http://x")']
     lines = ["name,field.payload"] + [
         f'Company {i},"{p.replace(chr(34), chr(34) * 2)}"' for i, p in enumerate(payloads)
     ]
     # A file `crm export` wrote has the cells neutralised: import reads them back as they were.
     neutral = ["name,field.payload"] + [
-        f"Exported {i},\"'{p.replace(chr(34), chr(34) * 2)}\"" for i, p in enumerate(payloads)
+        f'Exported {i},"\'{p.replace(chr(34), chr(34) * 2)}"' for i, p in enumerate(payloads)
     ]
     crm.ok("import", "companies", _write(tmp_path / "raw.csv", "\n".join(lines) + "\n"))
     crm.ok("import", "companies", _write(tmp_path / "neutral.csv", "\n".join(neutral) + "\n"))

@@ -78,9 +78,10 @@ def test_salesforce_accounts_latin1_names_intact(
     assert "Pébéo of America" in names
     assert report["counts"]["new"] == len(names)
     # What was not taken is said, with the reason (two accounts with the same name).
-    assert report["counts"]["new"] + report["counts"]["duplicate"] == 423 - report["counts"][
-        "rejected"
-    ]
+    assert (
+        report["counts"]["new"] + report["counts"]["duplicate"]
+        == 423 - report["counts"]["rejected"]
+    )
     # Importing it again: everything is found by its Salesforce id.
     again = crm(
         "import", "companies", str(path), "--map", "name=NAME", "--map", "external_id=ID",
