@@ -856,16 +856,9 @@ class _CompanyImport(_Base):
                     "updated_at": now,
                 }
             )
-        table = Company.__table__  # type: ignore[attr-defined]
-        ids: list[int] = []
-        for start in range(0, len(rows), CHUNK):
-            ids.extend(
-                int(i)
-                for i in self.session.scalars(
-                    insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                    rows[start : start + CHUNK],
-                )
-            )
+        from crm_cli.services.bulk import insert_rows
+
+        ids = insert_rows(self.session, Company.__table__, rows)  # type: ignore[attr-defined]
         tag_ids = common.tag_ids(self.session, {t for r in new for t in r.tags})
         links = [
             {"company_id": cid, "tag_id": tag_ids[t]}
@@ -1343,16 +1336,9 @@ class _DealImport(_Base):
             for row in rows:
                 if row["contact_id"] and not row["company_id"]:
                     row["company_id"] = of.get(row["contact_id"])
-        table = Deal.__table__  # type: ignore[attr-defined]
-        ids: list[int] = []
-        for start in range(0, len(rows), CHUNK):
-            ids.extend(
-                int(i)
-                for i in self.session.scalars(
-                    insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                    rows[start : start + CHUNK],
-                )
-            )
+        from crm_cli.services.bulk import insert_rows
+
+        ids = insert_rows(self.session, Deal.__table__, rows)  # type: ignore[attr-defined]
         changes = [
             {
                 "deal_id": did,
@@ -1364,16 +1350,11 @@ class _DealImport(_Base):
             for did, history in zip(ids, histories, strict=True)
             for frm, to, at in history
         ]
-        change_table = StageChange.__table__  # type: ignore[attr-defined]
-        change_ids: list[int] = []
-        for start in range(0, len(changes), CHUNK):
-            change_ids.extend(
-                int(i)
-                for i in self.session.scalars(
-                    insert(change_table).returning(change_table.c.id, sort_by_parameter_order=True),
-                    changes[start : start + CHUNK],
-                )
-            )
+        change_ids = insert_rows(
+            self.session,
+            StageChange.__table__,  # type: ignore[attr-defined]
+            changes,
+        )
         tag_ids = common.tag_ids(self.session, {t for r in new for t in r.tags})
         links = [
             {"deal_id": did, "tag_id": tag_ids[t]}
