@@ -199,7 +199,7 @@ def _run(kind: str, file: str, opts: dict[str, Any]) -> None:
         decimal_comma=opts["decimal_comma"],
     )
     ctx = common.context()
-    with ctx.session(write=not opts["dry_run"]) as session:
+    with _progress(kind, file), ctx.session(write=not opts["dry_run"]) as session:
         result = service.import_file(ctx, session, kind, data, source, mapping, options)
     report = result.report
     rejected = report.rejected
@@ -215,6 +215,17 @@ def _run(kind: str, file: str, opts: dict[str, Any]) -> None:
     _render(report, result.source, opts["json"], opts["rejects"])
     if rejected:
         raise typer.Exit(ROWS_REJECTED)
+
+
+def _progress(kind: str, file: str) -> Any:
+    """A spinner on stderr while the import runs, when stderr is a terminal; nothing else."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console  # ~40 ms: only at a terminal
+
+    return Console(stderr=True).status(f"importing {kind} from {file} ...")
 
 
 def _render(report: Any, source: dict[str, Any], json_: bool, rejects: str | None) -> None:

@@ -97,3 +97,21 @@ def test_preset_that_does_not_fit_is_refused(sqlite_url: str, crm: Runner, tmp_p
     path = _write(tmp_path / "x.csv", "foo,bar\n1,2\n")
     result = crm("import", "contacts", path, "--preset", "hubspot")
     assert result.code == 2 and "none of the columns" in result.err
+
+
+def test_vcard_files_go_through_the_same_import(
+    sqlite_url: str, crm: Runner, tmp_path: Path
+) -> None:
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("crm_cli.io.vcard") is None:
+        pytest.skip("the vCard reader (crm_cli.io.vcard) is not on this branch")
+    path = tmp_path / "cards.vcf"
+    path.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:张伟\r\nEMAIL:zhang@yunhai.cn\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    crm.ok("import", "contacts", str(path))
+    assert [c["name"] for c in crm.json("contact", "list")] == ["张伟"]
