@@ -109,6 +109,9 @@ EXAMPLES = {
     "contacts": "crm import contacts google.csv --preset google --dry-run",
     "companies": "crm import companies accounts.csv --map name=NAME --map domain=WEBSITE",
     "deals": "crm import deals deals.csv --map title=Name --stage-map 'Closed Won=won'",
+    "followups": "crm import followups tasks.csv --map title=Subject --map due_at=Due",
+    "interactions": "crm import interactions calls.csv --set kind=call --map occurred_at=Date",
+    "feedback": "crm import feedback survey.csv --set kind=nps --map score=Score",
 }
 
 
@@ -349,7 +352,7 @@ def _command(kind: str) -> Any:
     return command
 
 
-for _kind in ("contacts", "companies", "deals"):
+for _kind in EXAMPLES:
     app.command(_kind)(_command(_kind))
 
 

@@ -81,10 +81,51 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "created_at",
         "closed_at",
     ),
+    "interactions": (
+        "kind",
+        "direction",
+        "occurred_at",
+        "summary",
+        "body",
+        "contact",
+        "deal",
+        "owner",
+    ),
+    "feedback": (
+        "kind",
+        "score",
+        "text",
+        "category",
+        "status",
+        "channel",
+        "contact",
+        "deal",
+        "owner",
+        "created_at",
+        "resolved_at",
+        "resolution_note",
+    ),
+    "followups": (
+        "title",
+        "due_at",
+        "contact",
+        "deal",
+        "owner",
+        "priority",
+        "notes",
+        "done_at",
+    ),
 }
 MULTI = frozenset({"email", "phone", "tags"})
 # Export's column names that differ from the field's (plural lists).
-ALIASES = {"emails": "email", "phones": "phone", "tag": "tags", "close": "expected_close"}
+ALIASES = {
+    "emails": "email",
+    "phones": "phone",
+    "tag": "tags",
+    "close": "expected_close",
+    "due": "due_at",
+    "when": "occurred_at",
+}
 GOOGLE_SEPARATOR = " ::: "
 
 

@@ -58,9 +58,17 @@ NEW, UPDATE, UNCHANGED, SKIPPED, REJECTED, DUPLICATE = (
     "duplicate",
 )
 ACTIONS = (NEW, UPDATE, UNCHANGED, SKIPPED, REJECTED, DUPLICATE)
-SUPPORTED = ("contacts", "companies", "deals")
+SUPPORTED = ("contacts", "companies", "deals", "followups", "interactions", "feedback")
 CHUNK = 5_000
-DATE_FIELDS = ("expected_close", "created_at", "closed_at")
+DATE_FIELDS = (
+    "expected_close",
+    "created_at",
+    "closed_at",
+    "occurred_at",
+    "due_at",
+    "done_at",
+    "resolved_at",
+)
 
 
 @dataclass
@@ -333,8 +341,10 @@ def import_records(
         _ContactImport(ctx, session, report, opts).run(rows)
     elif kind == "companies":
         _CompanyImport(ctx, session, report, opts).run(rows)
-    else:
+    elif kind == "deals":
         _DealImport(ctx, session, report, opts, dates).run(rows)
+    else:
+        _ActivityImport(ctx, session, report, opts, dates, kind).run(rows)
     report.rows.sort(key=lambda r: r.number)
     return report
 
@@ -1128,39 +1138,7 @@ class _DealImport(_Base):
         self.write_updates(planned, contacts)
 
     def find_contacts(self, rows: list[_DealRow]) -> dict[str, int | None]:
-        refs = sorted({r.contact for r in rows if r.contact})
-        found: dict[str, int | None] = dict.fromkeys(refs)
-        if not refs:
-            return found
-        live = col(Contact.deleted_at).is_(None)
-        emails = {r: r.lower() for r in refs if "@" in r}
-        by_email: dict[str, int] = {}
-        values = list(emails.values())
-        for start in range(0, len(values), CHUNK):
-            for email, cid in self.session.execute(
-                select(ContactEmail.c.email, col(Contact.id))
-                .join(Contact, col(Contact.id) == ContactEmail.c.contact_id)
-                .where(ContactEmail.c.email.in_(values[start : start + CHUNK]), live)
-            ):
-                by_email[str(email)] = int(cid)
-        by_ext = _ids_by(self.session, col(Contact.external_id), col(Contact.id), refs, live)
-        lowered = [r.lower() for r in refs]
-        names: dict[str, list[int]] = {}
-        for start in range(0, len(lowered), CHUNK):
-            for name, cid in self.session.execute(
-                select(func.lower(col(Contact.name)), col(Contact.id)).where(
-                    func.lower(col(Contact.name)).in_(lowered[start : start + CHUNK]), live
-                )
-            ):
-                names.setdefault(str(name), []).append(int(cid))
-        for ref in refs:
-            if ref in emails and emails[ref] in by_email:
-                found[ref] = by_email[emails[ref]]
-            elif ref in by_ext:
-                found[ref] = by_ext[ref]
-            elif len(names.get(ref.lower(), [])) == 1:
-                found[ref] = names[ref.lower()][0]
-        return found
+        return _contacts_by_ref(self.session, {r.contact for r in rows if r.contact})
 
     def plan_updates(
         self, matched: list[tuple[_DealRow, int, str]], contacts: dict[str, int | None]
@@ -1421,6 +1399,302 @@ class _DealImport(_Base):
                     setattr(deal, name, getattr(row, name))
             deal.updated_at = now
         self.session.flush()
+
+
+# --- follow-ups, interactions, feedback ------------------------------------------------------
+
+
+class _ActivityImport(_Base):
+    """Follow-ups, interactions and feedback. They have no id from another system, so a row
+    matches a record that has the same contact and the same content (an interaction: kind,
+    time and summary; feedback: kind, score, text and, when the file gives it, its time; a
+    follow-up: title and due time): a second import of the same file finds them all and
+    changes nothing. Matched rows are left as they are."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        session: Session,
+        report: ImportReport,
+        opts: ImportOptions,
+        dates: _Dates,
+        kind: str,
+    ) -> None:
+        super().__init__(ctx, session, report, opts)
+        self.kind = kind
+        self.dates = dates
+        self.entity = {"followups": "followup", "interactions": "interaction"}.get(kind, kind)
+
+    def check(self, rec: SourceRecord) -> dict[str, Any]:
+        from crm_cli.services import feedback as fb
+        from crm_cli.services import followups as fu
+        from crm_cli.services import interactions as it
+
+        def text(name: str, required: bool = False) -> str | None:
+            value = rec.first(name)
+            if value is None:
+                if required:
+                    raise _Reject(f"{name}: missing (map a {name} column)")
+                return None
+            if "\x00" in value:
+                raise _Reject(InvalidValue(name, value, "contains NUL characters").message)
+            return value.strip() or None
+
+        def when(name: str, required: bool = False) -> datetime | None:
+            value = rec.first(name)
+            if value is None:
+                if required:
+                    raise _Reject(f"{name}: missing (map a {name} column)")
+                return None
+            return self.dates.moment(value, name)
+
+        row: dict[str, Any] = {
+            "contact": text("contact"),
+            "deal": text("deal"),
+            "owner": text("owner"),
+        }
+        if self.kind == "interactions":
+            summary = text("summary", required=True)
+            assert summary is not None
+            row.update(
+                kind=it.check_kind(rec.first("kind") or "note"),
+                direction=it.check_direction(d) if (d := rec.first("direction")) else None,
+                occurred_at=when("occurred_at", required=True),
+                summary=clean_line(summary, "summary", max_len=500),
+                body=text("body"),
+            )
+            row["key"] = (row["kind"], _utc(row["occurred_at"]), row["summary"])
+        elif self.kind == "feedback":
+            kind = fb.check_kind(rec.first("kind") or "")
+            status = (rec.first("status") or "open").strip().lower()
+            if status not in ("open", "resolved"):
+                raise _Reject(InvalidValue("status", status, "must be open or resolved").message)
+            row.update(
+                kind=kind,
+                score=fb.check_score(kind, rec.first("score")),
+                text=text("text"),
+                category=text("category"),
+                channel=text("channel"),
+                status=status,
+                created_at=when("created_at"),
+                resolved_at=when("resolved_at"),
+                resolution_note=text("resolution_note"),
+            )
+            if kind in fb.NEEDS_TEXT and not row["text"]:
+                raise _Reject(f"text: {kind} feedback needs a text")
+            row["key"] = (kind, row["score"], row["text"], _utc(row["created_at"]))
+        else:
+            title = text("title", required=True)
+            assert title is not None
+            priority = rec.first("priority")
+            row.update(
+                title=clean_line(title, "title", max_len=500),
+                due_at=when("due_at", required=True),
+                priority=fu.check_priority(priority) if priority else "normal",
+                notes=text("notes"),
+                done_at=when("done_at"),
+            )
+            row["key"] = (row["title"], _utc(row["due_at"]))
+        return row
+
+    def run(self, records: list[SourceRecord]) -> None:
+        rows: list[tuple[SourceRecord, dict[str, Any]]] = []
+        for rec in records:
+            if rec.problem:
+                self.reject(rec, rec.problem)
+                continue
+            try:
+                rows.append((rec, self.check(rec)))
+            except (_Reject, CrmError) as exc:
+                self.reject(rec, _reason(exc))
+        named = {r["contact"] for _rec, r in rows if r["contact"]}
+        contacts = _contacts_by_ref(self.session, named)
+        deals = self.find_deals({r["deal"] for _rec, r in rows if r["deal"]})
+        kept: list[tuple[SourceRecord, dict[str, Any]]] = []
+        for rec, row in rows:
+            if row["contact"] and contacts.get(row["contact"]) is None:
+                self.reject(rec, f"contact {row['contact']!r}: no such contact (add it first)")
+                continue
+            if row["deal"] and deals.get(row["deal"]) is None:
+                self.reject(rec, f"deal {row['deal']!r}: no deal with this id or external id")
+                continue
+            row["contact_id"] = contacts.get(row["contact"]) if row["contact"] else None
+            row["deal_id"] = deals.get(row["deal"]) if row["deal"] else None
+            kept.append((rec, row))
+        existing = self.existing(
+            {r["contact_id"] for _rec, r in kept}, {r["deal_id"] for _rec, r in kept}
+        )
+        new: list[tuple[SourceRecord, dict[str, Any]]] = []
+        for rec, row in kept:
+            key = (row["contact_id"], row["deal_id"], *row["key"])
+            if self.duplicate(rec, [("record", repr(key))]):
+                continue
+            found = existing.get(key)
+            if found is not None:
+                same = {
+                    "interactions": "contact, kind, time and summary",
+                    "feedback": "contact, kind, score, text and time",
+                    "followups": "contact, title and due time",
+                }[self.kind]
+                self.decide(rec, found, same, {})
+                continue
+            new.append((rec, row))
+            self.report.rows.append(RowResult(rec.number, NEW, original=rec.original))
+        self.related.plan_owners(r["owner"] or "" for _rec, r in new)
+        if self.opts.dry_run:
+            return
+        self.related.write_owners()
+        self.write_new(new)
+
+    def find_deals(self, refs: set[str]) -> dict[str, int | None]:
+        from crm_cli.store.sales import Deal
+
+        found: dict[str, int | None] = dict.fromkeys(refs)
+        live = col(Deal.deleted_at).is_(None)
+        by_ext = _ids_by(self.session, col(Deal.external_id), col(Deal.id), sorted(refs), live)
+        numbers = {r: int(r.lstrip("#")) for r in refs if r.lstrip("#").isdigit()}
+        ids = (
+            set(
+                self.session.scalars(
+                    select(col(Deal.id)).where(col(Deal.id).in_(list(numbers.values())), live)
+                )
+            )
+            if numbers
+            else set()
+        )
+        for ref in refs:
+            if ref in by_ext:
+                found[ref] = by_ext[ref]
+            elif ref in numbers and numbers[ref] in ids:
+                found[ref] = numbers[ref]
+        return found
+
+    def model(self) -> Any:
+        from crm_cli.store.sales import Feedback, Followup, Interaction
+
+        return {"followups": Followup, "interactions": Interaction, "feedback": Feedback}[self.kind]
+
+    def existing(self, contact_ids: set[int | None], deal_ids: set[int | None]) -> dict[Any, int]:
+        """The live records of these contacts and deals, by the key rows are matched on."""
+        model = self.model()
+        fields = {
+            "interactions": ("kind", "occurred_at", "summary"),
+            "feedback": ("kind", "score", "text", "created_at"),
+            "followups": ("title", "due_at"),
+        }[self.kind]
+        columns = [getattr(model, f) for f in fields]
+        found: dict[Any, int] = {}
+        for owner_column, wanted in (("contact_id", contact_ids), ("deal_id", deal_ids)):
+            ids = sorted(i for i in wanted if i is not None)
+            for start in range(0, len(ids), CHUNK):
+                query = select(
+                    col(model.id), col(model.contact_id), col(model.deal_id), *columns
+                ).where(
+                    getattr(model, owner_column).in_(ids[start : start + CHUNK]),
+                    col(model.deleted_at).is_(None),
+                )
+                for rid, contact_id, deal_id, *values in self.session.execute(query):
+                    key = [_utc(v) if isinstance(v, datetime) else v for v in values]
+                    found[(contact_id, deal_id, *key)] = int(rid)
+                    if self.kind == "feedback":  # a row without a time matches any time
+                        found.setdefault((contact_id, deal_id, *key[:-1], None), int(rid))
+        return found
+
+    def write_new(self, new: list[tuple[SourceRecord, dict[str, Any]]]) -> None:
+        from crm_cli.services.bulk import insert_rows
+
+        if not new:
+            return
+        now = utcnow()
+        me = self.ctx.user_id()
+        rows = []
+        for _rec, r in new:
+            row: dict[str, Any] = {
+                "contact_id": r["contact_id"],
+                "deal_id": r["deal_id"],
+                "owner_id": self.related.owner_id(r["owner"]) if r["owner"] else me,
+                "updated_at": now,
+            }
+            if self.kind == "interactions":
+                row.update(
+                    kind=r["kind"],
+                    direction=r["direction"],
+                    occurred_at=r["occurred_at"],
+                    summary=r["summary"],
+                    body=r["body"],
+                    search_doc=index_tokens(r["summary"], r["body"]),
+                    created_at=now,
+                )
+            elif self.kind == "feedback":
+                resolved = r["status"] == "resolved"
+                row.update(
+                    kind=r["kind"],
+                    score=r["score"],
+                    text=r["text"],
+                    category=r["category"],
+                    channel=r["channel"],
+                    status=r["status"],
+                    resolved_at=(r["resolved_at"] or now) if resolved else None,
+                    resolution_note=r["resolution_note"],
+                    created_at=r["created_at"] or now,
+                )
+            else:
+                row.update(
+                    title=r["title"],
+                    due_at=r["due_at"],
+                    timezone=str(self.ctx.tz),
+                    priority=r["priority"],
+                    notes=r["notes"],
+                    done_at=r["done_at"],
+                    created_at=now,
+                )
+            rows.append(row)
+        ids = insert_rows(self.session, self.model().__table__, rows)
+        rec = journal.recorder(self.session)
+        if rec is not None:
+            created = [{**row, "id": i, "version": 1} for row, i in zip(rows, ids, strict=True)]
+            rec.note_created(self.entity, created)
+        by_line = {r.number: i for (r, _row), i in zip(new, ids, strict=True)}
+        for result in self.report.rows:
+            if result.action == NEW:
+                result.record_id = by_line.get(result.number)
+
+
+def _contacts_by_ref(session: Session, wanted: set[str]) -> dict[str, int | None]:
+    """The contacts rows name, by email, external id or (when only one has it) name."""
+    refs = sorted(wanted)
+    found: dict[str, int | None] = dict.fromkeys(refs)
+    if not refs:
+        return found
+    live = col(Contact.deleted_at).is_(None)
+    emails = {r: r.lower() for r in refs if "@" in r}
+    by_email: dict[str, int] = {}
+    values = list(emails.values())
+    for start in range(0, len(values), CHUNK):
+        for email, cid in session.execute(
+            select(ContactEmail.c.email, col(Contact.id))
+            .join(Contact, col(Contact.id) == ContactEmail.c.contact_id)
+            .where(ContactEmail.c.email.in_(values[start : start + CHUNK]), live)
+        ):
+            by_email[str(email)] = int(cid)
+    by_ext = _ids_by(session, col(Contact.external_id), col(Contact.id), refs, live)
+    lowered = [r.lower() for r in refs]
+    names: dict[str, list[int]] = {}
+    for start in range(0, len(lowered), CHUNK):
+        for name, cid in session.execute(
+            select(func.lower(col(Contact.name)), col(Contact.id)).where(
+                func.lower(col(Contact.name)).in_(lowered[start : start + CHUNK]), live
+            )
+        ):
+            names.setdefault(str(name), []).append(int(cid))
+    for ref in refs:
+        if ref in emails and emails[ref] in by_email:
+            found[ref] = by_email[emails[ref]]
+        elif ref in by_ext:
+            found[ref] = by_ext[ref]
+        elif len(names.get(ref.lower(), [])) == 1:
+            found[ref] = names[ref.lower()][0]
+    return found
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -314,3 +314,47 @@ def test_presets_list_and_print(sqlite_url: str, crm: Runner) -> None:
 def test_stdin(sqlite_url: str, crm: Runner) -> None:
     crm.ok("import", "contacts", "-", stdin="name,email\nAna,ana@acme.com\n")
     assert [c["name"] for c in crm.json("contact", "list")] == ["Ana"]
+
+
+def test_interactions_feedback_and_followups(db_url: str, crm: Runner, tmp_path: Path) -> None:
+    crm.ok("contact", "add", "Ana", "--email", "ana@acme.com")
+    calls = _write(
+        tmp_path / "calls.csv",
+        "Contact,Date,Type,Subject,Notes\n"
+        "ana@acme.com,2026-03-01 10:00,call,Discussed renewal,Long talk\n"
+        "ana@acme.com,2026-03-02 11:00,meeting,Demo,\n"
+        "ghost@example.com,2026-03-02 11:00,call,Nobody,\n",
+    )
+    args = ["--map", "contact=Contact", "--map", "occurred_at=Date", "--map", "kind=Type"]
+    args += ["--map", "summary=Subject", "--map", "body=Notes"]
+    first = crm("import", "interactions", calls, *args, "--json")
+    assert first.code == ROWS_REJECTED
+    assert first.json["counts"]["new"] == 2
+    log = {i["summary"]: i for i in crm.json("log", "list", "--all")}
+    assert log["Discussed renewal"]["kind"] == "call"
+    assert log["Discussed renewal"]["contact"] == "Ana"
+    again = crm("import", "interactions", calls, *args, "--json").json
+    assert again["counts"]["unchanged"] == 2 and again["counts"]["new"] == 0
+
+    survey = _write(
+        tmp_path / "nps.csv", "email,score,comment\nana@acme.com,9,Great\nana@acme.com,11,High\n"
+    )
+    fb_args = ["--set", "kind=nps", "--map", "contact=email", "--map", "text=comment"]
+    result = crm("import", "feedback", survey, *fb_args, "--json")
+    assert result.json["counts"]["new"] == 1
+    assert result.json["rows"][1]["error"] == "score 11: nps scores run from 0 to 10"
+    assert crm("import", "feedback", survey, *fb_args, "--json").json["counts"]["unchanged"] == 1
+    [nps] = crm.json("feedback", "list", "--all")
+    assert nps["score"] == 9 and nps["text"] == "Great"
+
+    tasks = _write(
+        tmp_path / "tasks.csv", "Subject,Due,Who\nCall back,2026-12-01 09:00,ana@acme.com\n"
+    )
+    fu_args = ["--map", "title=Subject", "--map", "due_at=Due", "--map", "contact=Who"]
+    crm.ok("import", "followups", tasks, *fu_args)
+    assert crm.json("import", "followups", tasks, *fu_args)["counts"]["unchanged"] == 1
+    [task] = crm.json("followup", "list", "--all")
+    assert task["title"] == "Call back" and task["contact"] == "Ana"
+    assert task["due_at"].startswith("2026-12-01T09:00:00+01:00")
+    crm.ok("undo")
+    assert crm.json("followup", "list", "--all") == []
