@@ -263,6 +263,8 @@ def _render(report: Any, source: dict[str, Any], json_: bool, rejects: str | Non
         shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
         made = "would create" if report.dry_run else "created"
         common.note(f"{made} {len(names)} {what}: {shown}")
+    for text in report.notes:
+        common.note(text)
     if report.dry_run:
         _decisions(report)
     else:

@@ -1358,6 +1358,29 @@ class _DealImport(_Base):
         for result in self.report.rows:
             if result.action == NEW:
                 result.record_id = by_line.get(result.number)
+        self.make_customers(
+            [
+                (did, row["contact_id"])
+                for did, row in zip(ids, rows, strict=True)
+                if row["status"] == "won" and row["contact_id"]
+            ]
+        )
+
+    def make_customers(self, won: list[tuple[int, int]]) -> None:
+        """A won deal makes its contact a customer, as `deal won` does (with its event)."""
+        from types import SimpleNamespace
+
+        from crm_cli.services.deals import _make_customer
+
+        done: set[int] = set()
+        now = utcnow()
+        for deal_id, contact_id in won:
+            if contact_id in done:
+                continue
+            done.add(contact_id)
+            deal = SimpleNamespace(id=deal_id, contact_id=contact_id)
+            for note in _make_customer(self.session, deal, now, self.ctx.user_id()):  # type: ignore[arg-type]
+                self.report.notes.append(note)
 
     def write_updates(
         self, planned: list[tuple[RowResult, Any, _DealRow]], contacts: dict[str, int | None]
@@ -1365,6 +1388,7 @@ class _DealImport(_Base):
         from crm_cli.store.sales import DealTag, StageChange
 
         now = utcnow()
+        won: list[tuple[int, int]] = []
         for result, deal, row in planned:
             for name in result.changes:
                 if name == "stage":
@@ -1383,6 +1407,8 @@ class _DealImport(_Base):
                     deal.pipeline_id = row.stage.pipeline_id
                     deal.status = row.stage.kind
                     deal.stage_entered_at = at
+                    if row.stage.kind == "won" and deal.contact_id:
+                        won.append((int(deal.id), int(deal.contact_id)))
                     if row.stage.kind == "open":
                         deal.closed_at = None
                     elif deal.closed_at is None:
@@ -1399,6 +1425,7 @@ class _DealImport(_Base):
                     setattr(deal, name, getattr(row, name))
             deal.updated_at = now
         self.session.flush()
+        self.make_customers(won)
 
 
 # --- follow-ups, interactions, feedback ------------------------------------------------------

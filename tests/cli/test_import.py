@@ -256,6 +256,21 @@ def test_mapping_file_translates_values(sqlite_url: str, crm: Runner, tmp_path: 
     assert deals["Piloto"]["stage"] == "proposal" and deals["Piloto"]["status"] == "open"
 
 
+def test_a_won_deal_makes_its_contact_a_customer(
+    sqlite_url: str, crm: Runner, tmp_path: Path
+) -> None:
+    crm.ok("contact", "add", "Ana", "--email", "ana@acme.com")
+    path = _write(
+        tmp_path / "d.csv", "title,contact,status,closed_at\nBig,ana@acme.com,won,2026-01-10\n"
+    )
+    result = crm.ok("import", "deals", path)
+    assert "is now a customer" in result.err
+    [ana] = crm.json("contact", "list")
+    assert ana["lifecycle"] == "customer"
+    [deal] = crm.json("deal", "list", "--all", "--status", "all")
+    assert deal["company"] is None and deal["contact"] == "Ana" and deal["status"] == "won"
+
+
 def test_ambiguous_dates_are_refused_naming_the_rows(
     sqlite_url: str, crm: Runner, tmp_path: Path
 ) -> None:
