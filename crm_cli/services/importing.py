@@ -220,13 +220,17 @@ def _file_order(records: Sequence[SourceRecord]) -> str | None:
     return next(iter(seen), None)
 
 
-def _ambiguous_lines(records: Sequence[SourceRecord], order: str | None) -> list[int]:
+def _ambiguous_lines(records: Sequence[SourceRecord], order: str | None) -> list[tuple[int, str]]:
+    """The lines (and a date of each) that read both day-first and month-first."""
     if order is not None:
         return []
     lines = []
     for rec in records:
-        if any(numeric_order(v) == "either" for n in DATE_FIELDS for v in rec.values.get(n, ())):
-            lines.append(rec.number)
+        for name in DATE_FIELDS:
+            found = [v for v in rec.values.get(name, ()) if numeric_order(v) == "either"]
+            if found:
+                lines.append((rec.number, found[0]))
+                break
     return lines
 
 
@@ -330,12 +334,12 @@ def import_records(
     dates = _Dates(ctx, rows, opts)
     unclear = _ambiguous_lines(rows, dates.order)
     if unclear:
-        shown = ", ".join(str(n) for n in unclear[:5]) + (" ..." if len(unclear) > 5 else "")
+        shown = ", ".join(str(n) for n, _ in unclear[:5]) + (" ..." if len(unclear) > 5 else "")
         raise InvalidValue(
-            "date-format",
-            "",
-            f"dates on lines {shown} read both as day/month and as month/day and no date in "
-            "the file tells which; give --date-format dmy or mdy",
+            "date",
+            unclear[0][1],
+            f"{'line' if len(unclear) == 1 else 'lines'} {shown}: read as day/month and as "
+            "month/day, and no date in the file tells which; give --date-format dmy or mdy",
         )
     if kind == "contacts":
         _ContactImport(ctx, session, report, opts).run(rows)
