@@ -44,7 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("crm_cli.cli.db", "app"),
     "demo": ("crm_cli.cli.demo", "demo"),
     "export": ("crm_cli.cli.export", "app"),
-    "import": ("crm_cli.cli.archive", "app"),
+    "import": ("crm_cli.cli.importing", "app"),
     "dupes": ("crm_cli.cli.dupes", "app"),
 }
 

@@ -1,8 +1,7 @@
 """`crm import all FILE`: restore a vendor-neutral backup (`crm export all`) into an empty
 database.
 
-Kept apart from the CSV importer's `crm import` app so each can grow on its own; the root
-app shows this command as `crm import all`.
+Kept apart from the CSV importer; cli/importing.py adds it to the `crm import` app as `all`.
 """
 
 from __future__ import annotations

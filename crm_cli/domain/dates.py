@@ -623,3 +623,93 @@ def iso(value: datetime | None, tz: ZoneInfo | None = None) -> str | None:
         return value.astimezone(UTC).isoformat(timespec="seconds")
     except OverflowError:  # an aware time at the very edge, west of UTC: as it is
         return value.isoformat(timespec="seconds")
+
+
+# --- dates as exports write them ---------------------------------------------------------------
+
+_EXPORT_NUMERIC = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ t]+(.+))?$")
+_EXPORT_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y")
+# A spreadsheet's serial day numbers (days since 1899-12-30) for 1954..2119: a bare number
+# in that range in a date column is such a day, never a year or an amount.
+_SERIAL_MIN, _SERIAL_MAX = 20_000, 80_000
+
+
+def numeric_order(text: str) -> str | None:
+    """What a numeric date such as `03/11/2026` tells about the file's order: "dmy" when the
+    first number cannot be a month, "mdy" when the second cannot, "either" when both read,
+    None when it is no such date (ISO, a serial, a month name, or a dotted date)."""
+    m = _EXPORT_NUMERIC.match(text.strip().lower())
+    if m is None or m.group(2) == ".":
+        return None
+    a, b = int(m.group(1)), int(m.group(3))
+    if a > 12 >= b:
+        return "dmy"
+    if b > 12 >= a:
+        return "mdy"
+    return "either" if a != b else None
+
+
+def parse_export_time(
+    text: str, tz: ZoneInfo, *, order: str | None = None, field: str = "date"
+) -> tuple[date, datetime | None]:
+    """A date, and its time when it has one, as exports write them: ISO (with a zone or
+    not), `dd/mm/yyyy` or `mm/dd/yyyy` by `order` (refused when it reads both ways and no
+    order is given), `dd.mm.yyyy`, month names (`Oct 20, 2016`), and spreadsheet serial days.
+    A time without a zone is in `tz`. Returns the day (in `tz`) and the time in UTC."""
+    stripped = " ".join(text.strip().split())
+    lowered = stripped.lower()
+    day: date | None = None
+    at: datetime | None = None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped):
+            day = date.fromisoformat(stripped)
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[t ].+", lowered):
+            at = datetime.fromisoformat(stripped.replace(" UTC", "Z"))
+        elif (
+            re.fullmatch(r"\d+(\.\d+)?", stripped) and _SERIAL_MIN <= float(stripped) < _SERIAL_MAX
+        ):
+            serial = float(stripped)
+            base = datetime(1899, 12, 30) + timedelta(days=serial)
+            day = base.date()
+            if serial % 1:
+                at = base.replace(microsecond=0)
+        elif m := _EXPORT_NUMERIC.match(lowered):
+            first, sep, second, year, clock = m.groups()
+            a, b = int(first), int(second)
+            if sep == ".":
+                chosen = "dmy"
+            elif order in ("dmy", "mdy"):
+                chosen = order
+            elif a > 12:
+                chosen = "dmy"
+            elif b > 12 or a == b:
+                chosen = "mdy"
+            else:
+                raise InvalidValue(
+                    field, text, "reads as day/month and as month/day; give --date-format"
+                )
+            day = date(int(year), b, a) if chosen == "dmy" else date(int(year), a, b)
+            if clock:
+                moment = _parse_time(clock.replace(".", ":"))
+                if moment is None:
+                    raise InvalidValue(field, text, "not a time of day after the date")
+                at = datetime.combine(day, moment)
+        else:
+            for form in _EXPORT_FORMATS:
+                try:
+                    day = datetime.strptime(stripped, form).date()
+                    break
+                except ValueError:
+                    continue
+    except ValueError:
+        raise InvalidValue(field, text, "not a valid date") from None
+    if at is not None:
+        if at.tzinfo is None:
+            at = localize(at.date(), at.time(), tz)
+        day = at.astimezone(tz).date()
+        at = at.astimezone(UTC)
+    if day is None:
+        raise InvalidValue(field, text, "not a date (ISO 2026-03-01, 01/03/2026, Mar 1, 2026)")
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise InvalidValue(field, text, _RANGE)
+    return day, at

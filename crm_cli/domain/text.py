@@ -34,6 +34,8 @@ _KEEP_MARKS = {"\u3099", "\u309a"}
 def _words(text: str) -> list[str]:
     """Runs of letters, digits and (spacing) marks. `\\w` would split words at combining
     marks: Devanagari vowel signs, for example."""
+    if text.isascii():  # the common case, ~10x faster: ASCII letters and digits are L and N
+        return _ASCII_WORD.findall(text)
     words: list[str] = []
     current: list[str] = []
     for ch in text:
@@ -45,6 +47,9 @@ def _words(text: str) -> list[str]:
     if current:
         words.append("".join(current))
     return words
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def _is_cjk(ch: str) -> bool:
@@ -70,6 +75,8 @@ def fold(text: str) -> str:
     Non-spacing marks are dropped, except the Japanese voicing marks (U+3099, U+309A); Hangul
     syllables decompose into jamo, which are letters, and compose again.
     """
+    if text.isascii():  # no marks to drop: imports index a hundred thousand rows at once
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(
         ch for ch in decomposed if ch in _KEEP_MARKS or unicodedata.category(ch) != "Mn"
@@ -79,6 +86,9 @@ def fold(text: str) -> str:
 
 def _split_word(word: str) -> list[str]:
     """Split a word into Latin parts and CJK runs; CJK runs become characters and pairs."""
+    if word.isascii():
+        plain = word.replace("_", "")
+        return [plain] if plain else []
     tokens: list[str] = []
     run: list[str] = []
     latin: list[str] = []

@@ -89,6 +89,7 @@ class Company(Stamped, table=True):
     address: str | None = None
     owner_id: int | None = _fk("user.id", ondelete="SET NULL")
     custom: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    external_id: str | None = Field(default=None, index=True)  # the id another system gave it
     search_name: str = ""
     search_doc: str = ""
     deleted_at: datetime | None = _time()
@@ -107,6 +108,7 @@ class Contact(Stamped, table=True):
     owner_id: int | None = _fk("user.id", ondelete="SET NULL")
     custom: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     cadence_days: int | None = None
+    external_id: str | None = Field(default=None, index=True)  # the id another system gave it
     last_contacted_at: datetime | None = _time()
     search_name: str = ""
     search_doc: str = ""

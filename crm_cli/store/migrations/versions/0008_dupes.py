@@ -5,7 +5,7 @@ A new table only, with no foreign keys (the kind says which table the ids are in
 existing is rebuilt, on either dialect.
 
 Revision ID: 0008_dupes
-Revises: 0006_reminders
+Revises: 0007_import
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 from crm_cli.store.types import UTCDateTime
 
 revision = "0008_dupes"
-down_revision = "0006_reminders"
+down_revision = "0007_import"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,312 @@
+"""Reading CSV files as real exports write them: bytes in, a header and rows out.
+
+Encodings: a byte-order mark decides (UTF-8, UTF-16, UTF-32); then UTF-16 without a mark (every
+other byte zero); then strict UTF-8, which almost never decodes a file that is not UTF-8. Only
+then a legacy encoding: the Chinese and Japanese ones (GB18030, Shift_JIS, Big5) when
+charset-normalizer names one of them and the bytes decode strictly with it, else Windows-1252
+(Latin-1 with the printable 0x80-0x9f range). The detector is a hint only: on a file of names
+in Windows-1252 it guesses wrong often enough (measured), so it never decides alone, and the
+report shows a few decoded non-ASCII values so that a wrong guess is seen at once.
+`--encoding` overrides all of it.
+
+The delimiter is sniffed from the header line (`,` `;` tab `|`, the one it has most of) unless
+given. Quoted newlines, CRLF and CR-only line ends, ragged rows (short ones padded, long ones
+kept whole for the rejects file), blank lines, duplicate header names and a preamble before
+the header (`skip_lines`) are all read. Every cell goes through `unneutralise`, so a file that
+`crm export` wrote comes back as it was.
+
+No database here: `crm_cli.io.mapping` turns rows into `SourceRecord`s.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from crm_cli.errors import InvalidValue
+from crm_cli.io.cells import unneutralise
+
+DELIMITERS = (",", ";", "\t", "|")
+# charset-normalizer's names for the legacy CJK encodings we read, by the codec we use.
+CJK = {
+    "gb18030": "gb18030",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "shift_jis": "cp932",
+    "shift_jis_2004": "cp932",
+    "cp932": "cp932",
+    "big5": "big5",
+    "big5hkscs": "big5",
+    "cp950": "big5",
+}
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of `data` and the name of the encoding it was read with (see the module
+    docstring for the order). A given `encoding` that does not fit is refused, naming the
+    byte at fault."""
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InvalidValue("encoding", encoding, "not an encoding Python knows") from None
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as exc:
+            raise InvalidValue(
+                "encoding",
+                encoding,
+                f"the file is not {encoding}: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            ) from None
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(name), name
+            except UnicodeDecodeError:
+                break
+    guessed = _utf16_without_bom(data)
+    if guessed is not None:
+        try:
+            return data.decode(guessed), guessed
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    legacy = _legacy_cjk(data)
+    if legacy is not None:
+        return data.decode(legacy), legacy
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        # Bytes cp1252 leaves undefined (0x81, 0x8d, ...): plain Latin-1 maps every byte.
+        return data.decode("latin-1"), "latin-1"
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 of mostly ASCII text has a zero in every other byte."""
+    sample = data[:4000]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _cjk_plausible(text: str) -> bool:
+    """Whether `text` reads as Chinese or Japanese: its non-ASCII characters are ideographs or
+    kana, and none is glued to an ASCII letter. Latin-1 read as Big5 turns `P\xe9b\xe9o` into
+    `P嶵廩o` (a detector's guess, measured): ideographs inside a Latin word say no."""
+    wide = 0
+    total = 0
+    previous = " "
+    for ch in text[:200_000]:
+        if ch.isascii():
+            if ch.isalpha() and _is_cjk(previous):
+                return False
+        else:
+            total += 1
+            if _is_cjk(ch):
+                wide += 1
+                if previous.isascii() and previous.isalpha():
+                    return False
+        previous = ch
+    return total > 0 and wide >= 0.9 * total
+
+
+def _is_cjk(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        0x4E00 <= code <= 0x9FFF  # ideographs
+        or 0x3040 <= code <= 0x30FF  # kana
+        or 0x3400 <= code <= 0x4DBF
+        or 0xFF00 <= code <= 0xFFEF  # full-width forms
+        or 0x3000 <= code <= 0x303F  # CJK punctuation
+    )
+
+
+def _legacy_cjk(data: bytes) -> str | None:
+    """GB18030, Shift_JIS (as Windows' cp932) or Big5, when the bytes decode strictly with one
+    and read as Chinese or Japanese; charset-normalizer's guess breaks a tie."""
+    plausible: dict[str, str] = {}
+    for name in ("gb18030", "cp932", "big5"):
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+        if _cjk_plausible(text):
+            plausible[name] = text
+    if not plausible:
+        return None
+    # Japanese is written with hiragana, Chinese never: that tells Shift_JIS apart at once.
+    japanese = plausible.get("cp932", "")
+    if any(0x3040 <= ord(ch) <= 0x309F for ch in japanese[:200_000]):
+        return "cp932"
+    if len(plausible) == 1:
+        return next(iter(plausible))
+    hint = _hint(data)
+    return hint if hint in plausible else next(iter(plausible))
+
+
+def _hint(data: bytes) -> str | None:
+    """The CJK encoding charset-normalizer guesses, if it guesses one (a hint only)."""
+    try:
+        # Deferred: ~40 ms, and only files that are not UTF-8 need it.
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a dependency, but only a hint
+        return None
+    best = from_bytes(data[:200_000]).best()
+    if best is None:
+        return None
+    return CJK.get(best.encoding.lower().replace("-", "_"))
+
+
+def sniff_delimiter(line: str) -> str:
+    """The delimiter the header line uses most, outside quotes; a comma when it has none."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+@dataclass
+class CsvRow:
+    """One row: the line it ends on (counting from 1, the preamble and header included), its
+    cells as values (unneutralised) and as the file has them (for the rejects file)."""
+
+    line: int
+    cells: list[str]
+    raw: list[str]
+
+
+@dataclass
+class CsvFile:
+    header: list[str]
+    rows: Iterator[CsvRow]
+    encoding: str
+    delimiter: str
+    samples: list[str] = field(default_factory=list)
+    raw_header: list[str] = field(default_factory=list)
+
+
+def _check_delimiter(value: str) -> str:
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(value.lower(), value)
+    if len(value) != 1 or value in '"\r\n':
+        raise InvalidValue("delimiter", value, "one character, e.g. , ; | or tab")
+    return value
+
+
+def read_csv(
+    data: bytes,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    skip_lines: int = 0,
+    name: str = "-",
+) -> CsvFile:
+    """The file's header and rows. Blank lines are skipped; `skip_lines` lines before the
+    header are a preamble (LinkedIn's "Notes:"). Refused when there is no header."""
+    text, used = decode(data, encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    csv.field_size_limit(sys.maxsize)
+    stream = io.StringIO(text, newline="")
+    skipped = 0
+    for _ in range(max(skip_lines, 0)):
+        if not stream.readline():
+            break
+        skipped += 1
+    start = stream.tell()
+    first = ""
+    for candidate in iter(stream.readline, ""):
+        if candidate.strip():
+            first = candidate
+            break
+    if not first:
+        raise InvalidValue(
+            "file", name, "has no header line" + (" after --skip-lines" if skip_lines else "")
+        )
+    delim = _check_delimiter(delimiter) if delimiter else sniff_delimiter(first)
+    stream.seek(start)
+    reader = csv.reader(stream, delimiter=delim, strict=False)
+    header: list[str] | None = None
+    raw_header: list[str] = []
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            header = [unneutralise(c).strip() for c in cells]
+            raw_header = cells
+            break
+    assert header is not None
+    samples = _samples(text)
+
+    def rows() -> Iterator[CsvRow]:
+        assert header is not None
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            yield CsvRow(reader.line_num + skipped, [unneutralise(c) for c in cells], cells)
+
+    return CsvFile(header, rows(), used, delim, samples, raw_header)
+
+
+def _samples(text: str, wanted: int = 3) -> list[str]:
+    """A few words with non-ASCII letters, as decoded: a wrong encoding shows in them."""
+    import re
+
+    found: list[str] = []
+    for word in re.split(r"[\s,;|\"]+", text[:500_000]):
+        if not word.isascii() and word not in found:
+            found.append(word[:40])
+            if len(found) >= wanted:
+                break
+    return found
+
+
+def write_rejects(
+    path: str, header: list[str], rows: Iterable[tuple[list[str], str]], delimiter: str = ","
+) -> int:
+    """Write rejected rows as CSV: the file's header and cells exactly as it had them, plus
+    `error` naming the field and the problem (a header that has `error` already, a rejects
+    file imported again, gets it replaced). Fixed in place, the file imports as it is. It is
+    private (0600): it holds customer data. Returns the number of rows written."""
+    import os
+
+    lowered = [h.strip().lower() for h in header]
+    at = lowered.index("error") if "error" in lowered else None
+    out_header = list(header) if at is not None else [*header, "error"]
+    position = at if at is not None else len(header)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    count = 0
+    with open(fd, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(out_header)
+        for cells, error in rows:
+            padded = list(cells) + [""] * (len(header) - len(cells))
+            if at is None:  # a ragged row's extra cells stay, after the error
+                padded.insert(position, error)
+            else:
+                padded[position] = error
+            writer.writerow(padded)
+            count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Vendor presets: mapping files (TOML) shipped with crm, one per vendor layout."""
