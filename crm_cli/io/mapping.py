@@ -19,7 +19,8 @@ column that no mapping names but whose header is a field's name (`email`, `Given
 `field.segment`) maps to that field, so a file `crm export` wrote needs no mapping at all.
 One column may feed several fields; several columns feed one multi-valued field (`email`,
 `phone`, `tags`) value by value, or are joined with a space for a single-valued one. Google's
-` ::: ` cells hold several values of one multi-valued field.
+` ::: ` cells (Google) and `;`-separated cells (crm's own export) hold several values of one
+multi-valued field.
 
 Headers in another language are mapped with a mapping file, never guessed. No database here.
 """
@@ -127,6 +128,8 @@ ALIASES = {
     "when": "occurred_at",
 }
 GOOGLE_SEPARATOR = " ::: "
+# How crm's own export (and HubSpot's multi-select) puts several values in one cell.
+LIST_SEPARATOR = ";"
 
 
 def _norm(name: str) -> str:
@@ -344,7 +347,13 @@ def records(
                 continue
             base = key.partition(":")[0]
             if base in MULTI:
-                out = [v for c in cells_of for v in c.split(GOOGLE_SEPARATOR)]
+                out = [
+                    v.strip()
+                    for c in cells_of
+                    for part in c.split(GOOGLE_SEPARATOR)
+                    for v in part.split(LIST_SEPARATOR)
+                    if v.strip()
+                ]
             elif len(cells_of) > 1:
                 out = [" ".join(c.strip() for c in cells_of)]
             else:
