@@ -132,8 +132,18 @@ def write_json_rows(rows: Iterable[Any]) -> None:
     million rows. One element per line in a pipe (compact: Python's fast encoder, and
     `grep`-able); indented on a terminal, for a person."""
     pretty = stdout_is_tty()
-    encode = json.JSONEncoder(ensure_ascii=False, default=str, indent=2 if pretty else None).encode
     out = sys.stdout
+    if not pretty and getattr(rows, "has_json", False):
+        # The listing writes its records' JSON itself, a chunk of rows per write
+        # (services.common.RecordStream): the same text, without a dict per row.
+        out.write("[")
+        sep = "\n"
+        for block in rows.json_blocks():
+            out.write(sep + _json_safe(block))
+            sep = ",\n"
+        out.write("]\n" if sep == "\n" else "\n]\n")
+        return
+    encode = json.JSONEncoder(ensure_ascii=False, default=str, indent=2 if pretty else None).encode
     out.write("[")
     sep = "\n"
     for row in rows:

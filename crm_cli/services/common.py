@@ -224,6 +224,63 @@ def iso(value: datetime | None, tz: tzinfo) -> str | None:
     return None if value is None else dates.iso(value, tz)  # type: ignore[arg-type]
 
 
+class TimeText:
+    """Stored times as records show them, for rows read as the driver gives them (naive UTC
+    text on SQLite, aware datetimes on PostgreSQL): `local` is `iso(value, tz)`, `days_since`
+    the whole days from a time to now (never below 0).
+
+    On SQLite each hour's offset from UTC is worked out once (`tz` is asked at the hour's
+    first and last second; an hour with a change of offset takes the full path): a listing's
+    times then cost a parse and a format each, not a zone lookup."""
+
+    def __init__(self, tz: tzinfo, dialect: str, now: datetime | None = None) -> None:
+        self.tz = tz
+        self.now = now or datetime.now(UTC)
+        self._naive_now = self.now.astimezone(UTC).replace(tzinfo=None)
+        self._hours: dict[str, tuple[Any, str] | None] = {}
+        if dialect != "sqlite":
+            self.local = self._local_aware  # type: ignore[method-assign]
+            self.days_since = self._days_aware  # type: ignore[method-assign]
+
+    def local(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        hour = value[:13]
+        try:
+            shift = self._hours[hour]
+        except KeyError:
+            shift = self._hours[hour] = self._hour(hour)
+        if shift is not None:
+            try:
+                return (datetime.fromisoformat(value[:19]) + shift[0]).isoformat() + shift[1]
+            except (OverflowError, ValueError):
+                pass
+        return iso(datetime.fromisoformat(value).replace(tzinfo=UTC), self.tz)
+
+    def _hour(self, hour: str) -> tuple[Any, str] | None:
+        from datetime import timedelta
+
+        try:
+            start = datetime.fromisoformat(hour + ":00:00").replace(tzinfo=UTC)
+            first = start.astimezone(self.tz)
+            last = (start + timedelta(minutes=59, seconds=59)).astimezone(self.tz)
+        except (OverflowError, ValueError):
+            return None
+        offset = first.utcoffset()
+        if offset is None or offset != last.utcoffset():
+            return None
+        return offset, first.isoformat(timespec="seconds")[19:]
+
+    def days_since(self, value: Any) -> int:
+        return max(0, (self._naive_now - datetime.fromisoformat(value)).days)
+
+    def _local_aware(self, value: Any) -> str | None:
+        return None if value is None else iso(value, self.tz)
+
+    def _days_aware(self, value: Any) -> int:
+        return max(0, (self.now - value).days)
+
+
 # A page's "of N" is counted up to here and no further: past it the note says "more than",
 # so a page costs the same at a hundred matches or a million.
 COUNT_CAP = 10_000
@@ -243,6 +300,43 @@ class Page:
     total: int | None
     totals: dict[str, Any] | None = None
     more: bool = False
+
+
+class RecordStream:
+    """Every record of a listing, read from the database a chunk at a time as it is iterated
+    (once): an iterable of record dicts, like a page's list.
+
+    A listing that knows how to write its records' JSON text straight from the rows (the same
+    text `json.dumps` gives for the dict, in compact form) also offers `json_blocks`: the text
+    of each chunk's records joined with ",\\n", which the JSON writer uses instead of building
+    a dict per row and encoding it (at a million rows, most of the time a listing takes)."""
+
+    def __init__(
+        self,
+        parts: Callable[[], Iterator[Sequence[Any]]],
+        records: Callable[[Sequence[Any]], list[dict[str, Any]]],
+        json_block: Callable[[Sequence[Any]], str] | None = None,
+    ) -> None:
+        self._parts = parts
+        self._records = records
+        self._json_block = json_block
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        build = self._records
+        for part in self._parts():
+            yield from build(part)
+
+    @property
+    def has_json(self) -> bool:
+        return self._json_block is not None
+
+    def json_blocks(self) -> Iterator[str]:
+        """The records' compact JSON, one string per chunk (see the class)."""
+        assert self._json_block is not None
+        block = self._json_block
+        for part in self._parts():
+            if part:
+                yield block(part)
 
 
 def page_of(
