@@ -138,7 +138,7 @@ def write_json_rows(rows: Iterable[Any]) -> None:
         # (services.common.RecordStream): the same text, without a dict per row.
         out.write("[")
         sep = "\n"
-        for block in rows.json_blocks():
+        for block in rows.json_blocks():  # type: ignore[attr-defined]
             out.write(sep + _json_safe(block))
             sep = ",\n"
         out.write("]\n" if sep == "\n" else "\n]\n")

@@ -252,7 +252,8 @@ class TimeText:
             shift = self._hours[hour] = self._hour(hour)
         if shift is not None:
             try:
-                return (datetime.fromisoformat(value[:19]) + shift[0]).isoformat() + shift[1]
+                text: str = (datetime.fromisoformat(value[:19]) + shift[0]).isoformat()
+                return text + shift[1]
             except (OverflowError, ValueError):
                 pass
         return iso(datetime.fromisoformat(value).replace(tzinfo=UTC), self.tz)
@@ -277,7 +278,7 @@ class TimeText:
     def _local_aware(self, value: Any) -> str | None:
         return None if value is None else iso(value, self.tz)
 
-    def _days_aware(self, value: Any) -> int:
+    def _days_aware(self, value: datetime) -> int:
         return max(0, (self.now - value).days)
 
 

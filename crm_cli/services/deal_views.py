@@ -363,7 +363,7 @@ def _tags_sql(dialect: str) -> Any:
     )
 
 
-def _row_query(query: Select[Any], dialect: str) -> Select[Any]:
+def _row_query(query: Select[Any], dialect: str) -> Any:
     """`query` (select(Deal), filtered and ordered) reading the columns a record needs. Times
     and dates come as the driver gives them (text on SQLite), not through the ORM types."""
     from sqlalchemy import String, type_coerce
@@ -408,12 +408,12 @@ def _row_query(query: Select[Any], dialect: str) -> Select[Any]:
 
 def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> common.RecordStream:
     """Every deal `queries` select, in their order, as a RecordStream of deal records."""
-    from json.encoder import encode_basestring as quote  # type: ignore[attr-defined]
+    from json.encoder import encode_basestring as quote
 
     from crm_cli.store.models import User
 
     dialect = session.get_bind().dialect.name
-    owners = {int(i): str(n) for i, n in session.execute(select(col(User.id), col(User.name)))}
+    owners = {i: str(n) for i, n in session.execute(select(col(User.id), col(User.name))) if i}
     owners_json = {i: quote(n) for i, n in owners.items()}
     pipelines = {p.id: p.name for p in board.pipelines}
     stage_info = {
@@ -506,7 +506,7 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
         return "null" if shown is None else f'"{shown}"'
 
     def json_block(part: Sequence[Any]) -> str:
-        lines = []
+        lines: list[str] = []
         add = lines.append
         for (
             did, title, contact_id, contact, company_id, company, pipeline_id, stage_id,
