@@ -237,7 +237,7 @@ class TimeText:
         self.tz = tz
         self.now = now or datetime.now(UTC)
         self._naive_now = self.now.astimezone(UTC).replace(tzinfo=None)
-        self._hours: dict[str, tuple[Any, str] | None] = {}
+        self._hours: dict[str, tuple[str | None, Any, str]] = {}
         if dialect != "sqlite":
             self.local = self._local_aware  # type: ignore[method-assign]
             self.days_since = self._days_aware  # type: ignore[method-assign]
@@ -247,18 +247,24 @@ class TimeText:
             return None
         hour = value[:13]
         try:
-            shift = self._hours[hour]
+            prefix, shift, suffix = self._hours[hour]
         except KeyError:
-            shift = self._hours[hour] = self._hour(hour)
+            prefix, shift, suffix = self._hours[hour] = self._hour(hour)
+        if prefix is not None and len(value) >= 19:
+            # A whole-hour offset moves only the date and hour: minutes and seconds stay.
+            return str(prefix + value[13:19] + suffix)
         if shift is not None:
             try:
-                text: str = (datetime.fromisoformat(value[:19]) + shift[0]).isoformat()
-                return text + shift[1]
+                text: str = (datetime.fromisoformat(value[:19]) + shift).isoformat()
+                return text + suffix
             except (OverflowError, ValueError):
                 pass
         return iso(datetime.fromisoformat(value).replace(tzinfo=UTC), self.tz)
 
-    def _hour(self, hour: str) -> tuple[Any, str] | None:
+    def _hour(self, hour: str) -> tuple[str | None, Any, str]:
+        """For the UTC hour `hour` ("YYYY-MM-DD HH"): the local "YYYY-MM-DDTHH" when the
+        offset is whole hours, the offset, and its text; (None, None, "") when the offset
+        changes within the hour or the time cannot be converted."""
         from datetime import timedelta
 
         try:
@@ -266,11 +272,13 @@ class TimeText:
             first = start.astimezone(self.tz)
             last = (start + timedelta(minutes=59, seconds=59)).astimezone(self.tz)
         except (OverflowError, ValueError):
-            return None
+            return None, None, ""
         offset = first.utcoffset()
         if offset is None or offset != last.utcoffset():
-            return None
-        return offset, first.isoformat(timespec="seconds")[19:]
+            return None, None, ""
+        text = first.isoformat(timespec="seconds")
+        whole = offset.total_seconds() % 3600 == 0
+        return (text[:13] if whole else None), offset, text[19:]
 
     def days_since(self, value: Any) -> int:
         return max(0, (self._naive_now - datetime.fromisoformat(value)).days)

@@ -495,12 +495,6 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
             )
         return out
 
-    def text(value: str | None) -> str:
-        return "null" if value is None else quote(value)
-
-    def number(value: int | None) -> str:
-        return "null" if value is None else str(value)
-
     def when(value: Any) -> str:
         shown = local(value)
         return "null" if shown is None else f'"{shown}"'
@@ -518,24 +512,34 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
             worth = (value_minor * probability + 50) // 100
             unit = scale(currency)
             close_text = day(close)
+            # Most records were last changed when they were made, or closed then.
+            created_text = when(created)
+            updated_text = created_text if updated == created else when(updated)
+            closed_text = updated_text if closed == updated else when(closed)
             add(
                 f'{{"id": {did}, "title": {quote(title)}, '
-                f'"contact_id": {number(contact_id)}, "contact": {text(contact)}, '
-                f'"company_id": {number(company_id)}, "company": {text(company)}, '
+                f'"contact_id": {"null" if contact_id is None else contact_id}, '
+                f'"contact": {"null" if contact is None else quote(contact)}, '
+                f'"company_id": {"null" if company_id is None else company_id}, '
+                f'"company": {"null" if company is None else quote(company)}, '
                 f'"pipeline_id": {pipeline_id}, "pipeline": {pipelines_json[pipeline_id]}, '
                 f'"stage": {stage_json}, "stage_id": {stage_id}, "status": {quote(status)}, '
                 f'"value": {value_minor / unit if value_minor % unit else value_minor // unit!r}, '
                 f'"currency": {quote(currency)}, "value_minor": {value_minor}, '
-                f'"probability": {probability}, "probability_override": {number(own)}, '
+                f'"probability": {probability}, '
+                f'"probability_override": {"null" if own is None else own}, '
                 f'"weighted_value": {worth / unit if worth % unit else worth // unit!r}, '
                 f'"expected_close": {"null" if close_text is None else quote(close_text)}, '
-                f'"lost_reason": {text(lost_reason)}, "owner_id": {number(owner_id)}, '
+                f'"lost_reason": {"null" if lost_reason is None else quote(lost_reason)}, '
+                f'"owner_id": {"null" if owner_id is None else owner_id}, '
                 f'"owner": {owners_json.get(owner_id or 0, "null")}, '
-                f'"source": {text(source)}, "external_id": {text(external_id)}, '
-                f'"tags": {_tags_json(tags_of(tags), quote)}, '
+                f'"source": {"null" if source is None else quote(source)}, '
+                f'"external_id": {"null" if external_id is None else quote(external_id)}, '
+                f'"tags": {"[]" if tags is None else _tags_json(tags_of(tags), quote)}, '
                 f'"days_in_stage": {days_since(entered)}, '
-                f'"created_at": {when(created)}, "updated_at": {when(updated)}, '
-                f'"closed_at": {when(closed)}, "deleted_at": {when(deleted)}}}'
+                f'"created_at": {created_text}, "updated_at": {updated_text}, '
+                f'"closed_at": {closed_text}, '
+                f'"deleted_at": {"null" if deleted is None else when(deleted)}}}'
             )
         return ",\n".join(lines)
 
