@@ -395,10 +395,19 @@ def count_upto(session: Session, query: Select[Any], cap: int) -> tuple[int, boo
     return min(n, cap), n > cap
 
 
-def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[Any]:
-    """Turn `--sort -created,name` into ORDER BY clauses, refusing unknown columns."""
+def sort_spec(
+    value: str | None, allowed: dict[str, Any], default: str, tie: Any = None
+) -> list[Any]:
+    """Turn `--sort -created,name` into ORDER BY clauses, refusing unknown columns; `tie`
+    (the id) breaks ties last, in the direction of the first key.
+
+    The tie-break follows the first key so that an index on (..., key, id) serves the order
+    read forwards or backwards; against it, PostgreSQL sorts every match instead. NULLS LAST
+    is asked only of columns that can be empty: on a NOT NULL column it changes nothing but
+    keeps both databases from reading the order from an index."""
     spec = value or default
     clauses = []
+    first_desc: bool | None = None
     for part in spec.split(","):
         part = part.strip()
         desc = part.startswith("-")
@@ -407,7 +416,12 @@ def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[
             raise InvalidValue(
                 "sort", value or spec, f"sort by one of {', '.join(sorted(allowed))}"
             )
+        first_desc = desc if first_desc is None else first_desc
         column = allowed[name]
+        clause = column.desc() if desc else column.asc()
         # Empty values last in both directions, the same on SQLite and PostgreSQL.
-        clauses.append((column.desc() if desc else column.asc()).nulls_last())
+        nullable = getattr(getattr(column, "expression", column), "nullable", True)
+        clauses.append(clause.nulls_last() if nullable is not False else clause)
+    if tie is not None:
+        clauses.append(tie.desc() if first_desc else tie.asc())
     return clauses

@@ -267,14 +267,18 @@ def _order(sort: str, board: Board) -> list[Any]:
         "stage": case(rank, value=col(Deal.stage_id), else_=len(rank)),
     }
     clauses: list[Any] = []
+    descending: list[bool] = []
     for part in sort.split(","):
         name = part.strip().lstrip("-+")
         if name not in columns:
             raise InvalidValue("sort", sort, f"sort by one of {', '.join(SORTS)}")
-        clause = columns[name].desc() if part.strip().startswith("-") else columns[name].asc()
+        descending.append(part.strip().startswith("-"))
+        clause = columns[name].desc() if descending[-1] else columns[name].asc()
         # Deals without a close date come last either way, on SQLite and PostgreSQL alike.
         clauses.append(clause.nulls_last() if name == "close" else clause)
-    return [*clauses, col(Deal.id).asc()]
+    # Ties by id in the first key's direction: an index that ends in id (ix_deal_live_value)
+    # then gives `-value` read backwards, where id ascending made PostgreSQL sort every match.
+    return [*clauses, col(Deal.id).desc() if descending[0] else col(Deal.id).asc()]
 
 
 def stage_page_queries(
