@@ -174,8 +174,8 @@ def test_streamed_deals_are_the_records_a_page_shows(
     monkeypatch.setenv("CRM_TIMEZONE", zone)
     crm.ok("company", "add", "Ünïcode GmbH")
     crm.ok("contact", "add", "张伟", "--email", "zw@example.cn", "--company", "Ünïcode GmbH")
-    crm.ok("deal", "add", 'Quote "x" \\ 报价', "--contact", "zw@example.cn",
-           "--value", "12000.55", "--close", "2027-01-31", "--tag", "b-tag", "--tag", "äpfel")  # fmt: skip
+    crm.ok("deal", "add", 'Quote "x" \\ 报价', "--contact", "zw@example.cn", "--value", "12000.55")
+    crm.ok("deal", "edit", "1", "--close", "2027-01-31", "--tag", "b-tag", "--tag", "äpfel")
     crm.ok(
         "deal", "add", "Yen", "--value", "1500", "--currency", "JPY", "--company", "Ünïcode GmbH"
     )
