@@ -231,3 +231,20 @@ def test_streamed_deals_are_the_records_a_page_shows(
     by_id = {r["id"]: r for r in streamed}
     assert by_id[1]["tags"] == ["b-tag", "äpfel"] and by_id[1]["contact"] == "张伟"
     assert (by_id[2]["value"], by_id[3]["value"]) == (1500, 12.345)
+
+
+def test_csv_cells_are_written_as_before_in_blocks(capsys: pytest.CaptureFixture[str]) -> None:
+    """The CSV writer's fast cells give what `csv_safe(column.cell(row))` gives, formulas made
+    inert and numbers, phones, lists and flags as they were."""
+    from crm_cli.render.output import Column, csv_safe, write_csv
+
+    values = ["=1+1", "-12", "+4930 1234", "-x", "@a", "plain", "", True, False, ["a", "=b"],
+              {"k": "v"}, 1.5, -1e-05, None, -5, 0, "\tx", "张伟"]  # fmt: skip
+    columns = [Column(f"c{i}", f"c{i}") for i in range(len(values))]
+    rows = [{f"c{i}": v for i, v in enumerate(values)}] * 2_500
+    write_csv(iter(rows), columns)
+    got = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    expected = [csv_safe(c.cell(rows[0])) for c in columns]
+    assert got[0] == [c.key for c in columns]
+    assert got[1:] == [expected] * 2_500
+    assert expected[:4] == ["'=1+1", "-12", "+4930 1234", "'-x"]
