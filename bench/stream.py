@@ -57,11 +57,17 @@ def database(folder: Path, rows: int) -> tuple[Path, str]:
 
 
 def count_lines(argv: list[str], env: dict[str, str]) -> int:
-    """How many lines `argv` writes (read from a pipe, once, untimed)."""
-    out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    if out.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited {out.returncode}")
-    return out.stdout.count(b"\n")
+    """How many lines `argv` writes (read from a pipe, once, untimed). Counted as it comes:
+    a bench process holding the output would pass its size on to the next child's peak
+    memory (ru_maxrss survives fork and exec)."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    lines = 0
+    while chunk := proc.stdout.read(1 << 16):
+        lines += chunk.count(b"\n")
+    if proc.wait() != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}")
+    return lines
 
 
 def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
