@@ -143,7 +143,11 @@ def write_json_rows(rows: Iterable[Any]) -> None:
             sep = ",\n"
         out.write("]\n" if sep == "\n" else "\n]\n")
         return
-    encode = json.JSONEncoder(ensure_ascii=False, default=str, indent=2 if pretty else None).encode
+    encode = _row_encoder() if not pretty else None
+    if encode is None:
+        encode = json.JSONEncoder(
+            ensure_ascii=False, default=str, indent=2 if pretty else None
+        ).encode
     out.write("[")
     sep = "\n"
     for row in rows:
@@ -151,6 +155,25 @@ def write_json_rows(rows: Iterable[Any]) -> None:
         out.write(sep + ("  " + text.replace("\n", "\n  ") if pretty else text))
         sep = ",\n"
     out.write("]\n" if sep == "\n" else "\n]\n")
+
+
+def _row_encoder() -> Callable[[Any], str] | None:
+    """`json.dumps(row, ensure_ascii=False, default=str)` for many rows: the C encoder made
+    once, not once a row as `JSONEncoder.encode` makes it. Records hold no cycles, so it
+    keeps no markers. None where the C encoder is missing."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    # (markers, default, encode strings, indent, key separator, item separator, sort keys,
+    # skip keys, allow NaN): json.dumps's own, compact.
+    chunks = make(None, str, encoder.encode_basestring, None, ": ", ", ", False, False, True)
+
+    def encode(row: Any) -> str:
+        return "".join(chunks(row, 0))
+
+    return encode
 
 
 _FORMULA_START = ("=", "@", "\t", "\r", "+", "-")
