@@ -239,8 +239,6 @@ def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
     only grow after it: a later, longer value widens its column from there on, never cut."""
     from itertools import islice
 
-    from rich.cells import cell_len
-
     widths = [0] * len(columns)
     block: list[list[str]] = [[escape_controls(c.header) for c in columns]]
     it = iter(rows)
@@ -249,26 +247,44 @@ def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
         block += [[escape_controls(c.cell(r)) for c in columns] for r in islice(it, _PLAIN_BLOCK)]
         if not block:
             return
-        widths = [max(w, *(cell_len(line[i]) for line in block)) for i, w in enumerate(widths)]
-        _plain_lines(block, columns, widths)
+        cells = [[_cells(text) for text in line] for line in block]
+        widths = [max(w, *(line[i] for line in cells)) for i, w in enumerate(widths)]
+        _plain_lines(block, columns, widths, cells)
         block = []
 
 
-def _plain_lines(table: list[list[str]], columns: Sequence[Column], widths: list[int]) -> None:
+def _cells(text: str) -> int:
+    """The terminal cells `text` takes (controls already escaped): its length when ASCII."""
+    if text.isascii():
+        return len(text)
     from rich.cells import cell_len
 
+    return cell_len(text)
+
+
+def _plain_lines(
+    table: list[list[str]],
+    columns: Sequence[Column],
+    widths: list[int],
+    cells: list[list[int]] | None = None,
+) -> None:
     out = sys.stdout
-    for line in table:
-        cells = []
+    last = len(columns) - 1
+    right = [c.justify == "right" for c in columns]
+    lines = []
+    for n, line in enumerate(table):
+        used = cells[n] if cells is not None else [_cells(cell) for cell in line]
+        parts = []
         for i, cell in enumerate(line):
-            pad = widths[i] - cell_len(cell)
-            if i == len(line) - 1 and columns[i].justify != "right":
-                cells.append(cell)
-            elif columns[i].justify == "right":
-                cells.append(" " * pad + cell)
+            pad = widths[i] - used[i]
+            if i == last and not right[i]:
+                parts.append(cell)
+            elif right[i]:
+                parts.append(" " * pad + cell)
             else:
-                cells.append(cell + " " * pad)
-        out.write("  ".join(cells).rstrip() + "\n")
+                parts.append(cell + " " * pad)
+        lines.append("  ".join(parts).rstrip() + "\n")
+    out.write("".join(lines))
 
 
 def _console() -> Console:
