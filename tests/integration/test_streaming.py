@@ -248,3 +248,31 @@ def test_csv_cells_are_written_as_before_in_blocks(capsys: pytest.CaptureFixture
     assert got[0] == [c.key for c in columns]
     assert got[1:] == [expected] * 2_500
     assert expected[:4] == ["'=1+1", "-12", "+4930 1234", "'-x"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ["--status", "all"],
+        ["--tag", "hot"],
+        ["--search", "renewal"],
+        ["--removed"],
+        ["--contact", "ana@example.com", "--status", "all"],
+        ["--sort", "-value", "--status", "all"],
+        ["--min-value", "100", "--currency", "EUR"],
+    ],
+)
+def test_every_filter_streams_what_its_page_shows(
+    db_url: str, crm: Runner, filters: list[str]
+) -> None:
+    crm.ok("contact", "add", "Ana", "--email", "ana@example.com", "--company", "Acme")
+    for i, value in enumerate(["50", "150", "150", "900"]):
+        crm.ok("deal", "add", f"Acme renewal {i}", "--contact", "ana@example.com",
+               "--value", value, "--tag", "hot" if i % 2 else "cold")  # fmt: skip
+    crm.ok("deal", "add", "Other", "--value", "150")
+    crm.ok("deal", "won", "2")
+    crm.ok("deal", "rm", "3")
+    streamed = crm.json("deal", "list", *filters, "--all", "--json")
+    paged = crm.json("deal", "list", *filters, "--limit", "100", "--json")
+    assert streamed == paged
+    assert streamed, filters
