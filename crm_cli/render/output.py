@@ -132,8 +132,22 @@ def write_json_rows(rows: Iterable[Any]) -> None:
     million rows. One element per line in a pipe (compact: Python's fast encoder, and
     `grep`-able); indented on a terminal, for a person."""
     pretty = stdout_is_tty()
-    encode = json.JSONEncoder(ensure_ascii=False, default=str, indent=2 if pretty else None).encode
     out = sys.stdout
+    if not pretty and getattr(rows, "has_json", False):
+        # The listing writes its records' JSON itself, a chunk of rows per write
+        # (services.common.RecordStream): the same text, without a dict per row.
+        out.write("[")
+        sep = "\n"
+        for block in rows.json_blocks():  # type: ignore[attr-defined]
+            out.write(sep + _json_safe(block))
+            sep = ",\n"
+        out.write("]\n" if sep == "\n" else "\n]\n")
+        return
+    encode = _row_encoder() if not pretty else None
+    if encode is None:
+        encode = json.JSONEncoder(
+            ensure_ascii=False, default=str, indent=2 if pretty else None
+        ).encode
     out.write("[")
     sep = "\n"
     for row in rows:
@@ -141,6 +155,25 @@ def write_json_rows(rows: Iterable[Any]) -> None:
         out.write(sep + ("  " + text.replace("\n", "\n  ") if pretty else text))
         sep = ",\n"
     out.write("]\n" if sep == "\n" else "\n]\n")
+
+
+def _row_encoder() -> Callable[[Any], str] | None:
+    """`json.dumps(row, ensure_ascii=False, default=str)` for many rows: the C encoder made
+    once, not once a row as `JSONEncoder.encode` makes it. Records hold no cycles, so it
+    keeps no markers. None where the C encoder is missing."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    # (markers, default, encode strings, indent, key separator, item separator, sort keys,
+    # skip keys, allow NaN): json.dumps's own, compact.
+    chunks = make(None, str, encoder.encode_basestring, None, ": ", ", ", False, False, True)
+
+    def encode(row: Any) -> str:
+        return "".join(chunks(row, 0))
+
+    return encode
 
 
 _FORMULA_START = ("=", "@", "\t", "\r", "+", "-")
@@ -157,13 +190,44 @@ def csv_safe(value: str) -> str:
     return value
 
 
+def _csv_cell(value: Any) -> str:
+    """`csv_safe(text_of(value))`, with the common kinds of value first."""
+    kind = value.__class__
+    if kind is str:
+        if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+            return "'" + str(value)
+        return str(value)
+    if value is None:
+        return ""
+    if kind is int:  # a whole number is never a formula, "-12" included
+        return str(value)
+    return csv_safe(text_of(value))
+
+
+# CSV rows are written a block at a time: one call into the csv module per thousand rows.
+_CSV_BLOCK = 1000
+
+
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
     import csv
+    from itertools import islice
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow([c.key for c in columns])
-    for row in rows:
-        writer.writerow([csv_safe(c.cell(row)) for c in columns])
+    keys = [c.key for c in columns]
+    if any(c.fmt is not None for c in columns):
+
+        def line(row: dict[str, Any]) -> list[str]:
+            return [csv_safe(c.cell(row)) for c in columns]
+    else:
+
+        def line(row: dict[str, Any]) -> list[str]:
+            get = row.get
+            return [_csv_cell(get(k)) for k in keys]
+
+    it = iter(rows)
+    while block := list(islice(it, _CSV_BLOCK)):
+        writer.writerows([line(row) for row in block])
 
 
 # Plain text is aligned a block of rows at a time, so a million rows stream like ten.
@@ -175,8 +239,6 @@ def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
     only grow after it: a later, longer value widens its column from there on, never cut."""
     from itertools import islice
 
-    from rich.cells import cell_len
-
     widths = [0] * len(columns)
     block: list[list[str]] = [[escape_controls(c.header) for c in columns]]
     it = iter(rows)
@@ -185,26 +247,44 @@ def _plain(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
         block += [[escape_controls(c.cell(r)) for c in columns] for r in islice(it, _PLAIN_BLOCK)]
         if not block:
             return
-        widths = [max(w, *(cell_len(line[i]) for line in block)) for i, w in enumerate(widths)]
-        _plain_lines(block, columns, widths)
+        cells = [[_cells(text) for text in line] for line in block]
+        widths = [max(w, *(line[i] for line in cells)) for i, w in enumerate(widths)]
+        _plain_lines(block, columns, widths, cells)
         block = []
 
 
-def _plain_lines(table: list[list[str]], columns: Sequence[Column], widths: list[int]) -> None:
+def _cells(text: str) -> int:
+    """The terminal cells `text` takes (controls already escaped): its length when ASCII."""
+    if text.isascii():
+        return len(text)
     from rich.cells import cell_len
 
+    return cell_len(text)
+
+
+def _plain_lines(
+    table: list[list[str]],
+    columns: Sequence[Column],
+    widths: list[int],
+    cells: list[list[int]] | None = None,
+) -> None:
     out = sys.stdout
-    for line in table:
-        cells = []
+    last = len(columns) - 1
+    right = [c.justify == "right" for c in columns]
+    lines = []
+    for n, line in enumerate(table):
+        used = cells[n] if cells is not None else [_cells(cell) for cell in line]
+        parts = []
         for i, cell in enumerate(line):
-            pad = widths[i] - cell_len(cell)
-            if i == len(line) - 1 and columns[i].justify != "right":
-                cells.append(cell)
-            elif columns[i].justify == "right":
-                cells.append(" " * pad + cell)
+            pad = widths[i] - used[i]
+            if i == last and not right[i]:
+                parts.append(cell)
+            elif right[i]:
+                parts.append(" " * pad + cell)
             else:
-                cells.append(cell + " " * pad)
-        out.write("  ".join(cells).rstrip() + "\n")
+                parts.append(cell + " " * pad)
+        lines.append("  ".join(parts).rstrip() + "\n")
+    out.write("".join(lines))
 
 
 def _console() -> Console:

@@ -224,6 +224,72 @@ def iso(value: datetime | None, tz: tzinfo) -> str | None:
     return None if value is None else dates.iso(value, tz)  # type: ignore[arg-type]
 
 
+class TimeText:
+    """Stored times as records show them, for rows read as the driver gives them (naive UTC
+    text on SQLite, aware datetimes on PostgreSQL): `local` is `iso(value, tz)`, `days_since`
+    the whole days from a time to now (never below 0).
+
+    On SQLite each hour's offset from UTC is worked out once (`tz` is asked at the hour's
+    first and last second; an hour with a change of offset takes the full path): a listing's
+    times then cost a parse and a format each, not a zone lookup."""
+
+    def __init__(self, tz: tzinfo, dialect: str, now: datetime | None = None) -> None:
+        self.tz = tz
+        self.now = now or datetime.now(UTC)
+        self._naive_now = self.now.astimezone(UTC).replace(tzinfo=None)
+        self._hours: dict[str, tuple[str | None, Any, str]] = {}
+        if dialect != "sqlite":
+            self.local = self._local_aware  # type: ignore[method-assign]
+            self.days_since = self._days_aware  # type: ignore[method-assign]
+
+    def local(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        hour = value[:13]
+        try:
+            prefix, shift, suffix = self._hours[hour]
+        except KeyError:
+            prefix, shift, suffix = self._hours[hour] = self._hour(hour)
+        if prefix is not None and len(value) >= 19:
+            # A whole-hour offset moves only the date and hour: minutes and seconds stay.
+            return str(prefix + value[13:19] + suffix)
+        if shift is not None:
+            try:
+                text: str = (datetime.fromisoformat(value[:19]) + shift).isoformat()
+                return text + suffix
+            except (OverflowError, ValueError):
+                pass
+        return iso(datetime.fromisoformat(value).replace(tzinfo=UTC), self.tz)
+
+    def _hour(self, hour: str) -> tuple[str | None, Any, str]:
+        """For the UTC hour `hour` ("YYYY-MM-DD HH"): the local "YYYY-MM-DDTHH" when the
+        offset is whole hours, the offset, and its text; (None, None, "") when the offset
+        changes within the hour or the time cannot be converted."""
+        from datetime import timedelta
+
+        try:
+            start = datetime.fromisoformat(hour + ":00:00").replace(tzinfo=UTC)
+            first = start.astimezone(self.tz)
+            last = (start + timedelta(minutes=59, seconds=59)).astimezone(self.tz)
+        except (OverflowError, ValueError):
+            return None, None, ""
+        offset = first.utcoffset()
+        if offset is None or offset != last.utcoffset():
+            return None, None, ""
+        text = first.isoformat(timespec="seconds")
+        whole = offset.total_seconds() % 3600 == 0
+        return (text[:13] if whole else None), offset, text[19:]
+
+    def days_since(self, value: Any) -> int:
+        return max(0, (self._naive_now - datetime.fromisoformat(value)).days)
+
+    def _local_aware(self, value: Any) -> str | None:
+        return None if value is None else iso(value, self.tz)
+
+    def _days_aware(self, value: datetime) -> int:
+        return max(0, (self.now - value).days)
+
+
 # A page's "of N" is counted up to here and no further: past it the note says "more than",
 # so a page costs the same at a hundred matches or a million.
 COUNT_CAP = 10_000
@@ -243,6 +309,43 @@ class Page:
     total: int | None
     totals: dict[str, Any] | None = None
     more: bool = False
+
+
+class RecordStream:
+    """Every record of a listing, read from the database a chunk at a time as it is iterated
+    (once): an iterable of record dicts, like a page's list.
+
+    A listing that knows how to write its records' JSON text straight from the rows (the same
+    text `json.dumps` gives for the dict, in compact form) also offers `json_blocks`: the text
+    of each chunk's records joined with ",\\n", which the JSON writer uses instead of building
+    a dict per row and encoding it (at a million rows, most of the time a listing takes)."""
+
+    def __init__(
+        self,
+        parts: Callable[[], Iterator[Sequence[Any]]],
+        records: Callable[[Sequence[Any]], list[dict[str, Any]]],
+        json_block: Callable[[Sequence[Any]], str] | None = None,
+    ) -> None:
+        self._parts = parts
+        self._records = records
+        self._json_block = json_block
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        build = self._records
+        for part in self._parts():
+            yield from build(part)
+
+    @property
+    def has_json(self) -> bool:
+        return self._json_block is not None
+
+    def json_blocks(self) -> Iterator[str]:
+        """The records' compact JSON, one string per chunk (see the class)."""
+        assert self._json_block is not None
+        block = self._json_block
+        for part in self._parts():
+            if part:
+                yield block(part)
 
 
 def page_of(
@@ -277,7 +380,9 @@ def stream(
 
     entity = query.column_descriptions[0]["entity"]
     columns = query.with_only_columns(*entity.__table__.columns)
-    result = session.execute(columns.execution_options(yield_per=RECORDS_CHUNK))
+    # Core rows on the session's connection (same transaction): the ORM's row loading would
+    # add several microseconds a row for columns that are no entity anyway.
+    result = session.connection().execute(columns.execution_options(yield_per=RECORDS_CHUNK))
     make = namedtuple(entity.__name__, list(result.keys()))._make  # type: ignore[attr-defined]
     for part in result.partitions():
         yield from build([make(row) for row in part])
@@ -292,10 +397,19 @@ def count_upto(session: Session, query: Select[Any], cap: int) -> tuple[int, boo
     return min(n, cap), n > cap
 
 
-def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[Any]:
-    """Turn `--sort -created,name` into ORDER BY clauses, refusing unknown columns."""
+def sort_spec(
+    value: str | None, allowed: dict[str, Any], default: str, tie: Any = None
+) -> list[Any]:
+    """Turn `--sort -created,name` into ORDER BY clauses, refusing unknown columns; `tie`
+    (the id) breaks ties last, in the direction of the first key.
+
+    The tie-break follows the first key so that an index on (..., key, id) serves the order
+    read forwards or backwards; against it, PostgreSQL sorts every match instead. NULLS LAST
+    is asked only of columns that can be empty: on a NOT NULL column it changes nothing but
+    keeps both databases from reading the order from an index."""
     spec = value or default
     clauses = []
+    first_desc: bool | None = None
     for part in spec.split(","):
         part = part.strip()
         desc = part.startswith("-")
@@ -304,7 +418,12 @@ def sort_spec(value: str | None, allowed: dict[str, Any], default: str) -> list[
             raise InvalidValue(
                 "sort", value or spec, f"sort by one of {', '.join(sorted(allowed))}"
             )
+        first_desc = desc if first_desc is None else first_desc
         column = allowed[name]
+        clause = column.desc() if desc else column.asc()
         # Empty values last in both directions, the same on SQLite and PostgreSQL.
-        clauses.append((column.desc() if desc else column.asc()).nulls_last())
+        nullable = getattr(getattr(column, "expression", column), "nullable", True)
+        clauses.append(clause.nulls_last() if nullable is not False else clause)
+    if tie is not None:
+        clauses.append(tie.desc() if first_desc else tie.asc())
     return clauses

@@ -210,8 +210,9 @@ def list_companies(ctx: Context, session: Session, flt: CompanyFilter) -> common
         },
         # Removed records: the latest first (what was just removed is what is wanted back).
         "-removed" if flt.removed else "name",
+        tie=col(Company.id),
     )
-    query = query.order_by(*order, col(Company.id)).offset(flt.offset)
+    query = query.order_by(*order).offset(flt.offset)
     return common.page_of(
         session, query, lambda part: records(session, part, with_counts=True), flt.limit
     )

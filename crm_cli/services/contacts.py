@@ -427,8 +427,9 @@ def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.
         },
         # Removed records: the latest first (what was just removed is what is wanted back).
         "-removed" if flt.removed else "name",
+        tie=col(Contact.id),
     )
-    query = query.order_by(*order, col(Contact.id)).offset(flt.offset)
+    query = query.order_by(*order).offset(flt.offset)
     return common.page_of(session, query, lambda part: _records(session, part), flt.limit)
 
 

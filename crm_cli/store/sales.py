@@ -50,7 +50,16 @@ class Deal(Stamped, table=True):
         Index("ix_deal_totals", "deleted_at", "stage_id", "currency", "value_minor", "probability"),
         # --owner and --mine: one owner's live deals per stage, from the index alone.
         Index("ix_deal_owner_live", "owner_id", "deleted_at", "stage_id"),
-        Index("ix_deal_live_value", "deleted_at", "value_minor"),  # --sort -value
+        # --sort value / -value: live deals only (a partial index: PostgreSQL orders by an
+        # index only after equalities, and `deleted_at IS NULL` is none), ties by id the way
+        # the value runs, so read backwards it gives the biggest deals first (migration 0009).
+        Index(
+            "ix_deal_live_value",
+            "value_minor",
+            "id",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         # Reports (crm_cli/reports): closed deals by close time; won deals by customer.
         Index(
             "ix_deal_closed",

@@ -442,12 +442,13 @@ def test_default_order_sort_and_paging(crm: Any, db_url: str) -> None:
         undated["id"],
         prop["id"],
     ]
+    # Descending: ties (here the undated deals) by id descending too, the way an index runs.
     assert [d["id"] for d in crm.json("deal", "list", "--sort", "-close")] == [
         later["id"],
         sooner["id"],
         qual["id"],
-        undated["id"],
         prop["id"],
+        undated["id"],
     ]
     assert [d["id"] for d in crm.json("deal", "list", "--sort", "title")] == [
         prop["id"],

@@ -210,7 +210,7 @@ def statements() -> Iterator[list[tuple[str, Any]]]:
         event.remove(Engine, "before_cursor_execute", keep)
 
 
-def _plans(url: str, run: list[tuple[str, Any]]) -> list[str]:
+def _plans(url: str, run: list[tuple[str, Any]], pg_settings: tuple[str, ...] = ()) -> list[str]:
     plans = []
     if url.startswith("sqlite"):
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
@@ -227,6 +227,8 @@ def _plans(url: str, run: list[tuple[str, Any]]) -> list[str]:
         # At test size a sequential scan is often cheapest; at a million rows it is not. With
         # seq scans priced out, one remains only where no index can answer the statement.
         conn.execute("SET enable_seqscan = off")
+        for setting in pg_settings:
+            conn.execute(f"SET {setting}")  # type: ignore[arg-type]
         for sql, params in run:
             rows = conn.execute("EXPLAIN " + sql, params).fetchall()  # type: ignore[arg-type]
             plans.append("\n".join(r[0] for r in rows))
@@ -255,3 +257,30 @@ def test_each_filtered_listing_uses_an_index(
         if index is not None and index not in text:
             failures.append(f"crm {' '.join(args)}: does not use {index}:\n{text}")
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.parametrize("sort", ["-value", "value"])
+def test_a_sort_by_value_reads_the_index_in_either_direction(
+    db_url: str, crm: Runner, statements: list[tuple[str, Any]], sort: str
+) -> None:
+    """The biggest (or smallest) deals first, ties by id the same way: the page is read from
+    ix_deal_live_value, forwards or backwards, and never sorted. With the tie-break always
+    ascending, PostgreSQL sorted every open deal for `-value`."""
+    crm.ok("pipeline", "list")
+    _seed()
+    statements.clear()
+    listed = crm.json("deal", "list", "--sort", sort, "--limit", "50", "--json")
+    values = [(d["value_minor"], d["id"]) for d in listed]
+    assert len(values) == 50
+    assert values == sorted(values, reverse=sort.startswith("-"))
+    page = [(sql, params) for sql, params in statements if "ORDER BY deal.value_minor" in sql]
+    assert len(page) == 1, statements
+    # At test size a top-N sort of the open deals is cheapest; at a million deals it is not.
+    # With sorts priced out, one remains only where no index gives the order.
+    plan = _plans(db_url, page, ("enable_sort = off", "enable_incremental_sort = off"))[0]
+    assert "ix_deal_live_value" in plan, plan
+    if db_url.startswith("sqlite"):
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        assert re.search(r"\bSort\b", plan) is None, plan
+        assert ("Backward" in plan) == sort.startswith("-"), plan

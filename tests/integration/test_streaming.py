@@ -157,3 +157,122 @@ def test_a_page_counts_no_further_than_the_cap(
         ctx.close()
     result = crm.ok("contact", "list", "--limit", "10")
     assert "showing 10 of more than 300;" in result.err
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe"])
+def test_streamed_deals_are_the_records_a_page_shows(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """Every streamed deal (the dicts CSV and plain text read, and the JSON text written
+    straight from the row) is the record a page of the same listing gives, byte for byte in
+    JSON: names, tags, money in each currency's decimals, and times in a zone with summer
+    time, one with a half-hour offset and one whose summer time moves it by half an hour."""
+    from crm_cli.render.output import _json_safe
+    from crm_cli.services.deal_views import DealFilter, list_deals
+    from crm_cli.store.sales import DealTag
+
+    monkeypatch.setenv("CRM_TIMEZONE", zone)
+    crm.ok("company", "add", "Ünïcode GmbH")
+    crm.ok("contact", "add", "张伟", "--email", "zw@example.cn", "--company", "Ünïcode GmbH")
+    crm.ok("deal", "add", 'Quote "x" \\ 报价', "--contact", "zw@example.cn", "--value", "12000.55")
+    crm.ok("deal", "edit", "1", "--close", "2027-01-31", "--tag", "b-tag", "--tag", "äpfel")
+    crm.ok(
+        "deal", "add", "Yen", "--value", "1500", "--currency", "JPY", "--company", "Ünïcode GmbH"
+    )
+    crm.ok("deal", "add", "Dinar", "--value", "12.345", "--currency", "BHD", "--probability", "33")
+    crm.ok("deal", "lost", "3", "--reason", "price")
+    _add_deals(40)
+    ctx = open_context()
+    try:
+        from sqlalchemy import update
+
+        with ctx.session(journal=False) as session:
+            # Around the summer-time changes of 2026 (Berlin 29 March 01:00 UTC, Lord Howe
+            # 4 April 15:00 UTC), with and without fractions of a second.
+            base = datetime(2026, 3, 29, 0, 7, 5, 123456, tzinfo=UTC)
+            for i in range(4, 44):
+                at = (
+                    base + timedelta(minutes=23 * i) if i % 2 else base + timedelta(days=6, hours=i)
+                )
+                session.execute(
+                    update(Deal)
+                    .where(Deal.id == i)
+                    .values(
+                        created_at=at.replace(microsecond=0) if i % 3 else at,
+                        updated_at=at + timedelta(seconds=i),
+                        closed_at=at if i % 4 == 0 else None,
+                        stage_entered_at=datetime.now(UTC) - timedelta(days=i, hours=12),
+                        probability=50 if i % 5 == 0 else None,
+                        value_minor=i * 1001,
+                        source="web" if i % 6 == 0 else None,
+                    )
+                )
+            session.execute(insert(DealTag), [{"deal_id": i, "tag_id": 1} for i in (5, 6, 7)])
+            # Stored text that is shown, never obeyed: controls, C1, bidi (older rows, imports).
+            session.execute(
+                update(Deal).where(Deal.id == 4).values(title="Esc \x1b[2J \u009b \u202e end")
+            )
+            session.execute(update(Deal).where(Deal.id == 3).values(lost_reason="price\nline"))
+        with ctx.session(write=False) as session:
+            flt = DealFilter(status="all", limit=None)
+            paged = list_deals(ctx, session, DealFilter(status="all", limit=1_000)).rows
+            streamed = list(list_deals(ctx, session, flt).rows)
+            blocks = list_deals(ctx, session, flt).rows
+            texts = ",\n".join(blocks.json_blocks()).split(",\n")  # type: ignore[attr-defined]
+    finally:
+        ctx.close()
+    assert len(paged) == len(streamed) == len(texts) == 43
+    assert [list(r.items()) for r in streamed] == [list(r.items()) for r in paged]
+    expected = [_json_safe(json.dumps(r, ensure_ascii=False)) for r in paged]
+    assert [_json_safe(t) for t in texts] == expected
+    # And as written to a pipe: one record a line, each exactly its JSON.
+    lines = crm.ok("deal", "list", "--status", "all", "--all", "--json").out.splitlines()
+    assert [line.removesuffix(",") for line in lines[1:-1]] == expected
+    by_id = {r["id"]: r for r in streamed}
+    assert by_id[1]["tags"] == ["b-tag", "äpfel"] and by_id[1]["contact"] == "张伟"
+    assert (by_id[2]["value"], by_id[3]["value"]) == (1500, 12.345)
+
+
+def test_csv_cells_are_written_as_before_in_blocks(capsys: pytest.CaptureFixture[str]) -> None:
+    """The CSV writer's fast cells give what `csv_safe(column.cell(row))` gives, formulas made
+    inert and numbers, phones, lists and flags as they were."""
+    from crm_cli.render.output import Column, csv_safe, write_csv
+
+    values = ["=1+1", "-12", "+4930 1234", "-x", "@a", "plain", "", True, False, ["a", "=b"],
+              {"k": "v"}, 1.5, -1e-05, None, -5, 0, "\tx", "张伟"]  # fmt: skip
+    columns = [Column(f"c{i}", f"c{i}") for i in range(len(values))]
+    rows = [{f"c{i}": v for i, v in enumerate(values)}] * 2_500
+    write_csv(iter(rows), columns)
+    got = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    expected = [csv_safe(c.cell(rows[0])) for c in columns]
+    assert got[0] == [c.key for c in columns]
+    assert got[1:] == [expected] * 2_500
+    assert expected[:4] == ["'=1+1", "-12", "+4930 1234", "'-x"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ["--status", "all"],
+        ["--tag", "hot"],
+        ["--search", "renewal"],
+        ["--removed"],
+        ["--contact", "ana@example.com", "--status", "all"],
+        ["--sort", "-value", "--status", "all"],
+        ["--min-value", "100", "--currency", "EUR"],
+    ],
+)
+def test_every_filter_streams_what_its_page_shows(
+    db_url: str, crm: Runner, filters: list[str]
+) -> None:
+    crm.ok("contact", "add", "Ana", "--email", "ana@example.com", "--company", "Acme")
+    for i, value in enumerate(["50", "150", "150", "900"]):
+        crm.ok("deal", "add", f"Acme renewal {i}", "--contact", "ana@example.com",
+               "--value", value, "--tag", "hot" if i % 2 else "cold")  # fmt: skip
+    crm.ok("deal", "add", "Other", "--value", "150")
+    crm.ok("deal", "won", "2")
+    crm.ok("deal", "rm", "3")
+    streamed = crm.json("deal", "list", *filters, "--all", "--json")
+    paged = crm.json("deal", "list", *filters, "--limit", "100", "--json")
+    assert streamed == paged
+    assert streamed, filters

@@ -9,7 +9,7 @@
   replaces the single-column index on `stage_change.deal_id`.
 
 Revision ID: 0010_report_indexes
-Revises: 0008_dupes
+Revises: 0009_sort_indexes
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0010_report_indexes"
-down_revision = "0008_dupes"
+down_revision = "0009_sort_indexes"
 branch_labels = None
 depends_on = None
 
