@@ -155,8 +155,8 @@ def segments(run: Runner, period: Period, *, currency: str | None, as_of: dateti
                     "slug": slug(seg),
                     "customers": n,
                     "share": ratio(n, total),
-                    "avg_recency_days": round(float(rec), 4),
-                    "avg_frequency": round(float(freq), 4),
+                    "avg_recency_days": float(rec),
+                    "avg_frequency": float(freq),
                     "monetary": money_major(int(money or 0), cur),
                     "monetary_minor": int(money or 0),
                     "currency": cur,
@@ -251,7 +251,7 @@ def clv(run: Runner, period: Period, *, currency: str | None, as_of: datetime) -
         else None,
         "purchase_frequency": ratio(deals, customers),
         "average_deal_value": money_major(round(value / deals), cur) if deals and cur else None,
-        "customer_months": round(months, 4),
+        "customer_months": months,
         "value_per_customer_month": money_major(round(value / months), cur)
         if months and cur
         else None,

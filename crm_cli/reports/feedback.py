@@ -105,7 +105,7 @@ def feedback(run: Runner, period: Period, *, by: str | None = None) -> Result:
             int(v or 0) for v in row[1:9]
         )
         answers = promoters + passives + detractors
-        nps_value = round((promoters - detractors) * 100 / answers, 4) if answers else None
+        nps_value = (promoters - detractors) * 100 / answers if answers else None
         median = medians.get(k)
         items.append(
             {
@@ -115,7 +115,7 @@ def feedback(run: Runner, period: Period, *, by: str | None = None) -> Result:
                 "promoters": promoters,
                 "passives": passives,
                 "detractors": detractors,
-                "csat_avg": round(csat_sum / csat_n, 4) if csat_n else None,
+                "csat_avg": csat_sum / csat_n if csat_n else None,
                 "csat_responses": csat_n,
                 "csat_satisfied": csat_good,
                 "csat_share": ratio(csat_good, csat_n),
@@ -123,7 +123,7 @@ def feedback(run: Runner, period: Period, *, by: str | None = None) -> Result:
                 "complaints": complaints,
                 "complaints_resolved": done,
                 "complaints_open": complaints - done,
-                "median_resolution_hours": round(float(median), 4) if median is not None else None,
+                "median_resolution_hours": float(median) if median is not None else None,
             }
         )
     if nothing:

@@ -82,8 +82,8 @@ def funnel(run: Runner, period: Period, *, pipeline_id: int) -> Result:
             "to_won": ratio(won_n, here) if won_n is not None else None,
             "to_won_numerator": won_n,
             "denominator": here,
-            "avg_days": round(float(avg), 4) if avg is not None else None,
-            "median_days": round(float(median), 4) if median is not None else None,
+            "avg_days": float(avg) if avg is not None else None,
+            "median_days": float(median) if median is not None else None,
             "stays": n,
         }
         data.append(item)

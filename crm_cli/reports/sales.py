@@ -218,7 +218,7 @@ def _item(
         "win_rate": ratio(won, won + lost),
         "win_rate_numerator": won,
         "win_rate_denominator": won + lost,
-        "avg_cycle_days": round(float(avg), 4) if avg is not None else None,
+        "avg_cycle_days": float(avg) if avg is not None else None,
         "median_cycle_days": median,
         "cycle_deals": won,
     }

@@ -69,6 +69,10 @@ def check_score(kind: str, value: int | str | None) -> int | None:
     score: int | None
     if isinstance(value, str):
         text = value.strip()
+        # "4.0" is how spreadsheets and exports write a whole score; "4.5" is not one.
+        whole, dot, zeros = text.partition(".")
+        if dot and zeros.strip("0") == "":
+            text = whole
         if not text.lstrip("-").isdigit() or len(text) > 6:
             raise InvalidValue("score", value, "not a whole number")
         score = int(text)

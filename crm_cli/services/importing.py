@@ -439,6 +439,26 @@ def _ids_by(
 # --- contacts ----------------------------------------------------------------------------------
 
 
+class _Creates(_Base):
+    """An import whose rows name contacts it may create (`--create-missing`)."""
+
+    def write_contacts(self, missing: list[str], contacts: dict[str, int | None]) -> None:
+        """Contacts rows named that do not exist (`--create-missing`): by email, or by name."""
+        from crm_cli.services.bulk import check_contact
+        from crm_cli.services.contacts import ContactInput
+
+        if not missing:
+            return
+        from crm_cli.services.bulk import add_contacts
+
+        checked = [
+            check_contact(self.ctx, ContactInput(name=ref, add_emails=[ref] if "@" in ref else []))
+            for ref in missing
+        ]
+        for ref, cid in zip(missing, add_contacts(self.ctx, self.session, checked), strict=True):
+            contacts[ref] = cid
+
+
 @dataclass
 class _ContactRow:
     rec: SourceRecord
@@ -944,7 +964,7 @@ class _DealRow:
     tags: list[str]
 
 
-class _DealImport(_Base):
+class _DealImport(_Creates):
     entity = "deal"
 
     def __init__(
@@ -1238,22 +1258,6 @@ class _DealImport(_Base):
             if row.stage is None or row.pipeline is None:
                 row.pipeline, row.stage = self.find_stage(row.pipeline_name, row.stage_name, None)
 
-    def write_contacts(self, missing: list[str], contacts: dict[str, int | None]) -> None:
-        """Contacts rows named that do not exist (`--create-missing`): by email, or by name."""
-        from crm_cli.services.bulk import check_contact
-        from crm_cli.services.contacts import ContactInput
-
-        if not missing:
-            return
-        from crm_cli.services.bulk import add_contacts
-
-        checked = [
-            check_contact(self.ctx, ContactInput(name=ref, add_emails=[ref] if "@" in ref else []))
-            for ref in missing
-        ]
-        for ref, cid in zip(missing, add_contacts(self.ctx, self.session, checked), strict=True):
-            contacts[ref] = cid
-
     def write_new(self, new: list[_DealRow], contacts: dict[str, int | None]) -> None:
         from crm_cli.services.pipelines import OPEN
         from crm_cli.store.sales import Deal, DealTag, StageChange
@@ -1435,7 +1439,7 @@ class _DealImport(_Base):
 # --- follow-ups, interactions, feedback ------------------------------------------------------
 
 
-class _ActivityImport(_Base):
+class _ActivityImport(_Creates):
     """Follow-ups, interactions and feedback. They have no id from another system, so a row
     matches a record that has the same contact and the same content (an interaction: kind,
     time and summary; feedback: kind, score, text and, when the file gives it, its time; a
@@ -1541,11 +1545,24 @@ class _ActivityImport(_Base):
         named = {r["contact"] for _rec, r in rows if r["contact"]}
         contacts = _contacts_by_ref(self.session, named)
         deals = self.find_deals({r["deal"] for _rec, r in rows if r["deal"]})
+        if self.opts.create_missing:
+            missing = sorted(ref for ref in named if contacts.get(ref) is None)
+            if missing:
+                self.report.created["contacts"] = missing
+                if not self.opts.dry_run:
+                    self.write_contacts(missing, contacts)
         kept: list[tuple[SourceRecord, dict[str, Any]]] = []
         for rec, row in rows:
             if row["contact"] and contacts.get(row["contact"]) is None:
-                self.reject(rec, f"contact {row['contact']!r}: no such contact (add it first)")
-                continue
+                if self.opts.create_missing:  # a dry run: it would be created
+                    row["contact_id"] = None
+                else:
+                    self.reject(
+                        rec,
+                        f"contact {row['contact']!r}: no such contact "
+                        "(add it first, or --create-missing)",
+                    )
+                    continue
             if row["deal"] and deals.get(row["deal"]) is None:
                 self.reject(rec, f"deal {row['deal']!r}: no deal with this id or external id")
                 continue

@@ -26,65 +26,13 @@ def _midnight(day: str) -> datetime:
     return datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC)
 
 
-def load_sales(db_url: str, path: Path) -> list[dict[str, str]]:
-    """The file's deals, written straight into the tables (the report must not care how
-    they got there): Won and Lost deals closed on their close date."""
-    from crm_cli.store.models import User
-    from crm_cli.store.sales import Deal, Pipeline, Stage
+def load_sales(crm: Any, path: Path) -> list[dict[str, str]]:
+    """The file's deals through `crm import`, with flags only (as docs/importing.md shows)."""
+    from tests.integration.test_import_realdata import MAVEN
 
+    crm.ok("import", "deals", str(path), *MAVEN)
     with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(insert(Pipeline), [{"name": "sales", "position": 1}])
-            pid = conn.execute(select(Pipeline.id).where(Pipeline.name == "sales")).scalar_one()  # type: ignore[arg-type]
-            kinds = {"Prospecting": "open", "Engaging": "open", "Won": "won", "Lost": "lost"}
-            conn.execute(
-                insert(Stage),
-                [
-                    {"pipeline_id": pid, "name": n, "position": i, "kind": k, "probability": p}
-                    for i, (n, k, p) in enumerate(
-                        [
-                            ("Prospecting", "open", 10),
-                            ("Engaging", "open", 50),
-                            ("Won", "won", 100),
-                            ("Lost", "lost", 0),
-                        ]
-                    )
-                ],
-            )
-            stages = dict(conn.execute(select(Stage.name, Stage.id)).all())  # type: ignore[call-overload]
-            agents = sorted({r["sales_agent"] for r in rows})
-            conn.execute(insert(User), [{"name": a} for a in agents])
-            users = dict(conn.execute(select(User.name, User.id)).all())  # type: ignore[call-overload]
-            now = datetime(2018, 1, 1, tzinfo=UTC)
-            deals = []
-            for r in rows:
-                kind = kinds[r["deal_stage"]]
-                created = _midnight(r["engage_date"]) if r["engage_date"] else now
-                closed = _midnight(r["close_date"]) if kind != "open" and r["close_date"] else None
-                deals.append(
-                    {
-                        "title": r["opportunity_id"],
-                        "pipeline_id": pid,
-                        "stage_id": stages[r["deal_stage"]],
-                        "status": kind,
-                        "value_minor": int(r["close_value"] or 0) * 100,
-                        "currency": "USD",
-                        "owner_id": users[r["sales_agent"]],
-                        "external_id": r["opportunity_id"],
-                        "created_at": created,
-                        "updated_at": created,
-                        "stage_entered_at": closed or created,
-                        "closed_at": closed,
-                        "lost_reason": "lost" if kind == "lost" else None,
-                    }
-                )
-            conn.execute(insert(Deal), deals)
-    finally:
-        engine.dispose()
-    return rows
+        return list(csv.DictReader(fh))
 
 
 def expected_sales(rows: list[dict[str, str]], first: str, last: str) -> dict[str, dict[str, Any]]:
@@ -117,7 +65,7 @@ def expected_sales(rows: list[dict[str, str]], first: str, last: str) -> dict[st
 def test_sales_report_matches_the_file(crm: Any, db_url: str, shared_data: Path) -> None:
     crm.ok("config", "set", "defaults.timezone", "UTC")
     crm.ok("contact", "list")  # creates and migrates the database
-    rows = load_sales(db_url, shared_data / SALES)
+    rows = load_sales(crm, shared_data / SALES)
     first, last = "2017-01-01", "2017-06-30"
     want = expected_sales(rows, first, last)
 
@@ -461,3 +409,78 @@ def test_activity_per_owner_and_kind_and_idle_deals(crm: Any, db_url: str) -> No
     assert (row["call"], row["email"], row["note"], row["follow-up done"]) == (2, 1, 1, 1)
     assert row["total"] == 5
     assert got["idle_deals"] == 1 and [d["title"] for d in got["idle"]] == ["Forgotten"]
+
+
+# --- real datasets through `crm import`, figures checked against plain Python ------------------
+
+DATA_NPS = Path("nps_survey_sudzilla_prepbench/files/data/case_040/inputs/input_02.csv")
+DATA_NPS_TRUTH = Path("nps_survey_sudzilla_prepbench/files/src/evaluate/gt/case_040/output_01.csv")
+DATA_TICKETS = Path("feedback_customer_support_tickets/original/files/customer_support_tickets.csv")
+DATA_TELCO = Path("churn_telco_ibm/files/data/Telco-Customer-Churn.csv")
+NPS_QUESTION = "On a scale of 0-10, how would you rate Sudzilla?"
+
+
+@pytest.mark.realdata
+def test_nps_of_the_sudzilla_survey(crm: Any, db_url: str, shared_data: Path) -> None:
+    crm.ok(
+        "import", "feedback", str(shared_data / DATA_NPS), "--set", "kind=nps",
+        "--map", f"score={NPS_QUESTION}", "--map", "text=...why?", "--map", "created_at=Timestamp",
+    )  # fmt: skip
+    with (shared_data / DATA_NPS).open(newline="", encoding="utf-8") as fh:
+        scores = [int(r[NPS_QUESTION]) for r in csv.DictReader(fh)]
+    promoters = sum(s >= 9 for s in scores)
+    detractors = sum(s <= 6 for s in scores)
+    got = crm.json("report", "feedback")
+    assert got["nps_responses"] == len(scores)
+    assert (got["promoters"], got["detractors"]) == (promoters, detractors)
+    assert got["nps"] == pytest.approx((promoters - detractors) * 100 / len(scores))
+    with (shared_data / DATA_NPS_TRUTH).open(newline="", encoding="utf-8") as fh:
+        truth = next(csv.DictReader(fh))  # the challenge's own answer
+    assert round(got["nps"], 1) == float(truth["NPS Score"])
+    assert got["nps_responses"] == int(truth["Total Respondents"])
+
+
+@pytest.mark.realdata
+def test_csat_of_the_support_tickets(crm: Any, db_url: str, shared_data: Path) -> None:
+    path = shared_data / DATA_TICKETS
+    result = crm(
+        "import", "feedback", str(path), "--set", "kind=csat",
+        "--map", "score=Customer Satisfaction Rating", "--map", "category=Ticket Type",
+        "--map", "text=Ticket Subject", "--map", "contact=Customer Email", "--create-missing",
+        "--json",
+    )  # fmt: skip
+    assert result.code in (0, 6), result  # unrated tickets are refused: a CSAT needs a score
+    with path.open(newline="", encoding="utf-8") as fh:
+        rated = [r for r in csv.DictReader(fh) if r["Customer Satisfaction Rating"].strip()]
+    ratings = [int(float(r["Customer Satisfaction Rating"])) for r in rated]
+    got = crm.json("report", "feedback")
+    assert got["csat_responses"] == len(ratings)
+    assert got["csat_avg"] == pytest.approx(sum(ratings) / len(ratings), abs=1e-4)
+    assert got["csat_satisfied"] == sum(r >= 4 for r in ratings)
+    assert got["csat_distribution"] == {str(n): ratings.count(n) for n in range(1, 6)}
+    by_type = {item["key"]: item for item in crm.json("report", "feedback", "--by", "category")}
+    for kind in {r["Ticket Type"] for r in rated}:
+        mine = [
+            int(float(r["Customer Satisfaction Rating"])) for r in rated if r["Ticket Type"] == kind
+        ]
+        assert by_type[kind]["csat_responses"] == len(mine)
+        assert by_type[kind]["csat_avg"] == pytest.approx(sum(mine) / len(mine), abs=1e-4)
+
+
+@pytest.mark.realdata
+def test_churn_of_the_telco_customers(
+    crm: Any, sqlite_url: str, shared_data: Path, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "telco.toml"
+    mapping.write_text(
+        '[columns]\nexternal_id = "customerID"\nname = "customerID"\nlifecycle = "Churn"\n\n'
+        '[values.lifecycle]\nYes = "churned"\nNo = "customer"\n',
+        encoding="utf-8",
+    )
+    crm.ok("import", "contacts", str(shared_data / DATA_TELCO), "--mapping", str(mapping))
+    with (shared_data / DATA_TELCO).open(newline="", encoding="utf-8") as fh:
+        churn = [r["Churn"] for r in csv.DictReader(fh)]
+    got = crm.json("report", "churn")
+    assert got["customers_at_start"] == len(churn) == 7043
+    assert got["lost"] == churn.count("Yes") == 1869
+    assert got["churn_rate"] == pytest.approx(1869 / 7043)
