@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from crm_cli.io.cells import neutralise
 from tests.conftest import Runner
 
@@ -53,7 +55,9 @@ def test_maven_pipeline_imports_as_8800_deals_and_again_changes_nothing(
     assert first["created_at"].startswith("2016-10-20")
     statuses = [d["status"] for d in deals]
     assert statuses.count("won") == 4238 and statuses.count("lost") == 2473
+    before = crm.ok("export", "all").out
     again = crm.json("import", "deals", str(path), *MAVEN)
+    assert crm.ok("export", "all").out == before  # byte for byte: nothing changed
     assert again["counts"]["unchanged"] == 8800
     assert again["counts"]["new"] == again["counts"]["update"] == 0
     assert again["created"] == {}
@@ -103,7 +107,11 @@ def _payloads(shared_data: Path) -> list[str]:
 
 
 def test_injection_and_naughty_strings_import_as_text(
-    db_url: str, crm: Runner, tmp_path: Path, shared_data: Path
+    db_url: str,
+    crm: Runner,
+    tmp_path: Path,
+    shared_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     payloads = _payloads(shared_data)
     for form, cell in (("raw", lambda p: p), ("neutralised", neutralise)):
@@ -120,3 +128,16 @@ def test_injection_and_naughty_strings_import_as_text(
         assert stored[f"neutralised {i}"] == payload
         if not payload.startswith("'"):
             assert stored[f"raw {i}"] == payload
+
+    # Export: every cell a spreadsheet would run starts with a quote; importing the export into
+    # an empty database gives every payload back unchanged.
+    exported = tmp_path / "companies.csv"
+    crm.ok("export", "companies", "-o", str(exported))
+    with exported.open(newline="", encoding="utf-8") as fh:
+        cells = [row["field.payload"] for row in csv.DictReader(fh) if row["field.payload"]]
+    assert cells and all(not c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
+    monkeypatch.setenv("CRM_DATABASE_URL", f"sqlite:///{tmp_path / 'second.db'}")
+    assert crm.json("company", "list", "--all") == []
+    crm.ok("import", "companies", str(exported))
+    again = {c["name"]: c["custom"].get("payload") for c in crm.json("company", "list", "--all")}
+    assert again == stored
