@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from crm_cli.services.context import Context
 
-# Cards read per column: a page or two of a tall terminal. Counts and totals cover them all.
-COLUMN_LIMIT = 200
+# Cards read per column: a page or two of a tall terminal (48 lines show 10). Counts and
+# totals cover them all.
+COLUMN_LIMIT = 60
 
 
 @dataclass
