@@ -108,8 +108,12 @@ def _aware(value: Any) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def load_board(ctx: Context, pipeline: str | None = None) -> BoardData:
-    """The pipeline's stages in board order, each with its count, totals and first cards."""
+def load_board(
+    ctx: Context, pipeline: str | None = None, limits: dict[int, int] | None = None
+) -> BoardData:
+    """The pipeline's stages in board order, each with its count, totals and first cards
+    (COLUMN_LIMIT of them, or as many as `limits` asks for that stage: the person scrolled
+    down to the last one read)."""
     from crm_cli.services import pipelines
     from crm_cli.services.deal_views import DealFilter, list_deals
 
@@ -120,7 +124,8 @@ def load_board(ctx: Context, pipeline: str | None = None) -> BoardData:
         columns: list[Column] = []
         for stage in board.live(chosen.id):
             assert stage.id is not None
-            flt = DealFilter(pipeline=str(chosen.id), stage=stage.name, limit=COLUMN_LIMIT)
+            limit = (limits or {}).get(stage.id, COLUMN_LIMIT)
+            flt = DealFilter(pipeline=str(chosen.id), stage=stage.name, limit=limit)
             page = list_deals(ctx, session, flt)
             rows = list(page.rows)
             steps = next_steps(ctx, session, [r["id"] for r in rows])

@@ -188,3 +188,29 @@ def test_keys_screen_lists_the_keys(sqlite_url, crm) -> None:  # type: ignore[no
         assert app.return_code == 0
 
     run(drive)
+
+
+def test_a_long_column_reads_its_next_page_at_the_last_card(sqlite_url, crm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from crm_cli.tui import data
+
+    monkeypatch.setattr(data, "COLUMN_LIMIT", 2)
+    for title in ("First", "Second", "Third"):
+        crm.ok("deal", "add", title, "--value", "100")
+
+    async def drive() -> None:
+        app = app_for_test(watch_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await board_ready(pilot, app)
+            lead = app.board.columns[0]
+            assert lead.column.count == 3 and len(lead.column.cards) == 2
+            await pilot.press("j")  # onto the last card read
+            await board_ready(pilot, app, loads=2)
+            assert [c.title for c in app.board.columns[0].column.cards] == [
+                "First",
+                "Second",
+                "Third",
+            ]
+            await pilot.press("j")
+            assert app.board.focused_card is not None and app.board.focused_card.title == "Third"
+
+    run(drive)

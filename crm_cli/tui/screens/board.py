@@ -68,6 +68,7 @@ class BoardScreen(Screen[None]):
         self.columns: list[StageColumn] = []
         self.board: data.BoardData | None = None
         self.loaded = 0  # how many loads have been applied (tests wait on it)
+        self.limits: dict[int, int] = {}  # cards to read per stage, past the first page
 
     @property
     def crm(self) -> CrmApp:
@@ -91,7 +92,9 @@ class BoardScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="board-load")
     def reload(self) -> None:
         try:
-            self.post_message(BoardLoaded(data.load_board(self.crm.ctx, self.crm.pipeline)))
+            self.post_message(
+                BoardLoaded(data.load_board(self.crm.ctx, self.crm.pipeline, dict(self.limits)))
+            )
         except CrmError as exc:
             self.post_message(LoadFailed(exc.message))
         except Exception as exc:  # noqa: BLE001 - shown, not raised: the app stays up
@@ -155,8 +158,15 @@ class BoardScreen(Screen[None]):
             self.columns[index].deals.focus()
 
     def action_cursor(self, step: int) -> None:
-        if self.columns:
-            self.columns[self.focused_column].deals.cursor += step
+        if not self.columns:
+            return
+        widget = self.columns[self.focused_column]
+        widget.deals.cursor += step
+        # On the last card read, with more in the stage: read the next page.
+        shown, column = len(widget.column.cards), widget.column
+        if step > 0 and widget.deals.cursor >= shown - 1 and column.count > shown:
+            self.limits[column.stage_id] = shown + data.COLUMN_LIMIT
+            self.reload()
 
     # --- changes ---------------------------------------------------------------------------
 
