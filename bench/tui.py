@@ -5,7 +5,8 @@ every key <= 50 ms. Builds SQLite databases with bench/deal_list.py's `build` (d
 over every stage: 1.5x the deals gives the open ones wanted), then, in a fresh process each
 run, starts the app headless (Textual's `run_test`, the same app `crm tui` runs), waits for
 the board to be drawn with its cards, and reports the time since the process started; then
-presses j / l / k / h and times each key until the screen has been refreshed.
+presses j / l / k / h and times each key until the screen has been refreshed, beside
+an unbound key (what Pilot's press-and-wait costs by itself).
 
 Usage: python bench/tui.py [--runs 5] [--open 100,10000] [--keep]
 """
@@ -41,13 +42,18 @@ async def main():
         await pilot.pause()
         first = time.time() - started
         cards = sum(len(c.column.cards) for c in app.board.columns)
-        keys = []
+        keys, idle = [], []
+        for key in ["x"] * 10:  # bound to nothing: what Pilot itself costs per key
+            t = time.perf_counter()
+            await pilot.press(key)
+            await pilot.pause()
+            idle.append(time.perf_counter() - t)
         for key in ["j"] * 10 + ["l"] * 3 + ["k"] * 5 + ["h"] * 3:
             t = time.perf_counter()
             await pilot.press(key)
             await pilot.pause()
             keys.append(time.perf_counter() - t)
-    print(json.dumps({"first": first, "keys": keys, "cards": cards}))
+    print(json.dumps({"first": first, "keys": keys, "idle": idle, "cards": cards}))
 
 asyncio.run(main())
 """
@@ -83,16 +89,19 @@ def main() -> None:
             measure(env)  # warm the file and bytecode caches
             firsts: list[float] = []
             keys: list[float] = []
+            idle: list[float] = []
             cards = 0
             for _ in range(args.runs):
                 result = measure(env)
                 firsts.append(float(result["first"]))  # type: ignore[arg-type]
                 keys.extend(result["keys"])  # type: ignore[arg-type]
+                idle.extend(result["idle"])  # type: ignore[arg-type]
                 cards = int(result["cards"])  # type: ignore[call-overload]
             print(
                 f"{size:>7,} open deals ({cards} cards read): first screen median "
                 f"{statistics.median(firsts):.3f} s (max {max(firsts):.3f}); key median "
-                f"{statistics.median(keys) * 1000:.1f} ms, max {max(keys) * 1000:.1f} ms"
+                f"{statistics.median(keys) * 1000:.1f} ms, max {max(keys) * 1000:.1f} ms "
+                f"(an unbound key through Pilot: median {statistics.median(idle) * 1000:.1f} ms)"
             )
     finally:
         if args.keep:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from crm_cli.services.context import Context
 
 
+# How often the board and the reminders are read again even when nothing was written.
+CLOCK_INTERVAL = 60.0
+
+
 class CrmApp(App[None]):
     CSS_PATH = "crm.tcss"
     TITLE = "crm"
@@ -41,13 +45,15 @@ class CrmApp(App[None]):
         self.watcher = data.ChangeWatcher(self.ctx)
         if self.watch_interval > 0:
             self.set_interval(self.watch_interval, self.check_changes)
+            # Time passes without a write: a follow-up comes due, a marker turns overdue.
+            self.set_interval(CLOCK_INTERVAL, self.on_database_changed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def check_changes(self) -> None:
         if self.watcher is not None and self.watcher.changed():
             self.post_message(DatabaseChanged())
 
-    def on_database_changed(self, _message: DatabaseChanged) -> None:
+    def on_database_changed(self, _message: DatabaseChanged | None = None) -> None:
         self.board.reload()
         screen = self.screen
         if screen is not self.board and hasattr(screen, "reload"):

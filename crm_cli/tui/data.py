@@ -164,14 +164,16 @@ def _acting(ctx: Context, command: str) -> Context:
     return dataclasses.replace(ctx, command=command, source="tui")
 
 
-def move_card(ctx: Context, card: Card, stage_name: str) -> str:
-    """Move a deal as `crm deal move` does, unless someone else changed it since the card was
-    read: then nothing changes and a Conflict says so. Returns a line for the person."""
+def move_card(ctx: Context, card: Card, stage_name: str, reason: str | None = None) -> str:
+    """Move a deal as `crm deal move` does (into a lost stage with the `reason`), unless
+    someone else changed it since the card was read: then nothing changes and a Conflict
+    says so. Returns a line for the person."""
     from crm_cli.errors import Conflict
     from crm_cli.services.deals import move_deal, records
     from crm_cli.services.lookups import find_deal, lock_in_order
 
-    acting = _acting(ctx, f"crm deal move {card.id} {stage_name!r} (tui)")
+    why = f" --reason {reason!r}" if reason else ""
+    acting = _acting(ctx, f"crm deal move {card.id} {stage_name!r}{why} (tui)")
     with acting.session() as session:
         lock_in_order(session, "deal", [str(card.id)])
         deal = find_deal(session, card.id)
@@ -181,7 +183,7 @@ def move_card(ctx: Context, card: Card, stage_name: str) -> str:
                 f"deal {card.id} was changed meanwhile (now in {fresh['stage']!r}); "
                 "nothing was changed"
             )
-        outcome = move_deal(acting, session, str(card.id), stage_name)
+        outcome = move_deal(acting, session, str(card.id), stage_name, reason)
     return f"Moved deal {card.id} to {outcome.record['stage']}"
 
 

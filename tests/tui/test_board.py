@@ -214,3 +214,26 @@ def test_a_long_column_reads_its_next_page_at_the_last_card(sqlite_url, crm, mon
             assert app.board.focused_card is not None and app.board.focused_card.title == "Third"
 
     run(drive)
+
+
+def test_moving_into_lost_asks_why(db_url, crm) -> None:  # type: ignore[no-untyped-def]
+    crm.ok("deal", "add", "Acme renewal", "--value", "12000", "--stage", "won")
+
+    async def drive() -> None:
+        from crm_cli.tui.screens.lost import LostReason
+
+        app = app_for_test(watch_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await board_ready(pilot, app)
+            await pilot.press(*"llll")  # to the won column
+            assert app.board.focused_card is not None and app.board.focused_card.id == 1
+            await pilot.press("greater_than_sign")
+            await wait_for(pilot, lambda: isinstance(app.screen, LostReason), "the question")
+            await pilot.press("enter")  # empty: refused next to the field, nothing saved
+            assert "needs a reason" in screen_text(app)
+            await pilot.press(*"budget cut", "enter")
+            await wait_for(pilot, lambda: "Moved deal 1" in status(app), "the move")
+        lost = deal_now(1)
+        assert (lost["stage"], lost["lost_reason"]) == ("lost", "budget cut")
+
+    run(drive)

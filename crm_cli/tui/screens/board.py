@@ -181,14 +181,20 @@ class BoardScreen(Screen[None]):
             return
         target = self.columns[index].column
         if target.kind == "lost":
-            self.say(f"a lost deal needs a reason: crm deal lost {card.id} --reason TEXT")
+            from crm_cli.tui.screens.lost import LostReason
+
+            def lost(reason: str | None) -> None:
+                if reason is not None:
+                    self.save_move(card, target.name, reason)
+
+            self.app.push_screen(LostReason(card.title), lost)
             return
         self.say(f"moving deal {card.id} to {target.name}...")
         self.save_move(card, target.name)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="board-write")
-    def save_move(self, card: data.Card, stage: str) -> None:
-        self._run(lambda: data.move_card(self.crm.ctx, card, stage))
+    def save_move(self, card: data.Card, stage: str, reason: str | None = None) -> None:
+        self._run(lambda: data.move_card(self.crm.ctx, card, stage, reason))
 
     def action_undo(self) -> None:
         self.say("undoing...")

@@ -12,7 +12,8 @@ KEYS = """\
 Board
   left/right, h/l   focus the previous / next stage
   up/down, j/k      focus the previous / next deal
-  >  <              move the deal to the next / previous stage (saved at once)
+  >  <              move the deal to the next / previous stage
+                    (saved at once; into lost, it asks why)
   u                 undo your last change (as `crm undo`)
   r                 reminders: overdue, today, upcoming
   ?                 these keys
