@@ -1,13 +1,14 @@
 """One board column's cards as a virtual list: only the lines on screen are rendered.
 
-A card is CARD_HEIGHT lines (title; contact or company; value, days in stage and the next-step
-marker; a blank line). The list knows its cards as plain data (`data.Card`) and draws a line
+A card is CARD_HEIGHT lines (title; contact or company; the next-step marker, days in stage
+and value; a blank line). The list knows its cards as plain data (`data.Card`) and draws a line
 on demand in `render_line`, so a column of ten thousand deals costs what one screen costs.
 The highlighted card is `cursor`; the board moves it.
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
@@ -115,12 +116,8 @@ class DealList(ScrollView, can_focus=True):
                     " " + ellipsize(card.party or "-", width - 1), style + rich("deal-list--muted")
                 )
             ]
+        # The marker first (what to do), then the days in stage and the value, cut to fit.
         marker, klass = MARKERS.get(card.next_step, MARKERS["none"])
-        head = f" {card.value} {card.days}d "
-        if len(head) + len(marker) > width:  # narrow: the marker's symbol and the days
-            head = f" {card.days}d "
-        room = max(0, width - len(head))
-        return [
-            Segment(head, style),
-            Segment(ellipsize(marker, room), style + rich(klass)),
-        ]
+        shown = ellipsize(marker, width - 1)
+        rest = ellipsize(f"  {card.days}d  {card.value}", max(0, width - 1 - cell_len(shown)))
+        return [Segment(" ", style), Segment(shown, style + rich(klass)), Segment(rest, style)]
