@@ -237,3 +237,27 @@ def test_moving_into_lost_asks_why(db_url, crm) -> None:  # type: ignore[no-unty
         assert (lost["stage"], lost["lost_reason"]) == ("lost", "budget cut")
 
     run(drive)
+
+
+def test_a_click_chooses_a_card_and_t_switches_light_and_dark(sqlite_url, crm) -> None:  # type: ignore[no-untyped-def]
+    crm.ok("deal", "add", "First", "--value", "100")
+    crm.ok("deal", "add", "Second", "--value", "200")
+
+    async def drive() -> None:
+        from crm_cli.tui.widgets.deal_list import CARD_HEIGHT, DealList
+
+        app = app_for_test(watch_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await board_ready(pilot, app)
+            assert app.board.focused_card is not None and app.board.focused_card.title == "First"
+            lead = app.board.columns[0].deals
+            await pilot.click(DealList, offset=(2, CARD_HEIGHT + 1))  # the second card
+            assert isinstance(lead, DealList) and lead.has_focus
+            assert app.board.focused_card is not None and app.board.focused_card.title == "Second"
+            before = app.theme
+            await pilot.press("t")
+            assert app.theme != before
+            await pilot.press("t")
+            assert app.theme == before
+
+    run(drive)

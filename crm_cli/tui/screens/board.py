@@ -59,12 +59,14 @@ class BoardScreen(Screen[None]):
         Binding("less_than_sign", "move(-1)", "Prev stage"),
         Binding("u", "undo", "Undo"),
         Binding("r", "reminders", "Reminders"),
+        Binding("t", "theme", "Light/dark", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "app.quit", "Quit"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
+        self.saving = False  # a change is on its way: the cards may be about to move
         self.columns: list[StageColumn] = []
         self.board: data.BoardData | None = None
         self.loaded = 0  # how many loads have been applied (tests wait on it)
@@ -171,6 +173,9 @@ class BoardScreen(Screen[None]):
     # --- changes ---------------------------------------------------------------------------
 
     def action_move(self, step: int) -> None:
+        if self.saving:
+            self.say("still saving the last change; press again when it shows")
+            return
         card = self.focused_card
         if card is None:
             self.say("no deal here to move")
@@ -185,22 +190,28 @@ class BoardScreen(Screen[None]):
 
             def lost(reason: str | None) -> None:
                 if reason is not None:
+                    self.saving = True
                     self.save_move(card, target.name, reason)
 
             self.app.push_screen(LostReason(card.title), lost)
             return
         self.say(f"moving deal {card.id} to {target.name}...")
+        self.saving = True
         self.save_move(card, target.name)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="board-write")
+    @work(thread=True, exit_on_error=False, group="board-write")
     def save_move(self, card: data.Card, stage: str, reason: str | None = None) -> None:
         self._run(lambda: data.move_card(self.crm.ctx, card, stage, reason))
 
     def action_undo(self) -> None:
+        if self.saving:
+            self.say("still saving the last change; press again when it shows")
+            return
         self.say("undoing...")
+        self.saving = True
         self.save_undo()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="board-write")
+    @work(thread=True, exit_on_error=False, group="board-write")
     def save_undo(self) -> None:
         self._run(lambda: data.undo_last(self.crm.ctx))
 
@@ -215,6 +226,7 @@ class BoardScreen(Screen[None]):
             self.post_message(ActionDone(f"unexpected failure: {exc}", error=True))
 
     def on_action_done(self, message: ActionDone) -> None:
+        self.saving = False
         self.say(message.text, error=message.error)
         self.reload()
 
@@ -229,6 +241,10 @@ class BoardScreen(Screen[None]):
         from crm_cli.tui.screens.reminders import RemindersScreen
 
         self.app.push_screen(RemindersScreen())
+
+    def action_theme(self) -> None:
+        dark = self.app.theme != "textual-light"
+        self.app.theme = "textual-light" if dark else "textual-dark"
 
     def action_help(self) -> None:
         from crm_cli.tui.screens.help import HelpScreen

@@ -16,6 +16,8 @@ Board
                     (saved at once; into lost, it asks why)
   u                 undo your last change (as `crm undo`)
   r                 reminders: overdue, today, upcoming
+  t                 light or dark colours
+  mouse             a click chooses a deal
   ?                 these keys
   q                 quit
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual.events import Click
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -82,10 +83,10 @@ class DealList(ScrollView, can_focus=True):
     def watch_has_focus(self, _value: bool) -> None:
         self.refresh()
 
-    def on_click(self, event: object) -> None:
-        y = getattr(event, "y", 0) + int(self.scroll_offset.y)
-        self.cursor = y // CARD_HEIGHT
+    def on_click(self, event: Click) -> None:
+        """A click chooses the card under the pointer (the offset is within the widget)."""
         self.focus()
+        self.cursor = (event.y + int(self.scroll_offset.y)) // CARD_HEIGHT
 
     # --- drawing ---------------------------------------------------------------------------
 
