@@ -109,11 +109,14 @@ def _aware(value: Any) -> datetime:
 
 
 def load_board(
-    ctx: Context, pipeline: str | None = None, limits: dict[int, int] | None = None
+    ctx: Context,
+    pipeline: str | None = None,
+    limits: dict[int, int] | None = None,
+    search: str | None = None,
 ) -> BoardData:
     """The pipeline's stages in board order, each with its count, totals and first cards
     (COLUMN_LIMIT of them, or as many as `limits` asks for that stage: the person scrolled
-    down to the last one read)."""
+    down to the last one read). `search` keeps the deals `crm deal list --search` finds."""
     from crm_cli.services import pipelines
     from crm_cli.services.deal_views import DealFilter, list_deals
 
@@ -125,7 +128,9 @@ def load_board(
         for stage in board.live(chosen.id):
             assert stage.id is not None
             limit = (limits or {}).get(stage.id, COLUMN_LIMIT)
-            flt = DealFilter(pipeline=str(chosen.id), stage=stage.name, limit=limit)
+            flt = DealFilter(
+                pipeline=str(chosen.id), stage=stage.name, limit=limit, search=search or None
+            )
             page = list_deals(ctx, session, flt)
             rows = list(page.rows)
             steps = next_steps(ctx, session, [r["id"] for r in rows])

@@ -261,3 +261,24 @@ def test_a_click_chooses_a_card_and_t_switches_light_and_dark(sqlite_url, crm) -
             assert app.theme == before
 
     run(drive)
+
+
+def test_slash_filters_the_board_by_words(db_url, crm) -> None:  # type: ignore[no-untyped-def]
+    _seed(crm)
+
+    async def drive() -> None:
+        app = app_for_test(watch_interval=0)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await board_ready(pilot, app)
+
+            def titles() -> list[str]:
+                return [c.title for col in app.board.columns for c in col.column.cards]
+
+            await pilot.press("slash", *"globex", "enter")
+            await wait_for(pilot, lambda: titles() == ["Globex pilot"], "the filtered board")
+            assert app.board.columns[2].column.count == 1
+            assert app.board.columns[0].column.count == 0
+            await pilot.press("slash", *["backspace"] * 6, "enter")
+            await wait_for(pilot, lambda: len(titles()) == 2, "every deal again")
+
+    run(drive)

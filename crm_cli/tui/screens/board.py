@@ -59,6 +59,7 @@ class BoardScreen(Screen[None]):
         Binding("less_than_sign", "move(-1)", "Prev stage"),
         Binding("u", "undo", "Undo"),
         Binding("r", "reminders", "Reminders"),
+        Binding("slash", "filter", "Filter"),
         Binding("t", "theme", "Light/dark", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "app.quit", "Quit"),
@@ -67,6 +68,7 @@ class BoardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.saving = False  # a change is on its way: the cards may be about to move
+        self.search = ""  # the board's filter (`/`)
         self.columns: list[StageColumn] = []
         self.board: data.BoardData | None = None
         self.loaded = 0  # how many loads have been applied (tests wait on it)
@@ -95,7 +97,9 @@ class BoardScreen(Screen[None]):
     def reload(self) -> None:
         try:
             self.post_message(
-                BoardLoaded(data.load_board(self.crm.ctx, self.crm.pipeline, dict(self.limits)))
+                BoardLoaded(
+                    data.load_board(self.crm.ctx, self.crm.pipeline, dict(self.limits), self.search)
+                )
             )
         except CrmError as exc:
             self.post_message(LoadFailed(exc.message))
@@ -111,6 +115,8 @@ class BoardScreen(Screen[None]):
         keep = self.focused_card.id if self.focused_card else None
         self.board = board
         title = f"crm - pipeline {board.pipeline}"
+        if self.search:
+            title += f" - showing deals matching {self.search!r} (/ to change)"
         self.query_one("#title", Static).update(title)
         same = [c.column.stage_id for c in self.columns] == [c.stage_id for c in board.columns]
         if same:
@@ -241,6 +247,17 @@ class BoardScreen(Screen[None]):
         from crm_cli.tui.screens.reminders import RemindersScreen
 
         self.app.push_screen(RemindersScreen())
+
+    def action_filter(self) -> None:
+        from crm_cli.tui.screens.lost import FilterText
+
+        def chosen(text: str | None) -> None:
+            if text is not None and text != self.search:
+                self.search = text
+                self.limits.clear()
+                self.reload()
+
+        self.app.push_screen(FilterText(self.search), chosen)
 
     def action_theme(self) -> None:
         dark = self.app.theme != "textual-light"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -16,6 +16,7 @@ Board
                     (saved at once; into lost, it asks why)
   u                 undo your last change (as `crm undo`)
   r                 reminders: overdue, today, upcoming
+  /                 show only the deals matching some words
   t                 light or dark colours
   mouse             a click chooses a deal
   ?                 these keys
@@ -35,9 +36,8 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help"):
-            yield Static("Keys", id="help-title")
-            yield Static(KEYS, id="help-keys")
+        with VerticalScroll(id="help"):  # scrolls on a terminal too short for it
+            yield Static(KEYS.rstrip("\n"), id="help-keys", markup=False)
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

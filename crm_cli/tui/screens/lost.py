@@ -1,4 +1,5 @@
-"""Moving a deal to lost asks why (as `crm deal lost --reason` does): a small typed form."""
+"""Small typed forms over the board: why a deal was lost (as `crm deal lost --reason`), and
+the text the board is filtered by (`/`, as `crm deal list --search`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,27 @@ class LostReason(ModalScreen[str | None]):
             self.query_one("#reason-error", Static).update("reason: a lost deal needs a reason")
             return
         self.dismiss(reason)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FilterText(ModalScreen[str | None]):
+    """The words the board shows deals for ("" shows every deal); None: leave it as it is."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="lost"):
+            yield Static("Show the deals matching (empty: every deal)", markup=False)
+            yield Input(value=self.current, placeholder="words of a deal's title", id="filter")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
         self.dismiss(None)
