@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("crm_cli.cli.export", "app"),
     "import": ("crm_cli.cli.importing", "app"),
     "dupes": ("crm_cli.cli.dupes", "app"),
+    "tui": ("crm_cli.cli.tui", "tui"),
 }
 
 

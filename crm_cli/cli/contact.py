@@ -155,6 +155,10 @@ def list_(
     due: Annotated[
         bool, typer.Option("--due", help="Only stay-in-touch contacts due by tonight.")
     ] = False,
+    segment: Annotated[
+        str | None,
+        typer.Option("--segment", help="Only this RFM segment, e.g. at-risk, champions."),
+    ] = None,
     sort: SortOpt = None,
     limit: LimitOpt = None,
     all_: AllOpt = False,
@@ -184,6 +188,7 @@ def list_(
             limit=common.page_limit(ctx, limit, all_, fmt),
             owner_id=ctx.user_id(session) if mine else None,
             due=due,
+            segment=segment,
         )
         page = list_contacts(ctx, session, flt)
         common.emit_listing(

@@ -383,6 +383,23 @@ class ContactFilter:
     limit: int | None = 50
     offset: int = 0
     due: bool = False  # only stay-in-touch contacts due by the end of today
+    segment: str | None = None  # an RFM segment of `crm report segments` (docs/reports.md)
+
+
+def _segment_members(ctx: Context, session: Session, segment: str) -> Any:
+    """The ids of the contacts in an RFM segment, over all time, by the same rule as the
+    segments report (reports/customers.py)."""
+    from crm_cli.reports import base, customers
+
+    known = {customers.slug(s): s for s in customers.ORDER}
+    name = known.get(customers.slug(segment.strip().lower()))
+    if name is None:
+        raise InvalidValue("segment", segment, "expected one of " + ", ".join(known))
+    period = base.Period(None, None, ctx.tz)
+    currency = customers.main_currency(base.Runner(session), period)
+    if currency is None:
+        return select(col(Contact.id)).where(col(Contact.id).is_(None))
+    return customers.segment_members(period, currency, name)
 
 
 def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.Page:
@@ -409,6 +426,8 @@ def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.
         from crm_cli.services.search import matching_ids
 
         query = query.where(col(Contact.id).in_(matching_ids(session, "contact", flt.text)))
+    if flt.segment:
+        query = query.where(col(Contact.id).in_(_segment_members(ctx, session, flt.segment)))
     if flt.due:
         from crm_cli.services.reminders import due_contacts, end_of_today
 

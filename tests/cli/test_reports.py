@@ -279,6 +279,17 @@ def test_rfm_segments_and_clv_match_cdnow(crm: Any, db_url: str, shared_data: Pa
     assert {k: v["customers"] for k, v in got.items()} == dict(want)
     assert sum(v["monetary_minor"] for v in got.values()) == sum(money.values())
 
+    # The contact listing filters by segment with the same rule.
+    at_risk = crm.json("contact", "list", "--segment", "at-risk", "--all")
+    assert len(at_risk) == want["at risk"]
+    assert {c["name"] for c in at_risk} == {
+        f"customer {c:05d}"
+        for c in customers
+        if SEGMENT_TABLE[r[c]][(f[c] + m[c] + 1) // 2 - 1] == "at risk"
+    }
+    bad = crm("contact", "list", "--segment", "sleepy")
+    assert bad.code == 2 and "sleepy" in bad.err
+
     clv = crm.json("report", "clv", "--to", "1998-06-30")
     assert clv["customers"] == len(customers) == 23570
     assert clv["won_deals"] == len(purchases)

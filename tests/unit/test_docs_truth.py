@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,12 +163,15 @@ def test_the_scan_finds_invocations() -> None:
     assert sum(len(invocations(page)) for page in PAGES) > 100
 
 
-def test_the_check_can_fail(root: Any) -> None:
+def test_the_check_can_fail(root: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every planned command exists by now: the rule is checked on one made up for the test.
+    monkeypatch.setattr(sys.modules[__name__], "PLANNED", PLANNED | {"kanban"})
+
     def check(text: str, line: str | None = None) -> list[str]:
         return problems(Invocation("x.md", 1, line or text, text), root)
 
-    assert check("crm tui --json") == ["no command `crm tui`"]
-    assert check("crm tui --json", "(planned: `crm tui --json` for the board)") == []
+    assert check("crm kanban --json") == ["no command `crm kanban`"]
+    assert check("crm kanban --json", "(planned: `crm kanban --json` for the board)") == []
     assert check("crm frobnicate", "(planned: `crm frobnicate`)") == ["no command `crm frobnicate`"]
     assert check("crm deal explode 1") == ["no command `crm deal explode`"]
     assert check("crm deal list --no-such-option") == [
@@ -184,12 +188,15 @@ def test_every_command_a_page_names_exists(page: Path, root: Any) -> None:
     assert wrong == []
 
 
-# Features the pages must not describe as present, named in prose rather than as a command.
-_NOT_YET = re.compile(r"\bTUI\b|\breminders screen\b|\bpipeline board\b", re.IGNORECASE)
+# Features the pages must not describe as present, named in prose rather than as a command:
+# the parts of the TUI not built yet (its board and reminders screen exist).
+_NOT_YET = re.compile(
+    r"\bcontacts screen\b|\bdeal detail screen\b|\bcommand palette\b", re.IGNORECASE
+)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_no_page_describes_the_tui_as_present(page: Path) -> None:
+def test_no_page_describes_the_unbuilt_tui_screens_as_present(page: Path) -> None:
     wrong = [
         f"{page.name}:{no}: {line.strip()}"
         for no, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1)

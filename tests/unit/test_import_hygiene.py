@@ -39,3 +39,23 @@ def test_help_leaves_heavy_modules_out() -> None:
         "    main(['contact', '--help'])"
     )
     assert not [m for m in HEAVY if m in loaded]
+
+
+def test_help_and_a_listing_leave_textual_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Only `crm tui` loads Textual: not `crm --help` (which names `tui`), not a command
+    that opens the database."""
+    db = tmp_path / "crm.db"
+    loaded = _modules_after(
+        "import contextlib, io, os\n"
+        f"os.environ['CRM_HOME'] = {str(tmp_path)!r}\n"
+        f"os.environ['CRM_DATABASE_URL'] = 'sqlite:///{db}'\n"
+        "from crm_cli.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    assert main(['--help']) == 0\n"
+        "assert ' tui ' in out.getvalue(), out.getvalue()\n"
+        "assert main(['contact', 'list']) == 0\n"
+        "assert 'sqlalchemy' in sys.modules  # the listing did run against the database\n"
+    )
+    assert "textual" not in loaded
+    assert not [m for m in loaded if m.startswith(("textual.", "crm_cli.tui"))]

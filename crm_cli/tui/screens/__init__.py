@@ -1,0 +1,1 @@
+"""The TUI's screens: the board, the reminders and the key help."""

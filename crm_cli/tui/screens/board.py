@@ -1,0 +1,269 @@
+"""The pipeline board: one column per stage (won and lost at the end), moved with the keys.
+
+Every database call runs in a thread worker (`data.*`) that posts a message back; handlers
+update the widgets in place, keeping the focused deal, so a reload neither blinks nor jumps.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from crm_cli.errors import CrmError
+from crm_cli.tui import data
+from crm_cli.tui.messages import ActionDone, BoardLoaded, LoadFailed
+from crm_cli.tui.widgets.deal_list import DealList
+
+if TYPE_CHECKING:
+    from crm_cli.tui.app import CrmApp
+
+
+def header_text(column: data.Column) -> str:
+    count = f"{column.count:,}{'+' if column.more else ''}"
+    totals = ", ".join(column.totals) if column.totals else "-"
+    return f"{column.name}\n{count} · {totals}"
+
+
+class StageColumn(Vertical):
+    """A stage's header (name, count, totals per currency) over its cards."""
+
+    def __init__(self, column: data.Column) -> None:
+        super().__init__(classes=f"stage stage-{column.kind}")
+        self.column = column
+        self.header = Static(header_text(column), classes="stage-header", markup=False)
+        self.deals = DealList(column.cards, classes="deals")
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.deals
+
+    def update(self, column: data.Column, keep: int | None) -> None:
+        self.column = column
+        self.header.update(header_text(column))
+        self.deals.set_cards(column.cards, keep)
+
+
+class BoardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("left,h", "focus_column(-1)", "Stage", show=False, priority=True),
+        Binding("right,l", "focus_column(1)", "Stage", show=False, priority=True),
+        Binding("up,k", "cursor(-1)", "Deal", show=False, priority=True),
+        Binding("down,j", "cursor(1)", "Deal", show=False, priority=True),
+        Binding("greater_than_sign", "move(1)", "Next stage"),
+        Binding("less_than_sign", "move(-1)", "Prev stage"),
+        Binding("u", "undo", "Undo"),
+        Binding("r", "reminders", "Reminders"),
+        Binding("slash", "filter", "Filter"),
+        Binding("t", "theme", "Light/dark", show=False),
+        Binding("question_mark", "help", "Keys"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saving = False  # a change is on its way: the cards may be about to move
+        self.search = ""  # the board's filter (`/`)
+        self.columns: list[StageColumn] = []
+        self.board: data.BoardData | None = None
+        self.loaded = 0  # how many loads have been applied (tests wait on it)
+        self.limits: dict[int, int] = {}  # cards to read per stage, past the first page
+
+    @property
+    def crm(self) -> CrmApp:
+        from crm_cli.tui.app import CrmApp
+
+        assert isinstance(self.app, CrmApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="title", markup=False)
+        yield Horizontal(id="board")
+        yield Static("", id="status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#title", Static).update("crm - loading the board...")
+        self.reload()
+
+    # --- loading ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="board-load")
+    def reload(self) -> None:
+        try:
+            self.post_message(
+                BoardLoaded(
+                    data.load_board(self.crm.ctx, self.crm.pipeline, dict(self.limits), self.search)
+                )
+            )
+        except CrmError as exc:
+            self.post_message(LoadFailed(exc.message))
+        except Exception as exc:  # noqa: BLE001 - shown, not raised: the app stays up
+            self.post_message(LoadFailed(f"cannot read the board: {exc}"))
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.say(message.text, error=True)
+
+    def on_board_loaded(self, message: BoardLoaded) -> None:
+        board = message.data
+        focused = self.focused_column
+        keep = self.focused_card.id if self.focused_card else None
+        self.board = board
+        title = f"crm - pipeline {board.pipeline}"
+        if self.search:
+            title += f" - showing deals matching {self.search!r} (/ to change)"
+        self.query_one("#title", Static).update(title)
+        same = [c.column.stage_id for c in self.columns] == [c.stage_id for c in board.columns]
+        if same:
+            for widget, column in zip(self.columns, board.columns, strict=True):
+                widget.update(column, keep)
+        else:
+            container = self.query_one("#board", Horizontal)
+            container.remove_children()
+            self.columns = [StageColumn(column) for column in board.columns]
+            container.mount_all(self.columns)
+        target = self._column_of(keep)
+        if target is None:
+            target = min(focused, len(self.columns) - 1) if self.columns else None
+        if target is not None:
+            widget = self.columns[target]
+            if keep is not None:
+                widget.deals.set_cards(widget.column.cards, keep)
+            widget.deals.focus()
+        self.loaded += 1
+
+    def _column_of(self, deal_id: int | None) -> int | None:
+        if deal_id is None:
+            return None
+        for index, widget in enumerate(self.columns):
+            if any(card.id == deal_id for card in widget.column.cards):
+                return index
+        return None
+
+    # --- focus -----------------------------------------------------------------------------
+
+    @property
+    def focused_column(self) -> int:
+        for index, widget in enumerate(self.columns):
+            if widget.deals.has_focus:
+                return index
+        return 0
+
+    @property
+    def focused_card(self) -> data.Card | None:
+        if not self.columns:
+            return None
+        return self.columns[self.focused_column].deals.current
+
+    def action_focus_column(self, step: int) -> None:
+        if self.columns:
+            index = max(0, min(self.focused_column + step, len(self.columns) - 1))
+            self.columns[index].deals.focus()
+
+    def action_cursor(self, step: int) -> None:
+        if not self.columns:
+            return
+        widget = self.columns[self.focused_column]
+        widget.deals.cursor += step
+        # On the last card read, with more in the stage: read the next page.
+        shown, column = len(widget.column.cards), widget.column
+        if step > 0 and widget.deals.cursor >= shown - 1 and column.count > shown:
+            self.limits[column.stage_id] = shown + data.COLUMN_LIMIT
+            self.reload()
+
+    # --- changes ---------------------------------------------------------------------------
+
+    def action_move(self, step: int) -> None:
+        if self.saving:
+            self.say("still saving the last change; press again when it shows")
+            return
+        card = self.focused_card
+        if card is None:
+            self.say("no deal here to move")
+            return
+        index = self.focused_column + step
+        if not 0 <= index < len(self.columns):
+            self.say(f"{card.title}: no stage that way")
+            return
+        target = self.columns[index].column
+        if target.kind == "lost":
+            from crm_cli.tui.screens.lost import LostReason
+
+            def lost(reason: str | None) -> None:
+                if reason is not None:
+                    self.saving = True
+                    self.save_move(card, target.name, reason)
+
+            self.app.push_screen(LostReason(card.title), lost)
+            return
+        self.say(f"moving deal {card.id} to {target.name}...")
+        self.saving = True
+        self.save_move(card, target.name)
+
+    @work(thread=True, exit_on_error=False, group="board-write")
+    def save_move(self, card: data.Card, stage: str, reason: str | None = None) -> None:
+        self._run(lambda: data.move_card(self.crm.ctx, card, stage, reason))
+
+    def action_undo(self) -> None:
+        if self.saving:
+            self.say("still saving the last change; press again when it shows")
+            return
+        self.say("undoing...")
+        self.saving = True
+        self.save_undo()
+
+    @work(thread=True, exit_on_error=False, group="board-write")
+    def save_undo(self) -> None:
+        self._run(lambda: data.undo_last(self.crm.ctx))
+
+    def _run(self, action: object) -> None:
+        """Run a write in this worker; post what happened (a CrmError is a message too)."""
+        assert callable(action)
+        try:
+            self.post_message(ActionDone(action()))
+        except CrmError as exc:
+            self.post_message(ActionDone(exc.message, error=True))
+        except Exception as exc:  # noqa: BLE001 - shown, not raised: the app stays up
+            self.post_message(ActionDone(f"unexpected failure: {exc}", error=True))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.saving = False
+        self.say(message.text, error=message.error)
+        self.reload()
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(("error: " if error else "") + text)
+        status.set_class(error, "error")
+
+    # --- other screens ---------------------------------------------------------------------
+
+    def action_reminders(self) -> None:
+        from crm_cli.tui.screens.reminders import RemindersScreen
+
+        self.app.push_screen(RemindersScreen())
+
+    def action_filter(self) -> None:
+        from crm_cli.tui.screens.lost import FilterText
+
+        def chosen(text: str | None) -> None:
+            if text is not None and text != self.search:
+                self.search = text
+                self.limits.clear()
+                self.reload()
+
+        self.app.push_screen(FilterText(self.search), chosen)
+
+    def action_theme(self) -> None:
+        dark = self.app.theme != "textual-light"
+        self.app.theme = "textual-light" if dark else "textual-dark"
+
+    def action_help(self) -> None:
+        from crm_cli.tui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())

@@ -1,0 +1,43 @@
+"""`?`: the keys, on a modal that any key closes."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = """\
+Board
+  left/right, h/l   focus the previous / next stage
+  up/down, j/k      focus the previous / next deal
+  >  <              move the deal to the next / previous stage
+                    (saved at once; into lost, it asks why)
+  u                 undo your last change (as `crm undo`)
+  r                 reminders: overdue, today, upcoming
+  /                 show only the deals matching some words
+  t                 light or dark colours
+  mouse             a click chooses a deal
+  ?                 these keys
+  q                 quit
+
+Reminders
+  up/down, j/k      choose a follow-up
+  d                 mark it done
+  s                 snooze it until tomorrow 9:00
+  escape, r         back to the board
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss_help", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):  # scrolls on a terminal too short for it
+            yield Static(KEYS.rstrip("\n"), id="help-keys", markup=False)
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)
