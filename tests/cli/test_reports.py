@@ -8,6 +8,7 @@ without any crm code.
 from __future__ import annotations
 
 import csv
+import io
 import statistics
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -194,51 +195,26 @@ SEGMENT_TABLE = {
 }
 
 
-def load_cdnow(db_url: str, path: Path) -> list[tuple[int, date, int]]:
-    """CDNOW purchases as won deals of one contact per customer (cents, USD)."""
-    from crm_cli.store.models import Contact
-    from crm_cli.store.sales import Deal, Pipeline, Stage
-
+def load_cdnow(crm: Any, path: Path, tmp_path: Path) -> list[tuple[int, date, int]]:
+    """CDNOW purchases as won deals of one contact per customer (USD), through `crm import`.
+    The file is fixed-width; it becomes a CSV first, as a user would with awk."""
     purchases = []
-    for line in path.read_text().splitlines()[1:]:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["order", "customer", "date", "dollars"])
+    for i, line in enumerate(path.read_text().splitlines()[1:]):
         cust, day, _n, dollars = line.split()
-        purchases.append(
-            (int(cust), datetime.strptime(day, "%Y%m%d").date(), round(float(dollars) * 100))
-        )
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            pid = conn.execute(select(Pipeline.id)).scalars().first()  # type: ignore[call-overload]
-            won = conn.execute(
-                select(Stage.id).where(Stage.pipeline_id == pid, Stage.kind == "won")  # type: ignore[arg-type]
-            ).scalar_one()
-            customers = sorted({c for c, _d, _v in purchases})
-            conn.execute(insert(Contact), [{"name": f"customer {c:05d}"} for c in customers])
-            ids = {
-                int(name.split()[1]): cid
-                for cid, name in conn.execute(select(Contact.id, Contact.name)).all()  # type: ignore[call-overload]
-            }
-            conn.execute(
-                insert(Deal),
-                [
-                    {
-                        "title": f"order {i}",
-                        "contact_id": ids[c],
-                        "pipeline_id": pid,
-                        "stage_id": won,
-                        "status": "won",
-                        "value_minor": v,
-                        "currency": "USD",
-                        "closed_at": _midnight(d.isoformat()),
-                        "created_at": _midnight(d.isoformat()),
-                        "updated_at": _midnight(d.isoformat()),
-                        "stage_entered_at": _midnight(d.isoformat()),
-                    }
-                    for i, (c, d, v) in enumerate(purchases)
-                ],
-            )
-    finally:
-        engine.dispose()
+        when = datetime.strptime(day, "%Y%m%d").date()
+        purchases.append((int(cust), when, round(float(dollars) * 100)))
+        writer.writerow([f"cdnow-{i}", f"customer {int(cust):05d}", when.isoformat(), dollars])
+    converted = tmp_path / "cdnow.csv"
+    converted.write_text(out.getvalue(), encoding="utf-8")
+    crm.ok(
+        "import", "deals", str(converted), "--create-missing",
+        "--map", "external_id=order", "--map", "title=order", "--map", "contact=customer",
+        "--map", "closed_at=date", "--map", "created_at=date", "--map", "value=dollars",
+        "--set", "status=won", "--set", "currency=USD",
+    )  # fmt: skip
     return purchases
 
 
@@ -256,10 +232,12 @@ def ntile(order: list[int], buckets: int = 5) -> dict[int, int]:
 
 
 @pytest.mark.realdata
-def test_rfm_segments_and_clv_match_cdnow(crm: Any, db_url: str, shared_data: Path) -> None:
+def test_rfm_segments_and_clv_match_cdnow(
+    crm: Any, db_url: str, shared_data: Path, tmp_path: Path
+) -> None:
     crm.ok("config", "set", "defaults.timezone", "UTC")
     crm.ok("contact", "list")
-    purchases = load_cdnow(db_url, shared_data / CDNOW)
+    purchases = load_cdnow(crm, shared_data / CDNOW, tmp_path)
     last: dict[int, date] = {}
     count: dict[int, int] = defaultdict(int)
     money: dict[int, int] = defaultdict(int)
