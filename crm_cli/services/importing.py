@@ -22,10 +22,10 @@ Blank cells never clear a value: an import adds and corrects, it does not erase.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -353,6 +353,9 @@ def import_records(
     return report
 
 
+_T = TypeVar("_T")
+
+
 class _Base:
     entity = ""
 
@@ -363,6 +366,22 @@ class _Base:
         self.related = _Related(ctx, session, report)
         self.seen: dict[tuple[str, str], int] = {}  # key -> line that used it first
         self.claimed: dict[int, int] = {}  # record id -> line that matched it
+
+    def checked(
+        self, records: list[SourceRecord], check: Callable[[SourceRecord], _T]
+    ) -> list[tuple[SourceRecord, _T]]:
+        """Each record the codec could read, through `check`; the others, and those `check`
+        refuses, are rejected with their reason."""
+        rows: list[tuple[SourceRecord, _T]] = []
+        for rec in records:
+            if rec.problem:
+                self.reject(rec, rec.problem)
+                continue
+            try:
+                rows.append((rec, check(rec)))
+            except (_Reject, CrmError) as exc:
+                self.reject(rec, _reason(exc))
+        return rows
 
     def reject(self, rec: SourceRecord, message: str) -> None:
         self.report.rows.append(
@@ -508,15 +527,7 @@ class _ContactImport(_Base):
         return _ContactRow(rec, checked, _line(rec, "external_id"))
 
     def run(self, records: list[SourceRecord]) -> None:
-        rows: list[_ContactRow] = []
-        for rec in records:
-            if rec.problem:
-                self.reject(rec, rec.problem)
-                continue
-            try:
-                rows.append(self.check(rec))
-            except (_Reject, CrmError) as exc:
-                self.reject(rec, _reason(exc))
+        rows: list[_ContactRow] = [row for _rec, row in self.checked(records, self.check)]
         s = self.session
         live = col(Contact.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -758,15 +769,7 @@ class _CompanyImport(_Base):
         )
 
     def run(self, records: list[SourceRecord]) -> None:
-        rows: list[_CompanyRow] = []
-        for rec in records:
-            if rec.problem:
-                self.reject(rec, rec.problem)
-                continue
-            try:
-                rows.append(self.check(rec))
-            except (_Reject, CrmError) as exc:
-                self.reject(rec, _reason(exc))
+        rows: list[_CompanyRow] = [row for _rec, row in self.checked(records, self.check)]
         s = self.session
         live = col(Company.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -1103,15 +1106,7 @@ class _DealImport(_Creates):
     def run(self, records: list[SourceRecord]) -> None:
         from crm_cli.store.sales import Deal
 
-        rows: list[_DealRow] = []
-        for rec in records:
-            if rec.problem:
-                self.reject(rec, rec.problem)
-                continue
-            try:
-                rows.append(self.check(rec))
-            except (_Reject, CrmError) as exc:
-                self.reject(rec, _reason(exc))
+        rows: list[_DealRow] = [row for _rec, row in self.checked(records, self.check)]
         contacts = self.find_contacts(rows)
         kept: list[_DealRow] = []
         for row in rows:
@@ -1533,15 +1528,7 @@ class _ActivityImport(_Creates):
         return row
 
     def run(self, records: list[SourceRecord]) -> None:
-        rows: list[tuple[SourceRecord, dict[str, Any]]] = []
-        for rec in records:
-            if rec.problem:
-                self.reject(rec, rec.problem)
-                continue
-            try:
-                rows.append((rec, self.check(rec)))
-            except (_Reject, CrmError) as exc:
-                self.reject(rec, _reason(exc))
+        rows = self.checked(records, self.check)
         named = {r["contact"] for _rec, r in rows if r["contact"]}
         contacts = _contacts_by_ref(self.session, named)
         deals = self.find_deals({r["deal"] for _rec, r in rows if r["deal"]})

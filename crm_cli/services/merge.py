@@ -20,6 +20,7 @@ addresses off KEEP before it gives them back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +126,19 @@ def _check_refs(kind: str, keep: Any, others: list[Any]) -> None:
 
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == {}
+
+
+def _plan_fields(
+    plan: MergePlan, keep: Any, others: list[Any], fields: Sequence[str], shown: Any
+) -> None:
+    """The kept record's plain fields after the merge, conflicts noted in the plan."""
+    for name in fields:
+        current = getattr(keep, name)
+        result = _merge_value(
+            plan, name, current, [(int(o.id or 0), getattr(o, name)) for o in others], shown
+        )
+        if result != current:
+            plan._set[name] = result
 
 
 def _merge_value(
@@ -237,13 +251,7 @@ def _plan_contacts(
         prefer,
     )
     shown = _shower(session)
-    for name in CONTACT_FIELDS:
-        current = getattr(keep, name)
-        result = _merge_value(
-            plan, name, current, [(int(o.id or 0), getattr(o, name)) for o in others], shown
-        )
-        if result != current:
-            plan._set[name] = result
+    _plan_fields(plan, keep, others, CONTACT_FIELDS, shown)
     contacted = [c.last_contacted_at for c in (keep, *others) if c.last_contacted_at is not None]
     if contacted and max(contacted) != keep.last_contacted_at:
         plan._set["last_contacted_at"] = max(contacted)
@@ -375,13 +383,7 @@ def _plan_companies(
         prefer,
     )
     shown = _shower(session)
-    for name in COMPANY_FIELDS:
-        current = getattr(keep, name)
-        result = _merge_value(
-            plan, name, current, [(int(o.id or 0), getattr(o, name)) for o in others], shown
-        )
-        if result != current:
-            plan._set[name] = result
+    _plan_fields(plan, keep, others, COMPANY_FIELDS, shown)
     _plan_custom(plan, keep.custom, [(int(o.id or 0), o.custom) for o in others], shown)
     tags = common.tags_by_owner(session, CompanyTag, "company_id", [keep.id, *other_ids])
     have = list(tags[keep.id])
