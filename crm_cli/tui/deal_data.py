@@ -61,8 +61,7 @@ def version_of(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_detail(ctx: Context, deal_id: int) -> DealDetail:
-    from datetime import datetime
-
+    from crm_cli.domain.dates import now_utc
     from crm_cli.services.followups import FollowupFilter, list_followups
     from crm_cli.services.pipelines import load_board
     from crm_cli.services.timeline import deal_360
@@ -81,7 +80,7 @@ def load_detail(ctx: Context, deal_id: int) -> DealDetail:
     done_rows = sorted(
         (r for r in rows if r["done_at"] is not None), key=lambda r: r["done_at"], reverse=True
     )
-    today = datetime.now(ctx.tz).date().isoformat()
+    today = now_utc().astimezone(ctx.tz).date().isoformat()
     return DealDetail(record, open_rows + done_rows, stages, today)
 
 

@@ -25,6 +25,8 @@ from crm_cli.tui.messages import ActionDone, LoadFailed
 if TYPE_CHECKING:
     from crm_cli.tui.app import CrmApp
 
+NARROW = 120
+
 # A follow-up's marker, in words and a symbol as on the board's cards.
 DUE_MARKERS = {"overdue": "! overdue", "today": "* today", "later": "> later", "done": "- done"}
 
@@ -104,7 +106,7 @@ class DealDetailScreen(Screen[None]):
         Binding("l", "log", "Log"),
         Binding("e", "edit", "Edit"),
         Binding("greater_than_sign", "move(1)", "Next stage"),
-        Binding("less_than_sign", "move(-1)", "Prev stage"),
+        Binding("less_than_sign", "move(-1)", "Prev stage", show=False),
         Binding("w", "won", "Won"),
         Binding("L", "lost", "Lost"),
         Binding("escape,q", "back", "Board"),
@@ -124,6 +126,18 @@ class DealDetailScreen(Screen[None]):
         width: 1fr;
         padding: 0 1;
         border-left: vkey $panel-lighten-1;
+    }
+    DealDetailScreen.narrow #detail {
+        layout: vertical;
+        overflow-y: auto;
+    }
+    DealDetailScreen.narrow #detail-left, DealDetailScreen.narrow #detail-right {
+        width: 1fr;
+        height: auto;
+        border-left: none;
+    }
+    DealDetailScreen.narrow #detail-right {
+        margin-top: 1;
     }
     DealDetailScreen .detail-heading {
         margin-top: 1;
@@ -169,6 +183,10 @@ class DealDetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.reload()
+
+    def on_resize(self) -> None:
+        # Below this width two panes would wrap every line: one pane, scrolled, instead.
+        self.set_class(self.size.width < NARROW, "narrow")
 
     # --- loading ---------------------------------------------------------------------------
 

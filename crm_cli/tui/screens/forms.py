@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
@@ -66,27 +66,44 @@ class Form(ModalScreen[FormResult | None]):
         align: center middle;
     }
     Form > #form {
-        width: 72;
+        width: 76;
         max-width: 100%;
         height: auto;
         max-height: 100%;
-        padding: 0 2;
+        padding: 0 1;
         border: round $accent;
         background: $surface;
     }
     Form #form-heading {
         text-style: bold;
-        margin-bottom: 1;
+    }
+    Form .field-row {
+        height: 1;
+        margin-top: 1;
     }
     Form .field-label {
+        width: 15;
         color: $text-muted;
     }
-    Form Input {
-        margin: 0;
+    Form .field-row Input {
+        width: 1fr;
+        height: 1;
+        border: none;
+        padding: 0 1;
+        background: $boost;
+    }
+    Form .field-row Input:focus {
+        background: $accent 25%;
     }
     Form .field-error {
+        width: 1fr;
         color: $error;
+        padding-left: 16;
         display: none;
+    }
+    Form #form-error {
+        padding-left: 0;
+        margin-top: 1;
     }
     Form .form-keys {
         color: $text-muted;
@@ -121,8 +138,11 @@ class Form(ModalScreen[FormResult | None]):
         with VerticalScroll(id="form", classes="form"):
             yield Static(self.heading, id="form-heading", markup=False)
             for item in self.fields:
-                yield Label(item.label, classes="field-label", markup=False)
-                yield Input(value=item.value, placeholder=item.placeholder, id=f"field-{item.name}")
+                with Horizontal(classes="field-row"):
+                    yield Label(item.label, classes="field-label", markup=False)
+                    yield Input(
+                        value=item.value, placeholder=item.placeholder, id=f"field-{item.name}"
+                    )
                 yield Label("", id=f"error-{item.name}", classes="field-error", markup=False)
             yield Label("", id="form-error", classes="field-error", markup=False)
             yield Static("enter saves · tab next field · escape cancels", classes="form-keys")
@@ -320,8 +340,8 @@ class DealForm(Form):
                 Field("currency", "Currency", record["currency"], placeholder="EUR"),
                 Field(
                     "rate",
-                    "Rate for a new currency (1 old = RATE new), or 'keep'",
-                    placeholder="only when the currency changes",
+                    "Rate",
+                    placeholder="with a new currency: 1 old = RATE new, or keep",
                     aliases=("convert-at",),
                 ),
                 Field(
