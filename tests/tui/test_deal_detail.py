@@ -95,3 +95,21 @@ def test_the_detail_reloads_when_another_process_writes(db_url, crm) -> None:  #
             )
 
     run(drive)
+
+
+def test_keys_screen_lists_the_deal_and_form_keys(sqlite_url, crm) -> None:  # type: ignore[no-untyped-def]
+    _seed(crm)
+
+    async def drive() -> None:
+        app = app_for_test(watch_interval=0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_detail(pilot, app)
+            await pilot.press("question_mark")
+            await pilot.pause(0.1)
+            await pilot.press("pagedown")
+            text = screen_text(app)
+            await pilot.press("escape")
+            assert app.screen is screen
+        assert "add a follow-up" in text and "log a call" in text
+
+    run(drive)
