@@ -66,6 +66,8 @@ def test_moves_from_the_detail_are_saved_and_shown(db_url, crm) -> None:  # type
     _seed(crm)
 
     async def drive() -> None:
+        from crm_cli.tui.screens.lost import LostReason
+
         app = app_for_test(watch_interval=0)
         async with app.run_test(size=(120, 30)) as pilot:
             screen = await open_detail(pilot, app)
@@ -75,9 +77,16 @@ def test_moves_from_the_detail_are_saved_and_shown(db_url, crm) -> None:  # type
             assert "qualified" in screen_text(app)
             await pilot.press("w")
             await wait_for(pilot, lambda: "to won" in status(app), "the win")
+            await wait_for(pilot, lambda: screen.loaded >= 3, "the reload")
+            assert deal_now(1)["status"] == "won"
+            await pilot.press("L")
+            await wait_for(pilot, lambda: isinstance(app.screen, LostReason), "the question")
+            await pilot.press(*"went elsewhere", "enter")
+            await wait_for(pilot, lambda: "to lost" in status(app), "the loss")
         shown = deal_now(1)
-        assert shown["stage"] == "won" and shown["status"] == "won"
-        assert [c["to"] for c in shown["stage_changes"]] == ["lead", "qualified", "won"]
+        assert (shown["stage"], shown["status"]) == ("lost", "lost")
+        assert shown["lost_reason"] == "went elsewhere"
+        assert [c["to"] for c in shown["stage_changes"]] == ["lead", "qualified", "won", "lost"]
 
     run(drive)
 
