@@ -34,6 +34,14 @@ VERSION_KEYS = (
 )
 
 
+class ChangedMeanwhile(Conflict):
+    """The deal is no longer as the form read it: nothing was saved."""
+
+
+# Follow-ups done that the detail shows, latest first (the open ones: as many as `deal show`).
+DONE_SHOWN = 5
+
+
 @dataclass
 class Stage:
     id: int
@@ -43,8 +51,8 @@ class Stage:
 
 @dataclass
 class DealDetail:
-    """A deal as `crm deal show --json` has it, its follow-ups (open ones first, then the
-    latest done) and the stages of its pipeline in board order."""
+    """A deal as `crm deal show --json` has it, its follow-ups (the open ones, soonest due
+    first, then the latest done) and the stages of its pipeline in board order."""
 
     record: dict[str, Any]
     followups: list[dict[str, Any]]
@@ -68,20 +76,19 @@ def load_detail(ctx: Context, deal_id: int) -> DealDetail:
 
     with ctx.session(write=False) as session:
         record = deal_360(ctx, session, str(deal_id))
-        rows = list(
-            list_followups(
-                ctx, session, FollowupFilter(deal=str(deal_id), done=True, limit=40)
+        # The open ones as `crm deal show` lists them (soonest due first); then the latest done.
+        done = [
+            r
+            for r in list_followups(
+                ctx, session, FollowupFilter(deal=str(deal_id), done=True, limit=None)
             ).rows
-        )
+            if r["done_at"] is not None
+        ]
         board = load_board(session)
         stages = [Stage(s.id or 0, s.name, s.kind) for s in board.live(int(record["pipeline_id"]))]
-    # Open ones first, soonest due first (as listed); then the done ones, latest done first.
-    open_rows = [r for r in rows if r["done_at"] is None]
-    done_rows = sorted(
-        (r for r in rows if r["done_at"] is not None), key=lambda r: r["done_at"], reverse=True
-    )
+    done.sort(key=lambda r: str(r["done_at"]), reverse=True)
     today = now_utc().astimezone(ctx.tz).date().isoformat()
-    return DealDetail(record, open_rows + done_rows, stages, today)
+    return DealDetail(record, list(record["followups"]) + done[:DONE_SHOWN], stages, today)
 
 
 def _check_version(session: Any, deal_id: int, seen: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +101,7 @@ def _check_version(session: Any, deal_id: int, seen: dict[str, Any]) -> dict[str
     if version_of(fresh) != seen:
         changed = [k for k in VERSION_KEYS if fresh.get(k) != seen.get(k) and k != "updated_at"]
         what = f" ({', '.join(changed)})" if changed else ""
-        raise Conflict(
+        raise ChangedMeanwhile(
             f"deal {deal_id} was changed meanwhile{what}; nothing was saved. "
             "It shows as it is now: edit it again from there"
         )

@@ -24,7 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from crm_cli.domain.text import escape_controls
-from crm_cli.errors import Conflict, CrmError, InvalidValue, NotFound
+from crm_cli.errors import CrmError, InvalidValue, NotFound
 from crm_cli.tui import deal_data
 
 if TYPE_CHECKING:
@@ -229,7 +229,7 @@ class Form(ModalScreen[FormResult | None]):
     def on_form_refused(self, message: Refused) -> None:
         self.saving = False
         self.query_one("#form-heading", Static).update(self.heading)
-        if isinstance(message.error, Conflict) and "changed meanwhile" in message.error.message:
+        if isinstance(message.error, deal_data.ChangedMeanwhile):
             self.dismiss(FormResult(message.error.message, error=True))
             return
         self.show_error(message.error)
