@@ -55,6 +55,9 @@ class BoardScreen(Screen[None]):
         Binding("right,l", "focus_column(1)", "Stage", show=False, priority=True),
         Binding("up,k", "cursor(-1)", "Deal", show=False, priority=True),
         Binding("down,j", "cursor(1)", "Deal", show=False, priority=True),
+        Binding("enter", "open_deal", "Open"),
+        Binding("a", "add_deal", "Add deal"),
+        Binding("f", "add_followup", "Follow-up"),
         Binding("greater_than_sign", "move(1)", "Next stage"),
         Binding("less_than_sign", "move(-1)", "Prev stage"),
         Binding("u", "undo", "Undo"),
@@ -258,6 +261,35 @@ class BoardScreen(Screen[None]):
                 self.reload()
 
         self.app.push_screen(FilterText(self.search), chosen)
+
+    def action_open_deal(self) -> None:
+        from crm_cli.tui.screens.deal_detail import DealDetailScreen
+
+        if (card := self.focused_card) is None:
+            self.say("no deal here to open")
+            return
+        self.app.push_screen(DealDetailScreen(card.id))
+
+    def action_add_deal(self) -> None:
+        from crm_cli.tui.screens.forms import NewDealForm, on_result
+
+        if self.board is None or not self.columns:
+            return
+        stage = self.columns[self.focused_column].column.name
+        form = NewDealForm(self.board.pipeline, stage)
+        self.app.push_screen(form, on_result(self._form_done, self.reload))
+
+    def action_add_followup(self) -> None:
+        from crm_cli.tui.screens.forms import FollowupForm, on_result
+
+        if (card := self.focused_card) is None:
+            self.say("no deal here to follow up")
+            return
+        form = FollowupForm(card.id, card.title)
+        self.app.push_screen(form, on_result(self._form_done, self.reload))
+
+    def _form_done(self, text: str, error: bool) -> None:
+        self.say(text, error=error)
 
     def action_theme(self) -> None:
         dark = self.app.theme != "textual-light"

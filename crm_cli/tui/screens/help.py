@@ -14,6 +14,9 @@ Board
   up/down, j/k      focus the previous / next deal
   >  <              move the deal to the next / previous stage
                     (saved at once; into lost, it asks why)
+  enter             open the deal: fields, follow-ups, timeline
+  a                 add a deal to the focused stage
+  f                 add a follow-up to the focused deal
   u                 undo your last change (as `crm undo`)
   r                 reminders: overdue, today, upcoming
   /                 show only the deals matching some words
@@ -27,6 +30,19 @@ Reminders
   d                 mark it done
   s                 snooze it until tomorrow 9:00
   escape, r         back to the board
+
+Deal (enter on a card)
+  f                 add a follow-up (due: tomorrow 9:00, +3d, dec 1)
+  l                 log a call, email, meeting, message or note
+  e                 edit title, value, currency, close date, tags
+  >  <              move it to the next / previous stage
+  w  L              won / lost (lost asks why)
+  escape, q         back to the board
+
+Forms
+  tab, shift+tab    next / previous field
+  enter             save (a refused value shows under its field)
+  escape            cancel: nothing is saved
 """
 
 
