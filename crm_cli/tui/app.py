@@ -34,7 +34,12 @@ class CrmApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     COMMANDS = {CrmCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
-    BINDINGS = [Binding("colon", "command_palette", "Commands", show=False)]
+    # Declared here, so Textual adds no binding of its own: ctrl+p wins over any widget, `:`
+    # only where no input takes it as text.
+    BINDINGS = [
+        Binding(COMMAND_PALETTE_BINDING, "command_palette", "Commands", show=False, priority=True),
+        Binding("colon", "command_palette", "Commands", show=False),
+    ]
 
     def __init__(
         self, ctx: Context, pipeline: str | None = None, *, watch_interval: float = 2.0

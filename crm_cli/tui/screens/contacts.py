@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -40,9 +41,26 @@ def _crm(node: Any) -> CrmApp:
     return node.app
 
 
+def _cell(text: str, width: int) -> str:
+    """`text` cut and padded to `width` terminal cells (a CJK character takes two)."""
+    shown = ellipsize(text, width)
+    return shown + " " * max(0, width - cell_len(shown))
+
+
 def contact_line(row: ContactRow, width: int = 100) -> str:
-    parts = [row.name, row.email, row.company, " ".join(f"#{t}" for t in row.tags)]
-    return ellipsize("  ".join(p for p in parts if p), width)
+    """Name, email, company and tags in columns that share the width."""
+    name_w, email_w, company_w = max(12, width * 3 // 10), max(12, width * 3 // 10), width // 5
+    tags = " ".join(f"#{t}" for t in row.tags)
+    line = (
+        _cell(row.name, name_w - 1)
+        + " "
+        + _cell(row.email, email_w - 1)
+        + " "
+        + _cell(row.company, company_w - 1)
+        + " "
+        + tags
+    )
+    return ellipsize(line.rstrip(), width)
 
 
 def _say(screen: Screen[Any], text: str, *, error: bool = False) -> None:

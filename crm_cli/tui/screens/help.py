@@ -17,6 +17,10 @@ Board
   u                 undo your last change (as `crm undo`)
   r                 reminders: overdue, today, upcoming
   /                 show only the deals matching some words
+  m                 only your deals, or everyone's
+  p                 the next pipeline
+  c                 contacts: search, view, add, edit
+  ctrl+p, :         commands: tag, owner, pipeline, theme...
   t                 light or dark colours
   mouse             a click chooses a deal
   ?                 these keys
@@ -27,6 +31,18 @@ Reminders
   d                 mark it done
   s                 snooze it until tomorrow 9:00
   escape, r         back to the board
+
+Contacts
+  type              search as you type (as `crm search`)
+  down, enter       choose a contact / open its 360 view
+  n                 add a contact (from the results)
+  e                 edit the chosen contact
+  escape            back
+
+Contact form
+  tab, shift+tab    next / previous field
+  enter, ctrl+s     save (a refused value shows under its field)
+  escape            cancel
 """
 
 
