@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.widgets import Static
 
-from tests.tui.helpers import app_for_test, board_ready, run, screen_text, wait_for
+from tests.tui.helpers import app_for_test, board_ready, run, screen_text, status, wait_for
 
 
 def _seed(crm) -> None:  # type: ignore[no-untyped-def]
@@ -50,6 +50,10 @@ def test_typing_a_prefix_lists_the_contact_cjk_too(db_url, crm) -> None:  # type
             await wait_for(pilot, lambda: _names(app) == ["王小明"], "the CJK results")
             assert "王小明" in screen_text(app)
             assert screen.text == "王小"
+            # Nothing to search for: said on the status line, and no stale results.
+            await pilot.press("backspace", "backspace", "minus")
+            await wait_for(pilot, lambda: "at least one letter" in status(app), "the error")
+            assert _names(app) == [] and "王小明" not in screen_text(app)
             await pilot.press("escape")
             assert app.screen is app.board
 

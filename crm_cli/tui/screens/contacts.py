@@ -135,6 +135,8 @@ class ContactsScreen(Screen[None]):
 
     def on_contacts_screen_failed(self, message: Failed) -> None:
         if message.query == self.text:
+            self.rows = []  # no results for these words: show none rather than stale ones
+            self.query_one("#contacts", OptionList).clear_options()
             _say(self, message.text, error=True)
 
     def on_contacts_screen_found(self, message: Found) -> None:
