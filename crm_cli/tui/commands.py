@@ -26,7 +26,7 @@ class CrmCommands(Provider):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.pipelines: list[str] = []
-        self.owners: list[str] = []
+        self.owners: list[tuple[str, str]] = []
 
     @property
     def crm(self) -> CrmApp:
@@ -39,7 +39,7 @@ class CrmCommands(Provider):
         ctx = self.crm.ctx
         try:
             self.pipelines = await asyncio.to_thread(contacts_data.pipeline_names, ctx)
-            self.owners = await asyncio.to_thread(contacts_data.user_names, ctx)
+            self.owners = await asyncio.to_thread(contacts_data.owners, ctx)
         except Exception:  # noqa: BLE001 - the fixed commands still work without these
             self.pipelines, self.owners = [], []
 
@@ -98,12 +98,12 @@ class CrmCommands(Provider):
                     self._on_board(partial(board.switch_pipeline, name)),
                 )
             )
-        for owner in self.owners:
+        for name, ref in self.owners:
             fixed.append(
                 (
-                    f"Owner: {owner}",
-                    f"show the deals {owner} owns",
-                    self._on_board(partial(board.set_owner, owner)),
+                    f"Owner: {name}",
+                    f"show the deals {name} owns ({ref})",
+                    self._on_board(partial(board.set_owner, ref, name)),
                 )
             )
         return fixed

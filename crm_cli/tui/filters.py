@@ -19,6 +19,7 @@ class BoardFilter:
     mine: bool = False
     tag: str | None = None
     owner: str | None = None  # a user id, email or name, as `--owner` takes it
+    owner_name: str | None = None  # what the header calls that owner (else `owner`)
 
     def query(self, ctx: Context) -> dict[str, Any]:
         """The `data.load_board` arguments (DealFilter's fields) for these filters."""
@@ -32,7 +33,7 @@ class BoardFilter:
         """The header's words for the active filters ("" when the board shows everything)."""
         parts = ["mine" if self.mine else "everyone"]
         if self.owner:
-            parts.append(f"owner {self.owner}")
+            parts.append(f"owner {self.owner_name or self.owner}")
         if self.tag:
             parts.append(f"tag {self.tag}")
         if search:

@@ -100,6 +100,7 @@ def test_n_adds_a_contact_through_the_form(db_url, crm) -> None:  # type: ignore
             await pilot.press(*"Initech", "tab", "tab", *"vip, partner", "enter")
             await wait_for(pilot, lambda: app.screen is screen, "the form to close")
             await wait_for(pilot, lambda: "Carla Gómez" in _names(app), "the new contact listed")
+            assert status(app).startswith("Added contact 4 · 4 contacts")
         found = crm.json("contact", "list", "--search", "carla")
         assert [(c["name"], c["emails"], c["company"]) for c in found] == [
             ("Carla Gómez", ["carla@initech.com"], "Initech")

@@ -80,12 +80,12 @@ class BoardFilters:
 
     def action_mine(self) -> None:
         flt = self.board_filter()
-        flt.mine, flt.owner = True, None
+        flt.mine, flt.owner, flt.owner_name = True, None, None
         self._apply("showing your deals (m: everyone's)")
 
     def action_everyone(self) -> None:
         flt = self.board_filter()
-        flt.mine, flt.owner = False, None
+        flt.mine, flt.owner, flt.owner_name = False, None, None
         self._apply("showing everyone's deals (m: yours)")
 
     def action_toggle_mine(self) -> None:
@@ -98,12 +98,15 @@ class BoardFilters:
         self.board_filter().tag = tag or None
         self._apply(f"showing deals tagged {tag}" if tag else "showing deals with any tag")
 
-    def set_owner(self, owner: str | None) -> None:
+    def set_owner(self, owner: str | None, name: str | None = None) -> None:
+        """Show the deals of `owner` (as `--owner` takes it; `name` is what the header calls
+        them); None or "" shows every owner's."""
         flt = self.board_filter()
-        flt.owner = owner or None
+        flt.owner, flt.owner_name = owner or None, (name or None) if owner else None
         if owner:
             flt.mine = False
-        self._apply(f"showing deals owned by {owner}" if owner else "showing every owner's deals")
+        shown = name or owner
+        self._apply(f"showing deals owned by {shown}" if owner else "showing every owner's deals")
 
     def action_filter_tag(self) -> None:
         def chosen(text: str | None) -> None:

@@ -96,6 +96,7 @@ class ContactsScreen(Screen[None]):
         self.rows: list[ContactRow] = []
         self.loaded = 0  # how many results have been shown (tests wait on it)
         self._timer: Timer | None = None
+        self.note = ""  # what was just saved, said with the next results
 
     def compose(self) -> ComposeResult:
         yield Static("Contacts", id="title", markup=False)
@@ -154,9 +155,12 @@ class ContactsScreen(Screen[None]):
             listing.highlighted = ids.index(keep) if keep in ids else 0
         count = len(ids)
         what = f"{count} contact{'s' if count != 1 else ''}"
+        if count >= contacts_data.SEARCH_LIMIT:
+            what = f"the first {what}"
         if message.query.strip():
             what += f" matching {message.query.strip()!r}"
-        _say(self, what + " · enter opens one, n adds, e edits, escape goes back")
+        note, self.note = self.note, ""
+        _say(self, (f"{note} · " if note else "") + what + " · enter opens one, n adds, e edits")
         self.loaded += 1
 
     # --- choosing ----------------------------------------------------------------------------
@@ -193,7 +197,7 @@ class ContactsScreen(Screen[None]):
 
         def saved(contact_id: int | None) -> None:
             if contact_id is not None:
-                _say(self, f"Added contact {contact_id}")
+                self.note = f"Added contact {contact_id}"
                 self.reload()
 
         self.app.push_screen(ContactForm(), saved)
