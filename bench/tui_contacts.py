@@ -54,6 +54,13 @@ async def main():
         while getattr(app.screen, "loaded", 0) < 1:
             await asyncio.sleep(0.001)
         out["first_list"] = time.perf_counter() - t
+        await pilot.press("escape")  # again, now that its modules are imported
+        await pilot.pause(0.3)
+        t = time.perf_counter()
+        await pilot.press("c")
+        while getattr(app.screen, "loaded", 0) < 1:
+            await asyncio.sleep(0.001)
+        out["again"] = time.perf_counter() - t
         screen = app.screen
         box = screen.query_one("#contact-search")
         for _ in range(rounds):
@@ -120,7 +127,8 @@ def main() -> None:
         print(f"{args.contacts:,} contacts, {len(QUERIES)} queries x {args.rounds} rounds")
         print(
             "  contacts screen opened, the first contacts by name: "
-            f"{out['first_list'] * 1000:.0f} ms"
+            f"{out['first_list'] * 1000:.0f} ms the first time (its modules imported), "
+            f"{out['again'] * 1000:.0f} ms the next"
         )
         print(
             f"  results after the last key (less the {out['debounce']} s debounce): "
