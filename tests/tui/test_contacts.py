@@ -166,3 +166,33 @@ def test_e_edits_a_contact(db_url, crm) -> None:  # type: ignore[no-untyped-def]
         assert shown["emails"] == ["bruno@globex.com"]  # untouched fields stay as they were
 
     run(drive)
+
+
+def test_each_refused_value_shows_under_its_own_field(sqlite_url, crm) -> None:  # type: ignore[no-untyped-def]
+    _seed(crm)
+    before = crm.json("contact", "list")
+
+    async def drive() -> None:
+        app = app_for_test(watch_interval=0)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _contacts(pilot, app)
+            await pilot.press("down", "n")
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ContactForm", "the form")
+            form = app.screen
+            await pilot.press(*"Eva Stone")
+            form.query_one("#form-cadence").focus()
+            await pilot.press(*"3h", "enter")
+            cadence = form.query_one("#form-cadence-error", Static)
+            await wait_for(pilot, lambda: cadence.display, "the cadence error")
+            assert str(cadence.render()).startswith("every '3h': ")
+            # An email that another contact has: said under the emails, nothing written.
+            form.query_one("#form-cadence").clear()
+            form.query_one("#form-emails").focus()
+            await pilot.press(*"ana@acme.com", "enter")
+            emails = form.query_one("#form-emails-error", Static)
+            await wait_for(pilot, lambda: emails.display, "the email error")
+            assert "belongs to contact 1" in str(emails.render())
+            assert not cadence.display  # the earlier error went once that value was accepted
+        assert crm.json("contact", "list") == before
+
+    run(drive)
