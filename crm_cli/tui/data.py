@@ -113,10 +113,15 @@ def load_board(
     pipeline: str | None = None,
     limits: dict[int, int] | None = None,
     search: str | None = None,
+    *,
+    owner: str | None = None,
+    owner_id: int | None = None,
+    tags: list[str] | None = None,
 ) -> BoardData:
     """The pipeline's stages in board order, each with its count, totals and first cards
     (COLUMN_LIMIT of them, or as many as `limits` asks for that stage: the person scrolled
-    down to the last one read). `search` keeps the deals `crm deal list --search` finds."""
+    down to the last one read). `search` keeps the deals `crm deal list --search` finds;
+    `owner`, `owner_id` and `tags` those of `--owner`, `--mine` and `--tag`."""
     from crm_cli.services import pipelines
     from crm_cli.services.deal_views import DealFilter, list_deals
 
@@ -129,7 +134,13 @@ def load_board(
             assert stage.id is not None
             limit = (limits or {}).get(stage.id, COLUMN_LIMIT)
             flt = DealFilter(
-                pipeline=str(chosen.id), stage=stage.name, limit=limit, search=search or None
+                pipeline=str(chosen.id),
+                stage=stage.name,
+                limit=limit,
+                search=search or None,
+                owner=owner or None,
+                owner_id=owner_id,
+                tags=list(tags or []),
             )
             page = list_deals(ctx, session, flt)
             rows = list(page.rows)

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static
 from crm_cli.errors import CrmError
 from crm_cli.tui import data
 from crm_cli.tui.messages import ActionDone, BoardLoaded, LoadFailed
+from crm_cli.tui.screens.board_filters import BoardFilters
 from crm_cli.tui.widgets.deal_list import DealList
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class StageColumn(Vertical):
         self.deals.set_cards(column.cards, keep)
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(BoardFilters, Screen[None]):
     BINDINGS = [
         Binding("left,h", "focus_column(-1)", "Stage", show=False, priority=True),
         Binding("right,l", "focus_column(1)", "Stage", show=False, priority=True),
@@ -63,6 +64,9 @@ class BoardScreen(Screen[None]):
         Binding("u", "undo", "Undo"),
         Binding("r", "reminders", "Reminders"),
         Binding("slash", "filter", "Filter"),
+        Binding("m", "toggle_mine", "Mine/all", show=False),
+        Binding("p", "next_pipeline", "Pipeline", show=False),
+        Binding("c", "contacts", "Contacts"),
         Binding("t", "theme", "Light/dark", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "app.quit", "Quit"),
@@ -101,7 +105,13 @@ class BoardScreen(Screen[None]):
         try:
             self.post_message(
                 BoardLoaded(
-                    data.load_board(self.crm.ctx, self.crm.pipeline, dict(self.limits), self.search)
+                    data.load_board(
+                        self.crm.ctx,
+                        self.crm.pipeline,
+                        dict(self.limits),
+                        self.search,
+                        **self.filter_query(),
+                    )
                 )
             )
         except CrmError as exc:
@@ -117,10 +127,7 @@ class BoardScreen(Screen[None]):
         focused = self.focused_column
         keep = self.focused_card.id if self.focused_card else None
         self.board = board
-        title = f"crm - pipeline {board.pipeline}"
-        if self.search:
-            title += f" - showing deals matching {self.search!r} (/ to change)"
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(self.filter_title(board.pipeline))
         same = [c.column.stage_id for c in self.columns] == [c.stage_id for c in board.columns]
         if same:
             for widget, column in zip(self.columns, board.columns, strict=True):

@@ -20,6 +20,10 @@ Board
   u                 undo your last change (as `crm undo`)
   r                 reminders: overdue, today, upcoming
   /                 show only the deals matching some words
+  m                 only your deals, or everyone's
+  p                 the next pipeline
+  c                 contacts: search, view, add, edit
+  ctrl+p, :         commands: tag, owner, pipeline, theme...
   t                 light or dark colours
   mouse             a click chooses a deal
   ?                 these keys
@@ -39,9 +43,16 @@ Deal (enter on a card)
   w  L              won / lost (lost asks why)
   escape, q         back to the board
 
+Contacts
+  type              search as you type (as `crm search`)
+  down, enter       choose a contact / open its 360 view
+  n                 add a contact (from the results)
+  e                 edit the chosen contact
+  escape            back
+
 Forms
   tab, shift+tab    next / previous field
-  enter             save (a refused value shows under its field)
+  enter, ctrl+s     save (a refused value shows under its field)
   escape            cancel: nothing is saved
 """
 
