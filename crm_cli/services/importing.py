@@ -1798,8 +1798,12 @@ def import_file(
             raise InvalidValue("format", "vcard", "vCard import is not available") from None
         if kind != "contacts":
             raise InvalidValue("kind", kind, "a vCard file holds contacts")
+        from crm_cli.services.cards import screen_cards
+
         records = list(read_vcards(data, photos=source.photos))
+        skipped = screen_cards(records, ctx.config.phone_region)
         report = import_records(ctx, session, kind, records, options)
+        report.notes[:0] = skipped
         return FileImport(report, [], {"format": "vcard", "records": len(records)})
     from crm_cli.io import csvfile
     from crm_cli.io import mapping as mapping_mod
