@@ -336,7 +336,8 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
     return UndoResult(
         int(target.id),
         str(target.command),
-        [_describe(e.entity, e.record_id) for e in reversed(entries)],
+        # Tags are not records of their own (a new tag that went is not worth a line).
+        [_describe(e.entity, e.record_id) for e in reversed(entries) if e.entity != "tag"],
     )
 
 
