@@ -320,8 +320,10 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
     rec.undoes = int(target.id)
     for e in entries:
         if e.entity == "tag":
-            continue  # last, once the records that used it are put back
-        if e.action == CREATE:
+            if e.action == CREATE:
+                continue  # last, once the records that used it are put back
+            _recreate_tag(session, e)  # first (it was removed last): before records use it
+        elif e.action == CREATE:
             session.delete(_current(session, e.entity, e.record_id))
             session.flush()
         elif e.action == UPDATE:
@@ -389,6 +391,20 @@ def _remove_tag(session: Session, entry: Any) -> None:
             return
     session.delete(tag)
     session.flush()
+
+
+def _recreate_tag(session: Session, entry: Any) -> None:
+    """Undo of an undo that removed a new tag: the tag again, with its id, unless one of its
+    name was made since (the records then use that one)."""
+    from crm_cli.store.models import Tag
+
+    name = (entry.old or {}).get("name")
+    if entry.action != journal.REMOVE or name is None or session.get(Tag, entry.record_id):
+        return
+    from sqlmodel import col
+
+    if session.scalar(select(col(Tag.id)).where(col(Tag.name) == name)) is None:
+        _recreate(session, entry)
 
 
 def _restore_versions(session: Session, rec: journal.Recorder, entries: list[Any]) -> None:

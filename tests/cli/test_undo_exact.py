@@ -199,3 +199,19 @@ def test_a_journal_entry_without_rows_still_undoes(people: Runner, db_url: str) 
     other = people.json("contact", "show", "2")
     assert other["emails"] == ["jw@acme.de", "jonas.w@gmail.com"]
     assert other["phones"] == ["+49307654321"]
+
+
+def test_undo_of_the_undo_of_an_import_brings_its_new_tags_back(
+    db_url: str, crm: Runner, tmp_path: Path
+) -> None:
+    crm.ok("contact", "add", "Jonas Weber", "--email", "jonas@acme.de", "--tag", "vip")
+    path = _write(
+        tmp_path / "c.csv",
+        "name,email,tags\nAna Lima,ana@acme.com,new-tag;vip\nJonas Weber,jonas@acme.de,q1\n",
+    )
+    crm.ok("import", "contacts", path)
+    imported = archive(crm, tmp_path, "imported")
+    undo = crm.json("undo")
+    assert b'"name":"new-tag"' not in archive(crm, tmp_path, "undone")
+    crm.ok("undo", str(undo["change_set"]))
+    assert_same(imported, archive(crm, tmp_path, "again"))
