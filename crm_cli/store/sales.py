@@ -101,6 +101,28 @@ class Deal(Stamped, table=True):
     search_name: str = ""  # the title's search tokens, set by _deal_tokens
 
 
+class DealCloseRollup(Base, table=True):
+    """Closed deals (won or lost, live) counted and summed by UTC close day and by everything
+    the sales report filters or groups by, with the sales cycle in whole days: the sales
+    report reads these few thousand rows instead of a million deals.
+
+    Kept by database triggers (crm_cli/store/rollups.py) in the transaction of every write to
+    `deal`, whichever path makes it; crm code never writes it. No owner is 0, no source "".
+    """
+
+    __tablename__ = "deal_close_rollup"
+    __table_args__ = {"sqlite_with_rowid": False}
+    close_day: date = Field(primary_key=True)
+    status: str = Field(primary_key=True)
+    pipeline_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    owner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    source: str = Field(primary_key=True)
+    currency: str = Field(primary_key=True)
+    cycle_days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(sa_type=BigInteger)
+    value_minor: int = Field(sa_type=BigInteger)
+
+
 class DealTag(Base, table=True):
     __tablename__ = "deal_tag"
     deal_id: int = Field(

@@ -1,0 +1,128 @@
+"""Rollup tables the reports read, kept by database triggers.
+
+`deal_close_rollup` (crm_cli.store.sales.DealCloseRollup) holds the closed deals - won or lost,
+with a close time, not deleted - counted and summed by UTC close day, status, pipeline, owner,
+source, currency and sales cycle in whole days. A trigger on `deal` adds a deal's row when it
+becomes counted and takes it away when it stops being counted or changes, in the same
+transaction as the write, so every path that writes deals (commands, import, bulk edits, merge,
+undo, `import all`) keeps it right without code of its own. Rows whose count falls to zero are
+deleted.
+
+The sales cycle is computed exactly as the sales report computes it from the deals
+(crm_cli.reports.base.days_between, rounded), per dialect, so a figure read from the rollup
+equals the one read from the deals.
+
+SQLite drops a table's triggers with the table: a migration that rebuilds `deal` (Alembic's
+batch mode) must run `create_statements` again afterwards.
+"""
+
+from __future__ import annotations
+
+KEY = ("close_day", "status", "pipeline_id", "owner_id", "source", "currency", "cycle_days")
+# Any change to these can move a deal in or out of the rollup, or to another of its rows.
+WATCHED = (
+    "status",
+    "closed_at",
+    "deleted_at",
+    "value_minor",
+    "currency",
+    "owner_id",
+    "source",
+    "pipeline_id",
+    "created_at",
+)
+
+
+def _counted(row: str) -> str:
+    return (
+        f"{row}.deleted_at IS NULL AND {row}.status IN ('won', 'lost') "
+        f"AND {row}.closed_at IS NOT NULL"
+    )
+
+
+def _key_values(row: str, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        day = f"({row}.closed_at AT TIME ZONE 'UTC')::date"
+        cycle = f"round(extract(epoch FROM {row}.closed_at - {row}.created_at) / 86400.0)::integer"
+    else:
+        day = f"date({row}.closed_at)"
+        cycle = f"CAST(round(julianday({row}.closed_at) - julianday({row}.created_at)) AS INTEGER)"
+    return [
+        day,
+        f"{row}.status",
+        f"{row}.pipeline_id",
+        f"coalesce({row}.owner_id, 0)",
+        f"coalesce({row}.source, '')",
+        f"{row}.currency",
+        cycle,
+    ]
+
+
+def _match(row: str, dialect: str) -> str:
+    return " AND ".join(f"{c} = {v}" for c, v in zip(KEY, _key_values(row, dialect), strict=True))
+
+
+def _add(row: str, dialect: str, guard: str | None) -> str:
+    values = ", ".join([*_key_values(row, dialect), "1", f"{row}.value_minor"])
+    source = f"SELECT {values} WHERE {guard}" if guard else f"VALUES ({values})"
+    table = "deal_close_rollup"
+    return (
+        f"INSERT INTO {table} ({', '.join(KEY)}, n, value_minor) {source} "
+        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET n = {table}.n + 1, "
+        f"value_minor = {table}.value_minor + excluded.value_minor;"
+    )
+
+
+def _remove(row: str, dialect: str, guard: str | None) -> str:
+    where = _match(row, dialect) + (f" AND {guard}" if guard else "")
+    return (
+        f"UPDATE deal_close_rollup SET n = n - 1, value_minor = value_minor - {row}.value_minor "
+        f"WHERE {where}; DELETE FROM deal_close_rollup WHERE {where} AND n = 0;"
+    )
+
+
+def create_statements(dialect: str) -> list[str]:
+    """The statements that create the triggers keeping the rollups."""
+    watched = ", ".join(WATCHED)
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION deal_close_rollup_keep() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP <> 'INSERT' AND {_counted('OLD')} THEN "
+            f"{_remove('OLD', dialect, None)} END IF; "
+            f"IF TG_OP <> 'DELETE' AND {_counted('NEW')} THEN "
+            f"{_add('NEW', dialect, None)} END IF; "
+            "RETURN NULL; END $$",
+            "CREATE TRIGGER deal_close_rollup_keep AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{watched} ON deal FOR EACH ROW EXECUTE FUNCTION deal_close_rollup_keep()",
+        ]
+    old, new = _counted("OLD"), _counted("NEW")
+    return [
+        f"CREATE TRIGGER deal_close_rollup_ai AFTER INSERT ON deal WHEN {new} "
+        f"BEGIN {_add('NEW', dialect, None)} END",
+        f"CREATE TRIGGER deal_close_rollup_ad AFTER DELETE ON deal WHEN {old} "
+        f"BEGIN {_remove('OLD', dialect, None)} END",
+        f"CREATE TRIGGER deal_close_rollup_au AFTER UPDATE OF {watched} ON deal "
+        f"WHEN ({old}) OR ({new}) "
+        f"BEGIN {_remove('OLD', dialect, old)} {_add('NEW', dialect, new)} END",
+    ]
+
+
+def drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS deal_close_rollup_keep ON deal",
+            "DROP FUNCTION IF EXISTS deal_close_rollup_keep()",
+        ]
+    return [f"DROP TRIGGER IF EXISTS deal_close_rollup_{s}" for s in ("ai", "ad", "au")]
+
+
+def fill_statements(dialect: str) -> list[str]:
+    """Rebuild the rollups from the deals (a migration, or a repair)."""
+    keys = _key_values("deal", dialect)
+    return [
+        "DELETE FROM deal_close_rollup",
+        f"INSERT INTO deal_close_rollup ({', '.join(KEY)}, n, value_minor) "
+        f"SELECT {', '.join(keys)}, count(*), sum(deal.value_minor) FROM deal "
+        f"WHERE {_counted('deal')} GROUP BY {', '.join(keys)}",
+    ]
