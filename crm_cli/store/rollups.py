@@ -8,6 +8,12 @@ transaction as the write, so every path that writes deals (commands, import, bul
 undo, `import all`) keeps it right without code of its own. Rows whose count falls to zero are
 deleted.
 
+`deal_open_rollup` (DealOpenRollup) holds the live deals in open stages counted and summed by
+stage, owner, currency and expected close day (no date: `NO_CLOSE`), with the weighted value
+as the pipeline report defines it (each deal's value x its own probability, else its stage's,
+rounded half up to the minor unit). A trigger on `deal` keeps it as deals change; one on
+`stage` recounts a stage's rows when its probability or kind changes.
+
 The sales cycle is computed exactly as the sales report computes it from the deals
 (crm_cli.reports.base.days_between, rounded), per dialect, so a figure read from the rollup
 equals the one read from the deals.
@@ -83,6 +89,10 @@ def _remove(row: str, dialect: str, guard: str | None) -> str:
 
 def create_statements(dialect: str) -> list[str]:
     """The statements that create the triggers keeping the rollups."""
+    return _close_triggers(dialect) + _open_triggers(dialect)
+
+
+def _close_triggers(dialect: str) -> list[str]:
     watched = ", ".join(WATCHED)
     if dialect == "postgresql":
         return [
@@ -113,16 +123,146 @@ def drop_statements(dialect: str) -> list[str]:
         return [
             "DROP TRIGGER IF EXISTS deal_close_rollup_keep ON deal",
             "DROP FUNCTION IF EXISTS deal_close_rollup_keep()",
+            "DROP TRIGGER IF EXISTS deal_open_rollup_keep ON deal",
+            "DROP FUNCTION IF EXISTS deal_open_rollup_keep()",
+            "DROP TRIGGER IF EXISTS deal_open_rollup_stage ON stage",
+            "DROP FUNCTION IF EXISTS deal_open_rollup_stage()",
         ]
-    return [f"DROP TRIGGER IF EXISTS deal_close_rollup_{s}" for s in ("ai", "ad", "au")]
+    return [
+        f"DROP TRIGGER IF EXISTS {name}"
+        for name in (
+            "deal_close_rollup_ai",
+            "deal_close_rollup_ad",
+            "deal_close_rollup_au",
+            "deal_open_rollup_ai",
+            "deal_open_rollup_ad",
+            "deal_open_rollup_au",
+            "deal_open_rollup_stage",
+        )
+    ]
 
 
 def fill_statements(dialect: str) -> list[str]:
     """Rebuild the rollups from the deals (a migration, or a repair)."""
+    return _close_fill(dialect) + _open_fill(None)
+
+
+def _close_fill(dialect: str) -> list[str]:
     keys = _key_values("deal", dialect)
     return [
         "DELETE FROM deal_close_rollup",
         f"INSERT INTO deal_close_rollup ({', '.join(KEY)}, n, value_minor) "
         f"SELECT {', '.join(keys)}, count(*), sum(deal.value_minor) FROM deal "
         f"WHERE {_counted('deal')} GROUP BY {', '.join(keys)}",
+    ]
+
+
+# The open deals' rollup. ---------------------------------------------------------------------
+
+OPEN_KEY = ("stage_id", "owner_id", "currency", "expected_close")
+# Stands for "no expected close date" in the key (which cannot hold NULL).
+NO_CLOSE = "0001-01-01"
+OPEN_WATCHED = (
+    "stage_id",
+    "deleted_at",
+    "value_minor",
+    "currency",
+    "owner_id",
+    "expected_close",
+    "probability",
+)
+
+
+def _stage_kind(row: str) -> str:
+    return f"(SELECT kind FROM stage WHERE stage.id = {row}.stage_id)"
+
+
+def _open_counted(row: str) -> str:
+    return f"{row}.deleted_at IS NULL AND {_stage_kind(row)} = 'open'"
+
+
+def _open_key_values(row: str) -> list[str]:
+    return [
+        f"{row}.stage_id",
+        f"coalesce({row}.owner_id, 0)",
+        f"{row}.currency",
+        f"coalesce({row}.expected_close, '{NO_CLOSE}')",
+    ]
+
+
+def _worth(row: str) -> str:
+    """As crm_cli.reports.pipeline._worth: value x probability, rounded half up."""
+    stage_probability = f"(SELECT probability FROM stage WHERE stage.id = {row}.stage_id)"
+    return f"({row}.value_minor * coalesce({row}.probability, {stage_probability}) + 50) / 100"
+
+
+def _open_add(row: str, guard: str | None) -> str:
+    values = ", ".join([*_open_key_values(row), "1", f"{row}.value_minor", _worth(row)])
+    source = f"SELECT {values} WHERE {guard}" if guard else f"VALUES ({values})"
+    table = "deal_open_rollup"
+    return (
+        f"INSERT INTO {table} ({', '.join(OPEN_KEY)}, n, value_minor, worth_minor) {source} "
+        f"ON CONFLICT ({', '.join(OPEN_KEY)}) DO UPDATE SET n = {table}.n + 1, "
+        f"value_minor = {table}.value_minor + excluded.value_minor, "
+        f"worth_minor = {table}.worth_minor + excluded.worth_minor;"
+    )
+
+
+def _open_remove(row: str, guard: str | None) -> str:
+    match = " AND ".join(
+        f"{c} = {v}" for c, v in zip(OPEN_KEY, _open_key_values(row), strict=True)
+    )
+    where = match + (f" AND {guard}" if guard else "")
+    return (
+        f"UPDATE deal_open_rollup SET n = n - 1, value_minor = value_minor - {row}.value_minor, "
+        f"worth_minor = worth_minor - {_worth(row)} "
+        f"WHERE {where}; DELETE FROM deal_open_rollup WHERE {where} AND n = 0;"
+    )
+
+
+def _open_fill(stage: str | None) -> list[str]:
+    """Recount the rollup (or one stage's rows) from the deals."""
+    keys = _open_key_values("deal")
+    only = f" AND deal.stage_id = {stage}" if stage else ""
+    return [
+        "DELETE FROM deal_open_rollup" + (f" WHERE stage_id = {stage}" if stage else ""),
+        f"INSERT INTO deal_open_rollup ({', '.join(OPEN_KEY)}, n, value_minor, worth_minor) "
+        f"SELECT {', '.join(keys)}, count(*), sum(deal.value_minor), sum({_worth('deal')}) "
+        f"FROM deal WHERE {_open_counted('deal')}{only} GROUP BY {', '.join(keys)}",
+    ]
+
+
+def _open_triggers(dialect: str) -> list[str]:
+    watched = ", ".join(OPEN_WATCHED)
+    recount = " ".join(f"{s};" for s in _open_fill("NEW.id"))
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION deal_open_rollup_keep() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP <> 'INSERT' AND {_open_counted('OLD')} THEN "
+            f"{_open_remove('OLD', None)} END IF; "
+            f"IF TG_OP <> 'DELETE' AND {_open_counted('NEW')} THEN "
+            f"{_open_add('NEW', None)} END IF; "
+            "RETURN NULL; END $$",
+            "CREATE TRIGGER deal_open_rollup_keep AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{watched} ON deal FOR EACH ROW EXECUTE FUNCTION deal_open_rollup_keep()",
+            "CREATE OR REPLACE FUNCTION deal_open_rollup_stage() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN {recount} RETURN NULL; END $$",
+            "CREATE TRIGGER deal_open_rollup_stage AFTER UPDATE OF probability, kind ON stage "
+            "FOR EACH ROW WHEN (OLD.probability IS DISTINCT FROM NEW.probability "
+            "OR OLD.kind IS DISTINCT FROM NEW.kind) "
+            "EXECUTE FUNCTION deal_open_rollup_stage()",
+        ]
+    old, new = _open_counted("OLD"), _open_counted("NEW")
+    return [
+        f"CREATE TRIGGER deal_open_rollup_ai AFTER INSERT ON deal WHEN {new} "
+        f"BEGIN {_open_add('NEW', None)} END",
+        f"CREATE TRIGGER deal_open_rollup_ad AFTER DELETE ON deal WHEN {old} "
+        f"BEGIN {_open_remove('OLD', None)} END",
+        f"CREATE TRIGGER deal_open_rollup_au AFTER UPDATE OF {watched} ON deal "
+        f"WHEN ({old}) OR ({new}) "
+        f"BEGIN {_open_remove('OLD', old)} {_open_add('NEW', new)} END",
+        "CREATE TRIGGER deal_open_rollup_stage AFTER UPDATE OF probability, kind ON stage "
+        "WHEN OLD.probability IS NOT NEW.probability OR OLD.kind IS NOT NEW.kind "
+        f"BEGIN {recount} END",
     ]

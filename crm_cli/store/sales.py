@@ -123,6 +123,25 @@ class DealCloseRollup(Base, table=True):
     value_minor: int = Field(sa_type=BigInteger)
 
 
+class DealOpenRollup(Base, table=True):
+    """Live deals in open stages counted and summed by stage, owner, currency and expected
+    close day, with their weighted value: what the pipeline and forecast reports read.
+
+    Kept by database triggers (crm_cli/store/rollups.py). No owner is 0, no expected close
+    0001-01-01 (rollups.NO_CLOSE).
+    """
+
+    __tablename__ = "deal_open_rollup"
+    __table_args__ = {"sqlite_with_rowid": False}
+    stage_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    owner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    currency: str = Field(primary_key=True)
+    expected_close: date = Field(primary_key=True)
+    n: int = Field(sa_type=BigInteger)
+    value_minor: int = Field(sa_type=BigInteger)
+    worth_minor: int = Field(sa_type=BigInteger)
+
+
 class DealTag(Base, table=True):
     __tablename__ = "deal_tag"
     deal_id: int = Field(

@@ -3,13 +3,14 @@
 A mixed run of writes through `crm` (add, edit a won deal's value and currency, move to won,
 won, lost, reopen, delete and restore, merge, import, undo), with close times on both sides of
 local and UTC midnights; then:
-- the rollup holds exactly what rebuilding it from the deals gives;
-- every sales figure read from it equals the one computed from the deals, for each grouping,
-  filter and period, in zones east, west and half an hour off UTC.
+- each rollup holds exactly what rebuilding it from the deals gives;
+- every sales, pipeline and forecast figure read from them equals the one computed from the
+  deals, for each grouping, filter and period, in zones east, west and half an hour off UTC.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -85,17 +86,32 @@ def _writes(crm: Any, tmp_path: Path) -> None:
     g = crm.json("deal", "add", "G", "--value", "60")["id"]
     _at(crm, "2026-03-09T06:00:00+00:00", "deal", "won", str(g))
     crm.ok("undo")  # G is open again
+    # Open deals for the pipeline and forecast: own probabilities, close dates, moves.
+    _at(crm, start, "deal", "add", "H", "--value", "33.33", "--probability", "35",
+        "--close", "2026-05-31", "--owner", "Bea Ops", "--stage", "proposal")  # fmt: skip
+    _at(crm, start, "deal", "add", "I", "--value", "10.01", "--close", "2026-06-01",
+        "--currency", "USD")  # fmt: skip
+    _at(crm, start, "deal", "add", "J", "--value", "7", "--close", "2025-01-15")
+    crm.ok("deal", "edit", str(g), "--value", "61.49", "--close", "2026-05-02")
+    crm.ok("deal", "move", "I", "proposal")
+    crm.ok("pipeline", "set-probability", "proposal", "45")
+    crm.ok("deal", "edit", "J", "--probability", "15")
+    crm.ok("deal", "rm", "J", "--yes")
+    crm.ok("undo")
 
 
-def _rollup(session: Session) -> set[tuple[Any, ...]]:
-    rows = session.execute(text("SELECT * FROM deal_close_rollup")).all()
+def _rollup(session: Session, table: str = "deal_close_rollup") -> set[tuple[Any, ...]]:
+    rows = session.execute(text(f"SELECT * FROM {table}")).all()
     return {tuple(str(v) for v in row) for row in rows}
 
 
-def _rebuilt(session: Session) -> set[tuple[Any, ...]]:
+def _rebuilt(session: Session, table: str = "deal_close_rollup") -> set[tuple[Any, ...]]:
+    """What rebuilding `table` from the deals gives (the migration's SELECT)."""
     from crm_cli.store.rollups import fill_statements
 
-    select_part = fill_statements(session.get_bind().dialect.name)[1].split(") ", 1)[1]
+    fill = fill_statements(session.get_bind().dialect.name)
+    insert = next(s for s in fill if s.startswith(f"INSERT INTO {table} "))
+    select_part = insert.split(") ", 1)[1]
     return {tuple(str(v) for v in row) for row in session.execute(text(select_part)).all()}
 
 
@@ -115,6 +131,7 @@ def test_sales_from_the_rollup_equals_sales_from_the_deals(
     crm: Any, db_url: str, tmp_path: Path, zone: str
 ) -> None:
     from crm_cli.reports.base import Runner, period
+    from crm_cli.reports.pipeline import forecast, pipeline
     from crm_cli.reports.sales import sales
 
     _writes(crm, tmp_path)
@@ -123,6 +140,9 @@ def test_sales_from_the_rollup_equals_sales_from_the_deals(
         rollup = _rollup(session)
         assert rollup == _rebuilt(session)
         assert len(rollup) >= 5  # the writes above left closed deals to count
+        opened = _rollup(session, "deal_open_rollup")
+        assert opened == _rebuilt(session, "deal_open_rollup")
+        assert len(opened) >= 4
         pipeline_id = session.execute(text("SELECT min(id) FROM pipeline")).scalar()
         tz = ZoneInfo(zone)
         compared = 0
@@ -137,6 +157,17 @@ def test_sales_from_the_rollup_equals_sales_from_the_deals(
                     assert got.working == want.working
                     compared += 1
         assert compared == len(PERIODS) * 6 * 3
+        for first, last in PERIODS:
+            span = period(first, last, tz)
+            for currency in (None, "EUR"):
+                got = pipeline(Runner(session), span, currency=currency)
+                want = pipeline(Runner(session), span, currency=currency, from_deals=True)
+                assert (got.data, got.working) == (want.data, want.working)
+                for by in (None, "owner"):
+                    args = {"by": by, "currency": currency, "today": date(2026, 3, 10)}
+                    got = forecast(Runner(session), span, **args)
+                    want = forecast(Runner(session), span, from_deals=True, **args)
+                    assert (got.data, got.working) == (want.data, want.working), (span, by)
         everything = sales(Runner(session), period(None, None, tz)).data
         # A (150 EUR), B (200, now EUR), D (5000 JPY), F, and three imported won; C and one
         # imported lost; E deleted, the undone import and G not counted.
@@ -149,6 +180,7 @@ def test_import_all_fills_the_rollup_again(crm: Any, db_url: str, tmp_path: Path
     engine = make_engine(db_url)
     with Session(engine) as session:
         before = _rollup(session)
+        opened = _rollup(session, "deal_open_rollup")
     engine.dispose()
     archive = tmp_path / "all.jsonl"
     crm.ok("export", "all", "--output", str(archive))
@@ -159,4 +191,5 @@ def test_import_all_fills_the_rollup_again(crm: Any, db_url: str, tmp_path: Path
     with Session(engine) as session:
         assert _rollup(session) == before
         assert before == _rebuilt(session)
+        assert _rollup(session, "deal_open_rollup") == opened
     engine.dispose()

@@ -1,7 +1,9 @@
 """Rollups the reports read instead of a million deals, kept by database triggers.
 
 `deal_close_rollup`: closed deals counted and summed by UTC close day, status, pipeline, owner,
-source, currency and sales cycle (crm_cli/store/rollups.py says how the triggers keep it).
+source, currency and sales cycle; `deal_open_rollup`: deals in open stages by stage, owner,
+currency and expected close, with their weighted value (crm_cli/store/rollups.py says how the
+triggers keep them).
 Filled here from the deals already stored.
 
 Revision ID: 0011_report_rollups
@@ -36,6 +38,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(*rollups.KEY, name="pk_deal_close_rollup"),
         sqlite_with_rowid=False,
     )
+    op.create_table(
+        "deal_open_rollup",
+        sa.Column("stage_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("owner_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("currency", sa.String(), nullable=False),
+        sa.Column("expected_close", sa.Date(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.Column("value_minor", sa.BigInteger(), nullable=False),
+        sa.Column("worth_minor", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(*rollups.OPEN_KEY, name="pk_deal_open_rollup"),
+        sqlite_with_rowid=False,
+    )
     dialect = op.get_bind().dialect.name
     for statement in rollups.fill_statements(dialect) + rollups.create_statements(dialect):
         op.execute(statement)
@@ -44,4 +58,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in rollups.drop_statements(op.get_bind().dialect.name):
         op.execute(statement)
+    op.drop_table("deal_open_rollup")
     op.drop_table("deal_close_rollup")
