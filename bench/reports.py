@@ -3,6 +3,10 @@ process, against `crm --version` as the same run's baseline for process start-up
 
     python bench/reports.py --dir /tmp/reports-bench            # builds once, then reuses
     python bench/reports.py --dir /tmp/reports-bench --deals 100000 --runs 5
+    python bench/reports.py --dir /tmp/reports-bench --only sales --only pipeline
+
+A copy of the shared bench database works as the directory's `deals-1000000/`. To compare
+with another checkout, run this file with that checkout's Python on another copy.
 
 Targets (the reports issue): each report <= 150 ms in-process and <= 0.6 s whole process.
 """
@@ -28,6 +32,10 @@ REPORTS: list[list[str]] = [
     ["sales", "--from", "2026-01-01", "--to", "2026-03-31"],
     ["sales", "--by", "owner"],
     ["sales", "--by", "month"],
+    ["sales", "--by", "quarter"],
+    ["sales", "--by", "source"],
+    ["sales", "--from", "2025-06-01", "--to", "2026-05-31", "--by", "month"],
+    ["forecast", "--by", "owner"],
     ["funnel"],
     ["feedback"],
     ["segments"],
@@ -36,14 +44,14 @@ REPORTS: list[list[str]] = [
 ]
 
 
-def in_process(home: Path, url: str, runs: int) -> dict[str, list[float]]:
+def in_process(home: Path, url: str, runs: int, reports: list[list[str]]) -> dict[str, list[float]]:
     os.environ.update(env_for(home, url))
     from crm_cli.services.context import open_context
     from crm_cli.services.reporting import run_report
 
     ctx = open_context()
     out: dict[str, list[float]] = {}
-    for args in REPORTS:
+    for args in reports:
         name, rest = args[0], args[1:]
         opts = dict(zip(rest[::2], rest[1::2], strict=True))
         times = []
@@ -84,7 +92,9 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True, help="Build into (and reuse) this.")
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", action="append", help="Only the reports named so (repeat).")
     args = parser.parse_args()
+    reports = [r for r in REPORTS if not args.only or r[0] in args.only]
     home = args.dir / f"deals-{args.deals}"
     url = f"sqlite:///{home / 'crm.db'}"
     if not (home / "crm.db").exists():
@@ -103,9 +113,10 @@ def main() -> None:
         print(f"built {args.deals:,} deals in {time.perf_counter() - started:.0f} s")
     base = whole(home, url, ["--version"], args.runs)
     print(f"baseline crm --version: median {statistics.median(base) * 1000:.0f} ms")
-    timings = in_process(home, url, args.runs)
+    timings = in_process(home, url, args.runs, reports)
+    print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
     print(f"{'report':40} {'in-process':>11} {'process':>9}")
-    for argv in REPORTS:
+    for argv in reports:
         key = " ".join(argv)
         proc = whole(home, url, ["report", *argv, "--json"], args.runs)
         print(

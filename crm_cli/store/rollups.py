@@ -14,6 +14,11 @@ as the pipeline report defines it (each deal's value x its own probability, else
 rounded half up to the minor unit). A trigger on `deal` keeps it as deals change; one on
 `stage` recounts a stage's rows when its probability or kind changes.
 
+`customer_won_rollup` (CustomerWonRollup) holds, per contact and currency, the contact's won
+deals (live, with a close time): how many, their value, the first and the last close time.
+Taking a deal away recomputes the first and last close from that contact's deals (one seek in
+`ix_deal_customer`) when the deal held either.
+
 The sales cycle is computed exactly as the sales report computes it from the deals
 (crm_cli.reports.base.days_between, rounded), per dialect, so a figure read from the rollup
 equals the one read from the deals.
@@ -89,7 +94,7 @@ def _remove(row: str, dialect: str, guard: str | None) -> str:
 
 def create_statements(dialect: str) -> list[str]:
     """The statements that create the triggers keeping the rollups."""
-    return _close_triggers(dialect) + _open_triggers(dialect)
+    return _close_triggers(dialect) + _open_triggers(dialect) + _customer_triggers(dialect)
 
 
 def _close_triggers(dialect: str) -> list[str]:
@@ -127,6 +132,8 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP FUNCTION IF EXISTS deal_open_rollup_keep()",
             "DROP TRIGGER IF EXISTS deal_open_rollup_stage ON stage",
             "DROP FUNCTION IF EXISTS deal_open_rollup_stage()",
+            "DROP TRIGGER IF EXISTS customer_won_rollup_keep ON deal",
+            "DROP FUNCTION IF EXISTS customer_won_rollup_keep()",
         ]
     return [
         f"DROP TRIGGER IF EXISTS {name}"
@@ -138,13 +145,16 @@ def drop_statements(dialect: str) -> list[str]:
             "deal_open_rollup_ad",
             "deal_open_rollup_au",
             "deal_open_rollup_stage",
+            "customer_won_rollup_ai",
+            "customer_won_rollup_ad",
+            "customer_won_rollup_au",
         )
     ]
 
 
 def fill_statements(dialect: str) -> list[str]:
     """Rebuild the rollups from the deals (a migration, or a repair)."""
-    return _close_fill(dialect) + _open_fill(None)
+    return _close_fill(dialect) + _open_fill(None) + _customer_fill()
 
 
 def _close_fill(dialect: str) -> list[str]:
@@ -209,9 +219,7 @@ def _open_add(row: str, guard: str | None) -> str:
 
 
 def _open_remove(row: str, guard: str | None) -> str:
-    match = " AND ".join(
-        f"{c} = {v}" for c, v in zip(OPEN_KEY, _open_key_values(row), strict=True)
-    )
+    match = " AND ".join(f"{c} = {v}" for c, v in zip(OPEN_KEY, _open_key_values(row), strict=True))
     where = match + (f" AND {guard}" if guard else "")
     return (
         f"UPDATE deal_open_rollup SET n = n - 1, value_minor = value_minor - {row}.value_minor, "
@@ -265,4 +273,86 @@ def _open_triggers(dialect: str) -> list[str]:
         "CREATE TRIGGER deal_open_rollup_stage AFTER UPDATE OF probability, kind ON stage "
         "WHEN OLD.probability IS NOT NEW.probability OR OLD.kind IS NOT NEW.kind "
         f"BEGIN {recount} END",
+    ]
+
+
+# Each customer's won deals. ------------------------------------------------------------------
+
+CUSTOMER_WATCHED = ("status", "closed_at", "deleted_at", "value_minor", "currency", "contact_id")
+
+
+def _won_counted(row: str) -> str:
+    return (
+        f"{row}.deleted_at IS NULL AND {row}.status = 'won' AND {row}.contact_id IS NOT NULL "
+        f"AND {row}.closed_at IS NOT NULL"
+    )
+
+
+def _customer_add(row: str, dialect: str, guard: str | None) -> str:
+    values = (
+        f"{row}.contact_id, {row}.currency, 1, {row}.value_minor, {row}.closed_at, {row}.closed_at"
+    )
+    source = f"SELECT {values} WHERE {guard}" if guard else f"VALUES ({values})"
+    least, greatest = ("least", "greatest") if dialect == "postgresql" else ("min", "max")
+    t = "customer_won_rollup"
+    return (
+        f"INSERT INTO {t} (contact_id, currency, n, value_minor, first_closed, last_closed) "
+        f"{source} ON CONFLICT (contact_id, currency) DO UPDATE SET n = {t}.n + 1, "
+        f"value_minor = {t}.value_minor + excluded.value_minor, "
+        f"first_closed = {least}({t}.first_closed, excluded.first_closed), "
+        f"last_closed = {greatest}({t}.last_closed, excluded.last_closed);"
+    )
+
+
+def _customer_remove(row: str, guard: str | None) -> str:
+    match = f"contact_id = {row}.contact_id AND currency = {row}.currency"
+    where = match + (f" AND {guard}" if guard else "")
+    deals = (
+        f"FROM deal WHERE {_won_counted('deal')} AND deal.contact_id = {row}.contact_id "
+        f"AND deal.currency = {row}.currency"
+    )
+    return (
+        f"UPDATE customer_won_rollup SET n = n - 1, "
+        f"value_minor = value_minor - {row}.value_minor WHERE {where}; "
+        f"DELETE FROM customer_won_rollup WHERE {where} AND n = 0; "
+        f"UPDATE customer_won_rollup SET first_closed = (SELECT min(deal.closed_at) {deals}), "
+        f"last_closed = (SELECT max(deal.closed_at) {deals}) WHERE {where} "
+        f"AND (first_closed = {row}.closed_at OR last_closed = {row}.closed_at);"
+    )
+
+
+def _customer_fill() -> list[str]:
+    return [
+        "DELETE FROM customer_won_rollup",
+        "INSERT INTO customer_won_rollup "
+        "(contact_id, currency, n, value_minor, first_closed, last_closed) "
+        "SELECT deal.contact_id, deal.currency, count(*), sum(deal.value_minor), "
+        "min(deal.closed_at), max(deal.closed_at) "
+        f"FROM deal WHERE {_won_counted('deal')} GROUP BY deal.contact_id, deal.currency",
+    ]
+
+
+def _customer_triggers(dialect: str) -> list[str]:
+    watched = ", ".join(CUSTOMER_WATCHED)
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION customer_won_rollup_keep() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP <> 'INSERT' AND {_won_counted('OLD')} THEN "
+            f"{_customer_remove('OLD', None)} END IF; "
+            f"IF TG_OP <> 'DELETE' AND {_won_counted('NEW')} THEN "
+            f"{_customer_add('NEW', dialect, None)} END IF; "
+            "RETURN NULL; END $$",
+            "CREATE TRIGGER customer_won_rollup_keep AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{watched} ON deal FOR EACH ROW EXECUTE FUNCTION customer_won_rollup_keep()",
+        ]
+    old, new = _won_counted("OLD"), _won_counted("NEW")
+    return [
+        f"CREATE TRIGGER customer_won_rollup_ai AFTER INSERT ON deal WHEN {new} "
+        f"BEGIN {_customer_add('NEW', dialect, None)} END",
+        f"CREATE TRIGGER customer_won_rollup_ad AFTER DELETE ON deal WHEN {old} "
+        f"BEGIN {_customer_remove('OLD', None)} END",
+        f"CREATE TRIGGER customer_won_rollup_au AFTER UPDATE OF {watched} ON deal "
+        f"WHEN ({old}) OR ({new}) "
+        f"BEGIN {_customer_remove('OLD', old)} {_customer_add('NEW', dialect, new)} END",
     ]

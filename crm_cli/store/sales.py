@@ -142,6 +142,23 @@ class DealOpenRollup(Base, table=True):
     worth_minor: int = Field(sa_type=BigInteger)
 
 
+class CustomerWonRollup(Base, table=True):
+    """Per contact and currency, the contact's won deals: how many, their value, the first
+    and the last close. What the segments and lifetime-value reports read over all time.
+
+    Kept by database triggers (crm_cli/store/rollups.py).
+    """
+
+    __tablename__ = "customer_won_rollup"
+    __table_args__ = {"sqlite_with_rowid": False}
+    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    currency: str = Field(primary_key=True)
+    n: int = Field(sa_type=BigInteger)
+    value_minor: int = Field(sa_type=BigInteger)
+    first_closed: datetime = _time(nullable=False)
+    last_closed: datetime = _time(nullable=False)
+
+
 class DealTag(Base, table=True):
     __tablename__ = "deal_tag"
     deal_id: int = Field(

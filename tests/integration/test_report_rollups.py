@@ -4,13 +4,15 @@ A mixed run of writes through `crm` (add, edit a won deal's value and currency, 
 won, lost, reopen, delete and restore, merge, import, undo), with close times on both sides of
 local and UTC midnights; then:
 - each rollup holds exactly what rebuilding it from the deals gives;
-- every sales, pipeline and forecast figure read from them equals the one computed from the
-  deals, for each grouping, filter and period, in zones east, west and half an hour off UTC.
+- every sales, pipeline, forecast, segments and clv figure read from them equals the one
+  computed from the deals, for each grouping, filter and period, in zones east, west and half
+  an hour off UTC.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,13 +43,15 @@ def _writes(crm: Any, tmp_path: Path) -> None:
     crm.ok("user", "add", "Bea Ops", "--email", "bea@example.com")
     crm.ok("contact", "add", "Ana Lima", "--email", "ana@example.com")
     crm.ok("contact", "add", "Ana L.", "--email", "ana.l@example.com")
+    crm.ok("contact", "add", "Bo Chen", "--email", "bo@example.com")
     start = "2025-11-10T09:00:00+00:00"
     _at(crm, start, "deal", "add", "A", "--value", "100", "--owner", "Bea Ops", "--source", "web",
         "--contact", "ana@example.com")  # fmt: skip
     _at(crm, start, "deal", "add", "B", "--value", "200", "--currency", "USD",
         "--contact", "ana.l@example.com")  # fmt: skip
     _at(crm, start, "deal", "add", "C", "--value", "300", "--source", "fair")
-    _at(crm, start, "deal", "add", "D", "--value", "5000", "--currency", "JPY")
+    _at(crm, start, "deal", "add", "D", "--value", "5000", "--currency", "JPY",
+        "--contact", "bo@example.com")  # fmt: skip
     _at(crm, start, "deal", "add", "E", "--value", "70", "--owner", "Bea Ops")
     _at(crm, start, "deal", "add", "F", "--value", "80")
     # 23:30 in Berlin on 31 January and 00:30 on 1 February: one UTC day, two local months.
@@ -98,11 +102,23 @@ def _writes(crm: Any, tmp_path: Path) -> None:
     crm.ok("deal", "edit", "J", "--probability", "15")
     crm.ok("deal", "rm", "J", "--yes")
     crm.ok("undo")
+    # A held Ana's first won close: her first close is now B's.
+    crm.ok("deal", "rm", "1", "--yes")
+
+
+def _plain(value: Any) -> str:
+    """A value as text the same on both databases (a time as UTC ISO 8601)."""
+    if isinstance(value, str) and re.match(r"\d{4}-\d\d-\d\d \d\d:", value):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat()
+    return str(value)
 
 
 def _rollup(session: Session, table: str = "deal_close_rollup") -> set[tuple[Any, ...]]:
     rows = session.execute(text(f"SELECT * FROM {table}")).all()
-    return {tuple(str(v) for v in row) for row in rows}
+    return {tuple(_plain(v) for v in row) for row in rows}
 
 
 def _rebuilt(session: Session, table: str = "deal_close_rollup") -> set[tuple[Any, ...]]:
@@ -112,7 +128,7 @@ def _rebuilt(session: Session, table: str = "deal_close_rollup") -> set[tuple[An
     fill = fill_statements(session.get_bind().dialect.name)
     insert = next(s for s in fill if s.startswith(f"INSERT INTO {table} "))
     select_part = insert.split(") ", 1)[1]
-    return {tuple(str(v) for v in row) for row in session.execute(text(select_part)).all()}
+    return {tuple(_plain(v) for v in row) for row in session.execute(text(select_part)).all()}
 
 
 PERIODS = [
@@ -131,6 +147,7 @@ def test_sales_from_the_rollup_equals_sales_from_the_deals(
     crm: Any, db_url: str, tmp_path: Path, zone: str
 ) -> None:
     from crm_cli.reports.base import Runner, period
+    from crm_cli.reports.customers import clv, segments
     from crm_cli.reports.pipeline import forecast, pipeline
     from crm_cli.reports.sales import sales
 
@@ -143,6 +160,9 @@ def test_sales_from_the_rollup_equals_sales_from_the_deals(
         opened = _rollup(session, "deal_open_rollup")
         assert opened == _rebuilt(session, "deal_open_rollup")
         assert len(opened) >= 4
+        customers = _rollup(session, "customer_won_rollup")
+        assert customers == _rebuilt(session, "customer_won_rollup")
+        assert len(customers) >= 2
         pipeline_id = session.execute(text("SELECT min(id) FROM pipeline")).scalar()
         tz = ZoneInfo(zone)
         compared = 0
@@ -168,10 +188,24 @@ def test_sales_from_the_rollup_equals_sales_from_the_deals(
                     got = forecast(Runner(session), span, **args)
                     want = forecast(Runner(session), span, from_deals=True, **args)
                     assert (got.data, got.working) == (want.data, want.working), (span, by)
+        as_of = datetime(2026, 6, 1, tzinfo=UTC)
+        for currency in (None, "EUR", "JPY", "GBP"):
+            for report in (segments, clv):
+                got = report(
+                    Runner(session), period(None, None, tz), currency=currency, as_of=as_of
+                )
+                want = report(
+                    Runner(session),
+                    period(None, None, tz),
+                    currency=currency,
+                    as_of=as_of,
+                    from_deals=True,
+                )
+                assert (got.data, got.working) == (want.data, want.working), currency
         everything = sales(Runner(session), period(None, None, tz)).data
-        # A (150 EUR), B (200, now EUR), D (5000 JPY), F, and three imported won; C and one
-        # imported lost; E deleted, the undone import and G not counted.
-        assert (everything["won_count"], everything["lost_count"]) == (7, 2)
+        # B (now EUR), D (5000 JPY), F, and three imported won; C and one imported lost; A
+        # and E deleted, the undone import and G not counted.
+        assert (everything["won_count"], everything["lost_count"]) == (6, 2)
     engine.dispose()
 
 
@@ -181,6 +215,7 @@ def test_import_all_fills_the_rollup_again(crm: Any, db_url: str, tmp_path: Path
     with Session(engine) as session:
         before = _rollup(session)
         opened = _rollup(session, "deal_open_rollup")
+        customers = _rollup(session, "customer_won_rollup")
     engine.dispose()
     archive = tmp_path / "all.jsonl"
     crm.ok("export", "all", "--output", str(archive))
@@ -192,4 +227,5 @@ def test_import_all_fills_the_rollup_again(crm: Any, db_url: str, tmp_path: Path
         assert _rollup(session) == before
         assert before == _rebuilt(session)
         assert _rollup(session, "deal_open_rollup") == opened
+        assert _rollup(session, "customer_won_rollup") == customers
     engine.dispose()
