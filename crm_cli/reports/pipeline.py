@@ -184,23 +184,25 @@ def forecast(
     """Open deals by expected-close month; without a date and overdue apart. Read from
     `deal_open_rollup` (or with `from_deals`, from the deals)."""
     check_by(by, ("owner",))
-    deal: Any = Deal.__table__.c if from_deals else _OpenDeals()  # type: ignore[attr-defined]
+    probabilities = _open_stages(run, pipeline_id)
+    deal: Any
+    if from_deals:
+        deal = Deal.__table__.c  # type: ignore[attr-defined]
+        where = [deal.stage_id.in_(list(probabilities)), deal.deleted_at.is_(None)]
+        if currency is not None:
+            where.append(deal.currency == currency)
+        sums = [func.count(), func.sum(deal.value_minor), func.sum(_worth(deal, probabilities))]
+    else:
+        deal = _OpenDeals(by == "owner", list(probabilities), currency)
+        where = []
+        sums = [func.sum(deal.n), func.sum(deal.value_minor), func.sum(deal.worth_minor)]
+    where.extend(_days_within(deal, period))
     month = func.substr(func.cast(deal.expected_close, _text_type()), 1, 7)
     bucket = case(
         (deal.expected_close.is_(None), "no close date"),
         (deal.expected_close < today, "overdue"),
         else_=month,
     )
-    probabilities = _open_stages(run, pipeline_id)
-    where = [deal.stage_id.in_(list(probabilities)), *_days_within(deal, period)]
-    if from_deals:
-        where.append(deal.deleted_at.is_(None))
-        sums = [func.count(), func.sum(deal.value_minor), func.sum(_worth(deal, probabilities))]
-    else:
-        roll = deal.table
-        sums = [func.sum(roll.n), func.sum(roll.value_minor), func.sum(roll.worth_minor)]
-    if currency is not None:
-        where.append(deal.currency == currency)
     owner = deal.owner_id if by == "owner" else None
     cols = [bucket.label("month"), deal.currency, *sums]
     group = [bucket, deal.currency]
@@ -274,21 +276,42 @@ def forecast(
 
 
 class _OpenDeals:
-    """`deal_open_rollup` with the columns the forecast reads named as the deal's are: an
-    expected close of NO_CLOSE reads as none, an owner of 0 stays 0 (mapped after)."""
+    """`deal_open_rollup` summed per expected close day, currency (and owner), with the
+    columns the forecast reads named as the deal's are: an expected close of NO_CLOSE reads
+    as none; an owner of 0 stays 0 (mapped after)."""
 
-    def __init__(self) -> None:
+    def __init__(self, by_owner: bool, stage_ids: list[int], currency: str | None) -> None:
         from sqlalchemy import literal, null
 
         from crm_cli.store.rollups import NO_CLOSE
 
-        self.table = DealOpenRollup.__table__.c  # type: ignore[attr-defined]
-        self.stage_id = self.table.stage_id
-        self.currency = self.table.currency
-        self.owner_id = self.table.owner_id
-        none = literal(date.fromisoformat(NO_CLOSE), self.table.expected_close.type)
+        roll = DealOpenRollup.__table__.c  # type: ignore[attr-defined]
+        keys = [roll.owner_id] if by_owner else []
+        keys += [roll.expected_close, roll.currency]
+        where = [roll.stage_id.in_(stage_ids)]
+        if currency is not None:
+            where.append(roll.currency == currency)
+        daily = (
+            select(
+                *keys,
+                func.sum(roll.n).label("n"),
+                func.sum(roll.value_minor).label("value_minor"),
+                func.sum(roll.worth_minor).label("worth_minor"),
+            )
+            .where(*where)
+            .group_by(*keys)
+            .subquery("open_deals")
+        )
+        self.currency = daily.c.currency
+        self.owner_id = daily.c.owner_id if by_owner else None
+        self.n, self.value_minor, self.worth_minor = (
+            daily.c.n,
+            daily.c.value_minor,
+            daily.c.worth_minor,
+        )
+        none = literal(date.fromisoformat(NO_CLOSE), roll.expected_close.type)
         self.expected_close = case(
-            (self.table.expected_close == none, null()), else_=self.table.expected_close
+            (daily.c.expected_close == none, null()), else_=daily.c.expected_close
         )
 
 
