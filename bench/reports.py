@@ -6,7 +6,9 @@ process, against `crm --version` as the same run's baseline for process start-up
     python bench/reports.py --dir /tmp/reports-bench --only sales --only pipeline
 
 A copy of the shared bench database works as the directory's `deals-1000000/`. To compare
-with another checkout, run this file with that checkout's Python on another copy.
+with another checkout, run this file with that checkout's Python on another copy, from a
+directory outside both checkouts (`python -m crm_cli` imports the package from the current
+directory first).
 
 Targets (the reports issue): each report <= 150 ms in-process and <= 0.6 s whole process.
 """
