@@ -23,11 +23,20 @@ The sales cycle is computed exactly as the sales report computes it from the dea
 (crm_cli.reports.base.days_between, rounded), per dialect, so a figure read from the rollup
 equals the one read from the deals.
 
-SQLite drops a table's triggers with the table: a migration that rebuilds `deal` (Alembic's
-batch mode) must run `create_statements` again afterwards.
+SQLite drops a table's triggers with the table, and Alembic's batch mode rebuilds a table by
+copying, dropping and renaming it; its rename also refuses a trigger that names a table absent
+at that moment (the deal triggers read `stage`, the stage trigger `deal`). So migrations on
+SQLite run with `PRAGMA legacy_alter_table = ON` and end with `restore_sqlite_triggers`, which
+puts back any trigger a rebuild dropped (crm_cli/store/migrations/env.py). The rows the
+rebuild copied are unchanged, so the rollups stay right; a migration that also changes deals
+after rebuilding `deal` must run `fill_statements` itself.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
 
 KEY = ("close_day", "status", "pipeline_id", "owner_id", "source", "currency", "cycle_days")
 # Any change to these can move a deal in or out of the rollup, or to another of its rows.
@@ -135,21 +144,36 @@ def drop_statements(dialect: str) -> list[str]:
             "DROP TRIGGER IF EXISTS customer_won_rollup_keep ON deal",
             "DROP FUNCTION IF EXISTS customer_won_rollup_keep()",
         ]
-    return [
-        f"DROP TRIGGER IF EXISTS {name}"
-        for name in (
-            "deal_close_rollup_ai",
-            "deal_close_rollup_ad",
-            "deal_close_rollup_au",
-            "deal_open_rollup_ai",
-            "deal_open_rollup_ad",
-            "deal_open_rollup_au",
-            "deal_open_rollup_stage",
-            "customer_won_rollup_ai",
-            "customer_won_rollup_ad",
-            "customer_won_rollup_au",
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS]
+
+
+SQLITE_TRIGGERS = (
+    "deal_close_rollup_ai",
+    "deal_close_rollup_ad",
+    "deal_close_rollup_au",
+    "deal_open_rollup_ai",
+    "deal_open_rollup_ad",
+    "deal_open_rollup_au",
+    "deal_open_rollup_stage",
+    "customer_won_rollup_ai",
+    "customer_won_rollup_ad",
+    "customer_won_rollup_au",
+)
+
+
+def restore_sqlite_triggers(connection: Any) -> None:
+    """Create again, on SQLite, the rollup triggers a table rebuild dropped (when the rollups
+    exist at all: a migration before them has none)."""
+    names = {
+        row[0]
+        for row in connection.execute(
+            text("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
         )
-    ]
+    }
+    if "deal_close_rollup" not in names or all(t in names for t in SQLITE_TRIGGERS):
+        return
+    for statement in drop_statements("sqlite") + create_statements("sqlite"):
+        connection.execute(text(statement))
 
 
 def fill_statements(dialect: str) -> list[str]:

@@ -229,3 +229,40 @@ def test_import_all_fills_the_rollup_again(crm: Any, db_url: str, tmp_path: Path
         assert _rollup(session, "deal_open_rollup") == opened
         assert _rollup(session, "customer_won_rollup") == customers
     engine.dispose()
+
+
+def test_a_sqlite_table_rebuild_keeps_the_rollups_kept(tmp_path: Path) -> None:
+    """Alembic rebuilds a SQLite table by copy, drop and rename, which drops its triggers: the
+    migration run puts them back, and the next write to a deal still reaches the rollup."""
+    import sqlalchemy as sa
+
+    from crm_cli.store.rollups import SQLITE_TRIGGERS
+    from tests.integration.test_migrations import _throwaway, _upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
+    _upgrade(engine, "head")
+    body = "".join(
+        f"    with op.batch_alter_table({t!r}, recreate='always') as batch:\n"
+        f"        batch.add_column(sa.Column('scratch', sa.String(), nullable=True))\n"
+        for t in ("deal", "stage")
+    )
+    _upgrade(engine, "head", _throwaway(tmp_path, body))
+    with engine.begin() as conn:
+        names = {r[0] for r in conn.execute(sa.text("SELECT name FROM sqlite_master"))}
+        assert set(SQLITE_TRIGGERS) <= names
+        stage, pipeline = conn.execute(
+            sa.text("SELECT id, pipeline_id FROM stage WHERE kind = 'won'")
+        ).one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO deal (title, pipeline_id, stage_id, value_minor, currency, status, "
+                "stage_entered_at, closed_at, created_at, updated_at, version, search_name) "
+                "VALUES ('x', :p, :s, 500, 'EUR', 'won', '2026-01-02 10:00:00.000000', "
+                "'2026-01-02 10:00:00.000000', '2026-01-01 10:00:00.000000', "
+                "'2026-01-01 10:00:00.000000', 1, 'x')"
+            ),
+            {"p": pipeline, "s": stage},
+        )
+        rows = conn.execute(sa.text("SELECT close_day, n, value_minor FROM deal_close_rollup"))
+        assert [tuple(r) for r in rows] == [("2026-01-02", 1, 500)]
+    engine.dispose()
