@@ -26,7 +26,7 @@ from crm_cli.reports.base import (
     money_text,
     ratio,
 )
-from crm_cli.store.sales import Deal
+from crm_cli.store.sales import CustomerWonRollup, Deal
 from crm_cli.store.types import UTCDateTime
 
 # SEGMENTS[r][fm] for R and FM scores 1..5 (index 0 unused).
@@ -70,8 +70,35 @@ def _won(period: Period, currency: str) -> list[Any]:
     ]
 
 
-def main_currency(run: Runner, period: Period) -> str | None:
+def _all_time(period: Period, from_deals: bool) -> bool:
+    """Whether the report reads `customer_won_rollup`: it holds all time, not a period."""
+    return not from_deals and period.start is None and period.end is None
+
+
+def main_currency(run: Runner, period: Period, from_deals: bool = True) -> str | None:
     deal = Deal.__table__.c  # type: ignore[attr-defined]
+    if _all_time(period, from_deals):
+        # The rollup counts won deals with a close time; the currency is counted over all
+        # won deals, so it serves when none lacks one (a seek in ix_deal_closed).
+        undated = run.rows(
+            select(deal.id)
+            .where(
+                deal.status == "won",
+                deal.closed_at.is_(None),
+                deal.deleted_at.is_(None),
+                deal.contact_id.is_not(None),
+            )
+            .limit(1)
+        )
+        if not undated:
+            roll = CustomerWonRollup.__table__.c  # type: ignore[attr-defined]
+            found = run.rows(
+                select(roll.currency, func.sum(roll.n))
+                .group_by(roll.currency)
+                .order_by(desc(func.sum(roll.n)), roll.currency)
+                .limit(1)
+            )
+            return found[0][0] if found else None
     found = run.rows(
         select(deal.currency, func.count())
         .where(
@@ -87,12 +114,26 @@ def main_currency(run: Runner, period: Period) -> str | None:
     return found[0][0] if found else None
 
 
-def scored(period: Period, currency: str) -> Any:
-    """Per customer: last close, frequency, monetary and the three scores (a subquery)."""
+def _per_customer(period: Period, currency: str, from_deals: bool) -> Any:
+    """Per customer: contact_id, first and last close, f (won deals) and m (their value)."""
+    if _all_time(period, from_deals):
+        roll = CustomerWonRollup.__table__.c  # type: ignore[attr-defined]
+        return (
+            select(
+                roll.contact_id.label("contact_id"),
+                roll.first_closed.label("first"),
+                roll.last_closed.label("last"),
+                roll.n.label("f"),
+                roll.value_minor.label("m"),
+            )
+            .where(roll.currency == currency)
+            .subquery("customer")
+        )
     deal = Deal.__table__.c  # type: ignore[attr-defined]
-    per = (
+    return (
         select(
             deal.contact_id.label("contact_id"),
+            func.min(deal.closed_at).label("first"),
             func.max(deal.closed_at).label("last"),
             func.count().label("f"),
             func.sum(deal.value_minor).label("m"),
@@ -101,6 +142,11 @@ def scored(period: Period, currency: str) -> Any:
         .group_by(deal.contact_id)
         .subquery("customer")
     )
+
+
+def scored(period: Period, currency: str, from_deals: bool = True) -> Any:
+    """Per customer: last close, frequency, monetary and the three scores (a subquery)."""
+    per = _per_customer(period, currency, from_deals)
     return select(
         per.c.contact_id,
         per.c.last,
@@ -124,13 +170,21 @@ def segment_case(rfm: Any) -> Any:
     )
 
 
-def segments(run: Runner, period: Period, *, currency: str | None, as_of: datetime) -> Result:
-    cur = currency or main_currency(run, period)
+def segments(
+    run: Runner,
+    period: Period,
+    *,
+    currency: str | None,
+    as_of: datetime,
+    from_deals: bool = False,
+) -> Result:
+    """RFM segments; over all time read from `customer_won_rollup` (unless `from_deals`)."""
+    cur = currency or main_currency(run, period, from_deals)
     data: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     total = 0
     if cur is not None:
-        rfm = scored(period, cur)
+        rfm = scored(period, cur, from_deals)
         name = segment_case(rfm).label("segment")
         recency = days_between(run.dialect, rfm.c.last, literal(as_of, UTCDateTime))
         found = run.rows(
@@ -209,31 +263,27 @@ def segment_members(period: Period, currency: str, segment: str) -> Any:
     return select(rfm.c.contact_id).where(segment_case(rfm) == wanted)
 
 
-def clv(run: Runner, period: Period, *, currency: str | None, as_of: datetime) -> Result:
+def clv(
+    run: Runner,
+    period: Period,
+    *,
+    currency: str | None,
+    as_of: datetime,
+    from_deals: bool = False,
+) -> Result:
     """Average won value per customer, purchase frequency, and value per customer-month
     (months from a customer's first won deal to the as-of date, at least one)."""
-    cur = currency or main_currency(run, period)
-    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    cur = currency or main_currency(run, period, from_deals)
     customers = deals = value = 0
     months = 0.0
     if cur is not None:
-        per = (
-            select(
-                deal.contact_id,
-                func.count().label("n"),
-                func.sum(deal.value_minor).label("v"),
-                func.min(deal.closed_at).label("first"),
-            )
-            .where(*_won(period, cur))
-            .group_by(deal.contact_id)
-            .subquery("customer")
-        )
+        per = _per_customer(period, cur, from_deals)
         life = days_between(run.dialect, per.c.first, literal(as_of, UTCDateTime)) / MONTH_DAYS
         row = run.rows(
             select(
                 func.count(),
-                func.sum(per.c.n),
-                func.sum(per.c.v),
+                func.sum(per.c.f),
+                func.sum(per.c.m),
                 func.sum(case((life < 1, 1.0), else_=life)),
             )
         )[0]

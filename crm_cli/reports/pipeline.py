@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 
 from crm_cli.reports.base import Period, Result, Runner, money_major, money_text
 from crm_cli.reports.keys import NONE, check_by, key_names
-from crm_cli.store.sales import Deal, Pipeline, Stage
+from crm_cli.store.sales import Deal, DealOpenRollup, Pipeline, Stage
 
 
 def _tables() -> tuple[Any, Any, Any]:
@@ -45,8 +45,15 @@ def _open_stages(run: Runner, pipeline_id: int | None) -> dict[int, int]:
 
 
 def pipeline(
-    run: Runner, period: Period, *, pipeline_id: int | None = None, currency: str | None = None
+    run: Runner,
+    period: Period,
+    *,
+    pipeline_id: int | None = None,
+    currency: str | None = None,
+    from_deals: bool = False,
 ) -> Result:
+    """Open deals per stage, read from `deal_open_rollup` (or with `from_deals`, from the
+    deals themselves: the definition the rollup must agree with)."""
     deal, stage, pipe = _tables()
     stage_where = [stage.deleted_at.is_(None), stage.kind == "open"]
     if pipeline_id is not None:
@@ -61,8 +68,24 @@ def pipeline(
     where = [deal.deleted_at.is_(None), deal.stage_id.in_(list(probabilities))]
     if currency is not None:
         where.append(deal.currency == currency)
+    roll = DealOpenRollup.__table__.c  # type: ignore[attr-defined]
     sums = (
         run.rows(
+            select(
+                roll.stage_id,
+                roll.currency,
+                func.sum(roll.n),
+                func.sum(roll.value_minor),
+                func.sum(roll.worth_minor),
+            )
+            .where(
+                roll.stage_id.in_(list(probabilities)),
+                *([roll.currency == currency] if currency is not None else []),
+            )
+            .group_by(roll.stage_id, roll.currency)
+        )
+        if probabilities and not from_deals
+        else run.rows(
             select(
                 deal.stage_id,
                 deal.currency,
@@ -156,38 +179,40 @@ def forecast(
     pipeline_id: int | None = None,
     currency: str | None = None,
     today: date,
+    from_deals: bool = False,
 ) -> Result:
-    """Open deals by expected-close month; without a date and overdue apart."""
+    """Open deals by expected-close month; without a date and overdue apart. Read from
+    `deal_open_rollup` (or with `from_deals`, from the deals)."""
     check_by(by, ("owner",))
-    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    probabilities = _open_stages(run, pipeline_id)
+    deal: Any
+    if from_deals:
+        deal = Deal.__table__.c  # type: ignore[attr-defined]
+        where = [deal.stage_id.in_(list(probabilities)), deal.deleted_at.is_(None)]
+        if currency is not None:
+            where.append(deal.currency == currency)
+        sums = [func.count(), func.sum(deal.value_minor), func.sum(_worth(deal, probabilities))]
+    else:
+        deal = _OpenDeals(by == "owner", list(probabilities), currency)
+        where = []
+        sums = [func.sum(deal.n), func.sum(deal.value_minor), func.sum(deal.worth_minor)]
+    where.extend(_days_within(deal, period))
     month = func.substr(func.cast(deal.expected_close, _text_type()), 1, 7)
     bucket = case(
         (deal.expected_close.is_(None), "no close date"),
         (deal.expected_close < today, "overdue"),
         else_=month,
     )
-    probabilities = _open_stages(run, pipeline_id)
-    where = [
-        deal.deleted_at.is_(None),
-        deal.stage_id.in_(list(probabilities)),
-        *_days_within(deal, period),
-    ]
-    if currency is not None:
-        where.append(deal.currency == currency)
     owner = deal.owner_id if by == "owner" else None
-    cols = [
-        bucket.label("month"),
-        deal.currency,
-        func.count(),
-        func.sum(deal.value_minor),
-        func.sum(_worth(deal, probabilities)),
-    ]
+    cols = [bucket.label("month"), deal.currency, *sums]
     group = [bucket, deal.currency]
     if owner is not None:
         cols.insert(0, owner)
         group.insert(0, owner)
     stmt = select(*cols).where(*where).group_by(*group)
     found = run.rows(stmt) if probabilities else []
+    if owner is not None and not from_deals:  # no owner is 0 in the rollup
+        found = [(row[0] or None, *row[1:]) for row in found]
     owners = key_names(run.session, "owner", {r[0] for r in found}) if owner is not None else {}
 
     def order(row: Any) -> tuple[Any, ...]:
@@ -248,6 +273,46 @@ def forecast(
         chart_title="Weighted value by expected close",
         statements=run.statements,
     )
+
+
+class _OpenDeals:
+    """`deal_open_rollup` summed per expected close day, currency (and owner), with the
+    columns the forecast reads named as the deal's are: an expected close of NO_CLOSE reads
+    as none; an owner of 0 stays 0 (mapped after)."""
+
+    def __init__(self, by_owner: bool, stage_ids: list[int], currency: str | None) -> None:
+        from sqlalchemy import literal, null
+
+        from crm_cli.store.rollups import NO_CLOSE
+
+        roll = DealOpenRollup.__table__.c  # type: ignore[attr-defined]
+        keys = [roll.owner_id] if by_owner else []
+        keys += [roll.expected_close, roll.currency]
+        where = [roll.stage_id.in_(stage_ids)]
+        if currency is not None:
+            where.append(roll.currency == currency)
+        daily = (
+            select(
+                *keys,
+                func.sum(roll.n).label("n"),
+                func.sum(roll.value_minor).label("value_minor"),
+                func.sum(roll.worth_minor).label("worth_minor"),
+            )
+            .where(*where)
+            .group_by(*keys)
+            .subquery("open_deals")
+        )
+        self.currency = daily.c.currency
+        self.owner_id = daily.c.owner_id if by_owner else None
+        self.n, self.value_minor, self.worth_minor = (
+            daily.c.n,
+            daily.c.value_minor,
+            daily.c.worth_minor,
+        )
+        none = literal(date.fromisoformat(NO_CLOSE), roll.expected_close.type)
+        self.expected_close = case(
+            (daily.c.expected_close == none, null()), else_=daily.c.expected_close
+        )
 
 
 def _text_type() -> Any:

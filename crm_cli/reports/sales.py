@@ -10,9 +10,11 @@ an even count), computed with window functions in the database.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, or_, select
 
 from crm_cli.reports.base import (
     Period,
@@ -26,7 +28,8 @@ from crm_cli.reports.base import (
     ratio,
 )
 from crm_cli.reports.keys import check_by, deal_key, key_names
-from crm_cli.store.sales import Deal
+from crm_cli.store.sales import Deal, DealCloseRollup
+from crm_cli.store.types import UTCDateTime
 
 BY = ("owner", "month", "quarter", "source", "pipeline")
 
@@ -46,69 +49,33 @@ def sales(
     by: str | None = None,
     pipeline_id: int | None = None,
     currency: str | None = None,
+    from_deals: bool = False,
 ) -> Result:
+    """The report, read from `deal_close_rollup` (or with `from_deals`, from the deals
+    themselves: the definition the rollup must agree with)."""
     check_by(by, BY)
     deal = Deal.__table__.c  # type: ignore[attr-defined]
-    where = [
+    closed = [
         deal.deleted_at.is_(None),
         deal.status.in_(("won", "lost")),
         deal.closed_at.is_not(None),
-        *period.within(deal.closed_at),
     ]
     if pipeline_id is not None:
-        where.append(deal.pipeline_id == pipeline_id)
+        closed.append(deal.pipeline_id == pipeline_id)
     if currency is not None:
-        where.append(deal.currency == currency)
+        closed.append(deal.currency == currency)
+    where = [*closed, *period.within(deal.closed_at)]
 
-    span = None
-    if by in ("month", "quarter") and (period.first is None or period.last is None):
-        low, high = run.rows(
-            select(func.min(deal.closed_at), func.max(deal.closed_at)).where(*where)
-        )[0]
-        if low is not None:
-            from crm_cli.store.types import UTCDateTime
-
-            conv = UTCDateTime().process_result_value
-            dialect = run.session.get_bind().dialect
-            span = (
-                local_day(conv(low, dialect), period.tz),
-                local_day(conv(high, dialect), period.tz),
-            )
-
-    cycle = func.round(days_between(run.dialect, deal.created_at, deal.closed_at))
-    base = select(
-        deal.status.label("status"),
-        deal.value_minor.label("value_minor"),
-        deal.currency.label("currency"),
-        cycle.label("cycle"),
-    ).where(*where)
-    base, _ = deal_key(base, by, deal.closed_at, period, span)
-    closed = base.subquery("closed")
-    won = closed.c.status == "won"
-
-    # One pass for the counts and values, one for the won deals' cycles as a histogram of
-    # whole days: the mean and the exact median come from a few hundred (days, count) rows
-    # instead of sorting every deal.
-    totals = run.rows(
-        select(
-            closed.c.key,
-            closed.c.status,
-            closed.c.currency,
-            func.count(),
-            func.sum(closed.c.value_minor),
-        ).group_by(closed.c.key, closed.c.status, closed.c.currency)
-    )
-    histogram = run.rows(
-        select(closed.c.key, closed.c.cycle, func.count())
-        .where(won)
-        .group_by(closed.c.key, closed.c.cycle)
-    )
+    if from_deals:
+        totals, histogram, span = _from_deals(run, period, by, where)
+    else:
+        totals, histogram, span = _from_rollup(run, period, by, pipeline_id, currency, closed)
     counts_by: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
     values: list[tuple[Any, str, int]] = []
-    for key, status, cur, n, total in totals:
-        counts_by[key][0 if status == "won" else 1] += int(n)
+    for key, status, cur, n, value_sum in totals:
+        counts_by[key][0 if status == "won" else 1] += n
         if status == "won":
-            values.append((key, cur, int(total or 0)))
+            values.append((key, cur, value_sum))
     days_by: dict[Any, list[tuple[float, int]]] = defaultdict(list)
     for key, days, n in histogram:
         if days is not None:
@@ -121,8 +88,8 @@ def sales(
     medians = [(key, m) for key, (_a, m) in cycles.items()]
 
     won_by: dict[Any, dict[str, int]] = defaultdict(dict)
-    for key, cur, total in values:
-        won_by[key][cur] = int(total or 0)
+    for key, cur, amount in values:
+        won_by[key][cur] = amount
     median_by = {key: float(m) for key, m in medians if m is not None}
     names = key_names(run.session, by, {row[0] for row in counts})
     items = []
@@ -177,6 +144,62 @@ def sales(
         chart=chart,
         chart_title="Won deals" + (f" by {by}" if by else ""),
         statements=run.statements,
+    )
+
+
+Totals = list[tuple[Any, str, str, int, int]]  # (key, status, currency, count, value)
+Histogram = list[tuple[Any, float, int]]  # (key, cycle days, won deals)
+
+
+def _from_deals(
+    run: Runner, period: Period, by: str | None, where: list[Any]
+) -> tuple[Totals, Histogram, tuple[date, date] | None]:
+    """Counts, values and the cycle histogram from the closed deals, one row each."""
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    span: tuple[date, date] | None = None
+    if by in ("month", "quarter") and (period.first is None or period.last is None):
+        low, high = run.rows(
+            select(func.min(deal.closed_at), func.max(deal.closed_at)).where(*where)
+        )[0]
+        if low is not None:
+            conv = UTCDateTime().process_result_value
+            dialect = run.session.get_bind().dialect
+            first = local_day(conv(low, dialect), period.tz)
+            last = local_day(conv(high, dialect), period.tz)
+            span = (first, last) if first and last else None
+
+    cycle = func.round(days_between(run.dialect, deal.created_at, deal.closed_at))
+    base = select(
+        deal.status.label("status"),
+        deal.value_minor.label("value_minor"),
+        deal.currency.label("currency"),
+        cycle.label("cycle"),
+    ).where(*where)
+    base, _ = deal_key(base, by, deal.closed_at, period, span)
+    closed = base.subquery("closed")
+    won = closed.c.status == "won"
+
+    # One pass for the counts and values, one for the won deals' cycles as a histogram of
+    # whole days: the mean and the exact median come from a few hundred (days, count) rows
+    # instead of sorting every deal.
+    totals = run.rows(
+        select(
+            closed.c.key,
+            closed.c.status,
+            closed.c.currency,
+            func.count(),
+            func.sum(closed.c.value_minor),
+        ).group_by(closed.c.key, closed.c.status, closed.c.currency)
+    )
+    histogram = run.rows(
+        select(closed.c.key, closed.c.cycle, func.count())
+        .where(won)
+        .group_by(closed.c.key, closed.c.cycle)
+    )
+    return (
+        [(k, st, cur, int(n), int(v or 0)) for k, st, cur, n, v in totals],
+        [(k, float(d), int(n)) for k, d, n in histogram if d is not None],
+        span,
     )
 
 
@@ -265,3 +288,260 @@ def _working(item: dict[str, Any], period: Period) -> list[str]:
     else:
         lines.append("sales cycle — (no won deals in the period)")
     return lines
+
+
+# Reading the rollup. Its rows are UTC days; a period's bounds and its months are local, so a
+# bound that is not a UTC midnight splits a day. Each such day is counted whole in the bucket
+# (month, quarter, the period, or outside it) that holds its noon, and the deals of the part
+# that belongs elsewhere - the hours of the zone's offset, at most half a day - are read from
+# the deals and moved: added to their bucket, taken from the one the day was counted in.
+
+_DAY = timedelta(days=1)
+_HALF_DAY = timedelta(hours=12)
+
+
+def _utc_day(instant: datetime) -> date:
+    return instant.astimezone(UTC).date()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, dtime(0), UTC)
+
+
+def _noon_day(bound: datetime) -> date:
+    """The first UTC day whose noon is at or after `bound`."""
+    day = _utc_day(bound - _HALF_DAY)
+    return day if _midnight(day) + _HALF_DAY >= bound else day + _DAY
+
+
+def _from_rollup(
+    run: Runner,
+    period: Period,
+    by: str | None,
+    pipeline_id: int | None,
+    currency: str | None,
+    closed: list[Any],
+) -> tuple[Totals, Histogram, tuple[date, date] | None]:
+    """What `_from_deals` returns, from the rollup (and the deals of split days' parts).
+    `closed` are the conditions on a deal that the rollup's rows stand for."""
+    roll = DealCloseRollup.__table__.c  # type: ignore[attr-defined]
+    filters: list[Any] = []
+    if pipeline_id is not None:
+        filters.append(roll.pipeline_id == pipeline_id)
+    if currency is not None:
+        filters.append(roll.currency == currency)
+
+    span = None
+    bounds: list[tuple[Any, datetime | None, datetime | None]]  # (key, from, to) buckets
+    if by in ("month", "quarter"):
+        first, last = period.first, period.last
+        if first is None or last is None:
+            span = _span(run, period, filters, closed)
+            if span is None:
+                return [], [], None
+            first, last = first or span[0], last or span[1]
+        bounds = list(month_bounds(first, last, 1 if by == "month" else 3, period.tz))
+    else:
+        bounds = [("all", period.start, period.end)]
+
+    # The bucket edges and, for each, the first UTC day counted after it.
+    # A quarter may start before the period and end after it: the period's own bounds win.
+    edges = [bounds[0][1], *[hi for _k, _lo, hi in bounds]]
+    if period.start is not None:
+        edges[0] = period.start
+    if period.end is not None:
+        edges[-1] = period.end
+    days = [None if e is None else _noon_day(e) for e in edges]
+    conditions = list(filters)
+    if days[0] is not None:
+        conditions.append(roll.close_day >= days[0])
+    if days[-1] is not None:
+        conditions.append(roll.close_day < days[-1])
+    # One pass: counts and values per key, status, currency and cycle length; the totals and
+    # the won deals' cycle histogram both come from its rows.
+    if by in ("month", "quarter"):
+        # Days first (a few thousand rows), then each day's month by one CASE.
+        daily = (
+            select(
+                roll.close_day,
+                roll.status,
+                roll.currency,
+                roll.cycle_days,
+                func.sum(roll.n).label("n"),
+                func.sum(roll.value_minor).label("value_minor"),
+            )
+            .where(*conditions)
+            .group_by(roll.close_day, roll.status, roll.currency, roll.cycle_days)
+            .subquery("daily")
+        )
+        key: Any = case(
+            *[
+                (daily.c.close_day < day, k)
+                for (k, _lo, _hi), day in zip(bounds, days[1:], strict=True)
+            ],
+            else_=None,
+        ).label("key")
+        stmt = select(
+            key,
+            daily.c.status,
+            daily.c.currency,
+            daily.c.cycle_days,
+            func.sum(daily.c.n),
+            func.sum(daily.c.value_minor),
+        ).group_by(key, daily.c.status, daily.c.currency, daily.c.cycle_days)
+    else:
+        if by is None:
+            key = literal("all")
+        else:
+            key = {"owner": roll.owner_id, "source": roll.source, "pipeline": roll.pipeline_id}[by]
+        key = key.label("key")
+        stmt = (
+            select(
+                key,
+                roll.status,
+                roll.currency,
+                roll.cycle_days,
+                func.sum(roll.n),
+                func.sum(roll.value_minor),
+            )
+            .where(*conditions)
+            .group_by(key, roll.status, roll.currency, roll.cycle_days)
+        )
+    totals: dict[tuple[Any, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    histogram: dict[tuple[Any, float], int] = defaultdict(int)
+    for k, status, cur, cycle, n, value in run.rows(stmt):
+        k = _rollup_key(by, k)
+        entry = totals[(k, status, cur)]
+        entry[0] += int(n)
+        entry[1] += int(value or 0)
+        if status == "won":
+            histogram[(k, float(cycle))] += int(n)
+
+    # The parts of split days counted in the wrong bucket: (from, to, belongs to, counted in).
+    keys = [None, *[k for k, _lo, _hi in bounds], None]
+    moves: list[tuple[datetime, datetime, Any, Any]] = []
+    for i, (edge, day) in enumerate(zip(edges, days, strict=True)):
+        if edge is None or day is None or _midnight(_utc_day(edge)) == edge:
+            continue
+        before, after = keys[i], keys[i + 1]
+        if day == _utc_day(edge):  # the day is counted after the edge; its start is before
+            moves.append((_midnight(day), edge, before, after))
+        else:  # counted before the edge; its end is after
+            moves.append((edge, _midnight(day), after, before))
+    if moves:
+        _move(run, by, closed, moves, totals, histogram)
+    return (
+        [(k, st, cur, n, v) for (k, st, cur), (n, v) in totals.items() if n > 0],
+        [(k, d, n) for (k, d), n in histogram.items() if n > 0],
+        span,
+    )
+
+
+def _rollup_key(by: str | None, key: Any) -> Any:
+    """The rollup's key as the deals give it: no owner is 0 there, no source ""."""
+    if (by == "owner" and key == 0) or (by == "source" and key == ""):
+        return None
+    return key
+
+
+def _move(
+    run: Runner,
+    by: str | None,
+    closed: list[Any],
+    moves: list[tuple[datetime, datetime, Any, Any]],
+    totals: dict[tuple[Any, str, str], list[int]],
+    histogram: dict[tuple[Any, float], int],
+) -> None:
+    """Move the deals closed in each (from, to) part from the bucket they were counted in to
+    the one they belong to (None: outside the period)."""
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    part = case(
+        *[
+            ((deal.closed_at >= lo) & (deal.closed_at < hi), i)
+            for i, (lo, hi, _to, _from) in enumerate(moves)
+        ],
+        else_=None,
+    ).label("part")
+    column = {
+        "owner": deal.owner_id,
+        "source": deal.source,
+        "pipeline": deal.pipeline_id,
+    }.get(by or "", literal("all"))
+    cycle = func.round(days_between(run.dialect, deal.created_at, deal.closed_at))
+    rows = run.rows(
+        select(
+            part,
+            column,
+            deal.status,
+            deal.currency,
+            cycle,
+            func.count(),
+            func.sum(deal.value_minor),
+        )
+        .where(
+            *closed,
+            or_(*[(deal.closed_at >= lo) & (deal.closed_at < hi) for lo, hi, _t, _f in moves]),
+        )
+        .group_by(part, column, deal.status, deal.currency, cycle)
+    )
+    monthly = by in ("month", "quarter")
+    for i, own, status, cur, days, n, value in rows:
+        _lo, _hi, to, frm = moves[int(i)]
+        for bucket, sign in ((to, 1), (frm, -1)):
+            if bucket is None:
+                continue
+            key = bucket if monthly else own
+            entry = totals[(key, status, cur)]
+            entry[0] += sign * int(n)
+            entry[1] += sign * int(value or 0)
+            if status == "won" and days is not None:
+                histogram[(key, float(days))] += sign * int(n)
+
+
+def _span(
+    run: Runner, period: Period, filters: list[Any], closed: list[Any]
+) -> tuple[date, date] | None:
+    """The local days of the first and last close in the period (one end of it open), or None
+    when nothing closed in it: the rollup finds the UTC days, the deals of those days the
+    times."""
+    roll = DealCloseRollup.__table__.c  # type: ignore[attr-defined]
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    conditions = list(filters)
+    if period.start is not None:
+        conditions.append(roll.close_day >= _utc_day(period.start))
+    if period.end is not None:
+        conditions.append(roll.close_day <= _utc_day(period.end - timedelta(microseconds=1)))
+    low_day, high_day = run.rows(
+        select(func.min(roll.close_day), func.max(roll.close_day)).where(*conditions)
+    )[0]
+    if low_day is None:
+        return None
+    where = [*closed, *period.within(deal.closed_at)]
+
+    def day_edge(agg: Any, day: date) -> datetime | None:
+        value = run.rows(
+            select(agg(deal.closed_at)).where(
+                *where,
+                deal.closed_at >= _midnight(day),
+                deal.closed_at < _midnight(day + _DAY),
+            )
+        )[0][0]
+        return UTCDateTime().process_result_value(value, run.session.get_bind().dialect)
+
+    first, last = period.first, period.last
+    if first is None:
+        low = day_edge(func.min, _as_date(low_day))
+        if low is None:
+            return None
+        first = local_day(low, period.tz)
+    if last is None:
+        high = day_edge(func.max, _as_date(high_day))
+        if high is None:
+            return None
+        last = local_day(high, period.tz)
+    assert first is not None and last is not None
+    return first, last
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -18,8 +18,8 @@ field object; times are UTC with microseconds (`2026-11-24T02:11:04.123456+00:00
 databases are byte-identical, and restoring one and archiving again gives the same bytes.
 
 Left out: the change journal (its entries describe changes to records, not records; a restore
-starts a new history) and what the database derives itself (the SQLite full-text tables, kept
-by triggers as the rows go in).
+starts a new history) and what the database derives itself (the SQLite full-text tables and
+the report rollups, kept by triggers as the rows go in).
 
 Restore goes into an empty database only (see `empty_problem`): nothing to merge, nothing to
 overwrite, in one transaction, with PostgreSQL's id sequences moved past the restored ids.
@@ -72,7 +72,10 @@ TABLES = (
     "remind_run",
     "reminder_delivery",
 )
-NOT_ARCHIVED = ("change_set", "change_entry")
+# Derived by the database from the deals (crm_cli/store/rollups.py): its triggers fill these
+# again as `import all` inserts the deals, so an archive does not carry them.
+DERIVED = ("deal_close_rollup", "deal_open_rollup", "customer_won_rollup")
+NOT_ARCHIVED = ("change_set", "change_entry", *DERIVED)
 
 # What a new database is given by its migrations (and by opening it: the current user).
 # Restoring replaces these; anything else present means the database is in use.

@@ -20,6 +20,7 @@ import crm_cli.store.models
 import crm_cli.store.sales  # noqa: F401  (registers the sales and journal tables)
 from crm_cli.errors import DatabaseError
 from crm_cli.store.migrate import lock_for_migration
+from crm_cli.store.rollups import restore_sqlite_triggers
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -50,6 +51,9 @@ def run_migrations_online() -> None:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             _pragma(connection, "PRAGMA foreign_keys = OFF")
+            # A table rebuild's rename must not refuse the report rollups' triggers, which
+            # name other tables (crm_cli/store/rollups.py); they are put back after.
+            _pragma(connection, "PRAGMA legacy_alter_table = ON")
         try:
             context.configure(
                 connection=connection,
@@ -67,9 +71,11 @@ def run_migrations_online() -> None:
                 # Another process may have migrated while this one waited for the lock.
                 context.run_migrations()
                 if sqlite:
+                    restore_sqlite_triggers(connection)
                     check_foreign_keys(connection)
         finally:
             if sqlite:
+                _pragma(connection, "PRAGMA legacy_alter_table = OFF")
                 _pragma(connection, "PRAGMA foreign_keys = ON")
         if sqlite:
             connection.execute(text("PRAGMA optimize"))
