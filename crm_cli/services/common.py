@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, insert, select
@@ -238,6 +238,9 @@ class TimeText:
         self.now = now or datetime.now(UTC)
         self._naive_now = self.now.astimezone(UTC).replace(tzinfo=None)
         self._hours: dict[str, tuple[str | None, Any, str]] = {}
+        self._today = self._naive_now.date()
+        self._clock = self._naive_now.time().isoformat(timespec="microseconds")
+        self._days: dict[str, int] = {}
         if dialect != "sqlite":
             self.local = self._local_aware  # type: ignore[method-assign]
             self.days_since = self._days_aware  # type: ignore[method-assign]
@@ -281,6 +284,15 @@ class TimeText:
         return (text[:13] if whole else None), offset, text[19:]
 
     def days_since(self, value: Any) -> int:
+        # SQLite's stored form, "YYYY-MM-DD HH:MM:SS.ffffff": the days between the dates, one
+        # fewer when the time of day is past now's (compared as text, same form).
+        if len(value) == 26 and value[10] == " ":
+            day = value[:10]
+            try:
+                between = self._days[day]
+            except KeyError:
+                between = self._days[day] = (self._today - date.fromisoformat(day)).days
+            return max(0, between - 1 if value[11:] > self._clock else between)
         return max(0, (self._naive_now - datetime.fromisoformat(value)).days)
 
     def _local_aware(self, value: Any) -> str | None:
@@ -315,7 +327,7 @@ class RecordStream:
     """Every record of a listing, read from the database a chunk at a time as it is iterated
     (once): an iterable of record dicts, like a page's list.
 
-    A listing that knows how to write its records' JSON text straight from the rows (the same
+    A listing that can read its records' ids alone offers `id_blocks` (for `--ids`). A listing that knows how to write its records' JSON text straight from the rows (the same
     text `json.dumps` gives for the dict, in compact form) also offers `json_blocks`: the text
     of each chunk's records joined with ",\\n", which the JSON writer uses instead of building
     a dict per row and encoding it (at a million rows, most of the time a listing takes)."""
@@ -325,10 +337,12 @@ class RecordStream:
         parts: Callable[[], Iterator[Sequence[Any]]],
         records: Callable[[Sequence[Any]], list[dict[str, Any]]],
         json_block: Callable[[Sequence[Any]], str] | None = None,
+        id_parts: Callable[[], Iterator[Sequence[int]]] | None = None,
     ) -> None:
         self._parts = parts
         self._records = records
         self._json_block = json_block
+        self._id_parts = id_parts
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         build = self._records
@@ -338,6 +352,18 @@ class RecordStream:
     @property
     def has_json(self) -> bool:
         return self._json_block is not None
+
+    @property
+    def has_ids(self) -> bool:
+        return self._id_parts is not None
+
+    def id_blocks(self) -> Iterator[str]:
+        """The records' ids, one a line, a chunk per string: read alone (from an index that
+        holds them, where the listing has one), without the records (see `--ids`)."""
+        assert self._id_parts is not None
+        for ids in self._id_parts():
+            if ids:
+                yield "\n".join(map(str, ids)) + "\n"
 
     def json_blocks(self) -> Iterator[str]:
         """The records' compact JSON, one string per chunk (see the class)."""

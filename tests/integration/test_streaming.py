@@ -276,3 +276,55 @@ def test_every_filter_streams_what_its_page_shows(
     paged = crm.json("deal", "list", *filters, "--limit", "100", "--json")
     assert streamed == paged
     assert streamed, filters
+
+
+def test_streamed_json_csv_and_ids_are_what_a_page_gives(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`deal list --all --json|--csv|--ids` (names, tags and ids read a chunk of deals at a
+    time, names kept across chunks) give what a page of the same listing gives, parsed: with
+    tags, a contact with custom fields and one removed since, CJK titles, three currencies,
+    owners, removed deals; over several chunks and with the name cache starting again."""
+    from crm_cli.services import common, deal_views
+
+    monkeypatch.setattr(common, "RECORDS_CHUNK", 3)
+    monkeypatch.setattr(deal_views, "_NAMES_KEPT", 2)
+    crm.ok("company", "add", "北京科技")
+    crm.ok("contact", "add", "张伟", "--email", "zw@example.cn", "--company", "北京科技",
+           "--field", "tier=gold")  # fmt: skip
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@example.com")
+    crm.ok("contact", "add", "Gone Soon", "--email", "gone@example.com")
+    for i, (title, value, currency, contact) in enumerate(
+        [
+            ("报价 一", "12000.55", "EUR", "zw@example.cn"),
+            ("Renewal", "1500", "JPY", "ana@example.com"),
+            ("Dinar", "12.345", "BHD", "gone@example.com"),
+            ("見積もり", "99", "EUR", "ana@example.com"),
+            ("Plain", "0.5", "EUR", None),
+            ("Quote \"x\" \\", "7", "JPY", "zw@example.cn"),
+            ("Old", "3", "EUR", "ana@example.com"),
+        ]
+    ):
+        args = ["deal", "add", title, "--value", value, "--currency", currency]
+        crm.ok(*args, *(["--contact", contact] if contact else []))
+        if i % 2 == 0:
+            crm.ok("deal", "edit", str(i + 1), "--tag", "b-tag", "--tag", "äpfel")
+    crm.ok("deal", "won", "2")
+    crm.ok("deal", "lost", "4", "--reason", "price")
+    crm.ok("deal", "rm", "7", "--yes")
+    crm.ok("contact", "rm", "gone@example.com", "--yes")
+    for filters in (["--status", "all"], ["--removed"], ["--tag", "äpfel", "--sort", "-value"]):
+        streamed = crm.json("deal", "list", *filters, "--all", "--json")
+        paged = crm.json("deal", "list", *filters, "--limit", "100", "--json")
+        assert streamed == paged, filters
+        csv_all = crm.ok("deal", "list", *filters, "--all", "--csv").out
+        csv_page = crm.ok("deal", "list", *filters, "--limit", "100", "--csv").out
+        assert list(csv.reader(io.StringIO(csv_all))) == list(csv.reader(io.StringIO(csv_page)))
+        ids = crm.ok("deal", "list", *filters, "--all", "--ids").out.split()
+        assert ids == [str(r["id"]) for r in paged]
+    everything = {r["id"]: r for r in crm.json("deal", "list", "--status", "all", "--all", "--json")}
+    assert sorted(everything) == [1, 2, 3, 4, 5, 6]
+    assert everything[1]["tags"] == ["b-tag", "äpfel"] and everything[1]["company"] == "北京科技"
+    assert everything[3]["contact"] == "Gone Soon" and everything[3]["value"] == 12.345
+    assert (everything[2]["value"], everything[2]["currency"]) == (1500, "JPY")
+    assert everything[6]["title"] == 'Quote "x" \\' and everything[5]["contact"] is None
