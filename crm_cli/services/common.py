@@ -239,8 +239,12 @@ class TimeText:
         self._naive_now = self.now.astimezone(UTC).replace(tzinfo=None)
         self._hours: dict[str, tuple[str | None, Any, str]] = {}
         self._today = self._naive_now.date()
-        self._clock = self._naive_now.time().isoformat(timespec="microseconds")
-        self._days: dict[str, int] = {}
+        # For writers that inline the common cases (see `json`, `days_since`): per UTC hour
+        # with a whole-hour offset, the JSON text around its minutes and seconds; per date, the
+        # days to today; and now's time of day in the stored form.
+        self.json_hours: dict[str, tuple[str, str]] = {}
+        self.day_counts: dict[str, int] = {}
+        self.clock = self._naive_now.time().isoformat(timespec="microseconds")
         if dialect != "sqlite":
             self.local = self._local_aware  # type: ignore[method-assign]
             self.days_since = self._days_aware  # type: ignore[method-assign]
@@ -263,6 +267,19 @@ class TimeText:
             except (OverflowError, ValueError):
                 pass
         return iso(datetime.fromisoformat(value).replace(tzinfo=UTC), self.tz)
+
+    def json(self, value: Any) -> str:
+        """`local(value)` as JSON text: `null`, or the time in quotes. On SQLite it notes the
+        value's hour in `json_hours` when its offset is whole hours: the JSON text of any time
+        in that hour is then `before + value[13:19] + after`."""
+        shown = self.local(value)
+        if shown is None:
+            return "null"
+        if value.__class__ is str:
+            prefix, _shift, suffix = self._hours[value[:13]]
+            if prefix is not None:
+                self.json_hours[value[:13]] = ('"' + prefix, suffix + '"')
+        return f'"{shown}"'
 
     def _hour(self, hour: str) -> tuple[str | None, Any, str]:
         """For the UTC hour `hour` ("YYYY-MM-DD HH"): the local "YYYY-MM-DDTHH" when the
@@ -289,10 +306,10 @@ class TimeText:
         if len(value) == 26 and value[10] == " ":
             day = value[:10]
             try:
-                between = self._days[day]
+                between = self.day_counts[day]
             except KeyError:
-                between = self._days[day] = (self._today - date.fromisoformat(day)).days
-            return max(0, between - 1 if value[11:] > self._clock else between)
+                between = self.day_counts[day] = (self._today - date.fromisoformat(day)).days
+            return max(0, between - 1 if value[11:] > self.clock else between)
         return max(0, (self._naive_now - datetime.fromisoformat(value)).days)
 
     def _local_aware(self, value: Any) -> str | None:

@@ -544,9 +544,14 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
             )
         return out
 
-    def when(value: Any) -> str:
-        shown = local(value)
-        return "null" if shown is None else f'"{shown}"'
+    json_time, json_hours, day_counts, clock = (
+        texts.json,
+        texts.json_hours,
+        texts.day_counts,
+        texts.clock,
+    )
+    # SQLite gives times as text ("YYYY-MM-DD HH:MM:SS.ffffff"); PostgreSQL as datetimes.
+    fast = dialect == "sqlite"
 
     # The JSON text of what many deals share, made once: a stage's (with its pipeline and the
     # deal's status), a contact's, a company's, an owner's.
@@ -596,10 +601,35 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                 company_texts, companies, "company", company_id
             )
             tags = tags_of.get(did)
+            # Times in an hour seen before (TimeText.json), inline: most of a million rows.
+            if fast and (hour := json_hours.get(created[:13])) and len(created) > 18:
+                created_text = hour[0] + created[13:19] + hour[1]
+            else:
+                created_text = json_time(created)
             # Most records were last changed when they were made, or closed then.
-            created_text = when(created)
-            updated_text = created_text if updated == created else when(updated)
-            closed_text = updated_text if closed == updated else when(closed)
+            if updated == created:
+                updated_text = created_text
+            elif fast and (hour := json_hours.get(updated[:13])) and len(updated) > 18:
+                updated_text = hour[0] + updated[13:19] + hour[1]
+            else:
+                updated_text = json_time(updated)
+            if closed == updated:
+                closed_text = updated_text
+            elif (
+                fast
+                and closed is not None
+                and (hour := json_hours.get(closed[:13]))
+                and len(closed) > 18
+            ):
+                closed_text = hour[0] + closed[13:19] + hour[1]
+            else:
+                closed_text = json_time(closed)
+            if fast and len(entered) == 26 and (between := day_counts.get(entered[:10])):
+                days = between - (entered[11:] > clock)
+                if days < 0:
+                    days = 0
+            else:
+                days = days_since(entered)
             add(
                 f'{{"id": {did}, "title": {quote(title)}, {contact_part}{company_part}'
                 f"{stage_part}"
@@ -614,10 +644,10 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                 f'"source": {"null" if source is None else quote(source)}, '
                 f'"external_id": {"null" if external_id is None else quote(external_id)}, '
                 f'"tags": {"[]" if tags is None else _tags_json(tags, quote)}, '
-                f'"days_in_stage": {days_since(entered)}, '
+                f'"days_in_stage": {days}, '
                 f'"created_at": {created_text}, "updated_at": {updated_text}, '
                 f'"closed_at": {closed_text}, '
-                f'"deleted_at": {"null" if deleted is None else when(deleted)}}}'
+                f'"deleted_at": {"null" if deleted is None else json_time(deleted)}}}'
             )
         return ",\n".join(lines)
 
