@@ -344,10 +344,12 @@ class RecordStream:
     """Every record of a listing, read from the database a chunk at a time as it is iterated
     (once): an iterable of record dicts, like a page's list.
 
-    A listing that can read its records' ids alone offers `id_blocks` (for `--ids`). A listing that knows how to write its records' JSON text straight from the rows (the same
+    A listing that knows how to write its records' JSON text straight from the rows (the same
     text `json.dumps` gives for the dict, in compact form) also offers `json_blocks`: the text
     of each chunk's records joined with ",\\n", which the JSON writer uses instead of building
-    a dict per row and encoding it (at a million rows, most of the time a listing takes)."""
+    a dict per row and encoding it (at a million rows, most of the time a listing takes). One
+    that can read its records' ids alone offers `id_blocks` (for `--ids`), and one that can
+    leave out costly keys, `for_keys` (for CSV)."""
 
     def __init__(
         self,
@@ -355,11 +357,21 @@ class RecordStream:
         records: Callable[[Sequence[Any]], list[dict[str, Any]]],
         json_block: Callable[[Sequence[Any]], str] | None = None,
         id_parts: Callable[[], Iterator[Sequence[int]]] | None = None,
+        records_with: Callable[[frozenset[str]], Callable[[Sequence[Any]], list[dict[str, Any]]]]
+        | None = None,
     ) -> None:
         self._parts = parts
         self._records = records
         self._json_block = json_block
         self._id_parts = id_parts
+        self._records_with = records_with
+
+    def for_keys(self, keys: Iterable[str]) -> Iterable[dict[str, Any]]:
+        """The records, holding at least `keys`: a listing may leave out what costs to make
+        and is not asked for (the times, for a CSV of a table's columns)."""
+        if self._records_with is None:
+            return self
+        return RecordStream(self._parts, self._records_with(frozenset(keys)))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         build = self._records

@@ -11,7 +11,7 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -447,8 +447,8 @@ class _Details:
             known.update(self.raw.execute("SELECT id, name FROM tag").fetchall())  # type: ignore[union-attr]
         for deal_id, tag_id in links:
             tags.setdefault(deal_id, []).append(known[tag_id])
-        for names in tags.values():
-            names.sort()
+        for listed in tags.values():
+            listed.sort()
         return tags
 
 
@@ -487,17 +487,17 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
 
     def id_parts() -> Iterator[Sequence[int]]:
         for query in queries:
-            ids = query.with_only_columns(col(Deal.id), maintain_column_froms=True)
+            ids: Any = query.with_only_columns(col(Deal.id), maintain_column_froms=True)
             result = session.connection().execute(
                 ids.execution_options(yield_per=common.RECORDS_CHUNK)
             )
             for part in result.partitions():
                 yield [row[0] for row in part]
 
-    def day(value: Any) -> str | None:
+    def day(value: Any) -> Any:
         return value if value is None or value.__class__ is str else value.isoformat()
 
-    def build(part: Sequence[Any]) -> list[dict[str, Any]]:
+    def build(part: Sequence[Any], times: bool = True) -> list[dict[str, Any]]:
         tags_of = details.read(part)
         out = []
         for (
@@ -536,13 +536,21 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                     "external_id": external_id,
                     "tags": tags_of.get(did, []),
                     "days_in_stage": days_since(entered),
-                    "created_at": local(created),
-                    "updated_at": local(updated),
-                    "closed_at": local(closed),
-                    "deleted_at": local(deleted),
                 }
             )
+            if times:
+                out[-1].update(
+                    created_at=local(created),
+                    updated_at=local(updated),
+                    closed_at=local(closed),
+                    deleted_at=local(deleted),
+                )
         return out
+
+    def records_with(keys: frozenset[str]) -> Callable[[Sequence[Any]], list[dict[str, Any]]]:
+        if keys & {"created_at", "updated_at", "closed_at", "deleted_at"}:
+            return build
+        return lambda part: build(part, times=False)
 
     json_time, json_hours, day_counts, clock = (
         texts.json,
@@ -558,7 +566,7 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
     stage_texts: dict[tuple[int, int, str], tuple[str, bool, int]] = {}
     contact_texts: dict[int | None, str] = {None: '"contact_id": null, "contact": null, '}
     company_texts: dict[int | None, str] = {None: '"company_id": null, "company": null, '}
-    owner_texts = {
+    owner_texts: dict[int | None, str] = {
         None: '"owner_id": null, "owner": null, ',
         **{i: f'"owner_id": {i}, "owner": {n}, ' for i, n in owners_json.items()},
     }
@@ -651,7 +659,7 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
             )
         return ",\n".join(lines)
 
-    return common.RecordStream(parts, build, json_block, id_parts)
+    return common.RecordStream(parts, build, json_block, id_parts, records_with)
 
 
 def _owner_text(owner_id: int) -> str:

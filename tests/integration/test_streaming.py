@@ -301,7 +301,7 @@ def test_streamed_json_csv_and_ids_are_what_a_page_gives(
             ("Dinar", "12.345", "BHD", "gone@example.com"),
             ("見積もり", "99", "EUR", "ana@example.com"),
             ("Plain", "0.5", "EUR", None),
-            ("Quote \"x\" \\", "7", "JPY", "zw@example.cn"),
+            ('Quote "x" \\', "7", "JPY", "zw@example.cn"),
             ("Old", "3", "EUR", "ana@example.com"),
         ]
     ):
@@ -322,7 +322,9 @@ def test_streamed_json_csv_and_ids_are_what_a_page_gives(
         assert list(csv.reader(io.StringIO(csv_all))) == list(csv.reader(io.StringIO(csv_page)))
         ids = crm.ok("deal", "list", *filters, "--all", "--ids").out.split()
         assert ids == [str(r["id"]) for r in paged]
-    everything = {r["id"]: r for r in crm.json("deal", "list", "--status", "all", "--all", "--json")}
+    everything = {
+        r["id"]: r for r in crm.json("deal", "list", "--status", "all", "--all", "--json")
+    }
     assert sorted(everything) == [1, 2, 3, 4, 5, 6]
     assert everything[1]["tags"] == ["b-tag", "äpfel"] and everything[1]["company"] == "北京科技"
     assert everything[3]["contact"] == "Gone Soon" and everything[3]["value"] == 12.345
