@@ -443,6 +443,26 @@ def stream(
         yield from build([make(row) for row in part])
 
 
+def driver_parts(session: Session, statement: Any, size: int | None = None) -> Iterator[Any]:
+    """The rows of `statement` (Core, on the session's connection and transaction), `size`
+    (default RECORDS_CHUNK) at a time. On SQLite they are the driver's own tuples, with no
+    result processing: for statements whose columns need none (numbers and text, times read
+    as text); a Row object a row cost as much as SQLite reading it. On PostgreSQL, a
+    server-side cursor's rows."""
+    size = size or RECORDS_CHUNK
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield from connection.execute(statement.execution_options(yield_per=size)).partitions()
+        return
+    result = connection.execute(statement)
+    cursor = result.cursor
+    try:
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        result.close()
+
+
 def count_upto(session: Session, query: Select[Any], cap: int) -> tuple[int, bool]:
     """How many rows `query` matches, counting no further than `cap`: (count, more than cap)."""
     from sqlalchemy import func, literal

@@ -94,6 +94,7 @@ class DealFilter:
     sort: str | None = None
     limit: int | None = 50
     no_next_step: bool = False  # only deals with no open follow-up (nothing scheduled)
+    totals: bool = True  # False: no totals (`--ids` prints none; at a million deals, 0.2 s)
 
 
 def _min_value(text: str) -> ColumnElement[bool]:
@@ -319,7 +320,10 @@ def list_deals(ctx: Context, session: Session, flt: DealFilter) -> DealPage:
     board = load_board(session)
     conds, stages = _conditions(ctx, session, flt, board)
     cap = None if flt.limit is None else common.COUNT_CAP
-    totals, per_stage = _totals(session, conds, board, cap)
+    if flt.totals or flt.limit is not None:
+        totals, per_stage = _totals(session, conds, board, cap)
+    else:
+        totals, per_stage = {"count": None, "by_currency": []}, None
     shown = per_stage if per_stage is not None else {s.id or 0: 1 for s in stages}
     pipelines = len({board.stages[sid].pipeline_id for sid in shown})
     # Removed deals: the latest removed first (what was just removed is what is wanted back),
@@ -339,9 +343,11 @@ def list_deals(ctx: Context, session: Session, flt: DealFilter) -> DealPage:
     def build(part: Sequence[Deal]) -> list[dict[str, Any]]:
         return records(session, part, board)
 
-    total, more = int(totals["count"]), bool(totals.get("more"))
     if flt.limit is None:
-        return DealPage(stream_deals(session, board, queries), total, totals, pipelines=pipelines)
+        count = totals["count"]
+        rows = stream_deals(session, board, queries)
+        return DealPage(rows, None if count is None else int(count), totals, pipelines=pipelines)
+    total, more = int(totals["count"]), bool(totals.get("more"))
     deals: list[Deal] = []
     for query in queries:
         left = flt.limit - len(deals)
@@ -354,106 +360,71 @@ def list_deals(ctx: Context, session: Session, flt: DealFilter) -> DealPage:
 # --- streaming every match ---------------------------------------------------------------------
 #
 # A script's `deal list --all --json` may list a million deals. Each is read as one plain row
-# of the deal table alone, in the listing's order. What a record names besides (the contact,
-# the company, the tags) is read a chunk of deals at a time with one bind parameter for the
-# chunk (common.among), contacts and companies kept once read: joining them, and gathering the
-# tags by a subquery, made SQLite step three more b-trees a row, half of the time a listing
-# took. The stage, pipeline and owner names come from lookups made once, and the times are
+# of one statement (the contact's and company's names joined in, the tags gathered by a
+# subquery), with the stage, pipeline and owner names from lookups made once, and the times
 # converted to the user's zone through a cache of each hour's offset. The record is the one
 # `deals.deal_record` makes, key for key; its JSON text is built straight from the row.
 
-# Names kept once read, per kind: past this many the cache starts again (memory stays flat).
-_NAMES_KEPT = 200_000
+_TAG_SEP = "\x1f"  # a tag holds no control character (common.clean_tag)
 
 
-def _row_query(query: Select[Any]) -> Any:
-    """`query` (select(Deal), filtered and ordered) reading the columns a record needs from the
-    deal table alone. Times and dates come as the driver gives them (text on SQLite), not
-    through the ORM types."""
+def _tags_sql(dialect: str) -> Any:
+    """The deal's tag names in one text, separated by _TAG_SEP, ordered by name (None: no tag)."""
+    from sqlalchemy import literal_column
+
+    if dialect == "postgresql":
+        return literal_column(
+            "(SELECT string_agg(tag.name, chr(31) ORDER BY tag.name) FROM deal_tag"
+            " JOIN tag ON tag.id = deal_tag.tag_id WHERE deal_tag.deal_id = deal.id)"
+        )
+    # SQLite's group_concat keeps no promised order: the names are sorted when read.
+    return literal_column(
+        "(SELECT group_concat(tag.name, char(31)) FROM deal_tag"
+        " JOIN tag ON tag.id = deal_tag.tag_id WHERE deal_tag.deal_id = deal.id)"
+    )
+
+
+def _row_query(query: Select[Any], dialect: str) -> Any:
+    """`query` (select(Deal), filtered and ordered) reading the columns a record needs. Times
+    and dates come as the driver gives them (text on SQLite), not through the ORM types."""
     from sqlalchemy import String, type_coerce
+
+    from crm_cli.store.models import Company, Contact
 
     def raw(column: Any) -> Any:
         return type_coerce(col(column), String)
 
-    return query.with_only_columns(
-        col(Deal.id),
-        col(Deal.title),
-        col(Deal.contact_id),
-        col(Deal.company_id),
-        col(Deal.pipeline_id),
-        col(Deal.stage_id),
-        col(Deal.status),
-        col(Deal.value_minor),
-        col(Deal.currency),
-        col(Deal.probability),
-        raw(Deal.expected_close),
-        col(Deal.lost_reason),
-        col(Deal.owner_id),
-        col(Deal.source),
-        col(Deal.external_id),
-        raw(Deal.stage_entered_at),
-        raw(Deal.created_at),
-        raw(Deal.updated_at),
-        raw(Deal.closed_at),
-        raw(Deal.deleted_at),
-        maintain_column_froms=True,
-    )
-
-
-class _Details:
-    """The contact and company names and the tags of a chunk of deal rows, each read with one
-    statement for the chunk, its ids in one bind parameter (a JSON array read by `json_each` on
-    SQLite, an array on PostgreSQL). Straight on the DB-API connection (the session's, same
-    transaction): three statements a chunk through SQLAlchemy cost more than reading them."""
-
-    def __init__(self, session: Session, dialect: str) -> None:
-        self.raw = session.connection().connection.driver_connection
-        if dialect == "postgresql":
-            self.among = "= ANY(%s)"
-            self.ids: Any = list
-        else:
-            self.among = "IN (SELECT value FROM json_each(?))"
-            self.ids = _json_ids
-        self.contacts: dict[int, str] = {}
-        self.companies: dict[int, str] = {}
-        self._names = ((self.contacts, 2, "contact"), (self.companies, 3, "company"))
-        self.tag_names: dict[int, str] = {}
-
-    def _read(self, sql: str, ids: Sequence[int]) -> list[Any]:
-        return list(self.raw.execute(sql, (self.ids(ids),)).fetchall())  # type: ignore[union-attr]
-
-    def read(self, rows: Sequence[Any]) -> dict[int, list[str]]:
-        """Fills the names of the rows' contacts and companies; returns the rows' tags by deal
-        id, ordered by name (deals without tags are absent)."""
-        for names, at, table in self._names:
-            wanted = {row[at] for row in rows} - names.keys()
-            wanted.discard(None)
-            if not wanted:
-                continue
-            if len(names) + len(wanted) > _NAMES_KEPT:
-                names.clear()
-            names.update(
-                self._read(f"SELECT id, name FROM {table} WHERE id {self.among}", sorted(wanted))
-            )
-        links = self._read(
-            f"SELECT deal_id, tag_id FROM deal_tag WHERE deal_id {self.among}",
-            [row[0] for row in rows],
+    return (
+        query.with_only_columns(
+            col(Deal.id),
+            col(Deal.title),
+            col(Deal.contact_id),
+            col(Contact.name),
+            col(Deal.company_id),
+            col(Company.name),
+            col(Deal.pipeline_id),
+            col(Deal.stage_id),
+            col(Deal.status),
+            col(Deal.value_minor),
+            col(Deal.currency),
+            col(Deal.probability),
+            raw(Deal.expected_close),
+            col(Deal.lost_reason),
+            col(Deal.owner_id),
+            col(Deal.source),
+            col(Deal.external_id),
+            _tags_sql(dialect),
+            raw(Deal.stage_entered_at),
+            raw(Deal.created_at),
+            raw(Deal.updated_at),
+            raw(Deal.closed_at),
+            raw(Deal.deleted_at),
+            maintain_column_froms=False,
         )
-        tags: dict[int, list[str]] = {}
-        if not links:
-            return tags
-        known = self.tag_names
-        if any(tag_id not in known for _deal, tag_id in links):
-            known.update(self.raw.execute("SELECT id, name FROM tag").fetchall())  # type: ignore[union-attr]
-        for deal_id, tag_id in links:
-            tags.setdefault(deal_id, []).append(known[tag_id])
-        for listed in tags.values():
-            listed.sort()
-        return tags
-
-
-def _json_ids(ids: Sequence[int]) -> str:
-    return "[" + ",".join(map(str, ids)) + "]"
+        .select_from(Deal)
+        .outerjoin(Contact, col(Contact.id) == col(Deal.contact_id))
+        .outerjoin(Company, col(Company.id) == col(Deal.company_id))
+    )
 
 
 def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> common.RecordStream:
@@ -474,36 +445,34 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
     scales = {code: 10**exp for code, exp in money.EXPONENTS.items()}
     texts = common.TimeText(common.zone(session), dialect)
     local, days_since = texts.local, texts.days_since
-    details = _Details(session, dialect)
-    contacts, companies = details.contacts, details.companies
+    sqlite = dialect == "sqlite"
+
+    def tags_of(text: str | None) -> list[str]:
+        if text is None:
+            return []
+        names = text.split(_TAG_SEP)
+        return sorted(names) if sqlite else names
 
     def parts() -> Iterator[Sequence[Any]]:
         for query in queries:
-            # Core rows on the session's connection: the ORM's loading adds ~6 µs a row.
-            result = session.connection().execute(
-                _row_query(query).execution_options(yield_per=common.RECORDS_CHUNK)
-            )
-            yield from result.partitions()
+            # Plain rows: the ORM's loading added ~6 µs a row, a Row object ~2 µs.
+            yield from common.driver_parts(session, _row_query(query, dialect))
 
     def id_parts() -> Iterator[Sequence[int]]:
         for query in queries:
-            ids: Any = query.with_only_columns(col(Deal.id), maintain_column_froms=True)
-            result = session.connection().execute(
-                ids.execution_options(yield_per=common.RECORDS_CHUNK)
-            )
-            for part in result.partitions():
+            ids = query.with_only_columns(col(Deal.id), maintain_column_froms=True)
+            for part in common.driver_parts(session, ids):
                 yield [row[0] for row in part]
 
     def day(value: Any) -> Any:
         return value if value is None or value.__class__ is str else value.isoformat()
 
     def build(part: Sequence[Any], times: bool = True) -> list[dict[str, Any]]:
-        tags_of = details.read(part)
         out = []
         for (
-            did, title, contact_id, company_id, pipeline_id, stage_id, status, value_minor,
-            currency, own, close, lost_reason, owner_id, source, external_id, entered,
-            created, updated, closed, deleted,
+            did, title, contact_id, contact, company_id, company, pipeline_id, stage_id,
+            status, value_minor, currency, own, close, lost_reason, owner_id, source,
+            external_id, tags, entered, created, updated, closed, deleted,
         ) in part:  # fmt: skip
             stage_name, _quoted, is_open, stage_probability = stage_info[stage_id]
             probability = own if own is not None and is_open else stage_probability
@@ -514,9 +483,9 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                     "id": did,
                     "title": title,
                     "contact_id": contact_id,
-                    "contact": None if contact_id is None else contacts[contact_id],
+                    "contact": contact,
                     "company_id": company_id,
-                    "company": None if company_id is None else companies[company_id],
+                    "company": company,
                     "pipeline_id": pipeline_id,
                     "pipeline": pipelines[pipeline_id],
                     "stage": stage_name,
@@ -534,7 +503,7 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                     "owner": owners.get(owner_id or 0),
                     "source": source,
                     "external_id": external_id,
-                    "tags": tags_of.get(did, []),
+                    "tags": tags_of(tags),
                     "days_in_stage": days_since(entered),
                 }
             )
@@ -562,10 +531,8 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
     fast = dialect == "sqlite"
 
     # The JSON text of what many deals share, made once: a stage's (with its pipeline and the
-    # deal's status), a contact's, a company's, an owner's.
+    # deal's status), an owner's, a currency's.
     stage_texts: dict[tuple[int, int, str], tuple[str, bool, int]] = {}
-    contact_texts: dict[int | None, str] = {None: '"contact_id": null, "contact": null, '}
-    company_texts: dict[int | None, str] = {None: '"company_id": null, "company": null, '}
     owner_texts: dict[int | None, str] = {
         None: '"owner_id": null, "owner": null, ',
         **{i: f'"owner_id": {i}, "owner": {n}, ' for i, n in owners_json.items()},
@@ -581,18 +548,13 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
         found = stage_texts[pipeline_id, stage_id, status] = (text, is_open, stage_probability)
         return found
 
-    def named_text(texts: dict[int | None, str], names: dict[int, str], key: str, i: int) -> str:
-        text = texts[i] = f'"{key}_id": {i}, "{key}": {quote(names[i])}, '
-        return text
-
     def json_block(part: Sequence[Any]) -> str:
-        tags_of = details.read(part)
         lines: list[str] = []
         add = lines.append
         for (
-            did, title, contact_id, company_id, pipeline_id, stage_id, status, value_minor,
-            currency, own, close, lost_reason, owner_id, source, external_id, entered,
-            created, updated, closed, deleted,
+            did, title, contact_id, contact, company_id, company, pipeline_id, stage_id,
+            status, value_minor, currency, own, close, lost_reason, owner_id, source,
+            external_id, tags, entered, created, updated, closed, deleted,
         ) in part:  # fmt: skip
             try:
                 stage_part, is_open, probability = stage_texts[pipeline_id, stage_id, status]
@@ -602,13 +564,6 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                 probability = own
             worth = (value_minor * probability + 50) // 100
             unit = scales[currency]
-            contact_part = contact_texts.get(contact_id) or named_text(
-                contact_texts, contacts, "contact", contact_id
-            )
-            company_part = company_texts.get(company_id) or named_text(
-                company_texts, companies, "company", company_id
-            )
-            tags = tags_of.get(did)
             # Times in an hour seen before (TimeText.json), inline: most of a million rows.
             if fast and (hour := json_hours.get(created[:13])) and len(created) > 18:
                 created_text = hour[0] + created[13:19] + hour[1]
@@ -639,7 +594,11 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
             else:
                 days = days_since(entered)
             add(
-                f'{{"id": {did}, "title": {quote(title)}, {contact_part}{company_part}'
+                f'{{"id": {did}, "title": {quote(title)}, '
+                f'"contact_id": {"null" if contact_id is None else contact_id}, '
+                f'"contact": {"null" if contact is None else quote(contact)}, '
+                f'"company_id": {"null" if company_id is None else company_id}, '
+                f'"company": {"null" if company is None else quote(company)}, '
                 f"{stage_part}"
                 f'"value": {value_minor / unit if value_minor % unit else value_minor // unit!r}, '
                 f'{currency_texts[currency]}"value_minor": {value_minor}, '
@@ -651,7 +610,7 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                 f"{owner_texts.get(owner_id) or _owner_text(owner_id)}"
                 f'"source": {"null" if source is None else quote(source)}, '
                 f'"external_id": {"null" if external_id is None else quote(external_id)}, '
-                f'"tags": {"[]" if tags is None else _tags_json(tags, quote)}, '
+                f'"tags": {"[]" if tags is None else _tags_json(tags_of(tags), quote)}, '
                 f'"days_in_stage": {days}, '
                 f'"created_at": {created_text}, "updated_at": {updated_text}, '
                 f'"closed_at": {closed_text}, '
