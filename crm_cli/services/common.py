@@ -422,10 +422,10 @@ def page_of(
 
 
 def stream(
-    session: Session, query: Select[Any], build: Callable[[Sequence[Any]], list[R]]
-) -> Iterator[R]:
+    session: Session, query: Select[Any], build: Callable[[Sequence[Any]], list[dict[str, Any]]]
+) -> RecordStream:
     """Every row of `query`, read RECORDS_CHUNK at a time (a server-side cursor on PostgreSQL)
-    and turned into records by `build` one chunk at a time.
+    and turned into records by `build` one chunk at a time; `--ids` reads the ids alone.
 
     `query` selects one ORM entity; the stream reads its table's columns instead, as named
     tuples (which `build` reads by the same attribute names): an ORM object per row would cost
@@ -434,13 +434,23 @@ def stream(
     from collections import namedtuple
 
     entity = query.column_descriptions[0]["entity"]
-    columns = query.with_only_columns(*entity.__table__.columns)
-    # Core rows on the session's connection (same transaction): the ORM's row loading would
-    # add several microseconds a row for columns that are no entity anyway.
-    result = session.connection().execute(columns.execution_options(yield_per=RECORDS_CHUNK))
-    make = namedtuple(entity.__name__, list(result.keys()))._make  # type: ignore[attr-defined]
-    for part in result.partitions():
-        yield from build([make(row) for row in part])
+    table = entity.__table__
+
+    def parts() -> Iterator[Sequence[Any]]:
+        columns = query.with_only_columns(*table.columns)
+        # Core rows on the session's connection (same transaction): the ORM's row loading
+        # would add several microseconds a row for columns that are no entity anyway.
+        result = session.connection().execute(columns.execution_options(yield_per=RECORDS_CHUNK))
+        make = namedtuple(entity.__name__, list(result.keys()))._make  # type: ignore[attr-defined]
+        for part in result.partitions():
+            yield [make(row) for row in part]
+
+    def id_parts() -> Iterator[Sequence[int]]:
+        ids = query.with_only_columns(table.c.id, maintain_column_froms=True)
+        for part in driver_parts(session, ids):
+            yield [row[0] for row in part]
+
+    return RecordStream(parts, build, id_parts=id_parts)
 
 
 def driver_parts(session: Session, statement: Any, size: int | None = None) -> Iterator[Any]:

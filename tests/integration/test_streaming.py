@@ -329,3 +329,37 @@ def test_streamed_json_csv_and_ids_are_what_a_page_gives(
     assert everything[3]["contact"] == "Gone Soon" and everything[3]["value"] == 12.345
     assert (everything[2]["value"], everything[2]["currency"]) == (1500, "JPY")
     assert everything[6]["title"] == 'Quote "x" \\' and everything[5]["contact"] is None
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        ["contact", "list"],
+        ["contact", "list", "--tag", "hot"],
+        ["contact", "list", "--removed"],
+        ["company", "list"],
+        ["followup", "list", "--all"],
+        ["log", "list"],
+        ["feedback", "list"],
+    ],
+)
+def test_ids_of_every_listing_are_the_ids_its_records_have(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch, listing: list[str]
+) -> None:
+    """`--ids` on a whole listing reads the ids alone (services.common.stream): the same ids,
+    in the same order, as the listing's records, over several chunks."""
+    from crm_cli.services import common
+
+    monkeypatch.setattr(common, "RECORDS_CHUNK", 2)
+    for i, name in enumerate(["Zoë", "Ana", "张伟", "Bo", "Cy"]):
+        email = f"p{i}@example.com"
+        crm.ok("contact", "add", name, "--email", email, "--company", f"Firm {i % 2}")
+        crm.ok("followup", "add", f"Call {name}", "--due", f"2027-01-0{i + 1}", "--contact", email)
+        crm.ok("log", "call", email, f"Talked {i}")
+        crm.ok("feedback", "add", email, "--kind", "nps", "--score", str(i + 5))
+    crm.ok("contact", "tag", "1", "3", "4", "+hot")
+    crm.ok("contact", "rm", "p4@example.com", "--yes")
+    records = crm.json(*listing, "--all", "--json")
+    ids = crm.ok(*listing, "--all", "--ids").out.split()
+    assert ids == [str(r["id"]) for r in records]
+    assert ids, listing
