@@ -13,7 +13,8 @@ the ratio, and the worst ratio.
 its peak memory (ru_maxrss) and rows per second.
 
 Usage:
-    python bench/scale.py [--runs 7] [--postgres] [--keep DIR] [--only deal] [--stream]
+    python bench/scale.py [--runs 7] [--postgres [--pg-prefix NAME]] [--keep DIR] [--only deal]
+                          [--stream]
 
 The databases take a few minutes to build; `--keep DIR` builds them once into DIR and reuses
 them on the next run.
@@ -449,6 +450,11 @@ def main() -> None:
     parser.add_argument("--only", help="Only the listings of these nouns (comma-separated).")
     parser.add_argument("--stream", action="store_true", help="Time the streamed export too.")
     parser.add_argument("--no-listings", action="store_true")
+    parser.add_argument(
+        "--pg-prefix",
+        default="crm_bench_scale",
+        help="Name PostgreSQL's databases PREFIX_small and PREFIX_large (one set per checkout).",
+    )
     args = parser.parse_args()
     import tempfile
 
@@ -458,7 +464,8 @@ def main() -> None:
     urls = {}
     for name, size in (("small", SMALL), ("large", LARGE)):
         if args.postgres:
-            urls[name] = f"postgresql+psycopg://postgres@127.0.0.1:5432/crm_bench_scale_{name}"
+            database = f"{args.pg_prefix}_{name}"
+            urls[name] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
         else:
             urls[name] = f"sqlite:///{homes[name] / 'crm.db'}"
         marker = homes[name] / "built"
@@ -466,7 +473,7 @@ def main() -> None:
             continue
         homes[name].mkdir(parents=True, exist_ok=True)
         if args.postgres:
-            _recreate_pg(f"crm_bench_scale_{name}")
+            _recreate_pg(f"{args.pg_prefix}_{name}")
         started = time.perf_counter()
         build(homes[name], urls[name], size)
         marker.write_text("ok")

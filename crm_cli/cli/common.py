@@ -147,6 +147,10 @@ def emit_listing(
 
     if ids:
         write = sys.stdout.write
+        if getattr(rows, "has_ids", False):  # services.common.RecordStream
+            for block in rows.id_blocks():  # type: ignore[attr-defined]
+                write(block)
+            return
         for row in rows:
             write(f"{row['id']}\n")
         return

@@ -329,6 +329,7 @@ def list_(
             limit=common.page_limit(ctx, limit, all_, fmt),
             owner_id=ctx.user_id(session) if mine else None,
             no_next_step=no_next_step,
+            totals=fmt != "ids",
         )
         page = list_deals(ctx, session, flt)
         totals = page.totals or {"count": page.total, "by_currency": []}

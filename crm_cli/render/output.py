@@ -177,6 +177,7 @@ def _row_encoder() -> Callable[[Any], str] | None:
 
 
 _FORMULA_START = ("=", "@", "\t", "\r", "+", "-")
+_FORMULA_FIRST = frozenset("".join(_FORMULA_START))
 _PLAIN_NUMBER = re.compile(r"^[+-]?[\d\s().,/-]*$")
 
 
@@ -217,13 +218,26 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None
     keys = [c.key for c in columns]
     if any(c.fmt is not None for c in columns):
 
-        def line(row: dict[str, Any]) -> list[str]:
+        def line(row: dict[str, Any]) -> list[Any]:
             return [csv_safe(c.cell(row)) for c in columns]
     else:
 
-        def line(row: dict[str, Any]) -> list[str]:
+        def line(row: dict[str, Any]) -> list[Any]:
             get = row.get
-            return [_csv_cell(get(k)) for k in keys]
+            cells = [get(k) for k in keys]
+            # The csv module writes whole numbers as `str` does; most text cannot be a formula.
+            for i, value in enumerate(cells):
+                kind = value.__class__
+                if kind is str:
+                    if value and value[0] in _FORMULA_FIRST:
+                        cells[i] = _csv_cell(value)
+                elif kind is not int:
+                    cells[i] = _csv_cell(value)
+            return cells
+
+        for_keys = getattr(rows, "for_keys", None)  # services.common.RecordStream
+        if for_keys is not None:
+            rows = for_keys(keys)
 
     it = iter(rows)
     while block := list(islice(it, _CSV_BLOCK)):

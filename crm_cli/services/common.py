@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, insert, select
@@ -251,6 +251,13 @@ class TimeText:
         self.now = now or datetime.now(UTC)
         self._naive_now = self.now.astimezone(UTC).replace(tzinfo=None)
         self._hours: dict[str, tuple[str | None, Any, str]] = {}
+        self._today = self._naive_now.date()
+        # For writers that inline the common cases (see `json`, `days_since`): per UTC hour
+        # with a whole-hour offset, the JSON text around its minutes and seconds; per date, the
+        # days to today; and now's time of day in the stored form.
+        self.json_hours: dict[str, tuple[str, str]] = {}
+        self.day_counts: dict[str, int] = {}
+        self.clock = self._naive_now.time().isoformat(timespec="microseconds")
         if dialect != "sqlite":
             self.local = self._local_aware  # type: ignore[method-assign]
             self.days_since = self._days_aware  # type: ignore[method-assign]
@@ -274,6 +281,19 @@ class TimeText:
                 pass
         return iso(datetime.fromisoformat(value).replace(tzinfo=UTC), self.tz)
 
+    def json(self, value: Any) -> str:
+        """`local(value)` as JSON text: `null`, or the time in quotes. On SQLite it notes the
+        value's hour in `json_hours` when its offset is whole hours: the JSON text of any time
+        in that hour is then `before + value[13:19] + after`."""
+        shown = self.local(value)
+        if shown is None:
+            return "null"
+        if value.__class__ is str:
+            prefix, _shift, suffix = self._hours[value[:13]]
+            if prefix is not None:
+                self.json_hours[value[:13]] = ('"' + prefix, suffix + '"')
+        return f'"{shown}"'
+
     def _hour(self, hour: str) -> tuple[str | None, Any, str]:
         """For the UTC hour `hour` ("YYYY-MM-DD HH"): the local "YYYY-MM-DDTHH" when the
         offset is whole hours, the offset, and its text; (None, None, "") when the offset
@@ -294,6 +314,15 @@ class TimeText:
         return (text[:13] if whole else None), offset, text[19:]
 
     def days_since(self, value: Any) -> int:
+        # SQLite's stored form, "YYYY-MM-DD HH:MM:SS.ffffff": the days between the dates, one
+        # fewer when the time of day is past now's (compared as text, same form).
+        if len(value) == 26 and value[10] == " ":
+            day = value[:10]
+            try:
+                between = self.day_counts[day]
+            except KeyError:
+                between = self.day_counts[day] = (self._today - date.fromisoformat(day)).days
+            return max(0, between - 1 if value[11:] > self.clock else between)
         return max(0, (self._naive_now - datetime.fromisoformat(value)).days)
 
     def _local_aware(self, value: Any) -> str | None:
@@ -331,17 +360,31 @@ class RecordStream:
     A listing that knows how to write its records' JSON text straight from the rows (the same
     text `json.dumps` gives for the dict, in compact form) also offers `json_blocks`: the text
     of each chunk's records joined with ",\\n", which the JSON writer uses instead of building
-    a dict per row and encoding it (at a million rows, most of the time a listing takes)."""
+    a dict per row and encoding it (at a million rows, most of the time a listing takes). One
+    that can read its records' ids alone offers `id_blocks` (for `--ids`), and one that can
+    leave out costly keys, `for_keys` (for CSV)."""
 
     def __init__(
         self,
         parts: Callable[[], Iterator[Sequence[Any]]],
         records: Callable[[Sequence[Any]], list[dict[str, Any]]],
         json_block: Callable[[Sequence[Any]], str] | None = None,
+        id_parts: Callable[[], Iterator[Sequence[int]]] | None = None,
+        records_with: Callable[[frozenset[str]], Callable[[Sequence[Any]], list[dict[str, Any]]]]
+        | None = None,
     ) -> None:
         self._parts = parts
         self._records = records
         self._json_block = json_block
+        self._id_parts = id_parts
+        self._records_with = records_with
+
+    def for_keys(self, keys: Iterable[str]) -> Iterable[dict[str, Any]]:
+        """The records, holding at least `keys`: a listing may leave out what costs to make
+        and is not asked for (the times, for a CSV of a table's columns)."""
+        if self._records_with is None:
+            return self
+        return RecordStream(self._parts, self._records_with(frozenset(keys)))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         build = self._records
@@ -351,6 +394,18 @@ class RecordStream:
     @property
     def has_json(self) -> bool:
         return self._json_block is not None
+
+    @property
+    def has_ids(self) -> bool:
+        return self._id_parts is not None
+
+    def id_blocks(self) -> Iterator[str]:
+        """The records' ids, one a line, a chunk per string: read alone (from an index that
+        holds them, where the listing has one), without the records (see `--ids`)."""
+        assert self._id_parts is not None
+        for ids in self._id_parts():
+            if ids:
+                yield "\n".join(map(str, ids)) + "\n"
 
     def json_blocks(self) -> Iterator[str]:
         """The records' compact JSON, one string per chunk (see the class)."""
@@ -380,10 +435,10 @@ def page_of(
 
 
 def stream(
-    session: Session, query: Select[Any], build: Callable[[Sequence[Any]], list[R]]
-) -> Iterator[R]:
+    session: Session, query: Select[Any], build: Callable[[Sequence[Any]], list[dict[str, Any]]]
+) -> RecordStream:
     """Every row of `query`, read RECORDS_CHUNK at a time (a server-side cursor on PostgreSQL)
-    and turned into records by `build` one chunk at a time.
+    and turned into records by `build` one chunk at a time; `--ids` reads the ids alone.
 
     `query` selects one ORM entity; the stream reads its table's columns instead, as named
     tuples (which `build` reads by the same attribute names): an ORM object per row would cost
@@ -392,13 +447,43 @@ def stream(
     from collections import namedtuple
 
     entity = query.column_descriptions[0]["entity"]
-    columns = query.with_only_columns(*entity.__table__.columns)
-    # Core rows on the session's connection (same transaction): the ORM's row loading would
-    # add several microseconds a row for columns that are no entity anyway.
-    result = session.connection().execute(columns.execution_options(yield_per=RECORDS_CHUNK))
-    make = namedtuple(entity.__name__, list(result.keys()))._make  # type: ignore[attr-defined]
-    for part in result.partitions():
-        yield from build([make(row) for row in part])
+    table = entity.__table__
+
+    def parts() -> Iterator[Sequence[Any]]:
+        columns = query.with_only_columns(*table.columns)
+        # Core rows on the session's connection (same transaction): the ORM's row loading
+        # would add several microseconds a row for columns that are no entity anyway.
+        result = session.connection().execute(columns.execution_options(yield_per=RECORDS_CHUNK))
+        make = namedtuple(entity.__name__, list(result.keys()))._make  # type: ignore[attr-defined]
+        for part in result.partitions():
+            yield [make(row) for row in part]
+
+    def id_parts() -> Iterator[Sequence[int]]:
+        ids = query.with_only_columns(table.c.id, maintain_column_froms=True)
+        for part in driver_parts(session, ids):
+            yield [row[0] for row in part]
+
+    return RecordStream(parts, build, id_parts=id_parts)
+
+
+def driver_parts(session: Session, statement: Any, size: int | None = None) -> Iterator[Any]:
+    """The rows of `statement` (Core, on the session's connection and transaction), `size`
+    (default RECORDS_CHUNK) at a time. On SQLite they are the driver's own tuples, with no
+    result processing: for statements whose columns need none (numbers and text, times read
+    as text); a Row object a row cost as much as SQLite reading it. On PostgreSQL, a
+    server-side cursor's rows."""
+    size = size or RECORDS_CHUNK
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield from connection.execute(statement.execution_options(yield_per=size)).partitions()
+        return
+    result = connection.execute(statement)
+    cursor = result.cursor
+    try:
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        result.close()
 
 
 def count_upto(session: Session, query: Select[Any], cap: int) -> tuple[int, bool]:

@@ -276,3 +276,90 @@ def test_every_filter_streams_what_its_page_shows(
     paged = crm.json("deal", "list", *filters, "--limit", "100", "--json")
     assert streamed == paged
     assert streamed, filters
+
+
+def test_streamed_json_csv_and_ids_are_what_a_page_gives(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`deal list --all --json|--csv|--ids` (rows read a few at a time straight from the
+    driver, `--ids` from the index alone, CSV without the times it does not print) give what a
+    page of the same listing gives, parsed: with tags, a contact with custom fields and one
+    removed since, CJK titles, three currencies, removed deals; over several chunks."""
+    from crm_cli.services import common
+
+    monkeypatch.setattr(common, "RECORDS_CHUNK", 3)
+    crm.ok("company", "add", "北京科技")
+    crm.ok("contact", "add", "张伟", "--email", "zw@example.cn", "--company", "北京科技",
+           "--field", "tier=gold")  # fmt: skip
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@example.com")
+    crm.ok("contact", "add", "Gone Soon", "--email", "gone@example.com")
+    for i, (title, value, currency, contact) in enumerate(
+        [
+            ("报价 一", "12000.55", "EUR", "zw@example.cn"),
+            ("Renewal", "1500", "JPY", "ana@example.com"),
+            ("Dinar", "12.345", "BHD", "gone@example.com"),
+            ("見積もり", "99", "EUR", "ana@example.com"),
+            ("Plain", "0.5", "EUR", None),
+            ('Quote "x" \\', "7", "JPY", "zw@example.cn"),
+            ("Old", "3", "EUR", "ana@example.com"),
+        ]
+    ):
+        args = ["deal", "add", title, "--value", value, "--currency", currency]
+        crm.ok(*args, *(["--contact", contact] if contact else []))
+        if i % 2 == 0:
+            crm.ok("deal", "edit", str(i + 1), "--tag", "b-tag", "--tag", "äpfel")
+    crm.ok("deal", "won", "2")
+    crm.ok("deal", "lost", "4", "--reason", "price")
+    crm.ok("deal", "rm", "7", "--yes")
+    crm.ok("contact", "rm", "gone@example.com", "--yes")
+    for filters in (["--status", "all"], ["--removed"], ["--tag", "äpfel", "--sort", "-value"]):
+        streamed = crm.json("deal", "list", *filters, "--all", "--json")
+        paged = crm.json("deal", "list", *filters, "--limit", "100", "--json")
+        assert streamed == paged, filters
+        csv_all = crm.ok("deal", "list", *filters, "--all", "--csv").out
+        csv_page = crm.ok("deal", "list", *filters, "--limit", "100", "--csv").out
+        assert list(csv.reader(io.StringIO(csv_all))) == list(csv.reader(io.StringIO(csv_page)))
+        ids = crm.ok("deal", "list", *filters, "--all", "--ids").out.split()
+        assert ids == [str(r["id"]) for r in paged]
+    everything = {
+        r["id"]: r for r in crm.json("deal", "list", "--status", "all", "--all", "--json")
+    }
+    assert sorted(everything) == [1, 2, 3, 4, 5, 6]
+    assert everything[1]["tags"] == ["b-tag", "äpfel"] and everything[1]["company"] == "北京科技"
+    assert everything[3]["contact"] == "Gone Soon" and everything[3]["value"] == 12.345
+    assert (everything[2]["value"], everything[2]["currency"]) == (1500, "JPY")
+    assert everything[6]["title"] == 'Quote "x" \\' and everything[5]["contact"] is None
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        ["contact", "list"],
+        ["contact", "list", "--tag", "hot"],
+        ["contact", "list", "--removed"],
+        ["company", "list"],
+        ["followup", "list", "--all"],
+        ["log", "list"],
+        ["feedback", "list"],
+    ],
+)
+def test_ids_of_every_listing_are_the_ids_its_records_have(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch, listing: list[str]
+) -> None:
+    """`--ids` on a whole listing reads the ids alone (services.common.stream): the same ids,
+    in the same order, as the listing's records, over several chunks."""
+    from crm_cli.services import common
+
+    monkeypatch.setattr(common, "RECORDS_CHUNK", 2)
+    for i, name in enumerate(["Zoë", "Ana", "张伟", "Bo", "Cy"]):
+        email = f"p{i}@example.com"
+        crm.ok("contact", "add", name, "--email", email, "--company", f"Firm {i % 2}")
+        crm.ok("followup", "add", f"Call {name}", "--due", f"2027-01-0{i + 1}", "--contact", email)
+        crm.ok("log", "call", email, f"Talked {i}")
+        crm.ok("feedback", "add", email, "--kind", "nps", "--score", str(i + 5))
+    crm.ok("contact", "tag", "1", "3", "4", "+hot")
+    crm.ok("contact", "rm", "p4@example.com", "--yes")
+    records = crm.json(*listing, "--all", "--json")
+    ids = crm.ok(*listing, "--all", "--ids").out.split()
+    assert ids == [str(r["id"]) for r in records]
+    assert ids, listing
