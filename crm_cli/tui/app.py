@@ -10,6 +10,7 @@ process committed (data.ChangeWatcher) and reloads what is shown in place.
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 # How often the board and the reminders are read again even when nothing was written.
 CLOCK_INTERVAL = 60.0
+# Seconds after the first board shows before the Context opens (for writes) in a worker.
+OPEN_DELAY = 1.0
 
 
 class CrmApp(App[None]):
@@ -61,11 +64,16 @@ class CrmApp(App[None]):
 
     def board_shown(self) -> None:
         """The first board is on screen: now get ready for writes."""
-        self.open_context()
+        # Not at once: importing the ORM in a thread competes with the UI thread for the
+        # interpreter, and the first paint of the columns is still under way.
+        self.set_timer(OPEN_DELAY, self.open_context)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="open")
     def open_context(self) -> None:
         self.ctx.open()
+        # What start-up made (modules, mappers, the screen) lives as long as the app: out
+        # of the collector's sight, a full collection no longer walks it on some key press.
+        gc.freeze()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def check_changes(self) -> None:

@@ -258,7 +258,7 @@ def test_a_click_chooses_a_card_and_t_switches_light_and_dark(sqlite_url, crm) -
             assert app.board.focused_card is not None and app.board.focused_card.title == "First"
             lead = app.board.columns[0].deals
             await pilot.click(DealList, offset=(2, CARD_HEIGHT + 1))  # the second card
-            assert isinstance(lead, DealList) and lead.has_focus
+            assert isinstance(lead, DealList) and lead.active
             assert app.board.focused_card is not None and app.board.focused_card.title == "Second"
             before = app.theme
             await pilot.press("t")

@@ -79,6 +79,7 @@ class BoardScreen(Screen[None]):
         self.columns: list[StageColumn] = []
         self.board: data.BoardData | None = None
         self.loaded = 0  # how many loads have been applied (tests wait on it)
+        self.active = 0  # the column the keys work on
 
     @property
     def crm(self) -> CrmApp:
@@ -143,7 +144,7 @@ class BoardScreen(Screen[None]):
             widget = self.columns[target]
             if keep is not None:
                 widget.deals.set_column(widget.column.ids, _by_id(widget.column), keep)
-            widget.deals.focus()
+            self._activate(target)
         self.loaded += 1
         if self.loaded == 1:
             self.crm.board_shown()
@@ -164,10 +165,18 @@ class BoardScreen(Screen[None]):
 
     @property
     def focused_column(self) -> int:
+        """The column whose list is active (shows the cursor)."""
+        return max(0, min(self.active, len(self.columns) - 1))
+
+    def _activate(self, index: int) -> None:
+        self.active = index
+        for number, widget in enumerate(self.columns):
+            widget.deals.active = number == index
+
+    def on_deal_list_chosen(self, message: DealList.Chosen) -> None:
         for index, widget in enumerate(self.columns):
-            if widget.deals.has_focus:
-                return index
-        return 0
+            if widget.deals is message.deal_list:
+                self._activate(index)
 
     @property
     def focused_card(self) -> data.Card | None:
@@ -177,8 +186,7 @@ class BoardScreen(Screen[None]):
 
     def action_focus_column(self, step: int) -> None:
         if self.columns:
-            index = max(0, min(self.focused_column + step, len(self.columns) - 1))
-            self.columns[index].deals.focus()
+            self._activate(max(0, min(self.focused_column + step, len(self.columns) - 1)))
 
     def action_cursor(self, step: int) -> None:
         if not self.columns:

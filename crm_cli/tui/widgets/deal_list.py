@@ -42,7 +42,11 @@ MARKERS = {
 }
 
 
-class DealList(ScrollView, can_focus=True):
+class DealList(ScrollView, can_focus=False):
+    """A column's cards. Not focusable: the board marks one list `active` (the cursor shows
+    there) instead of moving the focus, so a key that changes columns repaints two lists,
+    not the footer and the styles of the whole screen that a focus change updates."""
+
     COMPONENT_CLASSES = {
         "deal-list--cursor",
         "deal-list--title",
@@ -54,11 +58,19 @@ class DealList(ScrollView, can_focus=True):
     }
 
     cursor: reactive[int] = reactive(0, always_update=True)
+    active: reactive[bool] = reactive(False)
 
     class CardsLoaded(Message):
         def __init__(self, cards: dict[int, Card]) -> None:
             super().__init__()
             self.cards = cards
+
+    class Chosen(Message):
+        """A click chose this list (and the card under the pointer)."""
+
+        def __init__(self, deal_list: DealList) -> None:
+            super().__init__()
+            self.deal_list = deal_list
 
     def __init__(
         self,
@@ -159,13 +171,13 @@ class DealList(ScrollView, can_focus=True):
             self._read_near()
         self.refresh()
 
-    def watch_has_focus(self, _value: bool) -> None:
+    def watch_active(self, _value: bool) -> None:
         self.refresh()
 
     def on_click(self, event: Click) -> None:
         """A click chooses the card under the pointer (the offset is within the widget)."""
-        self.focus()
         self.cursor = (event.y + int(self.scroll_offset.y)) // CARD_HEIGHT
+        self.post_message(self.Chosen(self))
 
     # --- drawing ---------------------------------------------------------------------------
 
@@ -177,7 +189,7 @@ class DealList(ScrollView, can_focus=True):
         if index >= len(self.ids):
             return Strip.blank(width, base)
         card = self.cards.get(self.ids[index])
-        selected = index == self.cursor and self.has_focus
+        selected = index == self.cursor and self.active
         style = base + self.get_component_rich_style("deal-list--cursor") if selected else base
         if part == 3:
             return Strip.blank(width, base)
