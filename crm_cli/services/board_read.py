@@ -70,11 +70,11 @@ SQL = {
     ),
     "ids_dated": (
         "SELECT d.id FROM deal d WHERE d.stage_id = ? AND d.deleted_at IS NULL"
-        " AND d.expected_close IS NOT NULL ORDER BY d.expected_close, d.id"
+        " AND d.expected_close IS NOT NULL ORDER BY d.expected_close, d.id LIMIT ?"
     ),
     "ids_undated": (
         "SELECT d.id FROM deal d WHERE d.stage_id = ? AND d.deleted_at IS NULL"
-        " AND d.expected_close IS NULL ORDER BY d.id"
+        " AND d.expected_close IS NULL ORDER BY d.id LIMIT ?"
     ),
     "cards": (
         "SELECT d.id, d.title, c.name, co.name, d.value_minor, d.currency,"
@@ -178,11 +178,16 @@ class BoardReader:
             parts.sort()
         return result
 
-    def column_ids(self, stage_id: int) -> array[int]:
-        """The ids of the stage's live deals in board order."""
+    def column_ids(self, stage_id: int, limit: int | None = None) -> array[int]:
+        """The ids of the stage's live deals in board order (the first `limit` of them)."""
         ids: array[int] = array("q")
         for name in ("ids_dated", "ids_undated"):
-            ids.extend(row[0] for row in self.rows(name, stage_id))
+            left = None if limit is None else limit - len(ids)
+            if left == 0:
+                break
+            # No limit: NULL on PostgreSQL (LIMIT ALL), -1 on SQLite.
+            bound = left if left is not None else (None if self.postgres else -1)
+            ids.extend(row[0] for row in self.rows(name, stage_id, bound))
         return ids
 
     def cards(self, ids: Sequence[int], tz: ZoneInfo) -> dict[int, CardRow]:

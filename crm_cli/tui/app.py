@@ -22,12 +22,14 @@ from crm_cli.tui.messages import DatabaseChanged
 from crm_cli.tui.screens.board import BoardScreen
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from crm_cli.services.context import Context
 
 
 # How often the board and the reminders are read again even when nothing was written.
 CLOCK_INTERVAL = 60.0
-# Seconds after the first board shows before the Context opens (for writes) in a worker.
+# Seconds without a key, after the first board shows, before the Context opens in a worker.
 OPEN_DELAY = 1.0
 
 
@@ -46,6 +48,7 @@ class CrmApp(App[None]):
         self.source = data.BoardSource(ctx)
         self.watcher: data.ChangeWatcher | None = None
         self._watch_lock = threading.Lock()
+        self._open_timer: Timer | None = None
         self.board = BoardScreen()
 
     def on_mount(self) -> None:
@@ -63,17 +66,25 @@ class CrmApp(App[None]):
                 self.watcher = data.ChangeWatcher(self.source)
 
     def board_shown(self) -> None:
-        """The first board is on screen: now get ready for writes."""
+        """The first board is on screen: get ready for writes once the keys rest."""
         # Not at once: importing the ORM in a thread competes with the UI thread for the
-        # interpreter, and the first paint of the columns is still under way.
-        self.set_timer(OPEN_DELAY, self.open_context)
+        # interpreter, while the first paint is under way or the person moves around.
+        self._open_timer = self.set_timer(OPEN_DELAY, self.open_context)
+        # What start-up made (modules, the screen's widgets) lives as long as the app: out of
+        # the collector's sight, a full collection no longer walks it on some key press.
+        gc.freeze()
+
+    def busy(self) -> None:
+        """A key moved around the board: put off opening the Context (a write opens it at
+        once if it comes first)."""
+        if self._open_timer is not None:
+            self._open_timer.reset()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="open")
     def open_context(self) -> None:
+        self._open_timer = None
         self.ctx.open()
-        # What start-up made (modules, mappers, the screen) lives as long as the app: out
-        # of the collector's sight, a full collection no longer walks it on some key press.
-        gc.freeze()
+        gc.freeze()  # the ORM's modules and mappers too
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def check_changes(self) -> None:

@@ -78,7 +78,8 @@ class BoardScreen(Screen[None]):
         self.search = ""  # the board's filter (`/`)
         self.columns: list[StageColumn] = []
         self.board: data.BoardData | None = None
-        self.loaded = 0  # how many loads have been applied (tests wait on it)
+        self.loaded = 0  # how many complete loads have been applied (tests wait on it)
+        self.shown = False  # the first board (maybe only its first page of ids) is on screen
         self.active = 0  # the column the keys work on
 
     @property
@@ -103,13 +104,15 @@ class BoardScreen(Screen[None]):
     def reload(self) -> None:
         """Read the board again (in a worker), with the cards each column shows now."""
         windows = {c.column.stage_id: c.deals.window() for c in self.columns}
-        self._load(windows)
+        self._load(windows, first=not self.shown)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="board-load")
-    def _load(self, windows: dict[int, tuple[int, int]]) -> None:
+    def _load(self, windows: dict[int, tuple[int, int]], first: bool = False) -> None:
         try:
             self.crm.start_watching()
-            board = data.load_board(self.crm.source, self.crm.pipeline, windows, self.search)
+            board = data.load_board(
+                self.crm.source, self.crm.pipeline, windows, self.search, first=first
+            )
             self.post_message(BoardLoaded(board))
         except CrmError as exc:
             self.post_message(LoadFailed(exc.message))
@@ -145,9 +148,13 @@ class BoardScreen(Screen[None]):
             if keep is not None:
                 widget.deals.set_column(widget.column.ids, _by_id(widget.column), keep)
             self._activate(target)
-        self.loaded += 1
-        if self.loaded == 1:
+        if not self.shown:
+            self.shown = True
             self.crm.board_shown()
+        if not board.complete:
+            self.reload()  # every id of every column, now that the first screen shows
+        else:
+            self.loaded += 1
 
     def read_cards(self, ids: list[int]) -> dict[int, data.Card]:
         """A column's cards by id (called in the column's worker)."""
@@ -186,11 +193,13 @@ class BoardScreen(Screen[None]):
 
     def action_focus_column(self, step: int) -> None:
         if self.columns:
+            self.crm.busy()
             self._activate(max(0, min(self.focused_column + step, len(self.columns) - 1)))
 
     def action_cursor(self, step: int) -> None:
         if not self.columns:
             return
+        self.crm.busy()
         # The list reads the cards it nears in a worker of its own.
         self.columns[self.focused_column].deals.cursor += step
 
