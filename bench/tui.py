@@ -15,9 +15,11 @@ Builds SQLite databases with bench/deal_list.py's `build` (deals spread over eve
   writes the screen's answer (the first output after the key);
 - peak memory: the process's maximum resident set size, as the kernel reports it at exit
   (after `q`).
-Beside them, in the same run, the floor: `python -c pass` and `crm --help`.
+Beside them, in the same run, the floor: `python -c pass` and `crm --help`; with `--before
+CRM`, the same measures of another build's `crm` script (an older checkout's virtualenv), on
+the same databases, one run of each in turn.
 
-Usage: python bench/tui.py [--runs 5] [--open 100,10000,100000] [--keep DIR]
+Usage: python bench/tui.py [--runs 5] [--open 100,10000,100000] [--keep DIR] [--before CRM]
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--open", default="100,10000,100000", help="Open deals, comma-separated.")
     parser.add_argument("--keep", help="Keep (and reuse) the databases in this folder.")
+    parser.add_argument("--before", help="Another build's crm script, measured alike.")
     args = parser.parse_args()
     sizes = [int(n) for n in args.open.split(",")]
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="crm-bench-tui-"))
@@ -169,21 +172,31 @@ def main() -> None:
                 add_followups(db)
             env = _env(home, db)
             measure(crm, env)  # warm the file and bytecode caches
+            builds = {"this": crm}
+            if args.before:
+                measure(args.before, env)
+                builds["before"] = args.before
             python = floor([sys.executable, "-c", "pass"], env, args.runs)
             help_ = floor([crm, "--help"], env, args.runs)
-            firsts: list[float] = []
-            keys: list[float] = []
-            peaks: list[int] = []
+            firsts: dict[str, list[float]] = {name: [] for name in builds}
+            keys: dict[str, list[float]] = {name: [] for name in builds}
+            peaks: dict[str, list[int]] = {name: [] for name in builds}
             for _ in range(args.runs):
-                first, pressed, peak = measure(crm, env)
-                firsts.append(first)
-                keys.extend(pressed)
-                peaks.append(peak)
+                for name, script in builds.items():  # in turn: the load hits both alike
+                    first, pressed, peak = measure(script, env)
+                    firsts[name].append(first)
+                    keys[name].extend(pressed)
+                    peaks[name].append(peak)
+            for name in builds:
+                print(
+                    f"{size:>7,} open deals, {name}: first screen median"
+                    f" {statistics.median(firsts[name]):.3f} s (max {max(firsts[name]):.3f});"
+                    f" key median {statistics.median(keys[name]) * 1000:.1f} ms, max"
+                    f" {max(keys[name]) * 1000:.1f} ms ({len(keys[name])} keys); peak memory"
+                    f" {max(peaks[name]) / 1024:.0f} MiB"
+                )
             print(
-                f"{size:>7,} open deals: first screen median {statistics.median(firsts):.3f} s"
-                f" (max {max(firsts):.3f}); key median {statistics.median(keys) * 1000:.1f} ms,"
-                f" max {max(keys) * 1000:.1f} ms ({len(keys)} keys); peak memory"
-                f" {max(peaks) / 1024:.0f} MiB | same run: python -c pass {python:.3f} s,"
+                f"{size:>7,} open deals, same run: python -c pass {python:.3f} s,"
                 f" crm --help {help_:.3f} s | load {os.getloadavg()[0]:.2f}"
             )
     finally:
