@@ -191,7 +191,7 @@ class BoardReader:
         return ids
 
     def cards(self, ids: Sequence[int], tz: ZoneInfo) -> dict[int, CardRow]:
-        """The cards of these deals (missing: removed meanwhile)."""
+        """The cards of these deals, by id (one missing was purged meanwhile)."""
         if not ids:
             return {}
         from crm_cli.domain.dates import now_utc

@@ -48,7 +48,7 @@ def run_fast(args: list[str]) -> bool:
 
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as crm_cli.cli.run
     from crm_cli import paths
-    from crm_cli.errors import CrmError
+    from crm_cli.errors import CrmError, ExitCode
     from crm_cli.services.context import open_context
 
     if demo and not paths.demo_db_path().exists():
@@ -60,8 +60,22 @@ def run_fast(args: list[str]) -> bool:
     ctx.command = shlex.join(["crm", "tui", *args])
     from crm_cli.tui.app import make_app
 
+    code = 0
     try:
         make_app(ctx, pipeline).run()
+    except CrmError as exc:
+        print(f"crm: error: {exc.message}", file=sys.stderr)
+        code = int(exc.exit_code)
+    except Exception as exc:
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        # As crm_cli.cli.main reports what it did not expect.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"crm: error: unexpected {type(exc).__name__}: {first} (set CRM_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        code = int(ExitCode.FAILURE)
     finally:
         ctx.close()
     try:
@@ -70,4 +84,4 @@ def run_fast(args: list[str]) -> bool:
     except (BrokenPipeError, ValueError):
         pass
     # As crm_cli.cli.run: the work is done and every connection closed; skip the teardown.
-    os._exit(0)
+    os._exit(code)

@@ -45,6 +45,7 @@ class StageColumn(Vertical):
         self.column = column
         self.header = Static(header_text(column), classes="stage-header", markup=False)
         self.deals = DealList(column.ids, _by_id(column), loader, classes="deals")
+        self.deals.count = max(len(column.ids), column.count)
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -53,7 +54,7 @@ class StageColumn(Vertical):
     def update(self, column: data.Column, keep: int | None) -> None:
         self.column = column
         self.header.update(header_text(column))
-        self.deals.set_column(column.ids, _by_id(column), keep)
+        self.deals.set_column(column.ids, _by_id(column), keep, column.count)
 
 
 class BoardScreen(Screen[None]):
@@ -146,7 +147,9 @@ class BoardScreen(Screen[None]):
         if target is not None:
             widget = self.columns[target]
             if keep is not None:
-                widget.deals.set_column(widget.column.ids, _by_id(widget.column), keep)
+                widget.deals.set_column(
+                    widget.column.ids, _by_id(widget.column), keep, widget.column.count
+                )
             self._activate(target)
         if not self.shown:
             self.shown = True

@@ -82,19 +82,29 @@ class DealList(ScrollView, can_focus=False):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.ids: array[int] = ids if ids is not None else array("q")
         self.cards: dict[int, Card] = cards or {}
+        self.count = len(self.ids)  # the scroll range, in cards
         self.loader = loader  # reads cards by id, in a worker thread
         self._asked: set[int] = set()  # ids being read now
 
     # --- data ------------------------------------------------------------------------------
 
-    def set_column(self, ids: array[int], cards: dict[int, Card], keep: int | None = None) -> None:
+    def set_column(
+        self,
+        ids: array[int],
+        cards: dict[int, Card],
+        keep: int | None = None,
+        count: int | None = None,
+    ) -> None:
         """Replace the ids and cards in place; the cursor stays on deal `keep` if it is still
-        here, else at the same place (clamped). The scroll position is kept."""
+        here, else at the same place (clamped). The scroll position is kept. `count`: how
+        many deals the column has when `ids` holds only the first of them (the first screen);
+        the scroll range covers them all, so it does not change when the rest arrive."""
         self.ids = ids
+        self.count = max(len(ids), count or 0)
         self.cards = cards
         self._asked.clear()
         index = self.index_of(keep)
-        self.virtual_size = Size(self.size.width, len(ids) * CARD_HEIGHT)
+        self.virtual_size = Size(self.size.width, self.count * CARD_HEIGHT)
         self.cursor = index if index is not None else min(self.cursor, max(0, len(ids) - 1))
         self.refresh()
 
@@ -154,10 +164,10 @@ class DealList(ScrollView, can_focus=False):
         self.refresh()
 
     def on_mount(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.ids) * CARD_HEIGHT)
+        self.virtual_size = Size(self.size.width, self.count * CARD_HEIGHT)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.ids) * CARD_HEIGHT)
+        self.virtual_size = Size(self.size.width, self.count * CARD_HEIGHT)
 
     # --- cursor ----------------------------------------------------------------------------
 
