@@ -15,6 +15,10 @@ ten Chinese. Then 1,000 duplicates of existing contacts are added, 200 of each k
 - initial: a middle initial added ("Jonas K. Weber"), same company
 
 Usage: python bench/dupes.py [--contacts 100000] [--planted 1000] [--postgres URL] [--runs 3]
+                             [--baseline PATH/TO/crm]
+
+`--baseline` runs another build's `crm` (say, main's) on the same database in the same run,
+turn about with this one, so the two are compared under the same load.
 """
 
 from __future__ import annotations
@@ -198,7 +202,9 @@ def build(url: str, count: int, planted: int) -> tuple[Context, list[tuple[int, 
     return ctx, pairs
 
 
-def run_cli(url: str, home: str) -> tuple[float, float, list[dict[str, object]]]:
+def run_cli(
+    url: str, home: str, crm: str | None = None
+) -> tuple[float, float, list[dict[str, object]]]:
     """One `crm dupes contacts --json` process: its wall time, its CPU time (user + system,
     which a machine shared with other work does not inflate), and its pairs."""
     env = {
@@ -208,7 +214,7 @@ def run_cli(url: str, home: str) -> tuple[float, float, list[dict[str, object]]]
         "CRM_USER_NAME": "Bench",
         "CRM_USER_EMAIL": "bench@example.com",
     }
-    crm = str(Path(sys.executable).with_name("crm"))
+    crm = crm or str(Path(sys.executable).with_name("crm"))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
@@ -226,6 +232,7 @@ def main() -> None:
     parser.add_argument("--planted", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres", help="measure on this (empty) PostgreSQL database too")
+    parser.add_argument("--baseline", help="another crm executable to measure alongside")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="crm-dupes-")
     targets = [("sqlite", f"sqlite:///{home}/d.db")]
@@ -237,7 +244,13 @@ def main() -> None:
         ctx.close()
         built = time.perf_counter() - start
         times, cpus, found = [], [], []
+        base_times: list[float] = []
+        base_cpus: list[float] = []
         for _ in range(args.runs):
+            if args.baseline:
+                elapsed, cpu, _pairs = run_cli(url, home, args.baseline)
+                base_times.append(elapsed)
+                base_cpus.append(cpu)
             elapsed, cpu, found = run_cli(url, home)
             times.append(elapsed)
             cpus.append(cpu)
@@ -273,6 +286,12 @@ def main() -> None:
         )
         print("  by kind: " + ", ".join(f"{k} {v}/{per_kind}" for k, v in by_kind.items()))
         print(f"  other pairs listed: {len(listed - wanted)}")
+        if base_times:
+            print(
+                f"  baseline {args.baseline}: wall median {statistics.median(base_times):.2f} s, "
+                f"best {min(base_times):.2f} s; CPU median {statistics.median(base_cpus):.2f} s, "
+                f"best {min(base_cpus):.2f} s"
+            )
 
 
 if __name__ == "__main__":

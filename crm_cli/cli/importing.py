@@ -203,7 +203,8 @@ def _run(kind: str, file: str, opts: dict[str, Any]) -> None:
         decimal_comma=opts["decimal_comma"],
     )
     ctx = common.context()
-    with _progress(kind, file), ctx.session(write=not opts["dry_run"]) as session:
+    with _Progress(kind, file) as bar, ctx.session(write=not opts["dry_run"]) as session:
+        options.progress = bar.update
         result = service.import_file(ctx, session, kind, data, source, mapping, options)
     report = result.report
     rejected = report.rejected
@@ -221,15 +222,50 @@ def _run(kind: str, file: str, opts: dict[str, Any]) -> None:
         raise typer.Exit(ROWS_REJECTED)
 
 
-def _progress(kind: str, file: str) -> Any:
-    """A spinner on stderr while the import runs, when stderr is a terminal; nothing else."""
-    import contextlib
+class _Progress:
+    """A progress bar on stderr while the import runs, when stderr is a terminal; nothing
+    otherwise (a pipe, a log file). Rows done of the rows in the file, once the file is read;
+    a moving bar before that."""
 
-    if not sys.stderr.isatty():
-        return contextlib.nullcontext()
-    from rich.console import Console  # ~40 ms: only at a terminal
+    def __init__(self, kind: str, file: str) -> None:
+        import os.path
 
-    return Console(stderr=True).status(f"importing {kind} from {file} ...")
+        self.label = f"importing {kind} from {'stdin' if file == '-' else os.path.basename(file)}"
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if sys.stderr.isatty():
+            # ~40 ms: only at a terminal, never at import time of this module.
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("rows"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=None)
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _render(report: Any, source: dict[str, Any], json_: bool, rejects: str | None) -> None:

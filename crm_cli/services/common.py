@@ -105,6 +105,19 @@ def tag_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
             "name",
         )
         found = read()
+        from crm_cli.services.journal import recorder
+
+        rec = recorder(session)
+        if rec is not None:
+            # New tags are part of the change: its undo takes them away again.
+            rec.note_created(
+                "tag",
+                [
+                    {"id": found[n], "created_at": now, "updated_at": now, "version": 1, "name": n}
+                    for n in missing
+                    if n in found
+                ],
+            )
     return found
 
 

@@ -79,6 +79,8 @@ class ImportOptions:
     create_stages: bool = False  # create pipelines and stages that rows name
     date_format: str | None = None  # dmy | mdy; None: from the file, refused when ambiguous
     decimal_comma: bool | None = None
+    # Told (rows done, rows in the file) as rows are checked: the progress bar at a terminal.
+    progress: Callable[[int, int], None] | None = None
 
 
 @dataclass
@@ -373,7 +375,10 @@ class _Base:
         """Each record the codec could read, through `check`; the others, and those `check`
         refuses, are rejected with their reason."""
         rows: list[tuple[SourceRecord, _T]] = []
-        for rec in records:
+        progress, total = self.opts.progress, len(records)
+        for done, rec in enumerate(records):
+            if progress is not None and done % 256 == 0:
+                progress(done, total)
             if rec.problem:
                 self.reject(rec, rec.problem)
                 continue
@@ -381,6 +386,8 @@ class _Base:
                 rows.append((rec, check(rec)))
             except (_Reject, CrmError) as exc:
                 self.reject(rec, _reason(exc))
+        if progress is not None:
+            progress(total, total)
         return rows
 
     def reject(self, rec: SourceRecord, message: str) -> None:
@@ -1798,8 +1805,12 @@ def import_file(
             raise InvalidValue("format", "vcard", "vCard import is not available") from None
         if kind != "contacts":
             raise InvalidValue("kind", kind, "a vCard file holds contacts")
+        from crm_cli.services.cards import screen_cards
+
         records = list(read_vcards(data, photos=source.photos))
+        skipped = screen_cards(records, ctx.config.phone_region)
         report = import_records(ctx, session, kind, records, options)
+        report.notes[:0] = skipped
         return FileImport(report, [], {"format": "vcard", "records": len(records)})
     from crm_cli.io import csvfile
     from crm_cli.io import mapping as mapping_mod

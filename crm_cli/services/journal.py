@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 JOURNALED = frozenset(
     {
         "user",
+        "tag",
         "company",
         "contact",
         "pipeline",
@@ -51,7 +52,7 @@ JOURNALED = frozenset(
 @cache
 def models() -> dict[str, Any]:
     """The ORM class of each journaled table, by table name (for undo)."""
-    from crm_cli.store.models import Company, Contact, DupeIgnore, User
+    from crm_cli.store.models import Company, Contact, DupeIgnore, Tag, User
     from crm_cli.store.sales import (
         Deal,
         Event,
@@ -65,6 +66,7 @@ def models() -> dict[str, Any]:
 
     classes: tuple[Any, ...] = (
         User,
+        Tag,
         Company,
         Contact,
         Pipeline,
@@ -87,7 +89,18 @@ LIST_FIELDS: dict[str, tuple[str, ...]] = {
     "company": ("tags",),
     "deal": ("tags",),
 }
+# The child rows behind a contact's emails and phones: their table and value column.
+ROW_LISTS = {"emails": ("contact_email", "email"), "phones": ("contact_phone", "phone")}
 CREATE, UPDATE, REMOVE = "create", "update", "remove"
+
+
+def rows_key(name: str) -> str:
+    """The entry field that holds a list field's rows (ids, labels, positions) next to its
+    values, so that undo writes back the very rows: `emails_rows` next to `emails`. Entries
+    written before it existed have values only; undo then writes new rows with those values."""
+    return f"{name}_rows"
+
+
 # Old change sets are pruned once every this many change sets.
 PRUNE_EVERY = 200
 
@@ -141,7 +154,7 @@ class Recorder:
 
     # The list fields of records about to be deleted, read before the database's cascades
     # remove their rows.
-    _lists_before: dict[tuple[str, int], dict[str, list[str]]] = field(default_factory=dict)
+    _lists_before: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
 
     def attach(self, session: Session) -> None:
         session.info["journal"] = self
@@ -152,7 +165,11 @@ class Recorder:
         for obj in session.deleted:
             entity = _table(obj)
             if entity in LIST_FIELDS and obj.id is not None:
-                self._lists_before[(entity, int(obj.id))] = read_lists(session, entity, obj.id)
+                lists: dict[str, Any] = read_lists(session, entity, obj.id)
+                if entity == "contact":
+                    for name in ROW_LISTS:
+                        lists[rows_key(name)] = read_rows(session, int(obj.id), name)
+                self._lists_before[(entity, int(obj.id))] = lists
 
     # --- capture ------------------------------------------------------------------------
 
@@ -215,9 +232,16 @@ class Recorder:
             )
 
     def note_list(
-        self, entity: str, record_id: int, name: str, old: list[str], new: list[str]
+        self,
+        entity: str,
+        record_id: int,
+        name: str,
+        old: list[str],
+        new: list[str],
+        session: Session | None = None,
     ) -> None:
-        """A list-valued field (emails, phones, tags) of a record changed."""
+        """A list-valued field (emails, phones, tags) of a record changed. Given the session,
+        and before the change is written, the rows of emails and phones are kept too."""
         if old == new:
             return
         key = (entity, record_id)
@@ -229,6 +253,10 @@ class Recorder:
         if entry is None:
             entry = self.entries[key] = Entry(entity, record_id, UPDATE, {}, {})
         assert entry.old is not None and entry.new is not None
+        if name not in entry.old and session is not None and name in ROW_LISTS and old:
+            rows = read_rows(session, record_id, name)
+            if [r[ROW_LISTS[name][1]] for r in rows] == list(old):
+                entry.old[rows_key(name)] = rows
         entry.old.setdefault(name, list(old))
         entry.new[name] = list(new)
 
@@ -246,7 +274,7 @@ class Recorder:
                 }
                 if not changed:
                     continue
-                keep = changed | {"version"}
+                keep = changed | {"version"} | {rows_key(k) for k in changed}
                 old = {k: v for k, v in entry.old.items() if k in keep}
                 new = {k: v for k, v in entry.new.items() if k in keep}
             else:
@@ -319,6 +347,23 @@ def read_lists(session: Session, entity: str, record_id: int) -> dict[str, list[
     return lists
 
 
+def read_rows(session: Session, contact_id: int, name: str) -> list[dict[str, Any]]:
+    """A contact's email or phone rows, in order: id, value, label, position."""
+    from crm_cli.store.models import ContactEmail, ContactPhone
+
+    table = {"emails": ContactEmail, "phones": ContactPhone}[name]
+    column = ROW_LISTS[name][1]
+    found = session.execute(
+        select(table.c.id, table.c[column], table.c.label, table.c.position)
+        .where(table.c.contact_id == contact_id)
+        .order_by(table.c.position, table.c.id)
+    )
+    return [
+        {"id": int(i), column: value, "label": label, "position": int(position)}
+        for i, value, label, position in found
+    ]
+
+
 def _table(obj: Any) -> str:
     return str(getattr(obj, "__tablename__", ""))
 
@@ -331,10 +376,11 @@ def recorder(session: Session) -> Recorder | None:
 def note_list(
     session: Session, entity: str, record_id: int, name: str, old: list[str], new: list[str]
 ) -> None:
-    """Report a change of a list-valued field to the session's journal, if it has one."""
+    """Report a change of a list-valued field to the session's journal, if it has one.
+    Call it before writing the change: the journal reads the rows it replaces."""
     rec = recorder(session)
     if rec is not None:
-        rec.note_list(entity, record_id, name, old, new)
+        rec.note_list(entity, record_id, name, old, new, session)
 
 
 def prune(session: Session, retention_days: int) -> int:

@@ -307,8 +307,9 @@ def merge_contacts(
     for other in others:
         oid = int(other.id or 0)
         if lists[oid]["emails"]:
-            session.execute(delete(ContactEmail).where(ContactEmail.c.contact_id == oid))
+            # Noted before the rows go: the journal keeps them (ids, labels) for undo.
             journal.note_list(session, "contact", oid, "emails", lists[oid]["emails"], [])
+            session.execute(delete(ContactEmail).where(ContactEmail.c.contact_id == oid))
         other.deleted_at = now
         other.updated_at = now
     session.flush()
@@ -322,6 +323,7 @@ def merge_contacts(
             continue
         before = lists[keep.id][name]
         start = len(before)
+        journal.note_list(session, "contact", keep.id, name, before, before + added)
         session.execute(
             insert(table),
             [
@@ -329,7 +331,6 @@ def merge_contacts(
                 for i, value in enumerate(added)
             ],
         )
-        journal.note_list(session, "contact", keep.id, name, before, before + added)
     if plan.tags:
         common.set_tags(
             session, ContactTag, "contact_id", keep.id, add=[t["value"] for t in plan.tags]

@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from crm_cli.services.context import Context
 
 # Fields that change with every write and say nothing to a person reading the history.
-QUIET = {"updated_at", "version", "search_name", "search_doc", "stage_entered_at"}
+QUIET = {
+    "updated_at",
+    "version",
+    "search_name",
+    "search_doc",
+    "stage_entered_at",
+    *(journal.rows_key(name) for name in journal.ROW_LISTS),
+}
 # The tables whose rows belong to their parent record (its list fields): they go with it.
 _CHILD_TABLES = {"contact_email", "contact_phone", "contact_tag", "company_tag", "deal_tag"}
 _KINDS = ("contact", "company", "deal", "followup", "interaction", "feedback", "pipeline", "stage")
@@ -217,6 +224,8 @@ def _check(
     """What stands in the way of reverting `entries`: one line per record that changed."""
     problems: list[str] = []
     for e in entries:
+        if e.entity == "tag":
+            continue  # a tag the change created goes only if nothing uses it (_remove_tag)
         name = _describe(e.entity, e.record_id)
         current = _current(session, e.entity, e.record_id)
         expected = (e.new or {}).get("version")
@@ -310,7 +319,11 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
         raise Conflict(f"cannot undo change set {target.id} ({target.command}): {shown}")
     rec.undoes = int(target.id)
     for e in entries:
-        if e.action == CREATE:
+        if e.entity == "tag":
+            if e.action == CREATE:
+                continue  # last, once the records that used it are put back
+            _recreate_tag(session, e)  # first (it was removed last): before records use it
+        elif e.action == CREATE:
             session.delete(_current(session, e.entity, e.record_id))
             session.flush()
         elif e.action == UPDATE:
@@ -318,10 +331,15 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
         else:
             _recreate(session, e)
     session.flush()
+    for e in entries:
+        if e.entity == "tag":
+            _remove_tag(session, e)
+    _restore_versions(session, rec, entries)
     return UndoResult(
         int(target.id),
         str(target.command),
-        [_describe(e.entity, e.record_id) for e in reversed(entries)],
+        # Tags are not records of their own (a new tag that went is not worth a line).
+        [_describe(e.entity, e.record_id) for e in reversed(entries) if e.entity != "tag"],
     )
 
 
@@ -329,11 +347,15 @@ def _revert_update(session: Session, entry: Any) -> None:
     model = models()[entry.entity]
     obj = _current(session, entry.entity, entry.record_id)
     lists = LIST_FIELDS.get(entry.entity, ())
-    for name, value in (entry.old or {}).items():
+    old = dict(entry.old or {})
+    rows = {name: old.pop(journal.rows_key(name), None) for name in journal.ROW_LISTS}
+    for name, value in old.items():
         if name == "version":
             continue
         if name in lists:
-            _set_list(session, entry.entity, entry.record_id, name, list(value or []))
+            _set_list(
+                session, entry.entity, entry.record_id, name, list(value or []), rows.get(name)
+            )
         else:
             setattr(obj, name, journal.decode(model, name, value))
     session.flush()
@@ -343,18 +365,92 @@ def _recreate(session: Session, entry: Any) -> None:
     model = models()[entry.entity]
     old = dict(entry.old or {})
     lists = {k: old.pop(k) for k in LIST_FIELDS.get(entry.entity, ()) if k in old}
+    rows = {name: old.pop(journal.rows_key(name), None) for name in journal.ROW_LISTS}
     columns = {c.name for c in model.__table__.columns}
     obj = model(**{k: journal.decode(model, k, v) for k, v in old.items() if k in columns})
     session.add(obj)
     session.flush()
     for name, value in lists.items():
-        _set_list(session, entry.entity, entry.record_id, name, list(value or []))
+        _set_list(session, entry.entity, entry.record_id, name, list(value or []), rows.get(name))
 
 
-def _set_list(session: Session, entity: str, record_id: int, name: str, values: list[str]) -> None:
+def _remove_tag(session: Session, entry: Any) -> None:
+    """Undo of a tag's creation: the tag goes when no record uses it any more (the records
+    this change set tagged have been put back by now; one tagged since keeps it)."""
+    from crm_cli.store.models import Tag
+
+    if entry.action != CREATE:
+        return
+    tag = session.get(Tag, entry.record_id)
+    if tag is None:
+        return
+    for link in ("contact", "company", "deal"):
+        table = journal.tag_link(link)
+        table = getattr(table, "__table__", table)
+        if session.scalar(select(table.c.tag_id).where(table.c.tag_id == tag.id).limit(1)):
+            return
+    session.delete(tag)
+    session.flush()
+
+
+def _recreate_tag(session: Session, entry: Any) -> None:
+    """Undo of an undo that removed a new tag: the tag again, with its id, unless one of its
+    name was made since (the records then use that one)."""
+    from crm_cli.store.models import Tag
+
+    name = (entry.old or {}).get("name")
+    if entry.action != journal.REMOVE or name is None or session.get(Tag, entry.record_id):
+        return
+    from sqlmodel import col
+
+    if session.scalar(select(col(Tag.id)).where(col(Tag.name) == name)) is None:
+        _recreate(session, entry)
+
+
+def _restore_versions(session: Session, rec: journal.Recorder, entries: list[Any]) -> None:
+    """Give each record put back the version it had before the change set: an undone change
+    leaves no trace in the records (`crm export all` reads as before it). The version still
+    guards: a write based on a read taken after the change expects the later version and is
+    refused. The undo's own journal entries say so, so that undoing the undo checks and
+    restores the versions the change set had left."""
+    from sqlalchemy import update
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    for e in entries:
+        if e.action == CREATE or e.entity == "tag":
+            continue
+        version = (e.old or {}).get("version")
+        model = models()[e.entity]
+        if version is None or "version" not in model.__table__.c:
+            continue
+        table = model.__table__
+        session.execute(update(table).where(table.c.id == e.record_id).values(version=version))
+        obj = session.identity_map.get(session.identity_key(model, e.record_id))
+        if obj is not None:
+            set_committed_value(obj, "version", version)
+        mine = rec.entries.get((e.entity, e.record_id))
+        if mine is not None and mine.new is not None:
+            mine.new["version"] = version
+
+
+def _set_list(
+    session: Session,
+    entity: str,
+    record_id: int,
+    name: str,
+    values: list[str],
+    rows: list[dict[str, Any]] | None = None,
+) -> None:
     """Give a record's list field exactly `values`, as the journal wrote them, through the
-    same writers as any edit (which report the change to this session's journal)."""
+    same writers as any edit (which report the change to this session's journal). Emails
+    and phones come back as the very rows they were (ids, labels) when the journal kept them
+    and their ids are free."""
     current = journal.read_lists(session, entity, record_id)[name]
+    if name in journal.ROW_LISTS and rows:
+        column = journal.ROW_LISTS[name][1]
+        if [r.get(column) for r in rows] == values:
+            _put_rows(session, record_id, name, current, rows)
+            return
     if name == "tags":
         common.set_tags(
             session,
@@ -369,3 +465,32 @@ def _set_list(session: Session, entity: str, record_id: int, name: str, values: 
 
     table = {"emails": ContactEmail, "phones": ContactPhone}[name]
     replace_list(session, table, name.removesuffix("s"), record_id, values, existing=current)
+
+
+def _put_rows(
+    session: Session, record_id: int, name: str, current: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """Replace a contact's emails or phones with `rows` as the journal kept them."""
+    from sqlalchemy import delete, insert
+
+    table = {"emails": ContactEmail, "phones": ContactPhone}[name]
+    column = journal.ROW_LISTS[name][1]
+    values = [r[column] for r in rows]
+    journal.note_list(session, "contact", record_id, name, current, values)
+    if current:
+        session.execute(delete(table).where(table.c.contact_id == record_id))
+    ids = [int(r["id"]) for r in rows]
+    taken = session.scalars(select(table.c.id).where(table.c.id.in_(ids))).first()
+    session.execute(
+        insert(table),
+        [
+            {
+                **({} if taken is not None else {"id": r["id"]}),
+                "contact_id": record_id,
+                column: r[column],
+                "label": r.get("label"),
+                "position": r.get("position", i),
+            }
+            for i, r in enumerate(rows)
+        ],
+    )

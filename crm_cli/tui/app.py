@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
+from textual.binding import Binding
 
 from crm_cli.tui import data
+from crm_cli.tui.commands import CrmCommands
 from crm_cli.tui.messages import DatabaseChanged
 from crm_cli.tui.screens.board import BoardScreen
 
@@ -36,7 +38,16 @@ OPEN_DELAY = 1.0
 class CrmApp(App[None]):
     CSS_PATH = "crm.tcss"
     TITLE = "crm"
-    ENABLE_COMMAND_PALETTE = False
+    # The palette lists our own commands only (crm_cli/tui/commands.py): ctrl+p, or `:`.
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = {CrmCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    # Declared here, so Textual adds no binding of its own: ctrl+p wins over any widget, `:`
+    # only where no input takes it as text.
+    BINDINGS = [
+        Binding(COMMAND_PALETTE_BINDING, "command_palette", "Commands", show=False, priority=True),
+        Binding("colon", "command_palette", "Commands", show=False),
+    ]
 
     def __init__(
         self, ctx: Context, pipeline: str | None = None, *, watch_interval: float = 2.0

@@ -35,7 +35,10 @@ class Card:
     days: int
     next_step: str  # overdue, today, later, none
     stage_id: int
-    version: int  # the deal's version when read: a move refuses when it changed meanwhile
+    # What a move checks to refuse when the deal changed meanwhile: its version when read
+    # (the board), else its update time as a record shows it (the deal detail).
+    version: int | None = None
+    updated_at: str = ""
 
 
 @dataclass
@@ -136,13 +139,32 @@ def load_board(
     windows: dict[int, tuple[int, int]] | None = None,
     search: str | None = None,
     first: bool = False,
+    *,
+    owner: str | None = None,
+    owner_id: int | None = None,
+    tags: list[str] | None = None,
 ) -> BoardData:
     """The pipeline's stages in board order, each with its count, totals, the ids of its deals
     and the cards of the window [start, stop) of positions `windows` asks for (the first PAGE
-    without). `search` keeps the deals `crm deal list --search` finds. `first`: only the
-    first PAGE ids of each column (the first screen: at 100,000 deals reading every id takes
-    a few tenths of a second; the board reads them all right after)."""
-    return source.read(lambda reader: _read_board(source, reader, pipeline, windows, search, first))
+    without). `search` keeps the deals `crm deal list --search` finds; `owner`, `owner_id`
+    and `tags` those of `--owner`, `--mine` and `--tag`. `first`: only the first PAGE ids of
+    each column (the first screen: at 100,000 deals reading every id takes a few tenths of a
+    second; the board reads them all right after)."""
+    narrow = Filters(search or None, owner or None, owner_id, list(tags or []))
+    return source.read(lambda reader: _read_board(source, reader, pipeline, windows, narrow, first))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows the board, as `crm deal list` options."""
+
+    search: str | None = None
+    owner: str | None = None
+    owner_id: int | None = None
+    tags: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.search or self.owner or self.owner_id is not None or self.tags)
 
 
 def _read_board(
@@ -150,7 +172,7 @@ def _read_board(
     reader: BoardReader,
     pipeline: str | None,
     windows: dict[int, tuple[int, int]] | None,
-    search: str | None,
+    narrow: Filters,
     first: bool,
 ) -> BoardData:
     from crm_cli.services.board_read import choose_pipeline
@@ -164,8 +186,8 @@ def _read_board(
             config.pipeline,
             "defaults.pipeline" in config.values,
         )
-        if search:
-            ids, totals = _filtered(ctx, pid, search)
+        if narrow:
+            ids, totals = _filtered(ctx, pid, narrow)
         else:
             limit = PAGE if first else None
             ids = {stage.id: reader.column_ids(stage.id, limit) for stage in stages}
@@ -192,17 +214,24 @@ def _read_board(
         for deal_id in column.ids[max(0, start) : stop]:
             if deal_id in cards:
                 column.cards.append(cards[deal_id])
-    return BoardData(name, columns, complete=not first or bool(search))
+    return BoardData(name, columns, complete=not first or bool(narrow))
 
 
 def _filtered(
-    ctx: Context, pipeline_id: int, search: str
+    ctx: Context, pipeline_id: int, narrow: Filters
 ) -> tuple[dict[int, array[int]], dict[int, list[tuple[str, int, int]]]]:
-    """Ids and totals per stage of the deals matching `search`, as `crm deal list
-    --search` finds them (through the ORM services: a filter comes after the first screen)."""
+    """Ids and totals per stage of the deals the filters keep, as `crm deal list` finds
+    them (through the ORM services: a filter comes after the first screen)."""
     from crm_cli.services.deal_views import DealFilter, stage_ids
 
-    flt = DealFilter(pipeline=str(pipeline_id), status="all", search=search)
+    flt = DealFilter(
+        pipeline=str(pipeline_id),
+        status="all",
+        search=narrow.search,
+        owner=narrow.owner,
+        owner_id=narrow.owner_id,
+        tags=list(narrow.tags),
+    )
     with ctx.session(write=False) as session:
         ids, totals = stage_ids(ctx, session, flt)
     return {sid: array("q", found) for sid, found in ids.items()}, totals
@@ -226,8 +255,12 @@ def move_card(ctx: Context, card: Card, stage_name: str, reason: str | None = No
     with acting.session() as session:
         lock_in_order(session, "deal", [str(card.id)])
         deal = find_deal(session, card.id)
-        if deal.stage_id != card.stage_id or deal.version != card.version:
-            fresh = records(session, [deal])[0]
+        fresh = records(session, [deal])[0]
+        if card.version is not None:
+            changed = deal.stage_id != card.stage_id or deal.version != card.version
+        else:
+            changed = fresh["stage_id"] != card.stage_id or fresh["updated_at"] != card.updated_at
+        if changed:
             raise Conflict(
                 f"deal {card.id} was changed meanwhile (now in {fresh['stage']!r}); "
                 "nothing was changed"

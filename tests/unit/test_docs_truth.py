@@ -186,20 +186,3 @@ def test_every_command_a_page_names_exists(page: Path, root: Any) -> None:
         f"{inv.where}  <- {problem}" for inv in invocations(page) for problem in problems(inv, root)
     ]
     assert wrong == []
-
-
-# Features the pages must not describe as present, named in prose rather than as a command:
-# the parts of the TUI not built yet (its board and reminders screen exist).
-_NOT_YET = re.compile(
-    r"\bcontacts screen\b|\bdeal detail screen\b|\bcommand palette\b", re.IGNORECASE
-)
-
-
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_no_page_describes_the_unbuilt_tui_screens_as_present(page: Path) -> None:
-    wrong = [
-        f"{page.name}:{no}: {line.strip()}"
-        for no, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1)
-        if _NOT_YET.search(line) and "planned" not in line.lower()
-    ]
-    assert wrong == []

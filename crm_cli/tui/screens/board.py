@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 from crm_cli.errors import CrmError
 from crm_cli.tui import data
 from crm_cli.tui.messages import ActionDone, BoardLoaded, LoadFailed
+from crm_cli.tui.screens.board_filters import BoardFilters
 from crm_cli.tui.widgets.deal_list import DealList
 
 if TYPE_CHECKING:
@@ -57,17 +58,23 @@ class StageColumn(Vertical):
         self.deals.set_column(column.ids, _by_id(column), keep, column.count)
 
 
-class BoardScreen(Screen[None]):
+class BoardScreen(BoardFilters, Screen[None]):
     BINDINGS = [
         Binding("left,h", "focus_column(-1)", "Stage", show=False, priority=True),
         Binding("right,l", "focus_column(1)", "Stage", show=False, priority=True),
         Binding("up,k", "cursor(-1)", "Deal", show=False, priority=True),
         Binding("down,j", "cursor(1)", "Deal", show=False, priority=True),
+        Binding("enter", "open_deal", "Open"),
+        Binding("a", "add_deal", "Add deal"),
+        Binding("f", "add_followup", "Follow-up"),
         Binding("greater_than_sign", "move(1)", "Next stage"),
         Binding("less_than_sign", "move(-1)", "Prev stage"),
         Binding("u", "undo", "Undo"),
         Binding("r", "reminders", "Reminders"),
         Binding("slash", "filter", "Filter"),
+        Binding("m", "toggle_mine", "Mine/all", show=False),
+        Binding("p", "next_pipeline", "Pipeline", show=False),
+        Binding("c", "contacts", "Contacts"),
         Binding("t", "theme", "Light/dark", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "app.quit", "Quit"),
@@ -112,7 +119,12 @@ class BoardScreen(Screen[None]):
         try:
             self.crm.start_watching()
             board = data.load_board(
-                self.crm.source, self.crm.pipeline, windows, self.search, first=first
+                self.crm.source,
+                self.crm.pipeline,
+                windows,
+                self.search,
+                first=first,
+                **self.filter_query(),
             )
             self.post_message(BoardLoaded(board))
         except CrmError as exc:
@@ -128,10 +140,7 @@ class BoardScreen(Screen[None]):
         focused = self.focused_column
         keep = self.focused_card.id if self.focused_card else None
         self.board = board
-        title = f"crm - pipeline {board.pipeline}"
-        if self.search:
-            title += f" - showing deals matching {self.search!r} (/ to change)"
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(self.filter_title(board.pipeline))
         same = [c.column.stage_id for c in self.columns] == [c.stage_id for c in board.columns]
         if same:
             for widget, column in zip(self.columns, board.columns, strict=True):
@@ -193,6 +202,11 @@ class BoardScreen(Screen[None]):
         if not self.columns:
             return None
         return self.columns[self.focused_column].deals.current
+
+    def to_top(self) -> None:
+        """Each column back to its first card (the filters changed what it holds)."""
+        for widget in self.columns:
+            widget.deals.cursor = 0
 
     def action_focus_column(self, step: int) -> None:
         if self.columns:
@@ -284,11 +298,39 @@ class BoardScreen(Screen[None]):
         def chosen(text: str | None) -> None:
             if text is not None and text != self.search:
                 self.search = text
-                for widget in self.columns:
-                    widget.deals.cursor = 0
+                self.to_top()
                 self.reload()
 
         self.app.push_screen(FilterText(self.search), chosen)
+
+    def action_open_deal(self) -> None:
+        from crm_cli.tui.screens.deal_detail import DealDetailScreen
+
+        if (card := self.focused_card) is None:
+            self.say("no deal here to open")
+            return
+        self.app.push_screen(DealDetailScreen(card.id))
+
+    def action_add_deal(self) -> None:
+        from crm_cli.tui.screens.forms import NewDealForm, on_result
+
+        if self.board is None or not self.columns:
+            return
+        stage = self.columns[self.focused_column].column.name
+        form = NewDealForm(self.board.pipeline, stage)
+        self.app.push_screen(form, on_result(self._form_done, self.reload))
+
+    def action_add_followup(self) -> None:
+        from crm_cli.tui.screens.forms import FollowupForm, on_result
+
+        if (card := self.focused_card) is None:
+            self.say("no deal here to follow up")
+            return
+        form = FollowupForm(card.id, card.title)
+        self.app.push_screen(form, on_result(self._form_done, self.reload))
+
+    def _form_done(self, text: str, error: bool) -> None:
+        self.say(text, error=error)
 
     def action_theme(self) -> None:
         dark = self.app.theme != "textual-light"
