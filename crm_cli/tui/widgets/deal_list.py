@@ -61,9 +61,10 @@ class DealList(ScrollView, can_focus=False):
     active: reactive[bool] = reactive(False)
 
     class CardsLoaded(Message):
-        def __init__(self, cards: dict[int, Card]) -> None:
+        def __init__(self, cards: dict[int, Card], generation: int) -> None:
             super().__init__()
             self.cards = cards
+            self.generation = generation  # of the column's data they were read for
 
     class Chosen(Message):
         """A click chose this list (and the card under the pointer)."""
@@ -85,6 +86,7 @@ class DealList(ScrollView, can_focus=False):
         self.count = len(self.ids)  # the scroll range, in cards
         self.loader = loader  # reads cards by id, in a worker thread
         self._asked: set[int] = set()  # ids being read now
+        self._generation = 0  # bumped by set_column: cards read before it are stale
 
     # --- data ------------------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class DealList(ScrollView, can_focus=False):
         many deals the column has when `ids` holds only the first of them (the first screen);
         the scroll range covers them all, so it does not change when the rest arrive."""
         self.ids = ids
+        self._generation += 1
         self.count = max(len(ids), count or 0)
         self.cards = cards
         self._asked.clear()
@@ -146,15 +149,17 @@ class DealList(ScrollView, can_focus=False):
         begin = self.ids.index(missing[0])
         page = [i for i in self.ids[begin : begin + data.PAGE] if i not in self.cards]
         self._asked.update(page)
-        self._read_cards(page)
+        self._read_cards(page, self._generation)
 
     @work(thread=True, exit_on_error=False, group="deal-list-read")
-    def _read_cards(self, ids: list[int]) -> None:
+    def _read_cards(self, ids: list[int], generation: int) -> None:
         assert self.loader is not None
-        self.post_message(self.CardsLoaded(self.loader(ids)))
+        self.post_message(self.CardsLoaded(self.loader(ids), generation))
 
     def on_deal_list_cards_loaded(self, message: CardsLoaded) -> None:
         message.stop()
+        if message.generation != self._generation:
+            return  # read before the column was read again: what it has now is newer
         self._asked.difference_update(message.cards)
         self.cards.update(message.cards)
         if len(self.cards) > CACHE:
