@@ -859,6 +859,13 @@ def run() -> None:
     instruction = os.environ.get(COMPLETE_VAR)
     if instruction is not None:
         _finish(answer(instruction))
+    if sys.argv[1:2] == ["tui"]:
+        # The board's first screen without loading the CLI (crm_cli/tui/start.py says why);
+        # it returns only for the forms it leaves to the CLI. Through importlib, as
+        # crm_cli.cli.tui reaches the app: the command line never imports the TUI.
+        import importlib
+
+        importlib.import_module("crm_cli.tui.start").run_fast(sys.argv[2:])
     from crm_cli.cli import run as run_cli
 
     run_cli()

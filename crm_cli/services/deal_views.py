@@ -308,6 +308,28 @@ def stage_page_queries(
     return [dated, undated]
 
 
+def stage_ids(
+    ctx: Context, session: Session, flt: DealFilter
+) -> tuple[dict[int, list[int]], dict[int, list[tuple[str, int, int]]]]:
+    """The ids of the matching deals per stage, each in board order (close date, then the
+    deals without one), read from the indexes without loading a deal; and per stage its
+    (currency, count, value in minor units). The TUI's board under a filter reads this."""
+    board = load_board(session)
+    conds, stages = _conditions(ctx, session, flt, board)
+    ids: dict[int, list[int]] = {}
+    for stage in stages:
+        found: list[int] = []
+        for query in stage_page_queries(stage.id or 0, conds, None):
+            found.extend(session.scalars(query.with_only_columns(col(Deal.id))))
+        ids[stage.id or 0] = found
+    totals: dict[int, list[tuple[str, int, int]]] = {}
+    for stage_id, currency, count, value, _worth in session.execute(totals_query(conds, board)):
+        totals.setdefault(int(stage_id), []).append((str(currency), int(count), int(value or 0)))
+    for parts in totals.values():
+        parts.sort()
+    return ids, totals
+
+
 @dataclass(frozen=True)
 class DealPage(common.Page):
     pipelines: int = 1

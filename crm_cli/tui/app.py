@@ -1,13 +1,17 @@
 """The TUI's one App, built by `make_app` for `crm tui` and for the tests alike.
 
-The Context is opened fully (engine, migrations, current user) before the app starts, so the
-thread workers can take sessions from it at once. A timer checks every `watch_interval`
-seconds, in a worker, whether another process committed (data.ChangeWatcher) and reloads
-what is shown in place.
+The first board is read straight through the DB-API driver (data.BoardSource, on
+services.board_read), so that it is on screen before SQLAlchemy is even imported; once it
+shows, a worker opens the Context fully (engine, migrations, current user) for the writes
+and the other screens (a session taken before then waits for it: Context.open is
+thread-safe). A timer checks every `watch_interval` seconds, in a worker, whether another
+process committed (data.ChangeWatcher) and reloads what is shown in place.
 """
 
 from __future__ import annotations
 
+import gc
+import threading
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -20,11 +24,15 @@ from crm_cli.tui.messages import DatabaseChanged
 from crm_cli.tui.screens.board import BoardScreen
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from crm_cli.services.context import Context
 
 
 # How often the board and the reminders are read again even when nothing was written.
 CLOCK_INTERVAL = 60.0
+# Seconds without a key, after the first board shows, before the Context opens in a worker.
+OPEN_DELAY = 1.0
 
 
 class CrmApp(App[None]):
@@ -48,16 +56,46 @@ class CrmApp(App[None]):
         self.ctx = ctx
         self.pipeline = pipeline
         self.watch_interval = watch_interval
+        self.source = data.BoardSource(ctx)
         self.watcher: data.ChangeWatcher | None = None
+        self._watch_lock = threading.Lock()
+        self._open_timer: Timer | None = None
         self.board = BoardScreen()
 
     def on_mount(self) -> None:
         self.push_screen(self.board)
-        self.watcher = data.ChangeWatcher(self.ctx)
         if self.watch_interval > 0:
             self.set_interval(self.watch_interval, self.check_changes)
             # Time passes without a write: a follow-up comes due, a marker turns overdue.
             self.set_interval(CLOCK_INTERVAL, self.on_database_changed)
+
+    def start_watching(self) -> None:
+        """Take the database's change stamp, before the first read (from a worker): what
+        commits after it shows up at the next check."""
+        with self._watch_lock:
+            if self.watcher is None:
+                self.watcher = data.ChangeWatcher(self.source)
+
+    def board_shown(self) -> None:
+        """The first board is on screen: get ready for writes once the keys rest."""
+        # Not at once: importing the ORM in a thread competes with the UI thread for the
+        # interpreter, while the first paint is under way or the person moves around.
+        self._open_timer = self.set_timer(OPEN_DELAY, self.open_context)
+        # What start-up made (modules, the screen's widgets) lives as long as the app: out of
+        # the collector's sight, a full collection no longer walks it on some key press.
+        gc.freeze()
+
+    def busy(self) -> None:
+        """A key moved around the board: put off opening the Context (a write opens it at
+        once if it comes first)."""
+        if self._open_timer is not None:
+            self._open_timer.reset()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="open")
+    def open_context(self) -> None:
+        self._open_timer = None
+        self.ctx.open()
+        gc.freeze()  # the ORM's modules and mappers too
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
     def check_changes(self) -> None:
@@ -73,11 +111,11 @@ class CrmApp(App[None]):
     def on_unmount(self) -> None:
         if self.watcher is not None:
             self.watcher.close()
+        self.source.close()
 
 
 def make_app(ctx: Context, pipeline: str | None = None, *, watch_interval: float = 2.0) -> CrmApp:
-    """The app on an opened context (opened here if it is not yet)."""
-    ctx.open()
+    """The app on a context, which opens in the background once the first board shows."""
     if ctx.source == "cli":
         ctx.source = "tui"
     return CrmApp(ctx, pipeline, watch_interval=watch_interval)

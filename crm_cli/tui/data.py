@@ -8,16 +8,22 @@ The app turns results into messages.
 from __future__ import annotations
 
 import dataclasses
+import threading
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from crm_cli.services.board_read import BoardReader, CardRow
     from crm_cli.services.context import Context
 
-# Cards read per column: a page or two of a tall terminal (48 lines show 10). Counts and
-# totals cover them all.
-COLUMN_LIMIT = 60
+T = TypeVar("T")
+
+# Cards read at a time around what a column shows: a tall terminal (48 lines) shows 12, so a
+# page covers the screen and the next few presses either way. Counts and totals cover all.
+PAGE = 48
 
 
 @dataclass
@@ -29,17 +35,23 @@ class Card:
     days: int
     next_step: str  # overdue, today, later, none
     stage_id: int
-    updated_at: str
+    # What a move checks to refuse when the deal changed meanwhile: its version when read
+    # (the board), else its update time as a record shows it (the deal detail).
+    version: int | None = None
+    updated_at: str = ""
 
 
 @dataclass
 class Column:
+    """A stage: its count and totals over every deal, the ids of its deals in board order
+    (compact: 8 bytes a deal), and the cards read (those on screen and near it, in order)."""
+
     stage_id: int
     name: str
     kind: str  # open, won, lost
     count: int
-    more: bool
     totals: list[str]
+    ids: array[int] = field(default_factory=lambda: array("q"))
     cards: list[Card] = field(default_factory=list)
 
 
@@ -47,132 +59,182 @@ class Column:
 class BoardData:
     pipeline: str
     columns: list[Column]
+    complete: bool = True  # False: only each column's first page of ids (the first screen)
 
 
-def _value(minor: int, currency: str) -> str:
+class BoardSource:
+    """Where the board is read from: one DB-API connection (services.board_read), made on
+    first use from any worker. A database that does not exist yet, or one an older crm
+    wrote, is created or migrated first by opening the Context, then read."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._reader: BoardReader | None = None
+        self._lock = threading.Lock()
+
+    def reader(self) -> BoardReader:
+        from crm_cli.services import board_read
+
+        with self._lock:
+            if self._reader is None:
+                found = board_read.connect(self.ctx.url)
+                if found is None:
+                    self.ctx.open()
+                    found = board_read.connect(self.ctx.url)
+                assert found is not None
+                self._reader = found
+            return self._reader
+
+    def read(self, action: Callable[[BoardReader], T]) -> T:
+        """`action` on the reader; when the schema cannot answer it (an older database),
+        once more after the Context has migrated it."""
+        from crm_cli.errors import CrmError
+
+        try:
+            return action(self.reader())
+        except CrmError:
+            raise
+        except Exception:  # noqa: BLE001 - the driver's error: the schema may be behind
+            self.ctx.open()
+            return action(self.reader())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+
+def _card(row: CardRow) -> Card:
     from crm_cli.domain.money import format_money
 
-    return format_money(minor, currency)
-
-
-def next_steps(ctx: Context, session: Any, deal_ids: list[int]) -> dict[int, str]:
-    """Per deal: when its soonest open follow-up is due (overdue, today, later); deals with
-    none are missing. One query for a whole column."""
-    if not deal_ids:
-        return {}
-    from sqlalchemy import case, func, select
-    from sqlmodel import col
-
-    from crm_cli.domain import dates
-    from crm_cli.store.sales import Followup
-    from crm_cli.store.types import utcnow
-
-    due = case(
-        (col(Followup.snoozed_until) > col(Followup.due_at), col(Followup.snoozed_until)),
-        else_=col(Followup.due_at),
+    return Card(
+        id=row.id,
+        title=row.title,
+        party=row.party,
+        value=format_money(row.value_minor, row.currency),
+        days=row.days,
+        next_step=row.next_step,
+        stage_id=row.stage_id,
+        version=row.version,
     )
-    rows = session.execute(
-        select(col(Followup.deal_id), func.min(due))
-        .where(
-            col(Followup.deal_id).in_(deal_ids),
-            col(Followup.done_at).is_(None),
-            col(Followup.deleted_at).is_(None),
-        )
-        .group_by(col(Followup.deal_id))
-    ).all()
-    now = utcnow()
-    tomorrow = dates.localize(
-        now.astimezone(ctx.tz).date() + timedelta(days=1), _midnight(), ctx.tz
-    )
-    result: dict[int, str] = {}
-    for deal_id, soonest in rows:
-        soonest = _aware(soonest)
-        result[int(deal_id)] = (
-            "overdue" if soonest <= now else "today" if soonest < tomorrow else "later"
-        )
-    return result
 
 
-def _midnight() -> Any:
-    from datetime import time
+def _totals(parts: list[tuple[str, int, int]]) -> list[str]:
+    from crm_cli.domain.money import format_money
 
-    return time(0, 0)
+    return [format_money(value, currency) for currency, _count, value in parts]
 
 
-def _aware(value: Any) -> datetime:
-    from datetime import UTC
-
-    if isinstance(value, str):  # SQLite answers an aggregate over a case() as text
-        value = datetime.fromisoformat(value)
-    moment: datetime = value
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def load_cards(source: BoardSource, ids: list[int]) -> dict[int, Card]:
+    """The cards of these deals (at most a page or two: the ids go in as one parameter)."""
+    tz = source.ctx.tz
+    rows = source.read(lambda reader: reader.cards(ids, tz))
+    return {deal_id: _card(row) for deal_id, row in rows.items()}
 
 
 def load_board(
-    ctx: Context,
+    source: BoardSource,
     pipeline: str | None = None,
-    limits: dict[int, int] | None = None,
+    windows: dict[int, tuple[int, int]] | None = None,
     search: str | None = None,
+    first: bool = False,
     *,
     owner: str | None = None,
     owner_id: int | None = None,
     tags: list[str] | None = None,
 ) -> BoardData:
-    """The pipeline's stages in board order, each with its count, totals and first cards
-    (COLUMN_LIMIT of them, or as many as `limits` asks for that stage: the person scrolled
-    down to the last one read). `search` keeps the deals `crm deal list --search` finds;
-    `owner`, `owner_id` and `tags` those of `--owner`, `--mine` and `--tag`."""
-    from crm_cli.services import pipelines
-    from crm_cli.services.deal_views import DealFilter, list_deals
+    """The pipeline's stages in board order, each with its count, totals, the ids of its deals
+    and the cards of the window [start, stop) of positions `windows` asks for (the first PAGE
+    without). `search` keeps the deals `crm deal list --search` finds; `owner`, `owner_id`
+    and `tags` those of `--owner`, `--mine` and `--tag`. `first`: only the first PAGE ids of
+    each column (the first screen: at 100,000 deals reading every id takes a few tenths of a
+    second; the board reads them all right after)."""
+    narrow = Filters(search or None, owner or None, owner_id, list(tags or []))
+    return source.read(lambda reader: _read_board(source, reader, pipeline, windows, narrow, first))
 
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows the board, as `crm deal list` options."""
+
+    search: str | None = None
+    owner: str | None = None
+    owner_id: int | None = None
+    tags: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.search or self.owner or self.owner_id is not None or self.tags)
+
+
+def _read_board(
+    source: BoardSource,
+    reader: BoardReader,
+    pipeline: str | None,
+    windows: dict[int, tuple[int, int]] | None,
+    narrow: Filters,
+    first: bool,
+) -> BoardData:
+    from crm_cli.services.board_read import choose_pipeline
+
+    ctx = source.ctx
+    config = ctx.config
+    with reader.snapshot():
+        pid, name, stages = choose_pipeline(
+            reader.pipelines(),
+            pipeline,
+            config.pipeline,
+            "defaults.pipeline" in config.values,
+        )
+        if narrow:
+            ids, totals = _filtered(ctx, pid, narrow)
+        else:
+            limit = PAGE if first else None
+            ids = {stage.id: reader.column_ids(stage.id, limit) for stage in stages}
+            totals = reader.totals(pid)
+    columns: list[Column] = []
+    wanted: list[int] = []
+    for stage in stages:
+        column_ids = ids.get(stage.id, array("q"))
+        start, stop = (windows or {}).get(stage.id, (0, PAGE))
+        wanted.extend(column_ids[max(0, start) : stop])
+        columns.append(
+            Column(
+                stage.id,
+                stage.name,
+                stage.kind,
+                sum(count for _currency, count, _value in totals.get(stage.id, [])),
+                _totals(totals.get(stage.id, [])),
+                column_ids,
+            )
+        )
+    cards = load_cards(source, wanted)
+    for column in columns:
+        start, stop = (windows or {}).get(column.stage_id, (0, PAGE))
+        for deal_id in column.ids[max(0, start) : stop]:
+            if deal_id in cards:
+                column.cards.append(cards[deal_id])
+    return BoardData(name, columns, complete=not first or bool(narrow))
+
+
+def _filtered(
+    ctx: Context, pipeline_id: int, narrow: Filters
+) -> tuple[dict[int, array[int]], dict[int, list[tuple[str, int, int]]]]:
+    """Ids and totals per stage of the deals the filters keep, as `crm deal list` finds
+    them (through the ORM services: a filter comes after the first screen)."""
+    from crm_cli.services.deal_views import DealFilter, stage_ids
+
+    flt = DealFilter(
+        pipeline=str(pipeline_id),
+        status="all",
+        search=narrow.search,
+        owner=narrow.owner,
+        owner_id=narrow.owner_id,
+        tags=list(narrow.tags),
+    )
     with ctx.session(write=False) as session:
-        board = pipelines.load_board(session)
-        chosen = board.pipeline(ctx, pipeline)
-        assert chosen.id is not None
-        columns: list[Column] = []
-        for stage in board.live(chosen.id):
-            assert stage.id is not None
-            limit = (limits or {}).get(stage.id, COLUMN_LIMIT)
-            flt = DealFilter(
-                pipeline=str(chosen.id),
-                stage=stage.name,
-                limit=limit,
-                search=search or None,
-                owner=owner or None,
-                owner_id=owner_id,
-                tags=list(tags or []),
-            )
-            page = list_deals(ctx, session, flt)
-            rows = list(page.rows)
-            steps = next_steps(ctx, session, [r["id"] for r in rows])
-            totals = page.totals or {}
-            columns.append(
-                Column(
-                    stage_id=stage.id,
-                    name=stage.name,
-                    kind=stage.kind,
-                    count=int(page.total or 0),
-                    more=bool(totals.get("more")),
-                    totals=[
-                        _value(t["value_minor"], t["currency"])
-                        for t in totals.get("by_currency", [])
-                    ],
-                    cards=[
-                        Card(
-                            id=r["id"],
-                            title=r["title"],
-                            party=r["contact"] or r["company"] or "",
-                            value=_value(r["value_minor"], r["currency"]),
-                            days=r["days_in_stage"],
-                            next_step=steps.get(r["id"], "none"),
-                            stage_id=r["stage_id"],
-                            updated_at=r["updated_at"] or "",
-                        )
-                        for r in rows
-                    ],
-                )
-            )
-    return BoardData(chosen.name, columns)
+        ids, totals = stage_ids(ctx, session, flt)
+    return {sid: array("q", found) for sid, found in ids.items()}, totals
 
 
 def _acting(ctx: Context, command: str) -> Context:
@@ -194,7 +256,11 @@ def move_card(ctx: Context, card: Card, stage_name: str, reason: str | None = No
         lock_in_order(session, "deal", [str(card.id)])
         deal = find_deal(session, card.id)
         fresh = records(session, [deal])[0]
-        if fresh["stage_id"] != card.stage_id or fresh["updated_at"] != card.updated_at:
+        if card.version is not None:
+            changed = deal.stage_id != card.stage_id or deal.version != card.version
+        else:
+            changed = fresh["stage_id"] != card.stage_id or fresh["updated_at"] != card.updated_at
+        if changed:
             raise Conflict(
                 f"deal {card.id} was changed meanwhile (now in {fresh['stage']!r}); "
                 "nothing was changed"
@@ -257,15 +323,16 @@ def snooze(ctx: Context, followup_id: int, until: str = "tomorrow 9:00") -> str:
 class ChangeWatcher:
     """Says cheaply whether the database changed since the last look. SQLite: `PRAGMA
     data_version` on a connection kept for it (it changes when another connection commits).
-    PostgreSQL: the newest change set of the journal (every write of a command records one)."""
+    PostgreSQL: the newest change set of the journal (every write of a command records one),
+    read on the board's connection."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, source: BoardSource) -> None:
         from crm_cli.services.context import sqlite_file
 
-        self.ctx = ctx
+        self.source = source
         self._conn: Any = None
-        path = sqlite_file(ctx.url)
-        if path is not None:
+        path = sqlite_file(source.ctx.url)
+        if path is not None and path.is_file():
             import sqlite3
 
             # Only the timer's worker uses it, one at a time.
@@ -275,12 +342,7 @@ class ChangeWatcher:
     def _stamp(self) -> object:
         if self._conn is not None:
             return self._conn.execute("PRAGMA data_version").fetchone()[0]
-        from sqlalchemy import func, select
-
-        from crm_cli.store.journal import ChangeSet
-
-        with self.ctx.session(write=False) as session:
-            return session.scalar(select(func.max(ChangeSet.c.id)))
+        return self.source.read(lambda reader: reader.change_stamp())
 
     def changed(self) -> bool:
         stamp = self._stamp()

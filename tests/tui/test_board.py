@@ -190,11 +190,12 @@ def test_keys_screen_lists_the_keys(sqlite_url, crm) -> None:  # type: ignore[no
     run(drive)
 
 
-def test_a_long_column_reads_its_next_page_at_the_last_card(sqlite_url, crm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_column_reads_page_by_page_to_the_last(sqlite_url, crm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from crm_cli.tui import data
 
-    monkeypatch.setattr(data, "COLUMN_LIMIT", 2)
-    for title in ("First", "Second", "Third"):
+    monkeypatch.setattr(data, "PAGE", 2)
+    titles = [f"Lead {n}" for n in range(1, 10)]
+    for title in titles:
         crm.ok("deal", "add", title, "--value", "100")
 
     async def drive() -> None:
@@ -202,16 +203,21 @@ def test_a_long_column_reads_its_next_page_at_the_last_card(sqlite_url, crm, mon
         async with app.run_test(size=(80, 24)) as pilot:
             await board_ready(pilot, app)
             lead = app.board.columns[0]
-            assert lead.column.count == 3 and len(lead.column.cards) == 2
-            await pilot.press("j")  # onto the last card read
-            await board_ready(pilot, app, loads=2)
-            assert [c.title for c in app.board.columns[0].column.cards] == [
-                "First",
-                "Second",
-                "Third",
-            ]
-            await pilot.press("j")
-            assert app.board.focused_card is not None and app.board.focused_card.title == "Third"
+            # Every deal counted, only the first page read.
+            assert lead.column.count == 9 and len(lead.column.ids) == 9
+            assert [c.title for c in lead.column.cards] == titles[:2]
+            for _ in range(len(titles) - 1):
+                await pilot.press("j")
+            await wait_for(
+                pilot,
+                lambda: (
+                    app.board.focused_card is not None
+                    and app.board.focused_card.title == titles[-1]
+                ),
+                "the last card to be read",
+            )
+            await wait_for(pilot, lambda: titles[-1] in screen_text(app), "the last card shown")
+            assert titles[0] not in screen_text(app)  # scrolled past the first
 
     run(drive)
 
@@ -252,7 +258,7 @@ def test_a_click_chooses_a_card_and_t_switches_light_and_dark(sqlite_url, crm) -
             assert app.board.focused_card is not None and app.board.focused_card.title == "First"
             lead = app.board.columns[0].deals
             await pilot.click(DealList, offset=(2, CARD_HEIGHT + 1))  # the second card
-            assert isinstance(lead, DealList) and lead.has_focus
+            assert isinstance(lead, DealList) and lead.active
             assert app.board.focused_card is not None and app.board.focused_card.title == "Second"
             before = app.theme
             await pilot.press("t")

@@ -26,3 +26,36 @@ def test_demo_opens_the_demo_database(crm, monkeypatch, argv) -> None:  # type: 
     crm.ok(*argv)
     assert opened == [paths.sqlite_url(paths.demo_db_path())]
     assert paths.demo_db_path().exists()  # made and filled on first use
+
+
+@pytest.mark.parametrize(
+    ("args", "parsed"),
+    [
+        ([], (None, False)),
+        (["--pipeline", "Hiring"], ("Hiring", False)),
+        (["-p", "Hiring", "--demo"], ("Hiring", True)),
+        (["--pipeline=Hiring"], ("Hiring", False)),
+        (["--help"], None),
+        (["--pipeline"], None),
+        (["-p", "--demo"], None),
+        (["--demo", "--demo"], None),
+        (["--pipeline", "a\x1b[2J"], None),
+    ],
+)
+def test_the_console_script_starts_only_the_plain_forms_itself(args, parsed) -> None:  # type: ignore[no-untyped-def]
+    from crm_cli.tui.start import parse
+
+    assert parse(args) == parsed
+
+
+def test_the_console_script_without_a_terminal_answers_as_the_cli(sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    from pathlib import Path
+
+    crm = Path(sys.executable).parent / "crm"
+    done = subprocess.run(
+        [str(crm), "tui"], capture_output=True, text=True, env=dict(os.environ), timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("crm: error: crm tui needs a terminal")

@@ -6,6 +6,7 @@ update the widgets in place, keeping the focused deal, so a reload neither blink
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -26,19 +27,26 @@ if TYPE_CHECKING:
 
 
 def header_text(column: data.Column) -> str:
-    count = f"{column.count:,}{'+' if column.more else ''}"
+    count = f"{column.count:,}"
     totals = ", ".join(column.totals) if column.totals else "-"
     return f"{column.name}\n{count} · {totals}"
+
+
+def _by_id(column: data.Column) -> dict[int, data.Card]:
+    return {card.id: card for card in column.cards}
 
 
 class StageColumn(Vertical):
     """A stage's header (name, count, totals per currency) over its cards."""
 
-    def __init__(self, column: data.Column) -> None:
+    def __init__(
+        self, column: data.Column, loader: Callable[[list[int]], dict[int, data.Card]]
+    ) -> None:
         super().__init__(classes=f"stage stage-{column.kind}")
         self.column = column
         self.header = Static(header_text(column), classes="stage-header", markup=False)
-        self.deals = DealList(column.cards, classes="deals")
+        self.deals = DealList(column.ids, _by_id(column), loader, classes="deals")
+        self.deals.count = max(len(column.ids), column.count)
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -47,7 +55,7 @@ class StageColumn(Vertical):
     def update(self, column: data.Column, keep: int | None) -> None:
         self.column = column
         self.header.update(header_text(column))
-        self.deals.set_cards(column.cards, keep)
+        self.deals.set_column(column.ids, _by_id(column), keep, column.count)
 
 
 class BoardScreen(BoardFilters, Screen[None]):
@@ -78,8 +86,9 @@ class BoardScreen(BoardFilters, Screen[None]):
         self.search = ""  # the board's filter (`/`)
         self.columns: list[StageColumn] = []
         self.board: data.BoardData | None = None
-        self.loaded = 0  # how many loads have been applied (tests wait on it)
-        self.limits: dict[int, int] = {}  # cards to read per stage, past the first page
+        self.loaded = 0  # how many complete loads have been applied (tests wait on it)
+        self.shown = False  # the first board (maybe only its first page of ids) is on screen
+        self.active = 0  # the column the keys work on
 
     @property
     def crm(self) -> CrmApp:
@@ -100,20 +109,24 @@ class BoardScreen(BoardFilters, Screen[None]):
 
     # --- loading ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="board-load")
     def reload(self) -> None:
+        """Read the board again (in a worker), with the cards each column shows now."""
+        windows = {c.column.stage_id: c.deals.window() for c in self.columns}
+        self._load(windows, first=not self.shown)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="board-load")
+    def _load(self, windows: dict[int, tuple[int, int]], first: bool = False) -> None:
         try:
-            self.post_message(
-                BoardLoaded(
-                    data.load_board(
-                        self.crm.ctx,
-                        self.crm.pipeline,
-                        dict(self.limits),
-                        self.search,
-                        **self.filter_query(),
-                    )
-                )
+            self.crm.start_watching()
+            board = data.load_board(
+                self.crm.source,
+                self.crm.pipeline,
+                windows,
+                self.search,
+                first=first,
+                **self.filter_query(),
             )
+            self.post_message(BoardLoaded(board))
         except CrmError as exc:
             self.post_message(LoadFailed(exc.message))
         except Exception as exc:  # noqa: BLE001 - shown, not raised: the app stays up
@@ -135,7 +148,7 @@ class BoardScreen(BoardFilters, Screen[None]):
         else:
             container = self.query_one("#board", Horizontal)
             container.remove_children()
-            self.columns = [StageColumn(column) for column in board.columns]
+            self.columns = [StageColumn(column, self.read_cards) for column in board.columns]
             container.mount_all(self.columns)
         target = self._column_of(keep)
         if target is None:
@@ -143,15 +156,27 @@ class BoardScreen(BoardFilters, Screen[None]):
         if target is not None:
             widget = self.columns[target]
             if keep is not None:
-                widget.deals.set_cards(widget.column.cards, keep)
-            widget.deals.focus()
-        self.loaded += 1
+                widget.deals.set_column(
+                    widget.column.ids, _by_id(widget.column), keep, widget.column.count
+                )
+            self._activate(target)
+        if not self.shown:
+            self.shown = True
+            self.crm.board_shown()
+        if not board.complete:
+            self.reload()  # every id of every column, now that the first screen shows
+        else:
+            self.loaded += 1
+
+    def read_cards(self, ids: list[int]) -> dict[int, data.Card]:
+        """A column's cards by id (called in the column's worker)."""
+        return data.load_cards(self.crm.source, ids)
 
     def _column_of(self, deal_id: int | None) -> int | None:
         if deal_id is None:
             return None
         for index, widget in enumerate(self.columns):
-            if any(card.id == deal_id for card in widget.column.cards):
+            if widget.deals.index_of(deal_id) is not None:
                 return index
         return None
 
@@ -159,10 +184,18 @@ class BoardScreen(BoardFilters, Screen[None]):
 
     @property
     def focused_column(self) -> int:
+        """The column whose list is active (shows the cursor)."""
+        return max(0, min(self.active, len(self.columns) - 1))
+
+    def _activate(self, index: int) -> None:
+        self.active = index
+        for number, widget in enumerate(self.columns):
+            widget.deals.active = number == index
+
+    def on_deal_list_chosen(self, message: DealList.Chosen) -> None:
         for index, widget in enumerate(self.columns):
-            if widget.deals.has_focus:
-                return index
-        return 0
+            if widget.deals is message.deal_list:
+                self._activate(index)
 
     @property
     def focused_card(self) -> data.Card | None:
@@ -170,21 +203,22 @@ class BoardScreen(BoardFilters, Screen[None]):
             return None
         return self.columns[self.focused_column].deals.current
 
+    def to_top(self) -> None:
+        """Each column back to its first card (the filters changed what it holds)."""
+        for widget in self.columns:
+            widget.deals.cursor = 0
+
     def action_focus_column(self, step: int) -> None:
         if self.columns:
-            index = max(0, min(self.focused_column + step, len(self.columns) - 1))
-            self.columns[index].deals.focus()
+            self.crm.busy()
+            self._activate(max(0, min(self.focused_column + step, len(self.columns) - 1)))
 
     def action_cursor(self, step: int) -> None:
         if not self.columns:
             return
-        widget = self.columns[self.focused_column]
-        widget.deals.cursor += step
-        # On the last card read, with more in the stage: read the next page.
-        shown, column = len(widget.column.cards), widget.column
-        if step > 0 and widget.deals.cursor >= shown - 1 and column.count > shown:
-            self.limits[column.stage_id] = shown + data.COLUMN_LIMIT
-            self.reload()
+        self.crm.busy()
+        # The list reads the cards it nears in a worker of its own.
+        self.columns[self.focused_column].deals.cursor += step
 
     # --- changes ---------------------------------------------------------------------------
 
@@ -264,7 +298,7 @@ class BoardScreen(BoardFilters, Screen[None]):
         def chosen(text: str | None) -> None:
             if text is not None and text != self.search:
                 self.search = text
-                self.limits.clear()
+                self.to_top()
                 self.reload()
 
         self.app.push_screen(FilterText(self.search), chosen)

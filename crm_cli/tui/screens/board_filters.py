@@ -51,12 +51,12 @@ class BoardFilters:
 
     if TYPE_CHECKING:
         search: str
-        limits: dict[int, int]
         board: BoardData | None
 
         @property
         def crm(self) -> CrmApp: ...
         def reload(self) -> Any: ...
+        def to_top(self) -> None: ...
         def say(self, text: str, *, error: bool = False) -> None: ...
 
     filters: BoardFilter
@@ -74,7 +74,7 @@ class BoardFilters:
         return f"crm - pipeline {pipeline} - {self.board_filter().describe(self.search)}"
 
     def _apply(self, text: str) -> None:
-        self.limits.clear()
+        self.to_top()
         self.say(text)
         self.reload()
 

@@ -1,26 +1,37 @@
 """One board column's cards as a virtual list: only the lines on screen are rendered.
 
 A card is CARD_HEIGHT lines (title; contact or company; the next-step marker, days in stage
-and value; a blank line). The list knows its cards as plain data (`data.Card`) and draws a line
-on demand in `render_line`, so a column of ten thousand deals costs what one screen costs.
-The highlighted card is `cursor`; the board moves it.
+and value; a blank line). The list holds the ids of every deal in the column (a compact
+array) and the cards of those on screen and near them (`data.Card`, at most CACHE of them);
+it draws a line on demand in `render_line`, so a column of a hundred thousand deals costs
+what one screen costs. When the screen nears cards not read yet, a worker reads the next
+page around it (`data.load_cards`) and the lines are drawn again; until then such a card shows
+as a dim placeholder. The highlighted card is `cursor`; the board moves it.
 """
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable
+
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual import work
 from textual.events import Click
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from crm_cli.render.fit import ellipsize
+from crm_cli.tui import data
 from crm_cli.tui.data import Card
 
 CARD_HEIGHT = 4
+# Cards kept in memory per column: those near the screen; the rest are read again if needed.
+CACHE = 6 * data.PAGE
 
 # The next-step marker, in words and a symbol so that it reads without colour too.
 MARKERS = {
@@ -31,7 +42,11 @@ MARKERS = {
 }
 
 
-class DealList(ScrollView, can_focus=True):
+class DealList(ScrollView, can_focus=False):
+    """A column's cards. Not focusable: the board marks one list `active` (the cursor shows
+    there) instead of moving the focus, so a key that changes columns repaints two lists,
+    not the footer and the styles of the whole screen that a focus change updates."""
+
     COMPONENT_CLASSES = {
         "deal-list--cursor",
         "deal-list--title",
@@ -43,50 +58,141 @@ class DealList(ScrollView, can_focus=True):
     }
 
     cursor: reactive[int] = reactive(0, always_update=True)
+    active: reactive[bool] = reactive(False)
 
-    def __init__(self, cards: list[Card] | None = None, **kwargs: object) -> None:
+    class CardsLoaded(Message):
+        def __init__(self, cards: dict[int, Card], generation: int) -> None:
+            super().__init__()
+            self.cards = cards
+            self.generation = generation  # of the column's data they were read for
+
+    class Chosen(Message):
+        """A click chose this list (and the card under the pointer)."""
+
+        def __init__(self, deal_list: DealList) -> None:
+            super().__init__()
+            self.deal_list = deal_list
+
+    def __init__(
+        self,
+        ids: array[int] | None = None,
+        cards: dict[int, Card] | None = None,
+        loader: Callable[[list[int]], dict[int, Card]] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.cards: list[Card] = cards or []
+        self.ids: array[int] = ids if ids is not None else array("q")
+        self.cards: dict[int, Card] = cards or {}
+        self.count = len(self.ids)  # the scroll range, in cards
+        self.loader = loader  # reads cards by id, in a worker thread
+        self._asked: set[int] = set()  # ids being read now
+        self._generation = 0  # bumped by set_column: cards read before it are stale
 
     # --- data ------------------------------------------------------------------------------
 
-    def set_cards(self, cards: list[Card], keep: int | None = None) -> None:
-        """Replace the cards in place; the cursor stays on deal `keep` if it is still here,
-        else at the same place (clamped). The scroll position is kept."""
+    def set_column(
+        self,
+        ids: array[int],
+        cards: dict[int, Card],
+        keep: int | None = None,
+        count: int | None = None,
+    ) -> None:
+        """Replace the ids and cards in place; the cursor stays on deal `keep` if it is still
+        here, else at the same place (clamped). The scroll position is kept. `count`: how
+        many deals the column has when `ids` holds only the first of them (the first screen);
+        the scroll range covers them all, so it does not change when the rest arrive."""
+        self.ids = ids
+        self._generation += 1
+        self.count = max(len(ids), count or 0)
         self.cards = cards
-        index = next((i for i, c in enumerate(cards) if c.id == keep), None)
-        self.virtual_size = Size(self.size.width, len(cards) * CARD_HEIGHT)
-        self.cursor = index if index is not None else min(self.cursor, max(0, len(cards) - 1))
+        self._asked.clear()
+        index = self.index_of(keep)
+        self.virtual_size = Size(self.size.width, self.count * CARD_HEIGHT)
+        self.cursor = index if index is not None else min(self.cursor, max(0, len(ids) - 1))
         self.refresh()
+
+    def index_of(self, deal_id: int | None) -> int | None:
+        if deal_id is None:
+            return None
+        try:
+            return self.ids.index(deal_id)
+        except ValueError:
+            return None
 
     @property
     def current(self) -> Card | None:
-        return self.cards[self.cursor] if 0 <= self.cursor < len(self.cards) else None
+        """The highlighted card (None while it is being read)."""
+        if 0 <= self.cursor < len(self.ids):
+            return self.cards.get(self.ids[self.cursor])
+        return None
+
+    def window(self) -> tuple[int, int]:
+        """The positions [start, stop) worth having read: the screen and a page either way."""
+        first = int(self.scroll_offset.y) // CARD_HEIGHT
+        shown = max(1, self.scrollable_content_region.height // CARD_HEIGHT + 1)
+        low = min(first, self.cursor)
+        high = max(first + shown, self.cursor + 1)
+        start = max(0, low - data.PAGE // 2)
+        # Not cut at the end: a reload may find more cards than there were.
+        return start, max(high + data.PAGE // 2, start + data.PAGE)
+
+    def _read_near(self) -> None:
+        """Read the cards near the screen that are not in hand (in a worker)."""
+        if self.loader is None or not self.ids:
+            return
+        start, stop = self.window()
+        missing = [i for i in self.ids[start:stop] if i not in self.cards and i not in self._asked]
+        if not missing:
+            return
+        # Read a whole page at once, from the first card missing, so that scrolling on
+        # finds its cards in hand.
+        begin = self.ids.index(missing[0])
+        page = [i for i in self.ids[begin : begin + data.PAGE] if i not in self.cards]
+        self._asked.update(page)
+        self._read_cards(page, self._generation)
+
+    @work(thread=True, exit_on_error=False, group="deal-list-read")
+    def _read_cards(self, ids: list[int], generation: int) -> None:
+        assert self.loader is not None
+        self.post_message(self.CardsLoaded(self.loader(ids), generation))
+
+    def on_deal_list_cards_loaded(self, message: CardsLoaded) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return  # read before the column was read again: what it has now is newer
+        self._asked.difference_update(message.cards)
+        self.cards.update(message.cards)
+        if len(self.cards) > CACHE:
+            start, stop = self.window()
+            near = set(self.ids[start:stop])
+            self.cards = {i: c for i, c in self.cards.items() if i in near}
+        self.refresh()
 
     def on_mount(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.cards) * CARD_HEIGHT)
+        self.virtual_size = Size(self.size.width, self.count * CARD_HEIGHT)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.cards) * CARD_HEIGHT)
+        self.virtual_size = Size(self.size.width, self.count * CARD_HEIGHT)
 
     # --- cursor ----------------------------------------------------------------------------
 
     def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self.cards) - 1)) if self.cards else 0
+        return max(0, min(value, len(self.ids) - 1)) if self.ids else 0
 
     def watch_cursor(self, _value: int) -> None:
-        if self.cards and self.is_mounted:
+        if self.ids and self.is_mounted:
             top = self.cursor * CARD_HEIGHT
             self.scroll_to_region(Region(0, top, 1, CARD_HEIGHT), animate=False, immediate=True)
+            self._read_near()
         self.refresh()
 
-    def watch_has_focus(self, _value: bool) -> None:
+    def watch_active(self, _value: bool) -> None:
         self.refresh()
 
     def on_click(self, event: Click) -> None:
         """A click chooses the card under the pointer (the offset is within the widget)."""
-        self.focus()
         self.cursor = (event.y + int(self.scroll_offset.y)) // CARD_HEIGHT
+        self.post_message(self.Chosen(self))
 
     # --- drawing ---------------------------------------------------------------------------
 
@@ -95,13 +201,19 @@ class DealList(ScrollView, can_focus=True):
         line = int(self.scroll_offset.y) + y
         index, part = divmod(line, CARD_HEIGHT)
         base = self.rich_style
-        if index >= len(self.cards):
+        if index >= len(self.ids):
             return Strip.blank(width, base)
-        card = self.cards[index]
-        selected = index == self.cursor and self.has_focus
+        card = self.cards.get(self.ids[index])
+        selected = index == self.cursor and self.active
         style = base + self.get_component_rich_style("deal-list--cursor") if selected else base
         if part == 3:
             return Strip.blank(width, base)
+        if card is None:
+            # Not read yet: a dim line while a worker reads it (after this paint).
+            self.call_later(self._read_near)
+            muted = style + self.get_component_rich_style("deal-list--muted")
+            text = f" deal {self.ids[index]}" if part == 0 else ""
+            return Strip([Segment(ellipsize(text, width), muted)]).adjust_cell_length(width, style)
         segments = self._segments(card, part, width, style)
         return Strip(segments).adjust_cell_length(width, style)
 
