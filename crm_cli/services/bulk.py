@@ -93,6 +93,21 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[start : start + CHUNK]
 
 
+def key_batches(session: Session, table: Any, keys: Sequence[str]) -> Iterator[list[str] | None]:
+    """The batches of `keys` to look up in `table`, CHUNK at a time; or one None, meaning
+    "read the whole table", when it has no more rows than there are keys: a first import into
+    an empty or small database then costs one plain query instead of one per batch. The
+    caller keeps only what it asks for (a dictionary by key), so both find the same."""
+    if not keys:
+        return
+    size = int(session.scalar(select(func.count()).select_from(table)) or 0)
+    if size <= len(keys):
+        yield None
+        return
+    for start in range(0, len(keys), CHUNK):
+        yield list(keys[start : start + CHUNK])
+
+
 def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert `rows` into `table` and return their new ids, in order.
 
@@ -142,12 +157,20 @@ def insert_many(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
     dialect = connection.dialect
     compiled = insert(table).values({n: bindparam(n) for n in names}).compile(dialect=dialect)
     order = list(compiled.positiontup or ())
-    if sorted(order) != sorted(names):  # not one plain parameter per column: the usual way
-        for part in _chunks(rows):
-            session.execute(insert(table), list(part))
-        return
+    # Columns the rows leave out get their defaults: plain values only (`version` = 1).
+    defaults = {}
+    for n in order:
+        if n not in rows[0]:
+            default = table.c[n].default if n in table.c else None
+            if default is None or not default.is_scalar:
+                for part in _chunks(rows):  # not plain parameters: the usual way
+                    session.execute(insert(table), list(part))
+                return
+            defaults[n] = default.arg
     converters = [table.c[n].type._cached_bind_processor(dialect) for n in order]
-    columns = [[row[n] for row in rows] for n in order]
+    columns = [
+        [defaults[n]] * len(rows) if n in defaults else [row[n] for row in rows] for n in order
+    ]
     for i, convert in enumerate(converters):
         if convert is not None:
             columns[i] = _converted(columns[i], convert)
@@ -263,14 +286,14 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
         seen: set[str] = set()
         twice = next(e for e in emails if e in seen or seen.add(e))  # type: ignore[func-returns-value]
         raise Conflict(f"email {twice!r} is given to two of the new contacts")
-    for part in _chunks(emails):
-        taken = session.execute(
-            select(ContactEmail.c.email, ContactEmail.c.contact_id).where(
-                ContactEmail.c.email.in_(part)
-            )
-        ).first()
-        if taken is not None:
-            raise Conflict(f"email {taken[0]!r} belongs to contact {taken[1]}")
+    wanted = set(emails)
+    for part in key_batches(session, ContactEmail, emails):
+        query = select(ContactEmail.c.email, ContactEmail.c.contact_id)
+        if part is not None:
+            query = query.where(ContactEmail.c.email.in_(part))
+        for email, owner in session.execute(query):
+            if email in wanted:
+                raise Conflict(f"email {email!r} belongs to contact {owner}")
     companies = _companies(ctx, session, {c.company for c in contacts if c.company})
     owners = {o: resolve_user(session, o) for o in {c.owner for c in contacts if c.owner}}
     me = ctx.user_id()
