@@ -198,7 +198,8 @@ BULK_SEARCH_INDEX = 500
 def _search_index_after(session: Session, table: Any, first: int, last: int) -> Iterator[None]:
     """On SQLite, rows `first`..`last` of `table` (about to be inserted in the block) go into
     its search index with one statement after the block, instead of through the insert
-    trigger one row at a time (measured: 35 µs a row against 7). The trigger is dropped for
+    trigger one row at a time (measured: 20,000 contacts, 0.87 s with the trigger against 0.16 s
+    without it and 0.15 s for the one statement). The trigger is dropped for
     the block and created again as it was, inside the same transaction: no other connection
     ever sees the table without it, and a failure rolls both back."""
     from sqlalchemy import text
