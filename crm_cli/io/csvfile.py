@@ -261,11 +261,13 @@ def read_csv(
     samples = _samples(text)
 
     def rows() -> Iterator[CsvRow]:
-        assert header is not None
+        # Once per row of a file of any size: only a cell starting with a quote can be one
+        # `unneutralise` changes, and a row is blank when all its cells joined are.
         for cells in reader:
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue
-            yield CsvRow(reader.line_num + skipped, [unneutralise(c) for c in cells], cells)
+            values = [unneutralise(c) if c[:1] == "'" else c for c in cells]
+            yield CsvRow(reader.line_num + skipped, values, cells)
 
     return CsvFile(header, rows(), used, delim, samples, raw_header)
 

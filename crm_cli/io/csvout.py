@@ -88,6 +88,39 @@ def write_csv(
     return count
 
 
+def write_cells(
+    out: IO[str],
+    header: Sequence[str],
+    rows: Iterable[list[Any]],
+    *,
+    raw: bool = False,
+    plain: Sequence[int] = (),
+) -> int:
+    """`write_csv` for rows that come as lists of cell values (in header order) rather than
+    records: each value written as `write_csv` writes it (`cell_text`, then the formula
+    guard unless `raw`); the row count. `plain`: the columns whose values the caller gives
+    as text or None that can never start with a guarded character (numbers, ISO times),
+    written as they are."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header if raw else [neutralise(h) for h in header])
+    write = writer.writerow
+    guarded = () if raw else _GUARDED
+    checked = [i for i in range(len(header)) if i not in set(plain)]
+    count = 0
+    for cells in rows:
+        for i in checked:
+            value = cells[i]
+            if value is None:
+                continue  # csv writes None as an empty cell
+            if value.__class__ is not str:
+                value = cells[i] = cell_text(value)
+            if value[:1] in guarded:
+                cells[i] = "'" + value
+        write(cells)
+        count += 1
+    return count
+
+
 def _fetcher(getters: Sequence[str | Getter]) -> Callable[[dict[str, Any]], list[Any]]:
     """A function giving a row's values in column order: the keyed ones fetched together by
     one `itemgetter` call (in C), the computed ones put in their places."""

@@ -12,7 +12,8 @@ ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,21 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[start : start + CHUNK]
 
 
+def key_batches(session: Session, table: Any, keys: Sequence[str]) -> Iterator[list[str] | None]:
+    """The batches of `keys` to look up in `table`, CHUNK at a time; or one None, meaning
+    "read the whole table", when it has no more rows than there are keys: a first import into
+    an empty or small database then costs one plain query instead of one per batch. The
+    caller keeps only what it asks for (a dictionary by key), so both find the same."""
+    if not keys:
+        return
+    size = int(session.scalar(select(func.count()).select_from(table)) or 0)
+    if size <= len(keys):
+        yield None
+        return
+    for start in range(0, len(keys), CHUNK):
+        yield list(keys[start : start + CHUNK])
+
+
 def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert `rows` into `table` and return their new ids, in order.
 
@@ -109,8 +125,8 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
         start = int(session.scalar(select(func.max(table.c.id))) or 0)
         ids = list(range(start + 1, start + 1 + len(rows)))
         numbered = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
-        for part in _chunks(numbered):
-            session.execute(insert(table), list(part))
+        with _search_index_after(session, table, start + 1, start + len(rows)):
+            insert_many(session, table, numbered)
         return ids
     found: list[int] = []
     for part in _chunks(rows):
@@ -121,6 +137,100 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
             )
         )
     return found
+
+
+def insert_many(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (no ids wanted back) into `table`: on SQLite with the driver's own
+    executemany, each column's values converted as SQLAlchemy would convert them (times,
+    JSON); building SQLAlchemy's parameters row by row cost as much as the inserts. Rows must
+    all have the same keys there; otherwise, and on PostgreSQL, one INSERT per chunk."""
+    if not rows:
+        return
+    names = list(rows[0])
+    if session.get_bind().dialect.name != "sqlite" or any(len(r) != len(names) for r in rows):
+        for part in _chunks(rows):
+            session.execute(insert(table), list(part))
+        return
+    from sqlalchemy import bindparam
+
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = insert(table).values({n: bindparam(n) for n in names}).compile(dialect=dialect)
+    order = list(compiled.positiontup or ())
+    # Columns the rows leave out get their defaults: plain values only (`version` = 1).
+    defaults = {}
+    for n in order:
+        if n not in rows[0]:
+            default = table.c[n].default if n in table.c else None
+            if default is None or not default.is_scalar:
+                for part in _chunks(rows):  # not plain parameters: the usual way
+                    session.execute(insert(table), list(part))
+                return
+            defaults[n] = default.arg
+    converters = [table.c[n].type._cached_bind_processor(dialect) for n in order]
+    columns = [
+        [defaults[n]] * len(rows) if n in defaults else [row[n] for row in rows] for n in order
+    ]
+    for i, convert in enumerate(converters):
+        if convert is not None:
+            columns[i] = _converted(columns[i], convert)
+    connection.exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+
+
+def _converted(values: list[Any], convert: Any) -> list[Any]:
+    """`convert` applied to each value; a run of the same value (one time stamp for a whole
+    import) converted once."""
+    out: list[Any] = []
+    last: Any = object()
+    done: Any = None
+    for value in values:
+        if value is not last:
+            last, done = value, convert(value)
+        out.append(done)
+    return out
+
+
+# Below this many rows the search trigger's cost does not matter.
+BULK_SEARCH_INDEX = 500
+
+
+@contextmanager
+def _search_index_after(session: Session, table: Any, first: int, last: int) -> Iterator[None]:
+    """On SQLite, rows `first`..`last` of `table` (about to be inserted in the block) go into
+    its search index with one statement after the block, instead of through the insert
+    trigger one row at a time (measured: 20,000 contacts, 0.87 s with the trigger against 0.16 s
+    without it and 0.15 s for the one statement). The trigger is dropped for
+    the block and created again as it was, inside the same transaction: no other connection
+    ever sees the table without it, and a failure rolls both back."""
+    from sqlalchemy import text
+
+    from crm_cli.store.ddl import SEARCH_COLUMNS, sqlite_fts_triggers
+
+    name = table.name
+    if last - first + 1 < BULK_SEARCH_INDEX or name not in SEARCH_COLUMNS:
+        yield
+        return
+    trigger = f"{name}_fts_ai"
+    stored = session.execute(
+        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"), {"n": trigger}
+    ).scalar()
+    expected = sqlite_fts_triggers(name)[0].replace(" IF NOT EXISTS", "", 1)
+    if stored != expected:  # not the trigger this code knows how to stand in for
+        yield
+        return
+    session.execute(text(f"DROP TRIGGER {trigger}"))
+    try:
+        yield
+        columns = ", ".join(SEARCH_COLUMNS[name])
+        session.execute(
+            text(
+                f"INSERT INTO {name}_fts(rowid, {columns}) SELECT id, {columns} FROM {name} "
+                "WHERE id BETWEEN :first AND :last AND deleted_at IS NULL"
+            ),
+            {"first": first, "last": last},
+        )
+    finally:
+        session.execute(text(stored))
 
 
 def _companies(ctx: Context, session: Session, names: set[str]) -> dict[str, int]:
@@ -177,14 +287,14 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
         seen: set[str] = set()
         twice = next(e for e in emails if e in seen or seen.add(e))  # type: ignore[func-returns-value]
         raise Conflict(f"email {twice!r} is given to two of the new contacts")
-    for part in _chunks(emails):
-        taken = session.execute(
-            select(ContactEmail.c.email, ContactEmail.c.contact_id).where(
-                ContactEmail.c.email.in_(part)
-            )
-        ).first()
-        if taken is not None:
-            raise Conflict(f"email {taken[0]!r} belongs to contact {taken[1]}")
+    wanted = set(emails)
+    for part in key_batches(session, ContactEmail, emails):
+        query = select(ContactEmail.c.email, ContactEmail.c.contact_id)
+        if part is not None:
+            query = query.where(ContactEmail.c.email.in_(part))
+        for email, owner in session.execute(query):
+            if email in wanted:
+                raise Conflict(f"email {email!r} belongs to contact {owner}")
     companies = _companies(ctx, session, {c.company for c in contacts if c.company})
     owners = {o: resolve_user(session, o) for o in {c.owner for c in contacts if c.owner}}
     me = ctx.user_id()
@@ -231,8 +341,7 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
         ]
         children[ContactTag] += [{"contact_id": cid, "tag_id": tag_ids[t]} for t in c.tags]
     for child, child_rows in children.items():
-        for part in _chunks(child_rows):
-            session.execute(insert(child), list(part))
+        insert_many(session, child, child_rows)
     rec = journal.recorder(session)
     if rec is not None:
         rec.note_created(

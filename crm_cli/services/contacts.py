@@ -403,6 +403,13 @@ def _segment_members(ctx: Context, session: Session, segment: str) -> Any:
 
 
 def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.Page:
+    query = contact_query(ctx, session, flt)
+    return common.page_of(session, query, lambda part: _records(session, part), flt.limit)
+
+
+def contact_query(ctx: Context, session: Session, flt: ContactFilter) -> Select[Any]:
+    """select(Contact) with `flt`'s conditions, in the listing's order (from its offset, no
+    row cap): what `list_contacts` lists and `crm export contacts` writes."""
     query = select(Contact).where(
         col(Contact.deleted_at).is_not(None) if flt.removed else col(Contact.deleted_at).is_(None)
     )
@@ -448,8 +455,7 @@ def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.
         "-removed" if flt.removed else "name",
         tie=col(Contact.id),
     )
-    query = query.order_by(*order).offset(flt.offset)
-    return common.page_of(session, query, lambda part: _records(session, part), flt.limit)
+    return query.order_by(*order).offset(flt.offset)
 
 
 def tag_contact(ctx: Context, session: Session, ref: str, changes: list[str]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ KINDS = ("contacts", "companies", "deals", "followups", "interactions", "feedbac
 FORMATS = ("csv", "json", "jsonl", "vcf")
 
 Getter = Callable[[dict[str, Any]], Any]
+T = TypeVar("T")
 
 
 def _key(name: str) -> Getter:
@@ -359,6 +360,9 @@ def export_records(
     from crm_cli.services.archive import snapshot
 
     snapshot(session)  # the records and their emails, tags, names: all as of one moment
+    if kind == "contacts" and options.fmt == "csv" and options.preset is None:
+        if _plain_separators(session):
+            return _contacts_csv(ctx, session, flt, out, options, progress)
     records = _listing(ctx, session, kind, flt)
     if progress is not None:
         records = _counted(records, progress)
@@ -368,9 +372,7 @@ def export_records(
 PROGRESS_EVERY = 5_000
 
 
-def _counted(
-    records: Iterable[dict[str, Any]], progress: Callable[[int], None]
-) -> Iterator[dict[str, Any]]:
+def _counted(records: Iterable[T], progress: Callable[[int], None]) -> Iterator[T]:
     for count, record in enumerate(records, start=1):
         if count % PROGRESS_EVERY == 0:
             progress(count)
@@ -401,3 +403,186 @@ def _listing(ctx: Context, session: Session, kind: str, flt: Any) -> Iterable[di
     from crm_cli.services.feedback import list_feedback
 
     return list_feedback(ctx, session, flt).rows
+
+
+# --- contacts to CSV, straight from the database ------------------------------------------------
+#
+# The same rows, cells and order as the contact listing's records written by `write_csv`, read
+# with one query: the contact's columns, its company's name by a join, and its emails, phones
+# and tags each gathered into one text by a correlated subquery (an index lookup per contact,
+# done by the database). Times come as the driver gives them and are shown by
+# common.TimeText. No record dictionary, no query per chunk of contacts.
+
+# Joins the values of one contact's emails, phones or tags in one text. No stored email,
+# phone or tag holds it (tags cannot: common.clean_tag; emails and phones are checked by
+# _plain_separators before this path is taken).
+_SEP = "\x1f"
+# On SQLite each value is prefixed with its (position, id), zero-padded, so the values can be
+# put in the listing's order: group_concat promises no order.
+_ORDER_PREFIX = 40
+
+
+def _plain_separators(session: Session) -> bool:
+    """Whether no stored email or phone holds _SEP (always so for what crm writes)."""
+    dialect = session.get_bind().dialect.name
+    find = "strpos({}, chr(31)) > 0" if dialect == "postgresql" else "instr({}, char(31)) > 0"
+    for table, column in (("contact_email", "email"), ("contact_phone", "phone")):
+        query = f"SELECT 1 FROM {table} WHERE {find.format(column)} LIMIT 1"
+        if session.execute(text(query)).first() is not None:
+            return False
+    return True
+
+
+def _gathered_sql(dialect: str, table: str, column: str) -> Any:
+    from sqlalchemy import literal_column
+
+    if dialect == "postgresql":
+        return literal_column(
+            f"(SELECT string_agg({table}.{column}, chr(31) ORDER BY {table}.position, {table}.id)"
+            f" FROM {table} WHERE {table}.contact_id = contact.id)"
+        )
+    return literal_column(
+        f"(SELECT group_concat(printf('%020d%020d', {table}.position, {table}.id)"
+        f" || {table}.{column}, char(31)) FROM {table} WHERE {table}.contact_id = contact.id)"
+    )
+
+
+def _tags_sql(dialect: str) -> Any:
+    from sqlalchemy import literal_column
+
+    if dialect == "postgresql":
+        return literal_column(
+            "(SELECT string_agg(tag.name, chr(31) ORDER BY tag.name) FROM contact_tag"
+            " JOIN tag ON tag.id = contact_tag.tag_id WHERE contact_tag.contact_id = contact.id)"
+        )
+    # Sorted when read: Python's order of str is SQLite's BINARY collation.
+    return literal_column(
+        "(SELECT group_concat(tag.name, char(31)) FROM contact_tag"
+        " JOIN tag ON tag.id = contact_tag.tag_id WHERE contact_tag.contact_id = contact.id)"
+    )
+
+
+def _contacts_csv(
+    ctx: Context,
+    session: Session,
+    flt: Any,
+    out: IO[str],
+    options: ExportOptions,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """`crm export contacts` to CSV in the layout of LAYOUTS["contacts"]: the cells
+    `write_csv` would write for the listing's records, in the listing's order."""
+    keys = custom_keys(session, "contact")
+    header = [name for name, _ in LAYOUTS["contacts"]] + [f"field.{k}" for k in keys]
+    rows = _contact_rows(ctx, session, flt, keys)
+    if progress is not None:
+        rows = _counted(rows, progress)
+    # id, cadence_days and the four times: digits first, never a formula.
+    plain = (0, 12, 13, 14, 15, 16)
+    return csvout.write_cells(out, header, rows, raw=options.raw, plain=plain)
+
+
+def _contact_rows(ctx: Context, session: Session, flt: Any, keys: list[str]) -> Iterator[list[Any]]:
+    """The values of each contact `flt` matches, in the columns of LAYOUTS["contacts"] and
+    then the custom fields `keys`: lists and None as `write_csv` takes them."""
+    import json
+
+    from sqlalchemy import String, select, type_coerce
+    from sqlmodel import col
+
+    from crm_cli.services import common
+    from crm_cli.services.contacts import contact_query
+    from crm_cli.store.models import Company, Contact, User
+
+    dialect = session.get_bind().dialect.name
+    sqlite = dialect == "sqlite"
+
+    def raw(column: Any) -> Any:
+        return type_coerce(col(column), String)
+
+    query = (
+        contact_query(ctx, session, flt)
+        .with_only_columns(
+            col(Contact.id),
+            col(Contact.name),
+            col(Contact.given_name),
+            col(Contact.family_name),
+            _gathered_sql(dialect, "contact_email", "email"),
+            _gathered_sql(dialect, "contact_phone", "phone"),
+            col(Contact.title),
+            col(Company.name),
+            col(Contact.lifecycle),
+            col(Contact.source),
+            col(Contact.owner_id),
+            _tags_sql(dialect),
+            col(Contact.cadence_days),
+            raw(Contact.last_contacted_at),
+            raw(Contact.created_at),
+            raw(Contact.updated_at),
+            raw(Contact.deleted_at),
+            raw(Contact.custom),
+            maintain_column_froms=False,
+        )
+        .select_from(Contact)
+        .outerjoin(Company, col(Company.id) == col(Contact.company_id))
+    )
+    owners = {i: str(n) for i, n in session.execute(select(col(User.id), col(User.name))) if i}
+    local = _remembered(common.TimeText(common.zone(session), dialect).local)
+    separator = csvout.MULTI_SEPARATOR
+    prefix = _ORDER_PREFIX if sqlite else 0
+    loads = json.loads
+
+    def joined(gathered: str | None) -> str:
+        if gathered is None:
+            return ""
+        if not prefix:
+            return gathered.replace(_SEP, separator) if _SEP in gathered else gathered
+        if _SEP not in gathered:
+            return gathered[prefix:]
+        return separator.join(v[prefix:] for v in sorted(gathered.split(_SEP)))
+
+    def tags_of(gathered: str | None) -> str:
+        if gathered is None:
+            return ""
+        if _SEP not in gathered:
+            return gathered
+        names = gathered.split(_SEP)
+        return separator.join(sorted(names) if sqlite else names)
+
+    result = session.connection().execute(query.execution_options(yield_per=common.RECORDS_CHUNK))
+    for part in result.partitions():
+        for (
+            cid, name, given, family, emails, phones, title, company, lifecycle, source,
+            owner_id, tags, cadence, contacted, created, updated, deleted, custom,
+        ) in part:  # fmt: skip
+            cells = [
+                str(cid), name, given, family, joined(emails), joined(phones), title,
+                company, lifecycle, source, owners.get(owner_id or 0), tags_of(tags),
+                None if cadence is None else str(cadence), local(contacted), local(created),
+                local(updated), local(deleted),
+            ]  # fmt: skip
+            if keys:
+                if custom.__class__ is str:
+                    custom = loads(custom) if custom != "{}" else None
+                fields = custom or {}
+                cells.extend(fields.get(k) for k in keys)
+            yield cells
+
+
+def _remembered(show: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """`show` with the last few values it was given remembered: records written together
+    (an import, a bulk change) share their times."""
+    seen: dict[Any, str | None] = {}
+
+    def shown(value: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            return seen[value]
+        except KeyError:
+            if len(seen) >= 256:
+                seen.clear()
+            found = seen[value] = show(value)
+            return found
+
+    return shown

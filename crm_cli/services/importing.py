@@ -546,22 +546,30 @@ class _ContactImport(_Base):
         )
         emails = [e for r in rows for e in r.checked.emails]
         by_email: dict[str, tuple[int, bool]] = {}
-        for start in range(0, len(emails), CHUNK):
-            for email, cid, deleted in s.execute(
-                select(ContactEmail.c.email, col(Contact.id), col(Contact.deleted_at))
-                .join(Contact, col(Contact.id) == ContactEmail.c.contact_id)
-                .where(ContactEmail.c.email.in_(emails[start : start + CHUNK]))
-            ):
+        email_query = select(ContactEmail.c.email, col(Contact.id), col(Contact.deleted_at)).join(
+            Contact, col(Contact.id) == ContactEmail.c.contact_id
+        )
+        from crm_cli.services.bulk import key_batches
+
+        for part in key_batches(s, ContactEmail, emails):
+            query = (
+                email_query if part is None else email_query.where(ContactEmail.c.email.in_(part))
+            )
+            for email, cid, deleted in s.execute(query):
                 by_email[str(email)] = (int(cid), deleted is not None)
         phones = [p for r in rows for p in r.checked.phones]
         by_phone: dict[str, int] = {}
-        for start in range(0, len(phones), CHUNK):
-            for phone, cid in s.execute(
-                select(ContactPhone.c.phone, ContactPhone.c.contact_id)
-                .join(Contact, col(Contact.id) == ContactPhone.c.contact_id)
-                .where(ContactPhone.c.phone.in_(phones[start : start + CHUNK]), live)
-                .order_by(ContactPhone.c.contact_id)
-            ):
+        phone_query = (
+            select(ContactPhone.c.phone, ContactPhone.c.contact_id)
+            .join(Contact, col(Contact.id) == ContactPhone.c.contact_id)
+            .where(live)
+            .order_by(ContactPhone.c.contact_id)
+        )
+        for part in key_batches(s, ContactPhone, phones):
+            query = (
+                phone_query if part is None else phone_query.where(ContactPhone.c.phone.in_(part))
+            )
+            for phone, cid in s.execute(query):
                 by_phone.setdefault(str(phone), int(cid))
 
         matched: list[tuple[_ContactRow, int, str]] = []

@@ -148,13 +148,16 @@ def test_a_failed_export_keeps_the_old_file(
     target.write_text("yesterday's export\n")
     from crm_cli.services import exporting
 
-    listing = exporting._listing
+    def failing(read: Any) -> Any:
+        def rows(*args: Any) -> Any:
+            yield from itertools.islice(read(*args), 1)
+            raise KeyboardInterrupt  # stopped half way
 
-    def failing(*args: Any) -> Any:
-        yield from itertools.islice(listing(*args), 1)
-        raise KeyboardInterrupt  # stopped half way
+        return rows
 
-    monkeypatch.setattr(exporting, "_listing", failing)
+    # Records from the listing, or for contacts to CSV straight from the database.
+    monkeypatch.setattr(exporting, "_listing", failing(exporting._listing))
+    monkeypatch.setattr(exporting, "_contact_rows", failing(exporting._contact_rows))
     assert crm("export", "contacts", "-o", str(target)).code == 130
     assert target.read_text() == "yesterday's export\n"
     assert [p.name for p in target.parent.iterdir()] == ["contacts.csv"]
@@ -291,3 +294,38 @@ def test_vcf_hands_each_contact_record_to_the_vcard_codec(
     out = crm.ok("export", "contacts", "--vcf", "--vcard-version", "3.0", "--tag", "vip").out
     assert out == "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Lima\r\nEND:VCARD\r\n"
     assert seen == [(crm.json("contact", "list", "--tag", "vip")[0], "3.0")]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        [],
+        ["--raw"],
+        ["--removed"],
+        ["--tag", "vip"],
+        ["--sort", "-created,name"],
+        ["--lifecycle", "lead", "--search", "example"],
+    ],
+)
+def test_contacts_csv_read_in_one_query_is_the_listings(
+    crm: Runner, filled: str, monkeypatch: pytest.MonkeyPatch, flags: list[str]
+) -> None:
+    """CSV of contacts is read straight from the database (one query, emails, phones and tags
+    gathered by it); the file is byte for byte the one written from the listing's records."""
+    from crm_cli.services import exporting
+
+    crm.ok(
+        "contact", "add", "Zoë Ärger", "-e", "zoe@example.com", "-e", "a@example.com",
+        "-e", "m@example.com", "-p", "+1 212 555 0100", "-t", "zeta", "-t", "alpha",
+        "-t", "émigré", "-t", "Beta", "-f", "n=7", "-f", "motto=@home", "--cadence", "30",
+    )  # fmt: skip
+    crm.ok("contact", "add", "'quoted", "-e", "q@example.com", "-l", "lead", "-t", "vip")
+    crm.ok(
+        "contact", "edit", "zoe@example.com", "--given", "Zoë", "--family", "Ä",
+        "--add-email", "b@example.com", "--source", "-fair", "--add-phone", "+44 20 7946 0000",
+    )  # fmt: skip
+    crm.ok("log", "note", "zoe@example.com", "--", "met")  # sets last_contacted_at
+    direct = crm.ok("export", "contacts", *flags).out
+    assert _csv(direct)  # every case writes rows
+    monkeypatch.setattr(exporting, "_plain_separators", lambda session: False)
+    assert crm.ok("export", "contacts", *flags).out == direct

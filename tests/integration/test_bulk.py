@@ -92,6 +92,41 @@ def test_one_undo_takes_a_whole_bulk_write_back(db_url: str, crm: Runner) -> Non
     assert (crm.json("contact", "list", "--all"), crm.json("company", "list", "--all")) == before
 
 
+def test_a_large_bulk_write_is_searchable_and_keeps_the_search_trigger(
+    sqlite_url: str, crm: Runner
+) -> None:
+    """SQLite: a large bulk write indexes its rows for search with one statement instead of
+    the insert trigger; the trigger is back afterwards, exactly as it was."""
+    import sqlite3
+
+    from crm_cli.services import bulk
+
+    path = sqlite_url.removeprefix("sqlite:///")
+    crm.ok("contact", "add", "Before", "--email", "before@example.com")
+
+    def schema() -> list[Any]:
+        with sqlite3.connect(path) as conn:
+            return conn.execute(
+                "SELECT type, name, sql FROM sqlite_master ORDER BY name"
+            ).fetchall()
+
+    shape = schema()
+    n = bulk.BULK_SEARCH_INDEX + 100
+    ids = _bulk(_inputs(n))
+    assert schema() == shape
+    with sqlite3.connect(path) as conn:  # the index holds exactly what the table says
+        conn.execute("INSERT INTO contact_fts(contact_fts) VALUES ('integrity-check')")
+    assert [c["id"] for c in crm.json("contact", "list", "--search", f"bulk{n - 1}")] == [ids[-1]]
+    crm.ok("contact", "add", "Afterwards Zyx", "--email", "after@example.com")
+    assert [c["name"] for c in crm.json("contact", "list", "--search", "zyx")] == ["Afterwards Zyx"]
+    crm.ok("undo")  # the contact added afterwards
+    crm.ok("undo")  # the bulk write
+    assert crm.json("contact", "list", "--search", "bulk1") == []
+    assert [c["name"] for c in crm.json("contact", "list", "--all")] == ["Before"]
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO contact_fts(contact_fts) VALUES ('integrity-check')")
+
+
 def test_a_taken_email_refuses_the_whole_bulk_write(db_url: str, crm: Runner) -> None:
     crm.ok("contact", "add", "Owner", "--email", "bulk7@example.com")
     with pytest.raises(Conflict, match="bulk7@example.com"):

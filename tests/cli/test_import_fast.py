@@ -1,0 +1,101 @@
+"""A large import takes shortcuts: matching keys read in one query from a small table, rows
+inserted with the driver's executemany, the search index filled in one statement (SQLite).
+The database it leaves is the one the statement-by-statement way leaves, to the byte of
+`crm export all` (times aside), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Runner
+
+ROWS = 700  # above bulk.BULK_SEARCH_INDEX
+
+
+def _file(path: Path) -> Path:
+    lines = ["name,email,phone,company,tags,field.tier,external_id"]
+    for i in range(ROWS):
+        lines.append(
+            f"Person {i} Ärger,p{i}@example.com,+49 30 {2000000 + i},Firm {i % 9},"
+            f'"imported; b{i % 3}",{"gold" if i % 4 == 0 else ""},{"X" + str(i) if i % 5 else ""}'
+        )
+    lines.append("Existing By Email,existing@example.com,,,,,")  # matches by email
+    lines.append("Existing By Phone,,+49 30 5550000,,,,")  # matches the same contact by phone
+    lines.append("Bad,not-an-email,,,,,")  # rejected
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)?")
+
+
+def _run(crm: Runner, csv: Path, out: Path) -> tuple[Any, str]:
+    crm.ok("contact", "add", "Existing", "-e", "existing@example.com", "-p", "+49 30 5550000")
+    report = crm("import", "contacts", str(csv), "--json")
+    assert report.code != 0  # one row rejected
+    crm.ok("export", "all", "-o", str(out))
+    found = crm.json("contact", "list", "--search", f"p{ROWS - 1}")
+    assert [c["name"] for c in found] == [f"Person {ROWS - 1} Ärger"]
+    return report.json, _TIME.sub("T", out.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def second_url(db_url: str, crm_home: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Another empty database of the same kind as `db_url`."""
+    if db_url.startswith("sqlite"):
+        yield f"sqlite:///{crm_home / 'second.db'}"
+        return
+    import psycopg
+
+    from tests.conftest import _db_url, _pg_admin_conninfo
+
+    template = request.getfixturevalue("pg_template")
+    name = f"crm_ioperf_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _db_url(name)
+    finally:
+        with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_shortcuts_leave_the_same_database(
+    crm: Runner,
+    db_url: str,
+    second_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy import insert
+
+    from crm_cli.services import bulk
+
+    csv = _file(tmp_path / "contacts.csv")
+    fast_report, fast = _run(crm, csv, tmp_path / "fast.jsonl")
+
+    def one_statement_per_chunk(session: Any, table: Any, rows: Any) -> None:
+        for start in range(0, len(rows), bulk.CHUNK):
+            session.execute(insert(table), list(rows[start : start + bulk.CHUNK]))
+
+    def batches(session: Any, table: Any, keys: Any) -> Iterator[list[str]]:
+        for start in range(0, len(keys), bulk.CHUNK):
+            yield list(keys[start : start + bulk.CHUNK])
+
+    monkeypatch.setattr(bulk, "insert_many", one_statement_per_chunk)
+    monkeypatch.setattr(bulk, "key_batches", batches)
+    monkeypatch.setattr(bulk, "BULK_SEARCH_INDEX", 10**9)
+    monkeypatch.setenv("CRM_DATABASE_URL", second_url)
+    slow_report, slow = _run(crm, csv, tmp_path / "slow.jsonl")
+
+    assert fast_report["counts"] == slow_report["counts"]
+    assert fast_report["counts"]["new"] == ROWS and fast_report["counts"]["update"] == 1
+    assert fast_report["rows"] == slow_report["rows"]  # every decision, with its evidence
+    assert fast.count("\n") > 3 * ROWS  # contacts, emails, phones, tags, companies
+    assert fast == slow
