@@ -12,7 +12,6 @@ import threading
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -287,9 +286,11 @@ class Reminders:
 
 def load_reminders(ctx: Context) -> Reminders:
     """The current user's open follow-ups due within a week, overdue first."""
+    from crm_cli.domain.dates import now_utc
     from crm_cli.services.followups import FollowupFilter, list_followups
 
-    today = datetime.now(ctx.tz).date().isoformat()
+    # The services' clock (CRM_NOW when it is set), so "today" agrees with `crm today`.
+    today = now_utc().astimezone(ctx.tz).date().isoformat()
     with ctx.session(write=False) as session:
         rows = list(list_followups(ctx, session, FollowupFilter(due="week", limit=200)).rows)
     overdue = [r for r in rows if r["overdue"]]
