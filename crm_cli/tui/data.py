@@ -12,7 +12,6 @@ import threading
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -287,9 +286,11 @@ class Reminders:
 
 def load_reminders(ctx: Context) -> Reminders:
     """The current user's open follow-ups due within a week, overdue first."""
+    from crm_cli.domain.dates import now_utc
     from crm_cli.services.followups import FollowupFilter, list_followups
 
-    today = datetime.now(ctx.tz).date().isoformat()
+    # The services' clock (CRM_NOW when it is set), so "today" agrees with `crm today`.
+    today = now_utc().astimezone(ctx.tz).date().isoformat()
     with ctx.session(write=False) as session:
         rows = list(list_followups(ctx, session, FollowupFilter(due="week", limit=200)).rows)
     overdue = [r for r in rows if r["overdue"]]
@@ -311,13 +312,39 @@ def complete(ctx: Context, followup_id: int) -> str:
     return f"Follow-up {followup_id} done"
 
 
-def snooze(ctx: Context, followup_id: int, until: str = "tomorrow 9:00") -> str:
+def snooze(
+    ctx: Context, followup_id: int, until: str | None = "tomorrow 9:00", for_: str | None = None
+) -> str:
+    """As `crm followup snooze ID --until UNTIL` or, with `for_`, `--for FOR_`."""
     from crm_cli.services.followups import snooze_followup
 
-    acting = _acting(ctx, f"crm followup snooze {followup_id} --until {until!r} (tui)")
+    option = f"--for {for_!r}" if for_ is not None else f"--until {until!r}"
+    acting = _acting(ctx, f"crm followup snooze {followup_id} {option} (tui)")
     with acting.session() as session:
-        record = snooze_followup(acting, session, str(followup_id), until)
+        record = snooze_followup(
+            acting, session, str(followup_id), None if for_ is not None else until, for_
+        )
     return f"Follow-up {followup_id} snoozed until {record['snoozed_until']}"
+
+
+def snooze_choice(ctx: Context, text: str) -> tuple[str | None, str | None]:
+    """A typed snooze time as `(until, for_)`: a length of time (2h, 30min, 1d) as `--for`
+    takes it, anything else as `--until` (tomorrow 9:00, next monday, 2026-12-01). Raises
+    InvalidValue, with the CLI's words, when the time is not one or is not in the future."""
+    from crm_cli.domain import dates
+    from crm_cli.errors import InvalidValue
+    from crm_cli.services.reminders import parse_duration
+
+    text = text.strip()
+    try:
+        moment = dates.now_utc() + parse_duration(text, "for")
+        choice: tuple[str | None, str | None] = (None, text)
+    except InvalidValue:
+        moment = dates.parse_when(text, ctx.tz, field="until", settings=ctx.config.date_settings)
+        choice = (text, None)
+    if moment <= dates.now_utc():
+        raise InvalidValue("until", text, "is not in the future")
+    return choice
 
 
 class ChangeWatcher:

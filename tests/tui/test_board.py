@@ -158,6 +158,8 @@ def test_reminders_done_and_snooze(db_url, crm) -> None:  # type: ignore[no-unty
             await wait_for(pilot, lambda: "done" in status(app), f"done ({status(app)!r})")
             await wait_for(pilot, lambda: "Overdue (!): 1" in screen_text(app), "the reload")
             await pilot.press("s")  # now the first: Send the offer
+            await pilot.pause(0.1)
+            await pilot.press("down", "enter")  # tomorrow 9:00
             await wait_for(pilot, lambda: "snoozed" in status(app), "the snooze")
             await pilot.press("escape")
             assert app.screen is app.board

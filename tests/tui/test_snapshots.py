@@ -77,3 +77,23 @@ def test_board(seeded, snap_compare, size, theme) -> None:  # type: ignore[no-un
 def test_reminders(seeded, snap_compare, size, theme) -> None:  # type: ignore[no-untyped-def]
     app = app_for_test(watch_interval=0)
     assert snap_compare(app, terminal_size=size, run_before=_reminders(theme))
+
+
+def _snooze(theme: str) -> Any:
+    async def before(pilot: Any) -> None:
+        from crm_cli.tui.screens.reminders import SnoozeChoice
+
+        await _reminders(theme)(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SnoozeChoice), "the choices")
+        await pilot.press("down", "down", "down", "enter", *"yesterday", "enter")
+        await pilot.pause(0.1)
+
+    return before
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_snooze_choices(seeded, snap_compare, theme) -> None:  # type: ignore[no-untyped-def]
+    """The choices over the reminders, a typed time refused under its input."""
+    app = app_for_test(watch_interval=0)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_snooze(theme))

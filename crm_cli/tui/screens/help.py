@@ -32,7 +32,9 @@ Board
 Reminders
   up/down, j/k      choose a follow-up
   d                 mark it done
-  s                 snooze it until tomorrow 9:00
+  s                 snooze it: 1 hour, tomorrow 9:00, next week,
+                    or a time typed as `crm followup snooze` takes it
+  enter             open its deal, else its contact (360 view)
   escape, r         back to the board
 
 Deal (enter on a card)

@@ -1,7 +1,8 @@
 """`r`: the current user's follow-ups, overdue / today / upcoming (the coming week).
 
-`d` marks the highlighted one done, `s` snoozes it until tomorrow 9:00, each saved in a worker
-through the same services as `crm followup done` and `crm followup snooze`.
+`d` marks the highlighted one done, `s` snoozes it (1 hour, tomorrow 9:00, next week or a typed
+time), each saved in a worker through the same services as `crm followup done` and
+`crm followup snooze`. `enter` opens the deal a follow-up is about, else its contact.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crm_cli.errors import CrmError
@@ -22,6 +24,14 @@ from crm_cli.tui.messages import ActionDone, LoadFailed, RemindersLoaded
 
 if TYPE_CHECKING:
     from crm_cli.tui.app import CrmApp
+
+# The snooze choices: what the list shows, and (until, for) as `crm followup snooze` takes them.
+SNOOZES: tuple[tuple[str, tuple[str | None, str | None]], ...] = (
+    ("1 hour", (None, "1h")),
+    ("tomorrow 9:00", ("tomorrow 9:00", None)),
+    ("next week", ("next week", None)),
+)
+Choice = tuple[str | None, str | None]
 
 SECTIONS = (("overdue", "Overdue (!)"), ("today", "Today (*)"), ("upcoming", "Upcoming (>)"))
 
@@ -38,7 +48,9 @@ class RemindersScreen(Screen[None]):
         Binding("j", "cursor(1)", "Down", show=False),
         Binding("k", "cursor(-1)", "Up", show=False),
         Binding("d", "done", "Done"),
-        Binding("s", "snooze", "Snooze to tomorrow 9:00"),
+        Binding("s", "snooze", "Snooze"),
+        # Before the list's own enter (select), so the footer shows it; a click only chooses.
+        Binding("enter", "open", "Open", priority=True),
         Binding("escape,r", "back", "Board"),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "app.quit", "Quit"),
@@ -47,6 +59,7 @@ class RemindersScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.loaded = 0
+        self.items: dict[int, dict[str, Any]] = {}
 
     @property
     def crm(self) -> CrmApp:
@@ -85,6 +98,7 @@ class RemindersScreen(Screen[None]):
             items = getattr(message.data, key)
             options.append(Option(f"{heading}: {len(items)}", disabled=True))
             options += [Option(reminder_line(i, width), id=str(i["id"])) for i in items]
+        self.items = {int(i["id"]): i for key, _ in SECTIONS for i in getattr(message.data, key)}
         listing.set_options(options)
         ids = [o.id for o in options]
         if keep is not None and keep in ids:
@@ -109,8 +123,30 @@ class RemindersScreen(Screen[None]):
             self.save(lambda: data.complete(self.crm.ctx, chosen))
 
     def action_snooze(self) -> None:
-        if (chosen := self.chosen) is not None:
-            self.save(lambda: data.snooze(self.crm.ctx, chosen))
+        if (chosen := self.chosen) is None:
+            return
+
+        def snooze(choice: Choice | None) -> None:
+            if choice is not None:
+                self.save(lambda: data.snooze(self.crm.ctx, chosen, *choice))
+
+        self.app.push_screen(SnoozeChoice(self.crm), snooze)
+
+    def action_open(self) -> None:
+        """The deal the follow-up is about (its detail), else its contact (the 360 view)."""
+        item = self.items.get(self.chosen or 0)
+        if item is None:
+            return
+        if item.get("deal_id"):
+            from crm_cli.tui.screens.deal_detail import DealDetailScreen
+
+            self.app.push_screen(DealDetailScreen(int(item["deal_id"])))
+        elif item.get("contact_id"):
+            from crm_cli.tui.screens.contacts import ContactScreen
+
+            self.app.push_screen(ContactScreen(int(item["contact_id"])))
+        else:
+            self.say(f"follow-up {item['id']} is about no deal or contact")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reminders-write")
     def save(self, action: Any) -> None:
@@ -137,3 +173,52 @@ class RemindersScreen(Screen[None]):
         from crm_cli.tui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen())
+
+
+class SnoozeChoice(ModalScreen[Choice | None]):
+    """Until when to snooze: a choice from the list, or a time typed as `crm followup snooze`
+    takes it (`--until` tomorrow 9:00, next monday, 2026-12-01; `--for` 2h, 30min, 3d). A
+    refused time shows under the input; escape snoozes nothing."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, app: CrmApp) -> None:
+        super().__init__()
+        self.ctx = app.ctx
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="snooze"):
+            yield Static("Snooze until", markup=False)
+            yield OptionList(
+                *[Option(label, id=str(n)) for n, (label, _) in enumerate(SNOOZES)],
+                Option("a date or time (type it below)", id="typed"),
+                id="snooze-choices",
+            )
+            yield Input(placeholder="next monday 9:00, 2026-12-01, 2h", id="snooze-until")
+            yield Static("", id="snooze-error", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#snooze-choices", OptionList).highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id == "typed":
+            self.query_one("#snooze-until", Input).focus()
+        elif event.option.id is not None:
+            self.dismiss(SNOOZES[int(event.option.id)][1])
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        error = self.query_one("#snooze-error", Static)
+        if not event.value.strip():
+            error.update("until: type a date or time, such as tomorrow 9:00 or 2h")
+            return
+        try:
+            choice = data.snooze_choice(self.ctx, event.value)
+        except CrmError as exc:
+            error.update(exc.message)
+            return
+        self.dismiss(choice)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
