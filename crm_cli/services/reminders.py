@@ -566,6 +566,14 @@ def end_of_today(ctx: Context) -> datetime:
     return dates.localize(tomorrow, time(0, 0), tz) - timedelta(microseconds=1)
 
 
+def in_touch_due(ctx: Context, session: Session) -> list[dict[str, Any]]:
+    """The current user's stay-in-touch contacts due by tonight, soonest first, as `crm today`
+    lists them (at most AGENDA_LIMIT)."""
+    owner_id = _owner_id(ctx, session, None, False)
+    contacts = due_contacts(ctx, session, owner_id, end_of_today(ctx))
+    return [r for _, r in _contact_reminders(ctx, session, contacts[:AGENDA_LIMIT], utcnow())]
+
+
 # --- the day's agenda -------------------------------------------------------------------------
 
 AGENDA_LIMIT = 50

@@ -282,21 +282,25 @@ class Reminders:
     overdue: list[dict[str, Any]]
     today: list[dict[str, Any]]
     upcoming: list[dict[str, Any]]
+    in_touch: list[dict[str, Any]] = field(default_factory=list)  # stay-in-touch contacts due
 
 
 def load_reminders(ctx: Context) -> Reminders:
-    """The current user's open follow-ups due within a week, overdue first."""
+    """The current user's open follow-ups due within a week, overdue first, and their
+    stay-in-touch contacts due by tonight."""
     from crm_cli.domain.dates import now_utc
     from crm_cli.services.followups import FollowupFilter, list_followups
+    from crm_cli.services.reminders import in_touch_due
 
     # The services' clock (CRM_NOW when it is set), so "today" agrees with `crm today`.
     today = now_utc().astimezone(ctx.tz).date().isoformat()
     with ctx.session(write=False) as session:
         rows = list(list_followups(ctx, session, FollowupFilter(due="week", limit=200)).rows)
+        in_touch = in_touch_due(ctx, session)
     overdue = [r for r in rows if r["overdue"]]
     due_today = [r for r in rows if not r["overdue"] and _due_day(r) == today]
     upcoming = [r for r in rows if not r["overdue"] and _due_day(r) != today]
-    return Reminders(overdue, due_today, upcoming)
+    return Reminders(overdue, due_today, upcoming, in_touch)
 
 
 def _due_day(record: dict[str, Any]) -> str:

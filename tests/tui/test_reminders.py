@@ -140,3 +140,37 @@ def test_today_is_the_services_clock(sqlite_url, crm, monkeypatch) -> None:  # t
             assert text.index("Call Ana") < text.index("Upcoming") < text.index("Write to Ben")
 
     run(drive)
+
+
+def test_stay_in_touch_contacts_due_are_listed_and_open_their_360(db_url, crm, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A contact whose cadence has run out is on the screen (as `crm today` lists it); enter
+    opens it, `d` leaves it alone and says how its cadence resets."""
+    monkeypatch.setenv("CRM_NOW", "2026-11-01T09:00:00+01:00")
+    crm.ok("contact", "add", "Chen Wei", "--email", "chen@example.cn")
+    crm.ok("contact", "add", "Dora Quiet", "--email", "dora@example.com")
+    crm.ok("contact", "edit", "chen@example.cn", "--every", "7d")
+    crm.ok("contact", "edit", "dora@example.com", "--every", "90d")  # not due for months
+    monkeypatch.setenv("CRM_NOW", NOW)
+    today = crm.json("today")
+    assert [c["contact"] for c in today["stay_in_touch"]] == ["Chen Wei"]
+
+    async def drive() -> None:
+        from crm_cli.tui.screens.contacts import ContactScreen
+
+        app = app_for_test(watch_interval=0)
+        async with app.run_test(size=(100, 24)) as pilot:
+            screen = await _reminders(pilot, app)
+            text = screen_text(app)
+            assert "Stay in touch (@): 1" in text and "Stay in touch with Chen Wei" in text
+            assert "Dora Quiet" not in text
+            await pilot.press("d")  # a follow-up's key: nothing is done to a contact
+            await pilot.pause(0.1)
+            assert "reset its cadence" in status(app)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ContactScreen), "the contact")
+            assert isinstance(app.screen, ContactScreen) and app.screen.contact_id == 1
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is screen, "back to the reminders")
+
+    run(drive)
+    assert [c["contact"] for c in crm.json("today")["stay_in_touch"]] == ["Chen Wei"]

@@ -33,12 +33,24 @@ SNOOZES: tuple[tuple[str, tuple[str | None, str | None]], ...] = (
 )
 Choice = tuple[str | None, str | None]
 
-SECTIONS = (("overdue", "Overdue (!)"), ("today", "Today (*)"), ("upcoming", "Upcoming (>)"))
+SECTIONS = (
+    ("overdue", "Overdue (!)"),
+    ("today", "Today (*)"),
+    ("upcoming", "Upcoming (>)"),
+    ("in_touch", "Stay in touch (@)"),
+)
+
+
+def option_id(key: str, item: dict[str, Any]) -> str:
+    """A follow-up's option is its id; a stay-in-touch contact's is `c` and the contact's id."""
+    return f"c{item['id']}" if key == "in_touch" else str(item["id"])
 
 
 def reminder_line(item: dict[str, Any], width: int = 100) -> str:
-    due = str(item["snoozed_until"] or item["due_at"])[:16].replace("T", " ")
-    about = ", ".join(str(item[k]) for k in ("contact", "deal") if item.get(k))
+    due = str(item.get("snoozed_until") or item["due_at"])[:16].replace("T", " ")
+    # A stay-in-touch line names its contact in its title already.
+    keys = ("deal",) if "cadence_days" in item else ("contact", "deal")
+    about = ", ".join(str(item[k]) for k in keys if item.get(k))
     text = f"{due}  {item['title']}" + (f"  ({about})" if about else "")
     return ellipsize(text, width)
 
@@ -59,7 +71,7 @@ class RemindersScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.loaded = 0
-        self.items: dict[int, dict[str, Any]] = {}
+        self.items: dict[str, dict[str, Any]] = {}  # by option id
 
     @property
     def crm(self) -> CrmApp:
@@ -97,8 +109,10 @@ class RemindersScreen(Screen[None]):
         for key, heading in SECTIONS:
             items = getattr(message.data, key)
             options.append(Option(f"{heading}: {len(items)}", disabled=True))
-            options += [Option(reminder_line(i, width), id=str(i["id"])) for i in items]
-        self.items = {int(i["id"]): i for key, _ in SECTIONS for i in getattr(message.data, key)}
+            options += [Option(reminder_line(i, width), id=option_id(key, i)) for i in items]
+        self.items = {
+            option_id(key, i): i for key, _ in SECTIONS for i in getattr(message.data, key)
+        }
         listing.set_options(options)
         ids = [o.id for o in options]
         if keep is not None and keep in ids:
@@ -110,9 +124,19 @@ class RemindersScreen(Screen[None]):
         self.loaded += 1
 
     @property
-    def chosen(self) -> int | None:
+    def chosen_option(self) -> str | None:
         option = self.query_one("#reminders", OptionList).highlighted_option
-        return int(option.id) if option is not None and option.id else None
+        return option.id if option is not None else None
+
+    @property
+    def chosen(self) -> int | None:
+        """The highlighted follow-up's id (None on a stay-in-touch contact: `d` and `s` are
+        for follow-ups; logging an interaction with the contact resets its cadence)."""
+        option = self.chosen_option
+        if option is not None and option.startswith("c"):
+            self.say("a stay-in-touch contact: log a call or a note with it to reset its cadence")
+            return None
+        return int(option) if option else None
 
     def action_cursor(self, step: int) -> None:
         listing = self.query_one("#reminders", OptionList)
@@ -134,7 +158,7 @@ class RemindersScreen(Screen[None]):
 
     def action_open(self) -> None:
         """The deal the follow-up is about (its detail), else its contact (the 360 view)."""
-        item = self.items.get(self.chosen or 0)
+        item = self.items.get(self.chosen_option or "")
         if item is None:
             return
         if item.get("deal_id"):
