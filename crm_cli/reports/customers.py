@@ -6,7 +6,9 @@ Money is in one currency at a time: `--currency`, else the currency most won dea
 RFM: recency = the last won deal's close time, frequency = how many won deals, monetary = their
 total value. Each is scored 1-5 in quintiles with NTILE(5) over the customers ordered by it,
 ties broken by contact id, so every quintile holds the same count (the first ones one more when
-the count does not divide by five); 5 is the most recent, most frequent, most valuable. The
+the count does not divide by five); 5 is the most recent, most frequent, most valuable. Over
+all time the same quintiles come from boundary customers read off the rollup's indexes
+(`scored_from_rollup`); `scored` keeps the NTILE form, for periods and as the reference. The
 segment comes from R and FM = (F + M + 1) div 2 through the table `SEGMENTS` (docs/reports.md).
 """
 
