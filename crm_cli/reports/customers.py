@@ -6,7 +6,9 @@ Money is in one currency at a time: `--currency`, else the currency most won dea
 RFM: recency = the last won deal's close time, frequency = how many won deals, monetary = their
 total value. Each is scored 1-5 in quintiles with NTILE(5) over the customers ordered by it,
 ties broken by contact id, so every quintile holds the same count (the first ones one more when
-the count does not divide by five); 5 is the most recent, most frequent, most valuable. The
+the count does not divide by five); 5 is the most recent, most frequent, most valuable. Over
+all time the same quintiles come from boundary customers read off the rollup's indexes
+(`scored_from_rollup`); `scored` keeps the NTILE form, for periods and as the reference. The
 segment comes from R and FM = (F + M + 1) div 2 through the table `SEGMENTS` (docs/reports.md).
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, desc, func, literal, select
+from sqlalchemy import case, desc, func, literal, select, text, tuple_
 
 from crm_cli.reports.base import (
     Period,
@@ -158,14 +160,72 @@ def scored(period: Period, currency: str, from_deals: bool = True) -> Any:
     ).subquery("rfm")
 
 
+def quintile_starts(count: int) -> list[int]:
+    """The 0-based ranks where quintiles 2 to 5 start among `count` ranked rows, as NTILE(5)
+    deals them: the first `count % 5` quintiles hold one more. A start at `count` or beyond
+    has no row (fewer than five rows leave the top quintiles empty)."""
+    size, extra = divmod(count, 5)
+    return [b * size + min(b, extra) for b in range(1, 5)]
+
+
+def scored_from_rollup(run: Runner, currency: str) -> Any:
+    """What `scored` gives over all time, read from `customer_won_rollup` without a window.
+
+    For each measure the customers at the quintile starts are found by a seek at an offset
+    in the measure's index (ix_customer_won_recency, _frequency, _monetary: currency, measure,
+    contact id); a customer's score is 1 + how many of those boundary customers it ranks at or
+    after by (measure, contact id): the same quintiles as NTILE(5) ordered by them.
+    """
+    roll = CustomerWonRollup.__table__.c  # type: ignore[attr-defined]
+    mine = roll.currency == currency
+    count = int(run.rows(select(func.count()).where(mine))[0][0])
+    starts = [k for k in quintile_starts(count) if k < count]
+    scores = []
+    measures = (
+        (roll.last_closed, "ix_customer_won_recency"),
+        (roll.n, "ix_customer_won_frequency"),
+        (roll.value_minor, "ix_customer_won_monetary"),
+    )
+    for key, index in measures:
+        score: Any = literal(1)
+        # The index is named for SQLite: without statistics its planner may read the wider
+        # recency index and sort, where this one is already in order.
+        hint = f" INDEXED BY {index}" if run.dialect == "sqlite" else ""
+        seek = text(
+            f"SELECT {key.name}, contact_id FROM customer_won_rollup{hint} "
+            f"WHERE currency = :currency ORDER BY {key.name}, contact_id LIMIT 1 OFFSET :k"
+        ).columns(key, roll.contact_id)
+        for k in starts:
+            found = run.rows(seek.bindparams(currency=currency, k=k))
+            bound, bound_id = found[0]
+            # A row-value comparison: (measure, contact id) at or after the boundary's.
+            at_or_after = tuple_(key, roll.contact_id) >= tuple_(
+                literal(bound, key.type), literal(bound_id, roll.contact_id.type)
+            )
+            score = score + case((at_or_after, 1), else_=0)
+        scores.append(score)
+    return (
+        select(
+            roll.contact_id.label("contact_id"),
+            roll.last_closed.label("last"),
+            roll.n.label("f"),
+            roll.value_minor.label("m"),
+            scores[0].label("r_score"),
+            scores[1].label("f_score"),
+            scores[2].label("m_score"),
+        )
+        .where(mine)
+        .subquery("rfm")
+    )
+
+
 def segment_case(rfm: Any) -> Any:
+    # One key, 10 R + FM, looked up in a simple CASE: the scores are computed once per
+    # customer rather than once per branch.
     fm = (rfm.c.f_score + rfm.c.m_score + 1) // 2
     return case(
-        *[
-            (and_(rfm.c.r_score == r, fm == f), name)
-            for r, row in SEGMENTS.items()
-            for f, name in row.items()
-        ],
+        {10 * r + f: name for r, row in SEGMENTS.items() for f, name in row.items()},
+        value=10 * rfm.c.r_score + fm,
         else_="lost",
     )
 
@@ -184,7 +244,11 @@ def segments(
     rows: list[dict[str, Any]] = []
     total = 0
     if cur is not None:
-        rfm = scored(period, cur, from_deals)
+        rfm = (
+            scored_from_rollup(run, cur)
+            if _all_time(period, from_deals)
+            else scored(period, cur, from_deals)
+        )
         name = segment_case(rfm).label("segment")
         recency = days_between(run.dialect, rfm.c.last, literal(as_of, UTCDateTime))
         found = run.rows(
@@ -256,9 +320,11 @@ def segments(
     )
 
 
-def segment_members(period: Period, currency: str, segment: str) -> Any:
+def segment_members(run: Runner, period: Period, currency: str, segment: str) -> Any:
     """A select of the contact ids in `segment` (its name or slug)."""
-    rfm = scored(period, currency)
+    rfm = (
+        scored_from_rollup(run, currency) if _all_time(period, False) else scored(period, currency)
+    )
     wanted = {slug(s): s for s in ORDER}.get(slug(segment), segment)
     return select(rfm.c.contact_id).where(segment_case(rfm) == wanted)
 

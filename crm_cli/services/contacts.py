@@ -396,10 +396,11 @@ def _segment_members(ctx: Context, session: Session, segment: str) -> Any:
     if name is None:
         raise InvalidValue("segment", segment, "expected one of " + ", ".join(known))
     period = base.Period(None, None, ctx.tz)
-    currency = customers.main_currency(base.Runner(session), period)
+    run = base.Runner(session)
+    currency = customers.main_currency(run, period)
     if currency is None:
         return select(col(Contact.id)).where(col(Contact.id).is_(None))
-    return customers.segment_members(period, currency, name)
+    return customers.segment_members(run, period, currency, name)
 
 
 def list_contacts(ctx: Context, session: Session, flt: ContactFilter) -> common.Page:

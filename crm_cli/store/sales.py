@@ -150,7 +150,23 @@ class CustomerWonRollup(Base, table=True):
     """
 
     __tablename__ = "customer_won_rollup"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # The segments report finds its quintile boundaries by seeking each order (customers
+    # by last close, by count, by value; contact id breaks ties) at an offset. The recency
+    # index holds every column, so the pass over one currency's customers reads it alone.
+    __table_args__ = (
+        Index(
+            "ix_customer_won_recency",
+            "currency",
+            "last_closed",
+            "contact_id",
+            "n",
+            "value_minor",
+            "first_closed",
+        ),
+        Index("ix_customer_won_frequency", "currency", "n", "contact_id"),
+        Index("ix_customer_won_monetary", "currency", "value_minor", "contact_id"),
+        {"sqlite_with_rowid": False},
+    )
     contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     currency: str = Field(primary_key=True)
     n: int = Field(sa_type=BigInteger)

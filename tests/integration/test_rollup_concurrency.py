@@ -1,0 +1,94 @@
+"""Two processes closing deals at the same moment on PostgreSQL keep every rollup exact.
+
+Each process wins one deal and loses another of the same owner, customer and currency on the
+same day, 20 rounds, while the other does the same with its own deals: both write the same
+rows of `deal_close_rollup`, `deal_open_rollup` and `customer_won_rollup`. Every command
+succeeds, and afterwards each rollup holds what rebuilding it from the deals gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from crm_cli.store.engine import make_engine
+from tests.integration.test_report_rollups import _rebuilt, _rollup
+
+ROUNDS = 20
+WORKER = """
+import json, sys
+from crm_cli.cli import main
+codes = []
+for won, lost in json.loads(sys.argv[1]):
+    codes.append(main(["deal", "won", str(won)]))
+    codes.append(main(["deal", "lost", str(lost), "--reason", "price"]))
+print(json.dumps(codes))
+"""
+
+
+def test_two_processes_closing_deals_keep_the_rollups_exact(crm: Any, pg_url: str) -> None:
+    from crm_cli.store.sales import Deal
+
+    crm.monkeypatch.setenv("CRM_DATABASE_URL", pg_url)
+    crm.ok("user", "add", "Bea Ops", "--email", "bea@example.com")
+    contact = crm.json("contact", "add", "Ana Lima", "--email", "ana@example.com")["id"]
+    engine = make_engine(pg_url)
+    now = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    with Session(engine) as session:
+        owner = session.execute(text('SELECT id FROM "user" ORDER BY id LIMIT 1')).scalar()
+        pipeline_id, stage_id = session.execute(
+            text("SELECT pipeline_id, id FROM stage ORDER BY id LIMIT 1")
+        ).one()
+        deals = [
+            Deal(
+                title=f"D{i}",
+                pipeline_id=pipeline_id,
+                stage_id=stage_id,
+                owner_id=owner,
+                contact_id=contact,
+                value_minor=1000 + i,
+                currency="EUR",
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(4 * ROUNDS)
+        ]
+        session.add_all(deals)
+        session.commit()
+        ids = [d.id for d in deals]
+    env = {**os.environ, "CRM_DATABASE_URL": pg_url, "CRM_NOW": "2026-03-02T10:00:00+00:00"}
+    workers = []
+    for part in range(2):
+        mine = ids[part * 2 * ROUNDS : (part + 1) * 2 * ROUNDS]
+        pairs = [(mine[2 * r], mine[2 * r + 1]) for r in range(ROUNDS)]
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, json.dumps(pairs)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err
+        codes = json.loads(out.strip().splitlines()[-1])
+        assert codes == [0] * (2 * ROUNDS), err
+    with Session(engine) as session:
+        counts = dict(
+            session.execute(text("SELECT status, count(*) FROM deal GROUP BY status")).all()
+        )
+        assert counts == {"won": 2 * ROUNDS, "lost": 2 * ROUNDS}
+        for table in ("deal_close_rollup", "deal_open_rollup", "customer_won_rollup"):
+            assert _rollup(session, table) == _rebuilt(session, table), table
+        won = session.execute(text("SELECT n FROM customer_won_rollup")).scalars().all()
+        assert won == [2 * ROUNDS]
+    engine.dispose()
