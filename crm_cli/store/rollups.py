@@ -34,6 +34,7 @@ after rebuilding `deal` must run `fill_statements` itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -101,6 +102,26 @@ def _remove(row: str, dialect: str, guard: str | None) -> str:
     )
 
 
+def _pg_keep(
+    counted: Callable[[str], str], keys: Callable[[str], list[str]], remove: str, add: str
+) -> str:
+    """A PostgreSQL trigger body taking OLD's contribution away and adding NEW's.
+
+    When a deal moves from one rollup row to another, the two rows are written in the order
+    of their keys, whichever way the deal moves: two writers moving two deals between the same
+    rows in opposite directions then lock them in the same order and queue, where writing
+    the old row first would let each hold one row and wait for the other (a deadlock, which
+    PostgreSQL resolves by failing one of them)."""
+    both = f"TG_OP = 'UPDATE' AND {counted('OLD')} AND {counted('NEW')}"
+    descending = f"ROW({', '.join(keys('NEW'))}) < ROW({', '.join(keys('OLD'))})"
+    return (
+        f"IF {both} AND {descending} THEN {add} {remove} ELSE "
+        f"IF TG_OP <> 'INSERT' AND {counted('OLD')} THEN {remove} END IF; "
+        f"IF TG_OP <> 'DELETE' AND {counted('NEW')} THEN {add} END IF; "
+        "END IF;"
+    )
+
+
 def create_statements(dialect: str) -> list[str]:
     """The statements that create the triggers keeping the rollups."""
     return _close_triggers(dialect) + _open_triggers(dialect) + _customer_triggers(dialect)
@@ -112,11 +133,13 @@ def _close_triggers(dialect: str) -> list[str]:
         return [
             "CREATE OR REPLACE FUNCTION deal_close_rollup_keep() RETURNS trigger "
             "LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP <> 'INSERT' AND {_counted('OLD')} THEN "
-            f"{_remove('OLD', dialect, None)} END IF; "
-            f"IF TG_OP <> 'DELETE' AND {_counted('NEW')} THEN "
-            f"{_add('NEW', dialect, None)} END IF; "
-            "RETURN NULL; END $$",
+            + _pg_keep(
+                _counted,
+                lambda row: _key_values(row, dialect),
+                _remove("OLD", dialect, None),
+                _add("NEW", dialect, None),
+            )
+            + " RETURN NULL; END $$",
             "CREATE TRIGGER deal_close_rollup_keep AFTER INSERT OR DELETE OR UPDATE OF "
             f"{watched} ON deal FOR EACH ROW EXECUTE FUNCTION deal_close_rollup_keep()",
         ]
@@ -271,11 +294,10 @@ def _open_triggers(dialect: str) -> list[str]:
         return [
             "CREATE OR REPLACE FUNCTION deal_open_rollup_keep() RETURNS trigger "
             "LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF TG_OP <> 'INSERT' AND {_open_counted('OLD')} THEN "
-            f"{_open_remove('OLD', None)} END IF; "
-            f"IF TG_OP <> 'DELETE' AND {_open_counted('NEW')} THEN "
-            f"{_open_add('NEW', None)} END IF; "
-            "RETURN NULL; END $$",
+            + _pg_keep(
+                _open_counted, _open_key_values, _open_remove("OLD", None), _open_add("NEW", None)
+            )
+            + " RETURN NULL; END $$",
             "CREATE TRIGGER deal_open_rollup_keep AFTER INSERT OR DELETE OR UPDATE OF "
             f"{watched} ON deal FOR EACH ROW EXECUTE FUNCTION deal_open_rollup_keep()",
             "CREATE OR REPLACE FUNCTION deal_open_rollup_stage() RETURNS trigger "

@@ -92,3 +92,47 @@ def test_two_processes_closing_deals_keep_the_rollups_exact(crm: Any, pg_url: st
         won = session.execute(text("SELECT n FROM customer_won_rollup")).scalars().all()
         assert won == [2 * ROUNDS]
     engine.dispose()
+
+
+MOVER = """
+import json, sys
+from crm_cli.cli import main
+codes = []
+for deal, stage in json.loads(sys.argv[1]):
+    codes.append(main(["deal", "move", str(deal), stage]))
+print(json.dumps(codes))
+"""
+
+
+def test_two_processes_moving_deals_in_opposite_directions(crm: Any, pg_url: str) -> None:
+    """One process moves its deals lead -> qualified while the other moves its own
+    qualified -> lead: both write the same two rows of `deal_open_rollup`, in opposite
+    directions. Every move succeeds and the rollup equals a rebuild."""
+    crm.monkeypatch.setenv("CRM_DATABASE_URL", pg_url)
+    forward = [crm.json("deal", "add", f"F{i}", "--value", "100")["id"] for i in range(ROUNDS)]
+    back = [crm.json("deal", "add", f"B{i}", "--value", "200")["id"] for i in range(ROUNDS)]
+    for deal in back:
+        crm.ok("deal", "move", str(deal), "qualified")
+    env = {**os.environ, "CRM_DATABASE_URL": pg_url}
+    plans = [[(d, "qualified") for d in forward], [(d, "lead") for d in back]]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", MOVER, json.dumps(plan)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for plan in plans
+    ]
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err
+        assert json.loads(out.strip().splitlines()[-1]) == [0] * ROUNDS, err
+    stages = {d["id"]: d["stage"] for d in crm.json("deal", "list", "--all")}
+    assert {stages[d] for d in forward} == {"qualified"}
+    assert {stages[d] for d in back} == {"lead"}
+    engine = make_engine(pg_url)
+    with Session(engine) as session:
+        assert _rollup(session, "deal_open_rollup") == _rebuilt(session, "deal_open_rollup")
+    engine.dispose()
