@@ -37,6 +37,9 @@ def env_for(home: Path, url: str) -> dict[str, str]:
         CRM_USER_NAME="Bench",
         CRM_TIMEZONE="Europe/Berlin",
     )
+    # Bytecode is written and reused, as after `pip install`: with PYTHONDONTWRITEBYTECODE set
+    # every run would compile crm and its libraries again (about a second).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(home / "pycache")
     return env
 
