@@ -60,6 +60,38 @@ NEW, UPDATE, UNCHANGED, SKIPPED, REJECTED, DUPLICATE = (
 ACTIONS = (NEW, UPDATE, UNCHANGED, SKIPPED, REJECTED, DUPLICATE)
 SUPPORTED = ("contacts", "companies", "deals", "followups", "interactions", "feedback")
 CHUNK = 5_000
+
+
+def _link_tags_and_note(
+    session: Session,
+    kind: str,
+    link: Any,
+    ids: Sequence[int],
+    rows: Sequence[dict[str, Any]],
+    new: Sequence[Any],
+) -> None:
+    """Link the new `kind` records (`ids`, inserted from `rows`) to their tags through the
+    `link` table, and tell the journal they were created, tags included, so `crm undo` takes
+    the import back."""
+    tag_ids = common.tag_ids(session, {t for r in new for t in r.tags})
+    links = [
+        {f"{kind}_id": rid, "tag_id": tag_ids[t]}
+        for rid, r in zip(ids, new, strict=True)
+        for t in r.tags
+    ]
+    for start in range(0, len(links), CHUNK):
+        session.execute(insert(link), links[start : start + CHUNK])
+    rec = journal.recorder(session)
+    if rec is not None:
+        rec.note_created(
+            kind,
+            [
+                {**row, "id": rid, "version": 1, "tags": sorted(r.tags)}
+                for rid, row, r in zip(ids, rows, new, strict=True)
+            ],
+        )
+
+
 DATE_FIELDS = (
     "expected_close",
     "created_at",
@@ -911,23 +943,7 @@ class _CompanyImport(_Base):
         from crm_cli.services.bulk import insert_rows
 
         ids = insert_rows(self.session, Company.__table__, rows)  # type: ignore[attr-defined]
-        tag_ids = common.tag_ids(self.session, {t for r in new for t in r.tags})
-        links = [
-            {"company_id": cid, "tag_id": tag_ids[t]}
-            for cid, r in zip(ids, new, strict=True)
-            for t in r.tags
-        ]
-        for start in range(0, len(links), CHUNK):
-            self.session.execute(insert(CompanyTag), links[start : start + CHUNK])
-        rec = journal.recorder(self.session)
-        if rec is not None:
-            rec.note_created(
-                "company",
-                [
-                    {**row, "id": cid, "version": 1, "tags": sorted(r.tags)}
-                    for cid, row, r in zip(ids, rows, new, strict=True)
-                ],
-            )
+        _link_tags_and_note(self.session, "company", CompanyTag, ids, rows, new)
         by_line = {r.rec.number: i for r, i in zip(new, ids, strict=True)}
         for result in self.report.rows:
             if result.action == NEW:
@@ -1351,23 +1367,9 @@ class _DealImport(_Creates):
             StageChange.__table__,  # type: ignore[attr-defined]
             changes,
         )
-        tag_ids = common.tag_ids(self.session, {t for r in new for t in r.tags})
-        links = [
-            {"deal_id": did, "tag_id": tag_ids[t]}
-            for did, r in zip(ids, new, strict=True)
-            for t in r.tags
-        ]
-        for start in range(0, len(links), CHUNK):
-            self.session.execute(insert(DealTag), links[start : start + CHUNK])
+        _link_tags_and_note(self.session, "deal", DealTag, ids, rows, new)
         rec = journal.recorder(self.session)
         if rec is not None:
-            rec.note_created(
-                "deal",
-                [
-                    {**row, "id": did, "version": 1, "tags": sorted(r.tags)}
-                    for did, row, r in zip(ids, rows, new, strict=True)
-                ],
-            )
             rec.note_created(
                 "stage_change",
                 [{**c, "id": cid} for cid, c in zip(change_ids, changes, strict=True)],
