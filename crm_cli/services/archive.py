@@ -80,6 +80,7 @@ DERIVED = (
     "customer_won_rollup",
     "funnel_reach_rollup",
     "funnel_stay_rollup",
+    "activity_rollup",
 )
 NOT_ARCHIVED = ("change_set", "change_entry", *DERIVED)
 

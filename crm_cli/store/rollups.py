@@ -201,6 +201,12 @@ def restore_sqlite_triggers(connection: Any) -> None:
             funnel_drop_statements,
             funnel_create_statements,
         ),
+        (
+            "activity_rollup",
+            SQLITE_ACTIVITY_TRIGGERS,
+            activity_drop_statements,
+            activity_create_statements,
+        ),
     ]
     for table, triggers, drop, create in groups:
         if table not in names or all(t in names for t in triggers):
@@ -677,4 +683,128 @@ def funnel_fill_statements(dialect: str) -> list[str]:
         "WHERE s.left_at IS NOT NULL AND deal.deleted_at IS NULL "
         f"GROUP BY deal.pipeline_id, {day}, s.to_stage_id, "
         f"{_whole_days('s.changed_at', 's.left_at', dialect)}",
+    ]
+
+
+# The activity report's rollup. ---------------------------------------------------------------
+#
+# `activity_rollup` (day, kind, owner_id) -> n: live interactions by UTC day of `occurred_at`,
+# owner (none: 0) and kind, and live completed follow-ups by UTC day of `done_at` and owner,
+# under the kind `follow-up done`. One trigger per table adds a row's count and takes it away
+# as `deal_close_rollup`'s does.
+
+ACTIVITY_KEY = ("day", "kind", "owner_id")
+FOLLOWUP_DONE = "follow-up done"
+INTERACTION_WATCHED = ("occurred_at", "owner_id", "kind", "deleted_at")
+FOLLOWUP_WATCHED = ("done_at", "owner_id", "deleted_at")
+
+
+def _activity_sources(
+    dialect: str,
+) -> dict[str, tuple[Callable[[str], str], Callable[[str], list[str]]]]:
+    def day(column: str) -> str:
+        if dialect == "postgresql":
+            return f"({column} AT TIME ZONE 'UTC')::date"
+        return f"date({column})"
+
+    return {
+        "interaction": (
+            lambda row: f"{row}.deleted_at IS NULL AND {row}.occurred_at IS NOT NULL",
+            lambda row: [day(f"{row}.occurred_at"), f"{row}.kind", f"coalesce({row}.owner_id, 0)"],
+        ),
+        "followup": (
+            lambda row: f"{row}.deleted_at IS NULL AND {row}.done_at IS NOT NULL",
+            lambda row: [
+                day(f"{row}.done_at"),
+                f"'{FOLLOWUP_DONE}'",
+                f"coalesce({row}.owner_id, 0)",
+            ],
+        ),
+    }
+
+
+def _activity_add(keys: list[str], guard: str | None) -> str:
+    values = ", ".join([*keys, "1"])
+    source = f"SELECT {values} WHERE {guard}" if guard else f"VALUES ({values})"
+    cols = ", ".join(ACTIVITY_KEY)
+    return (
+        f"INSERT INTO activity_rollup ({cols}, n) {source} "
+        f"ON CONFLICT ({cols}) DO UPDATE SET n = activity_rollup.n + 1;"
+    )
+
+
+def _activity_remove(keys: list[str], guard: str | None) -> str:
+    where = " AND ".join(f"{c} = {v}" for c, v in zip(ACTIVITY_KEY, keys, strict=True))
+    where += f" AND {guard}" if guard else ""
+    return (
+        f"UPDATE activity_rollup SET n = n - 1 WHERE {where}; "
+        f"DELETE FROM activity_rollup WHERE {where} AND n = 0;"
+    )
+
+
+def activity_create_statements(dialect: str) -> list[str]:
+    """The statements that create the triggers keeping `activity_rollup`."""
+    out = []
+    for table, (counted, keys) in _activity_sources(dialect).items():
+        watched = ", ".join(INTERACTION_WATCHED if table == "interaction" else FOLLOWUP_WATCHED)
+        name = f"activity_rollup_{table}"
+        if dialect == "postgresql":
+            out += [
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN "
+                + _pg_keep(
+                    counted,
+                    keys,
+                    _activity_remove(keys("OLD"), None),
+                    _activity_add(keys("NEW"), None),
+                )
+                + " RETURN NULL; END $$",
+                f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF {watched} "
+                f"ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
+            ]
+            continue
+        old, new = counted("OLD"), counted("NEW")
+        out += [
+            f"CREATE TRIGGER {name}_ai AFTER INSERT ON {table} WHEN {new} "
+            f"BEGIN {_activity_add(keys('NEW'), None)} END",
+            f"CREATE TRIGGER {name}_ad AFTER DELETE ON {table} WHEN {old} "
+            f"BEGIN {_activity_remove(keys('OLD'), None)} END",
+            f"CREATE TRIGGER {name}_au AFTER UPDATE OF {watched} ON {table} "
+            f"WHEN ({old}) OR ({new}) BEGIN {_activity_remove(keys('OLD'), old)} "
+            f"{_activity_add(keys('NEW'), new)} END",
+        ]
+    return out
+
+
+SQLITE_ACTIVITY_TRIGGERS = tuple(
+    f"activity_rollup_{table}_{event}"
+    for table in ("interaction", "followup")
+    for event in ("ai", "ad", "au")
+)
+
+
+def activity_drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        out = []
+        for t in ("interaction", "followup"):
+            out.append(f"DROP TRIGGER IF EXISTS activity_rollup_{t} ON {t}")
+            out.append(f"DROP FUNCTION IF EXISTS activity_rollup_{t}()")
+        return out
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_ACTIVITY_TRIGGERS]
+
+
+def activity_fill_statements(dialect: str) -> list[str]:
+    """Rebuild `activity_rollup` from the interactions and follow-ups."""
+    cols = ", ".join(ACTIVITY_KEY)
+    parts = []
+    for table, (counted, keys) in _activity_sources(dialect).items():
+        k = keys(table)
+        parts.append(
+            f"SELECT {k[0]} AS day, {k[1]} AS kind, {k[2]} AS owner_id FROM {table} "
+            f"WHERE {counted(table)}"
+        )
+    return [
+        "DELETE FROM activity_rollup",
+        f"INSERT INTO activity_rollup ({cols}, n) SELECT {cols}, count(*) FROM "
+        f"({' UNION ALL '.join(parts)}) a GROUP BY {cols}",
     ]

@@ -211,6 +211,26 @@ class FunnelStayRollup(Base, table=True):
     n: int = Field(sa_type=BigInteger)
 
 
+class ActivityRollup(Base, table=True):
+    """Live interactions by UTC day, owner and kind, and live completed follow-ups by UTC
+    day of completion and owner (kind `follow-up done`): what the activity report counts.
+
+    Kept by database triggers (crm_cli/store/rollups.py). No owner is 0.
+    """
+
+    __tablename__ = "activity_rollup"
+    # By day (then kind) for months, by owner and kind for --by owner: each grouping reads
+    # its rows in order, without a sort.
+    __table_args__ = (
+        Index("ix_activity_owner", "owner_id", "kind", "day", "n"),
+        {"sqlite_with_rowid": False},
+    )
+    day: date = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    owner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(sa_type=BigInteger)
+
+
 class DealTag(Base, table=True):
     __tablename__ = "deal_tag"
     deal_id: int = Field(
@@ -275,6 +295,8 @@ class Interaction(Stamped, table=True):
         Index("ix_interaction_contact_at", "contact_id", "occurred_at"),
         Index("ix_interaction_live_at", "deleted_at", "occurred_at"),  # the log, newest first
         Index("ix_interaction_owner_at", "owner_id", "deleted_at", "occurred_at"),
+        # The activity report's idle deals: the deals touched since a cutoff, from the index.
+        Index("ix_interaction_live_deal", "deleted_at", "occurred_at", "deal_id"),
     )
     kind: str  # call, email, meeting, message, note
     direction: str | None = None  # in, out

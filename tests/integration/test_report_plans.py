@@ -39,6 +39,22 @@ REPORTS: list[tuple[list[str], list[str]]] = [
         ["funnel_reach_rollup", "ix_deal_pipeline_created", "ix_stage_change_deal_at"],
     ),
     (["feedback", "--from", "2026-01-01"], ["ix_feedback_live_created"]),
+    # Activity: the rollup in owner order; idle deals from the open deals' rollup, the young
+    # ones by creation, the touched ones from the interactions' index alone.
+    (
+        ["activity"],
+        [
+            "ix_activity_owner",
+            "deal_open_rollup",
+            "ix_deal_pipeline_created",
+            "ix_interaction_live_deal",
+        ],
+    ),
+    # By month in Berlin: the rollup by day, and the interactions of each month's split hours.
+    (
+        ["activity", "--by", "month", "--from", "2026-01-01", "--to", "2026-03-31"],
+        ["activity_rollup USING PRIMARY KEY", "ix_interaction_live_at"],
+    ),
 ]
 
 
