@@ -4,6 +4,7 @@ process, against `crm --version` as the same run's baseline for process start-up
     python bench/reports.py --dir /tmp/reports-bench            # builds once, then reuses
     python bench/reports.py --dir /tmp/reports-bench --deals 100000 --runs 5
     python bench/reports.py --dir /tmp/reports-bench --only sales --only pipeline
+    python bench/reports.py --dir /tmp/pg-home --url postgresql+psycopg://postgres@127.0.0.1/COPY
 
 A copy of the shared bench database works as the directory's `deals-1000000/`. To compare
 with another checkout, run this file with that checkout's Python on another copy, from a
@@ -11,6 +12,8 @@ directory outside both checkouts (`python -m crm_cli` imports the package from t
 directory first).
 
 Targets (the reports issue): each report <= 150 ms in-process and <= 0.6 s whole process.
+`activity` counts the interactions and follow-ups of the database (the shared one has a
+million of each); its `--idle N` part reads the interactions of the last N days.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ REPORTS: list[list[str]] = [
     ["segments"],
     ["clv"],
     ["churn"],
+    ["activity"],
+    ["activity", "--by", "month"],
+    ["activity", "--from", "2026-01-01", "--to", "2026-03-31", "--by", "month"],
+    ["activity", "--idle", "7"],
+    ["activity", "--idle", "90"],
 ]
 
 
@@ -69,6 +77,7 @@ def in_process(home: Path, url: str, runs: int, reports: list[list[str]]) -> dic
                     first=opts.get("--from"),
                     last=opts.get("--to"),
                     by=opts.get("--by"),
+                    idle_days=int(opts.get("--idle", 30)),
                 )
             times.append(time.perf_counter() - start)
             cpu_times.setdefault(" ".join(args), []).append(time.process_time() - cpu)
@@ -110,11 +119,18 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", action="append", help="Only the reports named so (repeat).")
+    parser.add_argument(
+        "--url",
+        help="Measure this (already filled) database instead, e.g. a PostgreSQL copy of "
+        "crm_bench_base_large; DIR then only holds the configuration.",
+    )
     args = parser.parse_args()
     reports = [r for r in REPORTS if not args.only or r[0] in args.only]
     home = args.dir / f"deals-{args.deals}"
-    url = f"sqlite:///{home / 'crm.db'}"
-    if not (home / "crm.db").exists():
+    url = args.url or f"sqlite:///{home / 'crm.db'}"
+    if args.url:
+        home.mkdir(parents=True, exist_ok=True)
+    elif not (home / "crm.db").exists():
         home.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         build(

@@ -1,65 +1,70 @@
 """The activity report: interactions logged and follow-ups completed, per owner (or month)
-and kind, in the period; and the open deals nobody has touched for N days."""
+and kind, in the period; and the open deals nobody has touched for N days.
+
+The counts are read from `activity_rollup` (crm_cli/store/rollups.py): live interactions and
+completed follow-ups by UTC day, owner and kind, kept by triggers. A period's or a month's
+local bound that splits a UTC day is handled as the sales report does: the day counts whole
+on the side holding its noon, and the interactions and follow-ups of the hours on the other
+side (at most half a day) are read from their tables and moved. `from_deals` computes every
+figure from the rows themselves: the definition the rollup must agree with.
+
+Idle deals = open deals created before the cutoff (now - N days) with no interaction since:
+counted as the open deals (`deal_open_rollup`), less those created since the cutoff
+(`ix_deal_pipeline_created`), less the older ones an interaction since the cutoff names
+(`ix_interaction_live_deal`: its cost grows with the N days of interactions it reads).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import case, func, literal, or_, select, union_all
 
-from crm_cli.reports.base import Period, Result, Runner, bucket_key, local_day, month_bounds
+from crm_cli.reports.base import (
+    Period,
+    Result,
+    Runner,
+    bucket_key,
+    local_day,
+    midnight,
+    month_bounds,
+    noon_day,
+    utc_day,
+)
 from crm_cli.reports.keys import NONE, check_by, key_names
-from crm_cli.store.sales import Deal, Followup, Interaction
+from crm_cli.store.rollups import FOLLOWUP_DONE
+from crm_cli.store.sales import (
+    ActivityRollup,
+    Deal,
+    DealOpenRollup,
+    Followup,
+    Interaction,
+    Pipeline,
+    Stage,
+)
 from crm_cli.store.types import UTCDateTime
 
 BY = ("owner", "month")
 IDLE_SHOWN = 50
 
+Found = list[tuple[Any, str, int]]  # (owner id or month key, kind, count)
+
 
 def activity(
-    run: Runner, period: Period, *, by: str | None, idle_days: int, now: datetime
+    run: Runner,
+    period: Period,
+    *,
+    by: str | None,
+    idle_days: int,
+    now: datetime,
+    from_deals: bool = False,
 ) -> Result:
+    """The report, read from `activity_rollup` (or with `from_deals`, from the interactions,
+    follow-ups and deals themselves)."""
     by = check_by(by, BY) or "owner"
-    inter = Interaction.__table__.c  # type: ignore[attr-defined]
-    fu = Followup.__table__.c  # type: ignore[attr-defined]
-    deal = Deal.__table__.c  # type: ignore[attr-defined]
-
-    def part(when: Any, owner: Any, kind: Any, where: list[Any]) -> Any:
-        return select(when.label("at"), owner.label("owner"), kind.label("kind")).where(*where)
-
-    events = union_all(
-        part(
-            inter.occurred_at,
-            inter.owner_id,
-            inter.kind,
-            [inter.deleted_at.is_(None), *period.within(inter.occurred_at)],
-        ),
-        part(
-            fu.done_at,
-            fu.owner_id,
-            literal("follow-up done"),
-            [fu.deleted_at.is_(None), fu.done_at.is_not(None), *period.within(fu.done_at)],
-        ),
-    ).subquery("done")
-    if by == "owner":
-        key: Any = events.c.owner
-        stmt = select(key.label("key"), events.c.kind, func.count())
-    else:
-        span = run.rows(select(func.min(events.c.at), func.max(events.c.at)))[0]
-        conv = UTCDateTime().process_result_value
-        dialect = run.session.get_bind().dialect
-        first = period.first or local_day(conv(span[0], dialect), period.tz)
-        last = period.last or local_day(conv(span[1], dialect), period.tz)
-        if first is None or last is None:
-            stmt = select(literal(NONE).label("key"), events.c.kind, func.count()).where(
-                literal(False)
-            )
-            key = None
-        else:
-            key = bucket_key(events.c.at, month_bounds(first, last, 1, period.tz))
-            stmt = select(key.label("key"), events.c.kind, func.count())
-    found = run.rows(stmt.group_by(key, events.c.kind) if key is not None else stmt)
+    found = _from_rows(run, period, by) if from_deals else _from_rollup(run, period, by)
     names = key_names(run.session, "owner", {r[0] for r in found}) if by == "owner" else {}
     kinds = sorted({r[1] for r in found})
     table: dict[str, dict[str, int]] = {}
@@ -67,22 +72,8 @@ def activity(
         label = names.get(k, NONE) if by == "owner" else str(k)
         table.setdefault(label, {})[kind] = int(n)
 
-    cutoff = literal(now - timedelta(days=idle_days), UTCDateTime)
-    touched = (
-        select(inter.id)
-        .where(inter.deal_id == deal.id, inter.deleted_at.is_(None), inter.occurred_at >= cutoff)
-        .exists()
-    )
-    idle_where = [
-        deal.deleted_at.is_(None),
-        deal.status == "open",
-        deal.created_at < cutoff,
-        ~touched,
-    ]
-    idle_count = int(run.rows(select(func.count(deal.id)).where(*idle_where))[0][0])
-    idle = run.rows(
-        select(deal.id, deal.title).where(*idle_where).order_by(deal.id).limit(IDLE_SHOWN)
-    )
+    cutoff = now - timedelta(days=idle_days)
+    idle_count, idle = _idle(run, cutoff, from_deals)
     rows: list[dict[str, Any]] = [
         {"key": label, **{k: counts.get(k, 0) for k in kinds}, "total": sum(counts.values())}
         for label, counts in sorted(table.items())
@@ -118,3 +109,199 @@ def activity(
         chart_title="Activity" + (" by owner" if by == "owner" else " by month"),
         statements=run.statements,
     )
+
+
+def _events(
+    inter_where: list[Any], fu_where: list[Any], inter_at: Any = None, fu_at: Any = None
+) -> Any:
+    """Live interactions and completed follow-ups as (at, owner, kind) rows (a subquery)."""
+    inter = Interaction.__table__.c  # type: ignore[attr-defined]
+    fu = Followup.__table__.c  # type: ignore[attr-defined]
+    return union_all(
+        select(
+            inter.occurred_at.label("at"), inter.owner_id.label("owner"), inter.kind.label("kind")
+        ).where(inter.deleted_at.is_(None), *inter_where),
+        select(
+            fu.done_at.label("at"),
+            fu.owner_id.label("owner"),
+            literal(FOLLOWUP_DONE).label("kind"),
+        ).where(fu.deleted_at.is_(None), fu.done_at.is_not(None), *fu_where),
+    ).subquery("done")
+
+
+def _from_rows(run: Runner, period: Period, by: str) -> Found:
+    inter = Interaction.__table__.c  # type: ignore[attr-defined]
+    fu = Followup.__table__.c  # type: ignore[attr-defined]
+    events = _events(period.within(inter.occurred_at), period.within(fu.done_at))
+    if by == "owner":
+        key: Any = events.c.owner
+    else:
+        span = _span(run, period)
+        if span is None:
+            return []
+        key = bucket_key(events.c.at, month_bounds(span[0], span[1], 1, period.tz))
+    stmt = select(key.label("key"), events.c.kind, func.count()).group_by(key, events.c.kind)
+    return [(k, kind, int(n)) for k, kind, n in run.rows(stmt)]
+
+
+def _span(run: Runner, period: Period) -> tuple[date, date] | None:
+    """The local days of the first and last event in the period, each end read by a seek in
+    its table's time index (a union of the two would read every row)."""
+    inter = Interaction.__table__.c  # type: ignore[attr-defined]
+    fu = Followup.__table__.c  # type: ignore[attr-defined]
+    conv = UTCDateTime().process_result_value
+    dialect = run.session.get_bind().dialect
+    ends: list[datetime] = []
+    for agg in (func.min, func.max):
+        for column, where in (
+            (inter.occurred_at, [inter.deleted_at.is_(None)]),
+            (fu.done_at, [fu.deleted_at.is_(None), fu.done_at.is_not(None)]),
+        ):
+            value = run.rows(select(agg(column)).where(*where, *period.within(column)))[0][0]
+            converted = conv(value, dialect) if value is not None else None
+            if converted is not None:
+                ends.append(converted)
+    if not ends:
+        return None
+    first = period.first or local_day(min(ends), period.tz)
+    last = period.last or local_day(max(ends), period.tz)
+    assert first is not None and last is not None
+    return first, last
+
+
+def _from_rollup(run: Runner, period: Period, by: str) -> Found:
+    roll = ActivityRollup.__table__.c  # type: ignore[attr-defined]
+    bounds: list[tuple[Any, datetime | None, datetime | None]]
+    if by == "month":
+        span = _span(run, period)
+        if span is None:
+            return []
+        bounds = list(month_bounds(span[0], span[1], 1, period.tz))
+    else:
+        bounds = [("all", period.start, period.end)]
+    # The bucket edges (the period's own bounds win over its first and last month's) and,
+    # for each, the first UTC day counted after it.
+    edges = [bounds[0][1], *[hi for _k, _lo, hi in bounds]]
+    if period.start is not None:
+        edges[0] = period.start
+    if period.end is not None:
+        edges[-1] = period.end
+    days = [None if e is None else noon_day(e) for e in edges]
+    conditions = []
+    if days[0] is not None:
+        conditions.append(roll.day >= days[0])
+    if days[-1] is not None:
+        conditions.append(roll.day < days[-1])
+
+    totals: dict[tuple[Any, str], int] = defaultdict(int)
+    if by == "month":
+        daily = (
+            select(roll.day, roll.kind, func.sum(roll.n).label("n"))
+            .where(*conditions)
+            .group_by(roll.day, roll.kind)
+            .subquery("daily")
+        )
+        key: Any = case(
+            *[(daily.c.day < day, k) for (k, _lo, _hi), day in zip(bounds, days[1:], strict=True)],
+            else_=None,
+        ).label("key")
+        stmt = select(key, daily.c.kind, func.sum(daily.c.n)).group_by(key, daily.c.kind)
+    else:
+        stmt = (
+            select(roll.owner_id, roll.kind, func.sum(roll.n))
+            .where(*conditions)
+            .group_by(roll.owner_id, roll.kind)
+        )
+    for k, kind, n in run.rows(stmt):
+        if by == "owner" and k == 0:
+            k = None
+        totals[(k, kind)] += int(n)
+
+    # The parts of split days counted in the wrong bucket: (from, to, belongs to, counted in).
+    keys = [None, *[k for k, _lo, _hi in bounds], None]
+    moves: list[tuple[datetime, datetime, Any, Any]] = []
+    for i, (edge, day) in enumerate(zip(edges, days, strict=True)):
+        if edge is None or day is None or midnight(utc_day(edge)) == edge:
+            continue
+        before, after = keys[i], keys[i + 1]
+        if day == utc_day(edge):  # the day is counted after the edge; its start is before
+            moves.append((midnight(day), edge, before, after))
+        else:  # counted before the edge; its end is after
+            moves.append((edge, midnight(day), after, before))
+    if moves:
+        _move(run, by, moves, totals)
+    return [(k, kind, n) for (k, kind), n in totals.items() if n > 0]
+
+
+def _move(
+    run: Runner,
+    by: str,
+    moves: list[tuple[datetime, datetime, Any, Any]],
+    totals: dict[tuple[Any, str], int],
+) -> None:
+    """Move the events of each (from, to) part from the bucket they were counted in to the
+    one they belong to (None: outside the period)."""
+    inter = Interaction.__table__.c  # type: ignore[attr-defined]
+    fu = Followup.__table__.c  # type: ignore[attr-defined]
+
+    def inside(column: Any) -> list[Any]:
+        return [or_(*[(column >= lo) & (column < hi) for lo, hi, _t, _f in moves])]
+
+    events = _events(inside(inter.occurred_at), inside(fu.done_at))
+    part = case(
+        *[
+            ((events.c.at >= lo) & (events.c.at < hi), i)
+            for i, (lo, hi, _to, _from) in enumerate(moves)
+        ],
+        else_=None,
+    ).label("part")
+    rows = run.rows(
+        select(part, events.c.owner, events.c.kind, func.count()).group_by(
+            part, events.c.owner, events.c.kind
+        )
+    )
+    for i, owner, kind, n in rows:
+        _lo, _hi, to, frm = moves[int(i)]
+        for bucket, sign in ((to, 1), (frm, -1)):
+            if bucket is None:
+                continue
+            key = bucket if by == "month" else owner
+            totals[(key, kind)] += sign * int(n)
+
+
+def _idle(run: Runner, cutoff_at: datetime, from_deals: bool) -> tuple[int, list[Any]]:
+    """How many open deals created before the cutoff have no interaction since, and the
+    first of them by id."""
+    inter = Interaction.__table__.c  # type: ignore[attr-defined]
+    deal = Deal.__table__.c  # type: ignore[attr-defined]
+    roll = DealOpenRollup.__table__.c  # type: ignore[attr-defined]
+    stage = Stage.__table__.c  # type: ignore[attr-defined]
+    pipeline = Pipeline.__table__.c  # type: ignore[attr-defined]
+    cutoff = literal(cutoff_at, UTCDateTime)
+    recent = [inter.deleted_at.is_(None), inter.occurred_at >= cutoff]
+    touched = select(inter.id).where(inter.deal_id == deal.id, *recent).exists()
+    old_open = [deal.deleted_at.is_(None), deal.status == "open", deal.created_at < cutoff]
+    idle_where = [*old_open, ~touched]
+    if from_deals:
+        count = int(run.rows(select(func.count(deal.id)).where(*idle_where))[0][0])
+    else:
+        # A deal's status follows its stage's kind (crm_cli/services/deals.py), so the live
+        # open deals are those `deal_open_rollup` counts; less those created since the cutoff
+        # (a range of ix_deal_pipeline_created), less those an interaction since names.
+        opened = int(run.rows(select(func.coalesce(func.sum(roll.n), 0)))[0][0])
+        open_stages = select(stage.id).where(stage.kind == "open")
+        young = run.rows(
+            select(func.count()).where(
+                deal.pipeline_id.in_(select(pipeline.id)),
+                deal.created_at >= cutoff,
+                deal.deleted_at.is_(None),
+                deal.stage_id.in_(open_stages),
+            )
+        )[0][0]
+        named = select(inter.deal_id).where(*recent, inter.deal_id.is_not(None))
+        busy = int(run.rows(select(func.count()).where(*old_open, deal.id.in_(named)))[0][0])
+        count = opened - int(young) - busy
+    idle = run.rows(
+        select(deal.id, deal.title).where(*idle_where).order_by(deal.id).limit(IDLE_SHOWN)
+    )
+    return count, list(idle)

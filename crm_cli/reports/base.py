@@ -161,6 +161,45 @@ def local_day(value: datetime | None, tz: ZoneInfo) -> date | None:
     return value.astimezone(tz).date() if value else None
 
 
+def mean_median(histogram: list[tuple[float, int]]) -> tuple[float | None, float | None]:
+    """Mean and median of values given as (value, how many) pairs."""
+    total = sum(n for _v, n in histogram)
+    if not total:
+        return None, None
+    ordered = sorted(histogram)
+    mean = sum(v * n for v, n in ordered) / total
+    low_rank, high_rank = (total + 1) // 2, (total + 2) // 2  # 1-based middle ranks
+    seen, low, high = 0, None, None
+    for value, n in ordered:
+        if low is None and seen + n >= low_rank:
+            low = value
+        if seen + n >= high_rank:
+            high = value
+            break
+        seen += n
+    assert low is not None and high is not None
+    return mean, (low + high) / 2
+
+
+_HALF_DAY = timedelta(hours=12)
+
+
+def utc_day(instant: datetime) -> date:
+    return instant.astimezone(UTC).date()
+
+
+def midnight(day: date) -> datetime:
+    """The UTC midnight that starts `day`."""
+    return datetime.combine(day, time(0), UTC)
+
+
+def noon_day(bound: datetime) -> date:
+    """The first UTC day whose noon is at or after `bound`: rollups kept by UTC day count a
+    day that a local bound splits whole on the side holding its noon."""
+    day = utc_day(bound - _HALF_DAY)
+    return day if midnight(day) + _HALF_DAY >= bound else day + timedelta(days=1)
+
+
 def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, desc, func, literal, select, text, tuple_
+from sqlalchemy import bindparam, case, desc, func, literal, select, text, tuple_
 
 from crm_cli.reports.base import (
     Period,
@@ -168,53 +168,120 @@ def quintile_starts(count: int) -> list[int]:
     return [b * size + min(b, extra) for b in range(1, 5)]
 
 
-def scored_from_rollup(run: Runner, currency: str) -> Any:
-    """What `scored` gives over all time, read from `customer_won_rollup` without a window.
-
-    For each measure the customers at the quintile starts are found by a seek at an offset
-    in the measure's index (ix_customer_won_recency, _frequency, _monetary: currency, measure,
-    contact id); a customer's score is 1 + how many of those boundary customers it ranks at or
-    after by (measure, contact id): the same quintiles as NTILE(5) ordered by them.
-    """
+def rollup_bounds(run: Runner, currency: str) -> list[list[tuple[Any, Any]]]:
+    """For recency, frequency and monetary, the (measure, contact id) of the customers at
+    which quintiles 2 to 5 start (fewer when there are fewer than five customers), each found
+    by a seek at an offset in the measure's index (ix_customer_won_recency, _frequency,
+    _monetary: currency, measure, contact id)."""
     roll = CustomerWonRollup.__table__.c  # type: ignore[attr-defined]
-    mine = roll.currency == currency
-    count = int(run.rows(select(func.count()).where(mine))[0][0])
+    count = int(run.rows(select(func.count()).where(roll.currency == currency))[0][0])
     starts = [k for k in quintile_starts(count) if k < count]
-    scores = []
-    measures = (
-        (roll.last_closed, "ix_customer_won_recency"),
-        (roll.n, "ix_customer_won_frequency"),
-        (roll.value_minor, "ix_customer_won_monetary"),
-    )
-    for key, index in measures:
-        score: Any = literal(1)
+    out = []
+    for key, index in _MEASURES:
+        column = roll[key]
         # The index is named for SQLite: without statistics its planner may read the wider
         # recency index and sort, where this one is already in order.
         hint = f" INDEXED BY {index}" if run.dialect == "sqlite" else ""
-        seek = text(
-            f"SELECT {key.name}, contact_id FROM customer_won_rollup{hint} "
-            f"WHERE currency = :currency ORDER BY {key.name}, contact_id LIMIT 1 OFFSET :k"
-        ).columns(key, roll.contact_id)
+        first = text(
+            f"SELECT {key}, contact_id FROM customer_won_rollup{hint} "
+            f"WHERE currency = :currency ORDER BY {key}, contact_id LIMIT 1 OFFSET :k"
+        ).columns(column, roll.contact_id)
+        # Each next boundary is sought from the one before, so the index is stepped through
+        # once, not from its start for every boundary.
+        after = text(
+            f"SELECT {key}, contact_id FROM customer_won_rollup{hint} "
+            f"WHERE currency = :currency AND ({key}, contact_id) > (:b, :i) "
+            f"ORDER BY {key}, contact_id LIMIT 1 OFFSET :k"
+        ).columns(column, roll.contact_id)
+        found: list[tuple[Any, Any]] = []
+        done = 0
         for k in starts:
-            found = run.rows(seek.bindparams(currency=currency, k=k))
-            bound, bound_id = found[0]
-            # A row-value comparison: (measure, contact id) at or after the boundary's.
-            at_or_after = tuple_(key, roll.contact_id) >= tuple_(
-                literal(bound, key.type), literal(bound_id, roll.contact_id.type)
+            if not found:
+                stmt = first.bindparams(currency=currency, k=k)
+            else:
+                b, i = found[-1]
+                stmt = after.bindparams(
+                    bindparam("b", b, type_=column.type), currency=currency, i=i, k=k - done - 1
+                )
+            row = run.rows(stmt)[0]
+            found.append((row[0], row[1]))
+            done = k
+        out.append(found)
+    return out
+
+
+_MEASURES = (
+    ("last_closed", "ix_customer_won_recency"),
+    ("n", "ix_customer_won_frequency"),
+    ("value_minor", "ix_customer_won_monetary"),
+)
+
+
+def scored_from_rollup(
+    run: Runner,
+    currency: str,
+    bounds: list[list[tuple[Any, Any]]] | None = None,
+    recency_part: int | None = None,
+) -> Any:
+    """What `scored` gives over all time, read from `customer_won_rollup` without a window.
+
+    A customer's score is 1 + how many of the boundary customers (`rollup_bounds`) it ranks at
+    or after by (measure, contact id): the same quintiles as NTILE(5) ordered by them. With
+    `recency_part` i (0-based), only the customers of recency quintile i + 1: a range of the
+    recency index, whose R score needs no comparison.
+    """
+    roll = CustomerWonRollup.__table__.c  # type: ignore[attr-defined]
+    if bounds is None:
+        bounds = rollup_bounds(run, currency)
+    # The scoring pass reads the recency index alone (it holds every column); SQLite's planner
+    # otherwise picks the monetary index for the GROUP BY over it and looks every customer's
+    # other columns up in the table (2.5x the time at 96,000 customers).
+    if run.dialect == "sqlite":
+        src: Any = (
+            text(
+                "SELECT contact_id, last_closed, n, value_minor FROM customer_won_rollup "
+                "INDEXED BY ix_customer_won_recency WHERE currency = :currency"
             )
-            score = score + case((at_or_after, 1), else_=0)
+            .bindparams(currency=currency)
+            .columns(roll.contact_id, roll.last_closed, roll.n, roll.value_minor)
+            .subquery("won")
+        )
+        where: list[Any] = []
+    else:
+        src = CustomerWonRollup.__table__  # type: ignore[attr-defined]
+        where = [roll.currency == currency]
+    cols = src.c
+
+    def at_or_after(key: str, bound: tuple[Any, Any]) -> Any:
+        # A row-value comparison: (measure, contact id) at or after the boundary's.
+        return tuple_(cols[key], cols.contact_id) >= tuple_(
+            literal(bound[0], roll[key].type), literal(bound[1], roll.contact_id.type)
+        )
+
+    scores: list[Any] = []
+    for (key, _index), found in zip(_MEASURES, bounds, strict=True):
+        score: Any = literal(1)
+        for bound in found:
+            score = score + case((at_or_after(key, bound), 1), else_=0)
         scores.append(score)
+    if recency_part is not None:
+        recency = bounds[0]
+        if recency_part > 0:
+            where.append(at_or_after("last_closed", recency[recency_part - 1]))
+        if recency_part < len(recency):
+            where.append(~at_or_after("last_closed", recency[recency_part]))
+        scores[0] = literal(recency_part + 1)
     return (
         select(
-            roll.contact_id.label("contact_id"),
-            roll.last_closed.label("last"),
-            roll.n.label("f"),
-            roll.value_minor.label("m"),
+            cols.contact_id.label("contact_id"),
+            cols.last_closed.label("last"),
+            cols.n.label("f"),
+            cols.value_minor.label("m"),
             scores[0].label("r_score"),
             scores[1].label("f_score"),
             scores[2].label("m_score"),
         )
-        .where(mine)
+        .where(*where)
         .subquery("rfm")
     )
 
@@ -244,29 +311,45 @@ def segments(
     rows: list[dict[str, Any]] = []
     total = 0
     if cur is not None:
-        rfm = (
-            scored_from_rollup(run, cur)
-            if _all_time(period, from_deals)
-            else scored(period, cur, from_deals)
-        )
-        name = segment_case(rfm).label("segment")
-        recency = days_between(run.dialect, rfm.c.last, literal(as_of, UTCDateTime))
-        found = run.rows(
-            select(
-                name,
-                func.count(),
-                func.avg(recency),
-                func.avg(rfm.c.f),
-                func.sum(rfm.c.m),
-            ).group_by(name)
-        )
-        by_name = {r[0]: r for r in found}
-        total = sum(int(r[1]) for r in found)
+        if _all_time(period, from_deals):
+            # One pass per recency quintile, each a range of the recency index: R is known
+            # there, and each pass groups a fifth of the customers.
+            bounds = rollup_bounds(run, cur)
+            parts = [
+                scored_from_rollup(run, cur, bounds, part) for part in range(len(bounds[0]) + 1)
+            ]
+        else:
+            parts = [scored(period, cur, from_deals)]
+        # Grouped by the small integer R x 10 + FM rather than by the segment's name: the
+        # name's CASE would be evaluated twice a customer (to group and to show) and its
+        # text sorted; the 25 groups are named and merged here.
+        found: list[Any] = []
+        for rfm in parts:
+            cell = (10 * rfm.c.r_score + (rfm.c.f_score + rfm.c.m_score + 1) // 2).label("cell")
+            recency = days_between(run.dialect, rfm.c.last, literal(as_of, UTCDateTime))
+            found += run.rows(
+                select(
+                    cell,
+                    func.count(),
+                    func.sum(recency),
+                    func.sum(rfm.c.f),
+                    func.sum(rfm.c.m),
+                ).group_by(cell)
+            )
+        merged: dict[str, list[Any]] = {}
+        for key, n, rec, freq, money in found:
+            r, fm = divmod(int(key), 10)
+            into = merged.setdefault(SEGMENTS.get(r, {}).get(fm, "lost"), [0, 0.0, 0, 0])
+            into[0] += int(n)
+            into[1] += float(rec)
+            into[2] += int(freq)
+            into[3] += int(money or 0)
+        total = sum(v[0] for v in merged.values())
         for seg in ORDER:
-            if seg not in by_name:
+            if seg not in merged:
                 continue
-            _, n, rec, freq, money = by_name[seg]
-            n = int(n)
+            n, rec_sum, f_sum, money = merged[seg]
+            rec, freq = rec_sum / n, f_sum / n
             data.append(
                 {
                     "segment": seg,

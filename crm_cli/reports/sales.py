@@ -10,8 +10,7 @@ an even count), computed with window functions in the database.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, literal, or_, select
@@ -22,10 +21,14 @@ from crm_cli.reports.base import (
     Runner,
     days_between,
     local_day,
+    mean_median,
+    midnight,
     money_major,
     money_text,
     month_bounds,
+    noon_day,
     ratio,
+    utc_day,
 )
 from crm_cli.reports.keys import check_by, deal_key, key_names
 from crm_cli.store.sales import Deal, DealCloseRollup
@@ -80,7 +83,7 @@ def sales(
     for key, days, n in histogram:
         if days is not None:
             days_by[key].append((float(days), int(n)))
-    cycles = {key: _mean_median(found) for key, found in days_by.items()}
+    cycles = {key: mean_median(found) for key, found in days_by.items()}
     counts = [
         (key, won_n, lost_n, cycles.get(key, (None, None))[0])
         for key, (won_n, lost_n) in counts_by.items()
@@ -203,26 +206,6 @@ def _from_deals(
     )
 
 
-def _mean_median(histogram: list[tuple[float, int]]) -> tuple[float | None, float | None]:
-    """Mean and median of values given as (value, how many) pairs."""
-    total = sum(n for _v, n in histogram)
-    if not total:
-        return None, None
-    ordered = sorted(histogram)
-    mean = sum(v * n for v, n in ordered) / total
-    low_rank, high_rank = (total + 1) // 2, (total + 2) // 2  # 1-based middle ranks
-    seen, low, high = 0, None, None
-    for value, n in ordered:
-        if low is None and seen + n >= low_rank:
-            low = value
-        if seen + n >= high_rank:
-            high = value
-            break
-        seen += n
-    assert low is not None and high is not None
-    return mean, (low + high) / 2
-
-
 def _item(
     won: int, lost: int, values: dict[str, int], avg: Any, median: float | None
 ) -> dict[str, Any]:
@@ -297,21 +280,6 @@ def _working(item: dict[str, Any], period: Period) -> list[str]:
 # the deals and moved: added to their bucket, taken from the one the day was counted in.
 
 _DAY = timedelta(days=1)
-_HALF_DAY = timedelta(hours=12)
-
-
-def _utc_day(instant: datetime) -> date:
-    return instant.astimezone(UTC).date()
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, dtime(0), UTC)
-
-
-def _noon_day(bound: datetime) -> date:
-    """The first UTC day whose noon is at or after `bound`."""
-    day = _utc_day(bound - _HALF_DAY)
-    return day if _midnight(day) + _HALF_DAY >= bound else day + _DAY
 
 
 def _from_rollup(
@@ -351,7 +319,7 @@ def _from_rollup(
         edges[0] = period.start
     if period.end is not None:
         edges[-1] = period.end
-    days = [None if e is None else _noon_day(e) for e in edges]
+    days = [None if e is None else noon_day(e) for e in edges]
     conditions = list(filters)
     if days[0] is not None:
         conditions.append(roll.close_day >= days[0])
@@ -421,13 +389,13 @@ def _from_rollup(
     keys = [None, *[k for k, _lo, _hi in bounds], None]
     moves: list[tuple[datetime, datetime, Any, Any]] = []
     for i, (edge, day) in enumerate(zip(edges, days, strict=True)):
-        if edge is None or day is None or _midnight(_utc_day(edge)) == edge:
+        if edge is None or day is None or midnight(utc_day(edge)) == edge:
             continue
         before, after = keys[i], keys[i + 1]
-        if day == _utc_day(edge):  # the day is counted after the edge; its start is before
-            moves.append((_midnight(day), edge, before, after))
+        if day == utc_day(edge):  # the day is counted after the edge; its start is before
+            moves.append((midnight(day), edge, before, after))
         else:  # counted before the edge; its end is after
-            moves.append((edge, _midnight(day), after, before))
+            moves.append((edge, midnight(day), after, before))
     if moves:
         _move(run, by, closed, moves, totals, histogram)
     return (
@@ -508,9 +476,9 @@ def _span(
     deal = Deal.__table__.c  # type: ignore[attr-defined]
     conditions = list(filters)
     if period.start is not None:
-        conditions.append(roll.close_day >= _utc_day(period.start))
+        conditions.append(roll.close_day >= utc_day(period.start))
     if period.end is not None:
-        conditions.append(roll.close_day <= _utc_day(period.end - timedelta(microseconds=1)))
+        conditions.append(roll.close_day <= utc_day(period.end - timedelta(microseconds=1)))
     low_day, high_day = run.rows(
         select(func.min(roll.close_day), func.max(roll.close_day)).where(*conditions)
     )[0]
@@ -522,8 +490,8 @@ def _span(
         value = run.rows(
             select(agg(deal.closed_at)).where(
                 *where,
-                deal.closed_at >= _midnight(day),
-                deal.closed_at < _midnight(day + _DAY),
+                deal.closed_at >= midnight(day),
+                deal.closed_at < midnight(day + _DAY),
             )
         )[0][0]
         return UTCDateTime().process_result_value(value, run.session.get_bind().dialect)

@@ -74,7 +74,14 @@ TABLES = (
 )
 # Derived by the database from the deals (crm_cli/store/rollups.py): its triggers fill these
 # again as `import all` inserts the deals, so an archive does not carry them.
-DERIVED = ("deal_close_rollup", "deal_open_rollup", "customer_won_rollup")
+DERIVED = (
+    "deal_close_rollup",
+    "deal_open_rollup",
+    "customer_won_rollup",
+    "funnel_reach_rollup",
+    "funnel_stay_rollup",
+    "activity_rollup",
+)
 NOT_ARCHIVED = ("change_set", "change_entry", *DERIVED)
 
 # What a new database is given by its migrations (and by opening it: the current user).

@@ -193,10 +193,26 @@ def restore_sqlite_triggers(connection: Any) -> None:
             text("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
         )
     }
-    if "deal_close_rollup" not in names or all(t in names for t in SQLITE_TRIGGERS):
-        return
-    for statement in drop_statements("sqlite") + create_statements("sqlite"):
-        connection.execute(text(statement))
+    groups = [
+        ("deal_close_rollup", SQLITE_TRIGGERS, drop_statements, create_statements),
+        (
+            "funnel_reach_rollup",
+            SQLITE_FUNNEL_TRIGGERS,
+            funnel_drop_statements,
+            funnel_create_statements,
+        ),
+        (
+            "activity_rollup",
+            SQLITE_ACTIVITY_TRIGGERS,
+            activity_drop_statements,
+            activity_create_statements,
+        ),
+    ]
+    for table, triggers, drop, create in groups:
+        if table not in names or all(t in names for t in triggers):
+            continue
+        for statement in drop("sqlite") + create("sqlite"):
+            connection.execute(text(statement))
 
 
 def fill_statements(dialect: str) -> list[str]:
@@ -401,4 +417,394 @@ def _customer_triggers(dialect: str) -> list[str]:
         f"CREATE TRIGGER customer_won_rollup_au AFTER UPDATE OF {watched} ON deal "
         f"WHEN ({old}) OR ({new}) "
         f"BEGIN {_customer_remove('OLD', old)} {_customer_add('NEW', dialect, new)} END",
+    ]
+
+
+# The funnel's rollups. ------------------------------------------------------------------------
+#
+# The funnel report counts the deals created in a period (a cohort, by creation time) in one
+# pipeline. Two tables hold, per pipeline and UTC creation day of live deals:
+#
+# `funnel_reach_rollup` (pipeline_id, created_day, stages) -> n: how many deals visited exactly
+# that set of stages, `stages` being the ids of the stages in the deal's stage history (every
+# change's `to_stage_id`) and its current stage, ascending, comma-separated ("1,2,5"). A set
+# and not a top rung: which rung is the top depends on the board order, which can change; the
+# set does not, and the report ranks each set by the order of the day it runs.
+#
+# `funnel_stay_rollup` (pipeline_id, created_day, stage_id, days) -> n: the deals' completed
+# stays, a stay being a stage change into `stage_id` and the deal's next change (by time, then
+# id), `days` between them counted as the sales cycle is (rounded to whole days, per dialect as
+# `_key_values`), so the report's average and median days in a stage are exact.
+#
+# Each trigger computes the changes it makes as (key, +1/-1) rows and applies them in one
+# upsert in key order (two writers then lock shared rows in the same order), and deletes the
+# rows left at zero. A stage change's trigger works on the deal's other changes (`id <>` the
+# row's), so it is right whether it runs before the row is written (PostgreSQL, where a
+# row-level AFTER trigger would see the rows the same statement writes after it) or after
+# (SQLite, whose row triggers run as each row is written). A deal is removed BEFORE it is
+# deleted, while its stage changes are still there to count; the stage changes deleted with it
+# then find no live deal and change nothing.
+
+FUNNEL_REACH_KEY = ("pipeline_id", "created_day", "stages")
+FUNNEL_STAY_KEY = ("pipeline_id", "created_day", "stage_id", "days")
+# Changing these moves a deal to other rows of the funnel's rollups.
+FUNNEL_WATCHED = ("stage_id", "pipeline_id", "created_at", "deleted_at")
+FUNNEL_CHANGE_WATCHED = ("deal_id", "to_stage_id", "changed_at")
+
+
+def _created_day(row: str, dialect: str) -> str:
+    if dialect == "postgresql":
+        return f"({row}.created_at AT TIME ZONE 'UTC')::date"
+    return f"date({row}.created_at)"
+
+
+def _whole_days(start: str, end: str, dialect: str) -> str:
+    """`end - start` in days rounded to whole days, as the sales cycle is counted."""
+    if dialect == "postgresql":
+        return f"round(extract(epoch FROM {end} - {start}) / 86400.0)::integer"
+    return f"CAST(round(julianday({end}) - julianday({start})) AS INTEGER)"
+
+
+def _stage_set(deal_id: str, stage: str, dialect: str, skip: str | None, extra: str | None) -> str:
+    """The deal's visited stages as text: its changes' stages (but the change `skip`), its
+    current stage `stage` and `extra`, distinct, ascending, comma-separated."""
+    others = f"SELECT sc.to_stage_id AS s FROM stage_change sc WHERE sc.deal_id = {deal_id}"
+    if skip is not None:
+        others += f" AND sc.id <> {skip}"
+    parts = [others, f"SELECT {stage}"] + ([f"SELECT {extra}"] if extra else [])
+    union = " UNION ".join(parts)
+    if dialect == "postgresql":
+        return f"(SELECT string_agg(v.s::text, ',' ORDER BY v.s) FROM ({union}) v)"
+    # SQLite 3.40 has no ORDER BY inside group_concat; a compound subquery is not flattened
+    # into the aggregate, so its rows arrive in its ORDER BY.
+    return f"(SELECT group_concat(v.s, ',') FROM ({union} ORDER BY 1) v)"
+
+
+def _live(deal_id: str, dialect: str) -> str:
+    return (
+        f"(SELECT d.id, d.pipeline_id, {_created_day('d', dialect)} AS created_day, d.stage_id "
+        f"FROM deal d WHERE d.id = {deal_id} AND d.deleted_at IS NULL)"
+    )
+
+
+def _apply(table: str, key: tuple[str, ...], deltas: str) -> str:
+    """Add `deltas` ((key..., delta) rows) to `table` in key order; drop rows left at zero."""
+    cols = ", ".join(key)
+    return (
+        f"INSERT INTO {table} ({cols}, n) SELECT {cols}, sum(x.delta) FROM ({deltas}) x "
+        f"WHERE x.{key[-1]} IS NOT NULL GROUP BY {cols} HAVING sum(x.delta) <> 0 "
+        f"ORDER BY {cols} ON CONFLICT ({cols}) DO UPDATE SET n = {table}.n + excluded.n; "
+        f"DELETE FROM {table} WHERE n = 0 AND ({cols}) IN (SELECT {cols} FROM ({deltas}) x);"
+    )
+
+
+def _change_deltas(row: str, sign: str, dialect: str) -> tuple[str, str]:
+    """(reach, stays) deltas of adding (sign "1") or taking away ("-1") the stage change `row`
+    among the deal's other changes."""
+    live = _live(f"{row}.deal_id", dialect)
+    without = _stage_set("k.id", "k.stage_id", dialect, f"{row}.id", None)
+    with_it = _stage_set("k.id", "k.stage_id", dialect, f"{row}.id", f"{row}.to_stage_id")
+    reach = (
+        f"SELECT k.pipeline_id, k.created_day, {without} AS stages, -({sign}) AS delta "
+        f"FROM {live} k UNION ALL "
+        f"SELECT k.pipeline_id, k.created_day, {with_it} AS stages, {sign} AS delta FROM {live} k"
+    )
+    near = (
+        f"FROM stage_change sc WHERE sc.deal_id = {row}.deal_id AND sc.id <> {row}.id AND "
+        f"(sc.changed_at {{0}} {row}.changed_at OR "
+        f"(sc.changed_at = {row}.changed_at AND sc.id {{0}} {row}.id)) "
+        f"ORDER BY sc.changed_at {{1}}, sc.id {{1}} LIMIT 1"
+    )
+    prev = f"(SELECT sc.to_stage_id, sc.changed_at {near.format('<', 'DESC')}) p"
+    nxt = f"(SELECT sc.changed_at {near.format('>', 'ASC')}) nx"
+    keys = "k.pipeline_id, k.created_day"
+
+    def days(start: str, end: str) -> str:
+        return _whole_days(start, end, dialect)
+
+    stays = (
+        f"SELECT {keys}, p.to_stage_id AS stage_id, "
+        f"{days('p.changed_at', 'nx.changed_at')} AS days, -({sign}) AS delta "
+        f"FROM {live} k, {prev}, {nxt} UNION ALL "
+        f"SELECT {keys}, p.to_stage_id, {days('p.changed_at', f'{row}.changed_at')}, {sign} "
+        f"FROM {live} k, {prev} UNION ALL "
+        f"SELECT {keys}, {row}.to_stage_id, {days(f'{row}.changed_at', 'nx.changed_at')}, "
+        f"{sign} FROM {live} k, {nxt}"
+    )
+    return reach, stays
+
+
+def _deal_deltas(row: str, sign: str, dialect: str) -> tuple[str, str]:
+    """(reach, stays) deltas of adding or taking away the whole deal `row` (when live)."""
+    day = _created_day(row, dialect)
+    stages = _stage_set(f"{row}.id", f"{row}.stage_id", dialect, None, None)
+    live = f"{row}.deleted_at IS NULL"
+    reach = (
+        f"SELECT {row}.pipeline_id AS pipeline_id, {day} AS created_day, {stages} AS stages, "
+        f"{sign} AS delta WHERE {live}"
+    )
+    following = (
+        "(SELECT n.changed_at FROM stage_change n WHERE n.deal_id = c.deal_id AND "
+        "(n.changed_at > c.changed_at OR (n.changed_at = c.changed_at AND n.id > c.id)) "
+        "ORDER BY n.changed_at, n.id LIMIT 1)"
+    )
+    stays = (
+        f"SELECT {row}.pipeline_id AS pipeline_id, {day} AS created_day, s.to_stage_id AS "
+        f"stage_id, {_whole_days('s.changed_at', 's.left_at', dialect)} AS days, "
+        f"{sign} AS delta FROM (SELECT c.to_stage_id, c.changed_at, {following} AS left_at "
+        f"FROM stage_change c WHERE c.deal_id = {row}.id) s "
+        f"WHERE s.left_at IS NOT NULL AND {live}"
+    )
+    return reach, stays
+
+
+def _both(deltas: tuple[str, str], more: tuple[str, str] | None = None) -> str:
+    reach, stays = deltas
+    if more is not None:
+        reach, stays = f"{reach} UNION ALL {more[0]}", f"{stays} UNION ALL {more[1]}"
+    return (
+        _apply("funnel_reach_rollup", FUNNEL_REACH_KEY, reach)
+        + " "
+        + _apply("funnel_stay_rollup", FUNNEL_STAY_KEY, stays)
+    )
+
+
+def _funnel_key_changed(dialect: str) -> str:
+    day_old, day_new = _created_day("OLD", dialect), _created_day("NEW", dialect)
+    distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    return (
+        f"(OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL) "
+        f"OR OLD.pipeline_id {distinct} NEW.pipeline_id OR {day_old} {distinct} {day_new}"
+    )
+
+
+def funnel_create_statements(dialect: str) -> list[str]:
+    """The statements that create the triggers keeping the funnel's rollups."""
+    deal_watched = ", ".join(FUNNEL_WATCHED)
+    change_watched = ", ".join(FUNNEL_CHANGE_WATCHED)
+    moved = _funnel_key_changed(dialect)
+    distinct = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
+    stage_moved = f"OLD.stage_id {distinct} NEW.stage_id"
+    # A deal's stays move only with its key; its set of stages also with its stage.
+    reach_old, _ = _deal_deltas("OLD", "-1", dialect)
+    reach_new, _ = _deal_deltas("NEW", "1", dialect)
+    reach_only = _apply(
+        "funnel_reach_rollup", FUNNEL_REACH_KEY, f"{reach_old} UNION ALL {reach_new}"
+    )
+    whole_move = _both(_deal_deltas("OLD", "-1", dialect), _deal_deltas("NEW", "1", dialect))
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION funnel_rollup_deal() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP = 'INSERT' THEN {_both(_deal_deltas('NEW', '1', dialect))} "
+            f"ELSIF TG_OP = 'DELETE' THEN {_both(_deal_deltas('OLD', '-1', dialect))} "
+            f"ELSIF {moved} THEN {whole_move} "
+            f"ELSIF {stage_moved} THEN {reach_only} "
+            "END IF; "
+            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NULL; END $$",
+            "CREATE TRIGGER funnel_rollup_deal AFTER INSERT OR UPDATE OF "
+            f"{deal_watched} ON deal FOR EACH ROW EXECUTE FUNCTION funnel_rollup_deal()",
+            "CREATE TRIGGER funnel_rollup_deal_delete BEFORE DELETE ON deal "
+            "FOR EACH ROW EXECUTE FUNCTION funnel_rollup_deal()",
+            "CREATE OR REPLACE FUNCTION funnel_rollup_change() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP = 'INSERT' THEN {_both(_change_deltas('NEW', '1', dialect))} "
+            f"ELSIF TG_OP = 'DELETE' THEN {_both(_change_deltas('OLD', '-1', dialect))} "
+            f"ELSE {_both(_change_deltas('OLD', '-1', dialect))} "
+            f"{_both(_change_deltas('NEW', '1', dialect))} "
+            "END IF; "
+            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER funnel_rollup_change BEFORE INSERT OR DELETE OR UPDATE OF "
+            f"{change_watched} ON stage_change FOR EACH ROW "
+            "EXECUTE FUNCTION funnel_rollup_change()",
+        ]
+    return [
+        "CREATE TRIGGER funnel_rollup_deal_ai AFTER INSERT ON deal WHEN NEW.deleted_at IS NULL "
+        f"BEGIN {_both(_deal_deltas('NEW', '1', dialect))} END",
+        "CREATE TRIGGER funnel_rollup_deal_bd BEFORE DELETE ON deal WHEN OLD.deleted_at IS NULL "
+        f"BEGIN {_both(_deal_deltas('OLD', '-1', dialect))} END",
+        f"CREATE TRIGGER funnel_rollup_deal_au AFTER UPDATE OF {deal_watched} ON deal "
+        f"WHEN {moved} BEGIN {whole_move} END",
+        f"CREATE TRIGGER funnel_rollup_deal_stage AFTER UPDATE OF {deal_watched} ON deal "
+        f"WHEN NOT ({moved}) AND {stage_moved} BEGIN {reach_only} END",
+        "CREATE TRIGGER funnel_rollup_change_ai AFTER INSERT ON stage_change "
+        f"BEGIN {_both(_change_deltas('NEW', '1', dialect))} END",
+        "CREATE TRIGGER funnel_rollup_change_ad AFTER DELETE ON stage_change "
+        f"BEGIN {_both(_change_deltas('OLD', '-1', dialect))} END",
+        f"CREATE TRIGGER funnel_rollup_change_au AFTER UPDATE OF {change_watched} "
+        "ON stage_change BEGIN "
+        f"{_both(_change_deltas('OLD', '-1', dialect))} "
+        f"{_both(_change_deltas('NEW', '1', dialect))} END",
+    ]
+
+
+SQLITE_FUNNEL_TRIGGERS = (
+    "funnel_rollup_deal_ai",
+    "funnel_rollup_deal_bd",
+    "funnel_rollup_deal_au",
+    "funnel_rollup_deal_stage",
+    "funnel_rollup_change_ai",
+    "funnel_rollup_change_ad",
+    "funnel_rollup_change_au",
+)
+
+
+def funnel_drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS funnel_rollup_deal ON deal",
+            "DROP TRIGGER IF EXISTS funnel_rollup_deal_delete ON deal",
+            "DROP FUNCTION IF EXISTS funnel_rollup_deal()",
+            "DROP TRIGGER IF EXISTS funnel_rollup_change ON stage_change",
+            "DROP FUNCTION IF EXISTS funnel_rollup_change()",
+        ]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_FUNNEL_TRIGGERS]
+
+
+def funnel_fill_statements(dialect: str) -> list[str]:
+    """Rebuild the funnel's rollups from the deals and their stage changes."""
+    day = _created_day("deal", dialect)
+    stages = _stage_set("deal.id", "deal.stage_id", dialect, None, None)
+    reach = ", ".join(FUNNEL_REACH_KEY)
+    stay = ", ".join(FUNNEL_STAY_KEY)
+    left = "lead(c.changed_at) OVER (PARTITION BY c.deal_id ORDER BY c.changed_at, c.id)"
+    return [
+        "DELETE FROM funnel_reach_rollup",
+        f"INSERT INTO funnel_reach_rollup ({reach}, n) "
+        f"SELECT pipeline_id, created_day, stages, count(*) FROM (SELECT deal.pipeline_id, "
+        f"{day} AS created_day, {stages} AS stages FROM deal WHERE deal.deleted_at IS NULL) r "
+        "GROUP BY pipeline_id, created_day, stages",
+        "DELETE FROM funnel_stay_rollup",
+        f"INSERT INTO funnel_stay_rollup ({stay}, n) "
+        f"SELECT deal.pipeline_id, {day}, s.to_stage_id, "
+        f"{_whole_days('s.changed_at', 's.left_at', dialect)}, count(*) "
+        f"FROM (SELECT c.deal_id, c.to_stage_id, c.changed_at, {left} AS left_at "
+        "FROM stage_change c) s JOIN deal ON deal.id = s.deal_id "
+        "WHERE s.left_at IS NOT NULL AND deal.deleted_at IS NULL "
+        f"GROUP BY deal.pipeline_id, {day}, s.to_stage_id, "
+        f"{_whole_days('s.changed_at', 's.left_at', dialect)}",
+    ]
+
+
+# The activity report's rollup. ---------------------------------------------------------------
+#
+# `activity_rollup` (day, kind, owner_id) -> n: live interactions by UTC day of `occurred_at`,
+# owner (none: 0) and kind, and live completed follow-ups by UTC day of `done_at` and owner,
+# under the kind `follow-up done`. One trigger per table adds a row's count and takes it away
+# as `deal_close_rollup`'s does.
+
+ACTIVITY_KEY = ("day", "kind", "owner_id")
+FOLLOWUP_DONE = "follow-up done"
+INTERACTION_WATCHED = ("occurred_at", "owner_id", "kind", "deleted_at")
+FOLLOWUP_WATCHED = ("done_at", "owner_id", "deleted_at")
+
+
+def _activity_sources(
+    dialect: str,
+) -> dict[str, tuple[Callable[[str], str], Callable[[str], list[str]]]]:
+    def day(column: str) -> str:
+        if dialect == "postgresql":
+            return f"({column} AT TIME ZONE 'UTC')::date"
+        return f"date({column})"
+
+    return {
+        "interaction": (
+            lambda row: f"{row}.deleted_at IS NULL AND {row}.occurred_at IS NOT NULL",
+            lambda row: [day(f"{row}.occurred_at"), f"{row}.kind", f"coalesce({row}.owner_id, 0)"],
+        ),
+        "followup": (
+            lambda row: f"{row}.deleted_at IS NULL AND {row}.done_at IS NOT NULL",
+            lambda row: [
+                day(f"{row}.done_at"),
+                f"'{FOLLOWUP_DONE}'",
+                f"coalesce({row}.owner_id, 0)",
+            ],
+        ),
+    }
+
+
+def _activity_add(keys: list[str], guard: str | None) -> str:
+    values = ", ".join([*keys, "1"])
+    source = f"SELECT {values} WHERE {guard}" if guard else f"VALUES ({values})"
+    cols = ", ".join(ACTIVITY_KEY)
+    return (
+        f"INSERT INTO activity_rollup ({cols}, n) {source} "
+        f"ON CONFLICT ({cols}) DO UPDATE SET n = activity_rollup.n + 1;"
+    )
+
+
+def _activity_remove(keys: list[str], guard: str | None) -> str:
+    where = " AND ".join(f"{c} = {v}" for c, v in zip(ACTIVITY_KEY, keys, strict=True))
+    where += f" AND {guard}" if guard else ""
+    return (
+        f"UPDATE activity_rollup SET n = n - 1 WHERE {where}; "
+        f"DELETE FROM activity_rollup WHERE {where} AND n = 0;"
+    )
+
+
+def activity_create_statements(dialect: str) -> list[str]:
+    """The statements that create the triggers keeping `activity_rollup`."""
+    out = []
+    for table, (counted, keys) in _activity_sources(dialect).items():
+        watched = ", ".join(INTERACTION_WATCHED if table == "interaction" else FOLLOWUP_WATCHED)
+        name = f"activity_rollup_{table}"
+        if dialect == "postgresql":
+            out += [
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN "
+                + _pg_keep(
+                    counted,
+                    keys,
+                    _activity_remove(keys("OLD"), None),
+                    _activity_add(keys("NEW"), None),
+                )
+                + " RETURN NULL; END $$",
+                f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF {watched} "
+                f"ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
+            ]
+            continue
+        old, new = counted("OLD"), counted("NEW")
+        out += [
+            f"CREATE TRIGGER {name}_ai AFTER INSERT ON {table} WHEN {new} "
+            f"BEGIN {_activity_add(keys('NEW'), None)} END",
+            f"CREATE TRIGGER {name}_ad AFTER DELETE ON {table} WHEN {old} "
+            f"BEGIN {_activity_remove(keys('OLD'), None)} END",
+            f"CREATE TRIGGER {name}_au AFTER UPDATE OF {watched} ON {table} "
+            f"WHEN ({old}) OR ({new}) BEGIN {_activity_remove(keys('OLD'), old)} "
+            f"{_activity_add(keys('NEW'), new)} END",
+        ]
+    return out
+
+
+SQLITE_ACTIVITY_TRIGGERS = tuple(
+    f"activity_rollup_{table}_{event}"
+    for table in ("interaction", "followup")
+    for event in ("ai", "ad", "au")
+)
+
+
+def activity_drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        out = []
+        for t in ("interaction", "followup"):
+            out.append(f"DROP TRIGGER IF EXISTS activity_rollup_{t} ON {t}")
+            out.append(f"DROP FUNCTION IF EXISTS activity_rollup_{t}()")
+        return out
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_ACTIVITY_TRIGGERS]
+
+
+def activity_fill_statements(dialect: str) -> list[str]:
+    """Rebuild `activity_rollup` from the interactions and follow-ups."""
+    cols = ", ".join(ACTIVITY_KEY)
+    parts = []
+    for table, (counted, keys) in _activity_sources(dialect).items():
+        k = keys(table)
+        parts.append(
+            f"SELECT {k[0]} AS day, {k[1]} AS kind, {k[2]} AS owner_id FROM {table} "
+            f"WHERE {counted(table)}"
+        )
+    return [
+        "DELETE FROM activity_rollup",
+        f"INSERT INTO activity_rollup ({cols}, n) SELECT {cols}, count(*) FROM "
+        f"({' UNION ALL '.join(parts)}) a GROUP BY {cols}",
     ]

@@ -80,6 +80,9 @@ class Deal(Stamped, table=True):
             "closed_at",
             "value_minor",
         ),
+        # The funnel: the deals of a pipeline created in the hours of a day that a period's
+        # local bound splits (its rollups count whole UTC days).
+        Index("ix_deal_pipeline_created", "pipeline_id", "created_at", "deleted_at", "stage_id"),
     )
     title: str
     contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
@@ -175,6 +178,59 @@ class CustomerWonRollup(Base, table=True):
     last_closed: datetime = _time(nullable=False)
 
 
+class FunnelReachRollup(Base, table=True):
+    """Live deals counted by pipeline, UTC creation day and the set of stages they visited
+    (their stage changes' stages and their current stage, ids ascending, "1,2,5"): the
+    funnel report ranks each set by the board order of the day and counts how many deals
+    reached each rung from these rows instead of a million deals' histories.
+
+    Kept by database triggers (crm_cli/store/rollups.py); crm code never writes it.
+    """
+
+    __tablename__ = "funnel_reach_rollup"
+    __table_args__ = {"sqlite_with_rowid": False}
+    pipeline_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    created_day: date = Field(primary_key=True)
+    stages: str = Field(primary_key=True)
+    n: int = Field(sa_type=BigInteger)
+
+
+class FunnelStayRollup(Base, table=True):
+    """Live deals' completed stays in a stage counted by pipeline, UTC creation day, stage
+    and whole days: the funnel report's average and median days in each stage.
+
+    Kept by database triggers (crm_cli/store/rollups.py).
+    """
+
+    __tablename__ = "funnel_stay_rollup"
+    __table_args__ = {"sqlite_with_rowid": False}
+    pipeline_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    created_day: date = Field(primary_key=True)
+    stage_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(sa_type=BigInteger)
+
+
+class ActivityRollup(Base, table=True):
+    """Live interactions by UTC day, owner and kind, and live completed follow-ups by UTC
+    day of completion and owner (kind `follow-up done`): what the activity report counts.
+
+    Kept by database triggers (crm_cli/store/rollups.py). No owner is 0.
+    """
+
+    __tablename__ = "activity_rollup"
+    # By day (then kind) for months, by owner and kind for --by owner: each grouping reads
+    # its rows in order, without a sort.
+    __table_args__ = (
+        Index("ix_activity_owner", "owner_id", "kind", "day", "n"),
+        {"sqlite_with_rowid": False},
+    )
+    day: date = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    owner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(sa_type=BigInteger)
+
+
 class DealTag(Base, table=True):
     __tablename__ = "deal_tag"
     deal_id: int = Field(
@@ -239,6 +295,8 @@ class Interaction(Stamped, table=True):
         Index("ix_interaction_contact_at", "contact_id", "occurred_at"),
         Index("ix_interaction_live_at", "deleted_at", "occurred_at"),  # the log, newest first
         Index("ix_interaction_owner_at", "owner_id", "deleted_at", "occurred_at"),
+        # The activity report's idle deals: the deals touched since a cutoff, from the index.
+        Index("ix_interaction_live_deal", "deleted_at", "occurred_at", "deal_id"),
     )
     kind: str  # call, email, meeting, message, note
     direction: str | None = None  # in, out

@@ -15,10 +15,10 @@ from tests.integration.test_query_plans import (  # noqa: F401
 )
 
 # (report, the indexes or rollup tables its plans together must name). Sales, pipeline,
-# forecast, and segments and clv over all time read their rollups (crm_cli/store/rollups.py);
-# sales reads the deals too, through ix_deal_closed, for the hours of a split day (the tests
-# run in Berlin) and the first and last close of an open period; a period's segments read
-# the deals.
+# forecast, funnel, and segments and clv over all time read their rollups
+# (crm_cli/store/rollups.py); sales reads the deals too, through ix_deal_closed, for the
+# hours of a split day (the tests run in Berlin) and the first and last close of an open
+# period; a period's segments read the deals.
 REPORTS: list[tuple[list[str], list[str]]] = [
     (["pipeline"], ["deal_open_rollup"]),
     (["forecast", "--by", "owner"], ["deal_open_rollup"]),
@@ -31,8 +31,30 @@ REPORTS: list[tuple[list[str], list[str]]] = [
     (["segments"], ["customer_won_rollup"]),
     (["segments", "--from", "2026-01-01"], ["ix_deal_customer"]),
     (["clv"], ["customer_won_rollup"]),
-    (["funnel"], ["ix_stage_change_deal_at"]),
+    (["funnel"], ["funnel_reach_rollup", "funnel_stay_rollup"]),
+    # A period's bounds split UTC days in Berlin: the deals created in those hours are read
+    # through ix_deal_pipeline_created, their histories through ix_stage_change_deal_at.
+    (
+        ["funnel", "--from", "2026-01-01", "--to", "2026-03-31"],
+        ["funnel_reach_rollup", "ix_deal_pipeline_created", "ix_stage_change_deal_at"],
+    ),
     (["feedback", "--from", "2026-01-01"], ["ix_feedback_live_created"]),
+    # Activity: the rollup in owner order; idle deals from the open deals' rollup, the young
+    # ones by creation, the touched ones from the interactions' index alone.
+    (
+        ["activity"],
+        [
+            "ix_activity_owner",
+            "deal_open_rollup",
+            "ix_deal_pipeline_created",
+            "ix_interaction_live_deal",
+        ],
+    ),
+    # By month in Berlin: the rollup by day, and the interactions of each month's split hours.
+    (
+        ["activity", "--by", "month", "--from", "2026-01-01", "--to", "2026-03-31"],
+        ["activity_rollup USING PRIMARY KEY", "ix_interaction_live_at"],
+    ),
 ]
 
 

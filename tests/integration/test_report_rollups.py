@@ -216,6 +216,8 @@ def test_import_all_fills_the_rollup_again(crm: Any, db_url: str, tmp_path: Path
         before = _rollup(session)
         opened = _rollup(session, "deal_open_rollup")
         customers = _rollup(session, "customer_won_rollup")
+        funnel = {t: _rollup(session, t) for t in ("funnel_reach_rollup", "funnel_stay_rollup")}
+        assert funnel["funnel_reach_rollup"]  # the deals are in the funnel's rollup too
     engine.dispose()
     archive = tmp_path / "all.jsonl"
     crm.ok("export", "all", "--output", str(archive))
@@ -228,6 +230,8 @@ def test_import_all_fills_the_rollup_again(crm: Any, db_url: str, tmp_path: Path
         assert before == _rebuilt(session)
         assert _rollup(session, "deal_open_rollup") == opened
         assert _rollup(session, "customer_won_rollup") == customers
+        for table in ("funnel_reach_rollup", "funnel_stay_rollup"):
+            assert _rollup(session, table) == funnel[table]
     engine.dispose()
 
 
