@@ -14,7 +14,7 @@ its peak memory (ru_maxrss) and rows per second.
 
 Usage:
     python bench/scale.py [--runs 7] [--postgres [--pg-prefix NAME]] [--keep DIR] [--only deal]
-                          [--stream]
+                          [--match "--done" ...] [--stream]
 
 The databases take a few minutes to build; `--keep DIR` builds them once into DIR and reuses
 them on the next run.
@@ -394,12 +394,18 @@ def on_terminal(argv: list[str], env: dict[str, str]) -> tuple[float, float, int
 
 
 def time_listings(
-    homes: dict[str, Path], urls: dict[str, str], runs: int, only: str | None
+    homes: dict[str, Path],
+    urls: dict[str, str],
+    runs: int,
+    only: str | None,
+    match: list[str] | None = None,
 ) -> list[tuple[str, float, float]]:
     crm = [sys.executable, "-m", "crm_cli"]
     results = []
     for args in LISTINGS:
         if only and args[0] not in only.split(","):
+            continue
+        if match and not any(m in " ".join(args) for m in match):
             continue
         wall: dict[str, list[float]] = {"small": [], "large": []}
         cpu: dict[str, list[float]] = {"small": [], "large": []}
@@ -448,6 +454,11 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="Use PostgreSQL at 127.0.0.1.")
     parser.add_argument("--keep", type=Path, help="Build into (and reuse from) this folder.")
     parser.add_argument("--only", help="Only the listings of these nouns (comma-separated).")
+    parser.add_argument(
+        "--match",
+        action="append",
+        help="Only the listings whose command line holds this text (repeatable).",
+    )
     parser.add_argument("--stream", action="store_true", help="Time the streamed export too.")
     parser.add_argument("--no-listings", action="store_true")
     parser.add_argument(
@@ -480,7 +491,7 @@ def main() -> None:
         print(f"built the {name} {kind} database in {time.perf_counter() - started:.0f} s")
     print(f"{platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; {kind}")
     if not args.no_listings:
-        results = time_listings(homes, urls, args.runs, args.only)
+        results = time_listings(homes, urls, args.runs, args.only, args.match)
         worst = max(results, key=lambda r: r[2] / r[1])
         print(f"worst (CPU time): crm {worst[0]} at {worst[2] / worst[1]:.2f}x")
     if args.stream:

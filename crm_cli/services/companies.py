@@ -194,9 +194,9 @@ def list_companies(ctx: Context, session: Session, flt: CompanyFilter) -> common
     if flt.industry:
         query = query.where(func.lower(col(Company.industry)) == flt.industry.lower())
     if flt.text:
-        from crm_cli.services.search import matching_ids
+        from crm_cli.services.search import matching
 
-        query = query.where(col(Company.id).in_(matching_ids(session, "company", flt.text)))
+        query = query.where(matching(session, "company", flt.text))
     order = common.sort_spec(
         flt.sort,
         {

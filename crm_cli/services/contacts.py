@@ -431,9 +431,9 @@ def contact_query(ctx: Context, session: Session, flt: ContactFilter) -> Select[
     if flt.company:
         query = query.where(col(Contact.company_id) == find_company(session, flt.company).id)
     if flt.text:
-        from crm_cli.services.search import matching_ids
+        from crm_cli.services.search import matching
 
-        query = query.where(col(Contact.id).in_(matching_ids(session, "contact", flt.text)))
+        query = query.where(matching(session, "contact", flt.text))
     if flt.segment:
         query = query.where(col(Contact.id).in_(_segment_members(ctx, session, flt.segment)))
     if flt.due:

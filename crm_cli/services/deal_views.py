@@ -188,9 +188,9 @@ def _conditions(
             text = flt.search.strip().lower()
             conds.append(func.lower(col(Deal.title)).contains(text, autoescape=True))
         else:
-            from crm_cli.services.search import matching_ids
+            from crm_cli.services.search import matching
 
-            conds.append(col(Deal.id).in_(matching_ids(session, "deal", flt.search)))
+            conds.append(matching(session, "deal", flt.search))
     return conds, stages
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -396,11 +396,27 @@ def _due_bound(ctx: Context, due: str, now: datetime) -> datetime:
     return dates.localize(today + timedelta(days=days), time(0, 0), tz)
 
 
+def _open_of_one_record() -> Any:
+    """Open and live, for the follow-ups of one contact or deal: a handful, read by its
+    contact or deal index and sorted.
+
+    Written as one condition rather than `done_at IS NULL AND deleted_at IS NULL`: SQLite's
+    statistics count `done_at IS NULL` as one row (each done time is a value of its own), so
+    it walked every open follow-up in due order through ix_followup_open_effective instead,
+    50,000 at a million (170 ms for `followup list --deal 7`)."""
+    return func.coalesce(col(Followup.done_at), col(Followup.deleted_at)).is_(None)
+
+
 def list_query(ctx: Context, session: Session, flt: FollowupFilter) -> Select[Any]:
     """The listing's query (without paging), overdue first, then by when each is due."""
-    query = select(Followup).where(col(Followup.deleted_at).is_(None))
-    if not flt.done:
-        query = query.where(col(Followup.done_at).is_(None))
+    overdue = bool(flt.due) and str(flt.due).strip().lower() == "overdue"
+    only_open = not flt.done or overdue  # done is never overdue
+    if only_open and (flt.contact or flt.deal):
+        query = select(Followup).where(_open_of_one_record())
+    else:
+        query = select(Followup).where(col(Followup.deleted_at).is_(None))
+        if only_open:
+            query = query.where(col(Followup.done_at).is_(None))
     if flt.owner:
         query = query.where(col(Followup.owner_id) == resolve_user(session, flt.owner))
     elif flt.mine or not (flt.everyone or flt.contact or flt.deal):
@@ -411,8 +427,6 @@ def list_query(ctx: Context, session: Session, flt: FollowupFilter) -> Select[An
         # On the expression the list is ordered by, which an index holds (migration 0005):
         # the index bounds the search and gives the order.
         query = query.where(_effective_due_sql() < bound)
-        if flt.due.strip().lower() == "overdue":
-            query = query.where(col(Followup.done_at).is_(None))  # done is never overdue
     return query.order_by(_effective_due_sql(), col(Followup.id))
 
 
@@ -433,9 +447,7 @@ def next_followups(
 ) -> list[dict[str, Any]]:
     """The open follow-ups of a contact or a deal (everyone's), soonest due first: for the
     360-degree views."""
-    query = select(Followup).where(
-        col(Followup.deleted_at).is_(None), col(Followup.done_at).is_(None)
-    )
+    query = select(Followup).where(_open_of_one_record())
     if contact_id is not None:
         query = query.where(col(Followup.contact_id) == contact_id)
     if deal_id is not None:

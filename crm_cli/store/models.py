@@ -17,7 +17,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
@@ -97,7 +107,17 @@ class Company(Stamped, table=True):
 
 class Contact(Stamped, table=True):
     __tablename__ = "contact"
-    __table_args__ = (Index("ix_contact_live_name", "deleted_at", "name"),)
+    __table_args__ = (
+        Index("ix_contact_live_name", "deleted_at", "name"),
+        # --sort created / -created: live contacts by creation time, ties by id (0013).
+        Index(
+            "ix_contact_live_created",
+            "created_at",
+            "id",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
     name: str = Field(index=True)
     given_name: str | None = None
     family_name: str | None = None

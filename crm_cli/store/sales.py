@@ -268,6 +268,15 @@ class Followup(Stamped, table=True):
         # The list: open follow-ups (one owner's, or everyone's) in the order they come due.
         Index("ix_followup_owner_open", "owner_id", "done_at", "deleted_at", _EFFECTIVE_DUE),
         Index("ix_followup_open_effective", "done_at", "deleted_at", _EFFECTIVE_DUE),
+        # --done (open and done): one owner's live follow-ups in that order (migration 0013).
+        Index(
+            "ix_followup_owner_live_due",
+            "owner_id",
+            _EFFECTIVE_DUE,
+            "id",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
     title: str
     due_at: datetime = _time(nullable=False)
