@@ -60,10 +60,17 @@ class StageColumn(Vertical):
 
 class BoardScreen(BoardFilters, Screen[None]):
     BINDINGS = [
+        # First: the footer shows the keys in this order and cuts what does not fit (80
+        # columns), so `?` is always there to list the rest.
+        Binding("question_mark", "help", "Keys"),
         Binding("left,h", "focus_column(-1)", "Stage", show=False, priority=True),
         Binding("right,l", "focus_column(1)", "Stage", show=False, priority=True),
         Binding("up,k", "cursor(-1)", "Deal", show=False, priority=True),
         Binding("down,j", "cursor(1)", "Deal", show=False, priority=True),
+        Binding("pageup", "page(-1)", "Page up", show=False, priority=True),
+        Binding("pagedown", "page(1)", "Page down", show=False, priority=True),
+        Binding("home", "ends(-1)", "First deal", show=False, priority=True),
+        Binding("end", "ends(1)", "Last deal", show=False, priority=True),
         Binding("enter", "open_deal", "Open"),
         Binding("a", "add_deal", "Add deal"),
         Binding("f", "add_followup", "Follow-up"),
@@ -76,7 +83,6 @@ class BoardScreen(BoardFilters, Screen[None]):
         Binding("p", "next_pipeline", "Pipeline", show=False),
         Binding("c", "contacts", "Contacts"),
         Binding("t", "theme", "Light/dark", show=False),
-        Binding("question_mark", "help", "Keys"),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -210,15 +216,25 @@ class BoardScreen(BoardFilters, Screen[None]):
 
     def action_focus_column(self, step: int) -> None:
         if self.columns:
-            self.crm.busy()
             self._activate(max(0, min(self.focused_column + step, len(self.columns) - 1)))
 
     def action_cursor(self, step: int) -> None:
         if not self.columns:
             return
-        self.crm.busy()
         # The list reads the cards it nears in a worker of its own.
         self.columns[self.focused_column].deals.cursor += step
+
+    def action_page(self, step: int) -> None:
+        """A screenful of cards up or down."""
+        if self.columns:
+            deals = self.columns[self.focused_column].deals
+            deals.cursor += step * deals.page_size
+
+    def action_ends(self, step: int) -> None:
+        """The column's first or last card."""
+        if self.columns:
+            deals = self.columns[self.focused_column].deals
+            deals.cursor = 0 if step < 0 else len(deals.ids) - 1
 
     # --- changes ---------------------------------------------------------------------------
 

@@ -102,6 +102,9 @@ def _safe(lines: list[str]) -> str:
 
 class DealDetailScreen(Screen[None]):
     BINDINGS = [
+        # First: the footer shows the keys in this order and cuts what does not fit (80
+        # columns), so `?` is always there to list the rest.
+        Binding("question_mark", "help", "Keys"),
         Binding("f", "followup", "Follow-up"),
         Binding("l", "log", "Log"),
         Binding("e", "edit", "Edit"),
@@ -110,7 +113,6 @@ class DealDetailScreen(Screen[None]):
         Binding("w", "won", "Won"),
         Binding("L", "lost", "Lost"),
         Binding("escape,q", "back", "Board"),
-        Binding("question_mark", "help", "Keys"),
     ]
 
     DEFAULT_CSS = """
