@@ -20,6 +20,7 @@ from crm_cli.errors import CrmError
 from crm_cli.tui import data
 from crm_cli.tui.messages import ActionDone, BoardLoaded, LoadFailed
 from crm_cli.tui.screens.board_filters import BoardFilters
+from crm_cli.tui.screens.moves import MovesDeals
 from crm_cli.tui.widgets.deal_list import DealList
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class StageColumn(Vertical):
         self.deals.set_column(column.ids, _by_id(column), keep, column.count)
 
 
-class BoardScreen(BoardFilters, Screen[None]):
+class BoardScreen(MovesDeals, BoardFilters, Screen[None]):
     BINDINGS = [
         # First: the footer shows the keys in this order and cuts what does not fit (80
         # columns), so `?` is always there to list the rest.
@@ -251,23 +252,7 @@ class BoardScreen(BoardFilters, Screen[None]):
             self.say(f"{card.title}: no stage that way")
             return
         target = self.columns[index].column
-        if target.kind == "lost":
-            from crm_cli.tui.screens.lost import LostReason
-
-            def lost(reason: str | None) -> None:
-                if reason is not None:
-                    self.saving = True
-                    self.save_move(card, target.name, reason)
-
-            self.app.push_screen(LostReason(card.title), lost)
-            return
-        self.say(f"moving deal {card.id} to {target.name}...")
-        self.saving = True
-        self.save_move(card, target.name)
-
-    @work(thread=True, exit_on_error=False, group="board-write")
-    def save_move(self, card: data.Card, stage: str, reason: str | None = None) -> None:
-        self._run(lambda: data.move_card(self.crm.ctx, card, stage, reason))
+        self.move_deal(card, target.name, target.kind)
 
     def action_undo(self) -> None:
         if self.saving:
@@ -279,17 +264,7 @@ class BoardScreen(BoardFilters, Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="board-write")
     def save_undo(self) -> None:
-        self._run(lambda: data.undo_last(self.crm.ctx))
-
-    def _run(self, action: object) -> None:
-        """Run a write in this worker; post what happened (a CrmError is a message too)."""
-        assert callable(action)
-        try:
-            self.post_message(ActionDone(action()))
-        except CrmError as exc:
-            self.post_message(ActionDone(exc.message, error=True))
-        except Exception as exc:  # noqa: BLE001 - shown, not raised: the app stays up
-            self.post_message(ActionDone(f"unexpected failure: {exc}", error=True))
+        self.run_write(lambda: data.undo_last(self.crm.ctx))
 
     def on_action_done(self, message: ActionDone) -> None:
         self.saving = False
