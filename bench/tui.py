@@ -11,13 +11,20 @@ Builds SQLite databases with bench/deal_list.py's `build` (deals spread over eve
 `crm tui` in a pseudo-terminal of 160x48 and reads what it writes:
 - first screen: from just before the process starts until the screen holds the board's title
   and its cards (the first full paint);
-- keys: once the screen is quiet, presses j / l / k / h and times each key until the app
-  writes the screen's answer (the first output after the key);
+- keys: once the screen is quiet, presses CYCLES rounds of KEYS (h/j/k/l, page up/down,
+  end/home, `/` and enter, `r` and `r`: each changes the screen, so each has an answer)
+  and times each key until the app writes the screen's answer (the first output after the
+  key); beside the wall time, the CPU time the process spent from each key until it was quiet
+  again (the machine is shared: CPU time moves less with the load);
 - peak memory: the process's maximum resident set size, as the kernel reports it at exit
   (after `q`).
 Beside them, in the same run, the floor: `python -c pass` and `crm --help`; with `--before
 CRM`, the same measures of another build's `crm` script (an older checkout's virtualenv), on
 the same databases, one run of each in turn.
+
+Reports per size the median, p99 and max key over every run (5 runs: 510 keys), and the mean
+CPU time a key costs. A key another build does not answer within a second (an older build
+without page keys) is counted as unanswered, not timed.
 
 Usage: python bench/tui.py [--runs 5] [--open 100,10000,100000] [--keep DIR] [--before CRM]
 """
@@ -25,6 +32,7 @@ Usage: python bench/tui.py [--runs 5] [--open 100,10000,100000] [--keep DIR] [--
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import re
@@ -44,7 +52,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from deal_list import _env, build  # noqa: E402
 
 COLS, ROWS = 160, 48
-KEYS = ["j"] * 8 + ["l"] * 3 + ["k"] * 5 + ["h"] * 3 + ["j"] * 3
+# One round: it ends where it began (the first column, its first card). Keys as a terminal
+# sends them. Back from the two screens by enter and `r`, not escape: a terminal's lone escape
+# is told apart from the start of a sequence by waiting (Textual's ESCDELAY, 100 ms).
+PAGE_UP, PAGE_DOWN, HOME, END, ENTER = "\x1b[5~", "\x1b[6~", "\x1b[H", "\x1b[F", "\r"
+KEYS = (
+    ["j"] * 8
+    + ["l"] * 3  # into the fourth column
+    + ["j"] * 5
+    + ["k"] * 3
+    + ["h"] * 3  # back to the first
+    + ["k"] * 3
+    + [PAGE_DOWN, PAGE_DOWN, PAGE_UP, END, HOME]
+    + ["/", ENTER]  # the filter's question, and back with the same (no) words
+    + ["r", "r"]  # the reminders, and back
+)
+CYCLES = 3
 ANSI = re.compile(
     rb"\x1b(\[[0-9;?<>=$ ]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1b]*\x1b\\|.)"
 )
@@ -110,15 +133,26 @@ class Terminal:
             if self.read(0.02):
                 last = time.perf_counter()
 
-    def key(self, key: str) -> float:
-        """Seconds from pressing `key` to the first output that answers it."""
+    def cpu(self) -> float:
+        """CPU seconds the process has used (user and system, every thread)."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def key(self, key: str) -> tuple[float | None, float]:
+        """Seconds from pressing `key` to the first output that answers it (None: no answer
+        within a second), and the CPU seconds from the key until the screen is quiet."""
         self.quiet(0.15)
+        cpu = self.cpu()
         t = time.perf_counter()
         os.write(self.fd, key.encode())
-        while time.perf_counter() - t < 5:
-            if self.read(0.5):
-                return time.perf_counter() - t
-        raise RuntimeError(f"no answer to {key!r}")
+        answer = None
+        while time.perf_counter() - t < 1:
+            if self.read(0.1):
+                answer = time.perf_counter() - t
+                break
+        self.quiet(0.1)
+        return answer, self.cpu() - cpu
 
     def quit(self) -> int:
         """`q`; the process's peak resident memory in KiB."""
@@ -134,12 +168,23 @@ class Terminal:
         raise RuntimeError("crm tui did not quit")
 
 
-def measure(crm: str, env: dict[str, str]) -> tuple[float, list[float], int]:
+NAMES = {PAGE_UP: "pgup", PAGE_DOWN: "pgdn", HOME: "home", END: "end", ENTER: "enter"}
+
+
+def measure(
+    crm: str, env: dict[str, str], cycles: int = CYCLES
+) -> tuple[float, list[tuple[str, float | None, float]], int]:
     term = Terminal([crm, "tui"], dict(env, TERM="xterm-256color", COLUMNS="", LINES=""))
     first = term.until(lambda text: all(marker in text for marker in READY))
-    term.quiet(0.5)  # the Context opens in the background once the board shows
-    keys = [term.key(k) for k in KEYS]
+    term.quiet(0.5)
+    keys = [(NAMES.get(k, k), *term.key(k)) for _ in range(cycles) for k in KEYS]
     return first, keys, term.quit()
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value `share` of them are at or below (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 def floor(argv: list[str], env: dict[str, str], runs: int) -> float:
@@ -171,15 +216,15 @@ def main() -> None:
                 build(home, db, size * 3 // 2)
                 add_followups(db)
             env = _env(home, db)
-            measure(crm, env)  # warm the file and bytecode caches
+            measure(crm, env, 1)  # warm the file and bytecode caches
             builds = {"this": crm}
             if args.before:
-                measure(args.before, env)
+                measure(args.before, env, 1)
                 builds["before"] = args.before
             python = floor([sys.executable, "-c", "pass"], env, args.runs)
             help_ = floor([crm, "--help"], env, args.runs)
             firsts: dict[str, list[float]] = {name: [] for name in builds}
-            keys: dict[str, list[float]] = {name: [] for name in builds}
+            keys: dict[str, list[tuple[str, float | None, float]]] = {name: [] for name in builds}
             peaks: dict[str, list[int]] = {name: [] for name in builds}
             for _ in range(args.runs):
                 for name, script in builds.items():  # in turn: the load hits both alike
@@ -188,12 +233,26 @@ def main() -> None:
                     keys[name].extend(pressed)
                     peaks[name].append(peak)
             for name in builds:
+                walls = [wall for _key, wall, _cpu in keys[name] if wall is not None]
+                unanswered = len(keys[name]) - len(walls)
+                cpu = statistics.fmean(cpu for _key, _wall, cpu in keys[name])
+                slowest: dict[str, float] = {}
+                for key, wall, _cpu in keys[name]:
+                    if wall is not None:
+                        slowest[key] = max(wall, slowest.get(key, 0.0))
                 print(
                     f"{size:>7,} open deals, {name}: first screen median"
                     f" {statistics.median(firsts[name]):.3f} s (max {max(firsts[name]):.3f});"
-                    f" key median {statistics.median(keys[name]) * 1000:.1f} ms, max"
-                    f" {max(keys[name]) * 1000:.1f} ms ({len(keys[name])} keys); peak memory"
-                    f" {max(peaks[name]) / 1024:.0f} MiB"
+                    f" keys ({len(walls)}{f', {unanswered} unanswered' if unanswered else ''}):"
+                    f" median {statistics.median(walls) * 1000:.1f} ms,"
+                    f" p99 {percentile(walls, 0.99) * 1000:.1f} ms,"
+                    f" max {max(walls) * 1000:.1f} ms, CPU {cpu * 1000:.1f} ms a key;"
+                    f" peak memory {max(peaks[name]) / 1024:.0f} MiB"
+                )
+                ranked = sorted(slowest.items(), key=lambda item: -item[1])
+                print(
+                    f"{size:>7,} open deals, {name}: slowest of each key: "
+                    + ", ".join(f"{key} {wall * 1000:.0f} ms" for key, wall in ranked)
                 )
             print(
                 f"{size:>7,} open deals, same run: python -c pass {python:.3f} s,"

@@ -6,15 +6,23 @@ shows, a worker opens the Context fully (engine, migrations, current user) for t
 and the other screens (a session taken before then waits for it: Context.open is
 thread-safe). A timer checks every `watch_interval` seconds, in a worker, whether another
 process committed (data.ChangeWatcher) and reloads what is shown in place.
+
+Keys answer within a frame or two, so Python's full garbage collections wait for the keys to
+rest: what start-up made is frozen out of the collector's sight (`gc.freeze`), and a full
+collection of the rest (Textual's caches of rendered lines: ~70,000 objects, 15-35 ms on this
+project's machines) runs from a timer once no key has come for REST seconds, instead of on
+whichever key happens to cross the collector's threshold. The threshold stays as a safety net,
+a hundred times higher, for a key held down for minutes.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
@@ -33,6 +41,11 @@ if TYPE_CHECKING:
 CLOCK_INTERVAL = 60.0
 # Seconds without a key, after the first board shows, before the Context opens in a worker.
 OPEN_DELAY = 1.0
+# Seconds without a key before a full garbage collection may run, and how often to look.
+REST = 1.0
+REST_CHECK = 0.5
+# Full collections put off while keys come: the collector's own third threshold times this.
+HELD_FULL_GC = 100
 
 
 class CrmApp(App[None]):
@@ -60,6 +73,8 @@ class CrmApp(App[None]):
         self.watcher: data.ChangeWatcher | None = None
         self._watch_lock = threading.Lock()
         self._open_timer: Timer | None = None
+        self._last_key = time.monotonic()
+        self._gc_threshold: tuple[int, int, int] | None = None
         self.board = BoardScreen()
 
     def on_mount(self) -> None:
@@ -82,12 +97,31 @@ class CrmApp(App[None]):
         # interpreter, while the first paint is under way or the person moves around.
         self._open_timer = self.set_timer(OPEN_DELAY, self.open_context)
         # What start-up made (modules, the screen's widgets) lives as long as the app: out of
-        # the collector's sight, a full collection no longer walks it on some key press.
+        # the collector's sight, a full collection no longer walks it.
         gc.freeze()
+        if self._gc_threshold is None:
+            self._gc_threshold = gc.get_threshold()
+            young, middle, full = self._gc_threshold
+            gc.set_threshold(young, middle, full * HELD_FULL_GC)
+            self.set_interval(REST_CHECK, self.collect_at_rest)
+
+    def collect_at_rest(self) -> None:
+        """A full collection, as often as the collector's own threshold asks for one, but
+        only while the keys rest."""
+        if self._gc_threshold is None or time.monotonic() - self._last_key < REST:
+            return
+        if gc.get_count()[2] >= self._gc_threshold[2]:
+            gc.collect()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.busy()
+        await super().on_event(event)
 
     def busy(self) -> None:
-        """A key moved around the board: put off opening the Context (a write opens it at
-        once if it comes first)."""
+        """A key came: put off opening the Context (a write opens it at once if it comes
+        first) and the next full garbage collection."""
+        self._last_key = time.monotonic()
         if self._open_timer is not None:
             self._open_timer.reset()
 
@@ -109,6 +143,9 @@ class CrmApp(App[None]):
             screen.reload()
 
     def on_unmount(self) -> None:
+        if self._gc_threshold is not None:  # as it was (the tests run many apps in a row)
+            gc.set_threshold(*self._gc_threshold)
+            gc.unfreeze()
         if self.watcher is not None:
             self.watcher.close()
         self.source.close()

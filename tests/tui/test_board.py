@@ -181,6 +181,13 @@ def test_keys_screen_lists_the_keys(sqlite_url, crm) -> None:  # type: ignore[no
         app = app_for_test(watch_interval=0)
         async with app.run_test(size=(80, 24)) as pilot:
             await board_ready(pilot, app)
+            # The footer has room for a few keys at 80 columns: `?`, which lists them all, is
+            # one of them, on the board and on a deal.
+            assert "? Keys" in screen_text(app).splitlines()[-1]
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen is not app.board, "the deal")
+            assert "? Keys" in screen_text(app).splitlines()[-1]
+            await pilot.press("escape")
             await pilot.press("question_mark")
             await pilot.pause(0.1)
             text = screen_text(app)
@@ -295,5 +302,59 @@ def test_slash_filters_the_board_by_words(db_url, crm) -> None:  # type: ignore[
             assert app.board.columns[0].column.count == 0
             await pilot.press("slash", *["backspace"] * 6, "enter")
             await wait_for(pilot, lambda: len(titles()) == 2, "every deal again")
+
+    run(drive)
+
+
+def _highlighted(app) -> list[str]:  # type: ignore[no-untyped-def]
+    """The screen's lines drawn in the cursor's colours, as text (the composited screen: a
+    line repainted too little would still show the cursor where it was)."""
+    from rich.segment import Segment
+
+    deals = app.board.columns[app.board.focused_column].deals
+    cursor = deals._paint_styles()[1].plain.bgcolor
+    lines = []
+    for strip in app.screen._compositor.render_strips():
+        marked = "".join(
+            s.text
+            for s in strip
+            if isinstance(s, Segment) and s.style and s.style.bgcolor == cursor
+        )
+        if marked.strip():
+            lines.append(marked.strip())
+    return lines
+
+
+def test_the_cursor_shows_on_one_card_only_as_keys_move_it(sqlite_url, crm) -> None:  # type: ignore[no-untyped-def]
+    for n in range(1, 9):
+        crm.ok("deal", "add", f"Lead {n}", "--value", "100")
+    for n in range(1, 4):
+        crm.ok("deal", "add", f"Qualified {n}", "--value", "100", "--stage", "qualified")
+
+    async def drive() -> None:
+        app = app_for_test(watch_interval=0)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await board_ready(pilot, app)
+            steps = [
+                ("j", "Lead 2"),
+                ("j", "Lead 3"),
+                ("l", "Qualified 1"),
+                ("j", "Qualified 2"),
+                ("h", "Lead 3"),
+                ("k", "Lead 2"),
+                ("pagedown", "Lead 6"),  # 24 rows show four cards and a bit
+                ("end", "Lead 8"),
+                ("pageup", "Lead 4"),
+                ("home", "Lead 1"),
+                ("l", "Qualified 2"),
+                ("end", "Qualified 3"),
+            ]
+            for key, title in steps:
+                await pilot.press(key)
+                await pilot.pause()
+                card = app.board.focused_card
+                assert card is not None and card.title == title, key
+                shown = _highlighted(app)
+                assert shown[0] == title and len(shown) == 3, (key, shown)
 
     run(drive)

@@ -20,6 +20,7 @@ from crm_cli.errors import CrmError
 from crm_cli.tui import data
 from crm_cli.tui.messages import ActionDone, BoardLoaded, LoadFailed
 from crm_cli.tui.screens.board_filters import BoardFilters
+from crm_cli.tui.screens.moves import MovesDeals
 from crm_cli.tui.widgets.deal_list import DealList
 
 if TYPE_CHECKING:
@@ -58,12 +59,19 @@ class StageColumn(Vertical):
         self.deals.set_column(column.ids, _by_id(column), keep, column.count)
 
 
-class BoardScreen(BoardFilters, Screen[None]):
+class BoardScreen(MovesDeals, BoardFilters, Screen[None]):
     BINDINGS = [
+        # First: the footer shows the keys in this order and cuts what does not fit (80
+        # columns), so `?` is always there to list the rest.
+        Binding("question_mark", "help", "Keys"),
         Binding("left,h", "focus_column(-1)", "Stage", show=False, priority=True),
         Binding("right,l", "focus_column(1)", "Stage", show=False, priority=True),
         Binding("up,k", "cursor(-1)", "Deal", show=False, priority=True),
         Binding("down,j", "cursor(1)", "Deal", show=False, priority=True),
+        Binding("pageup", "page(-1)", "Page up", show=False, priority=True),
+        Binding("pagedown", "page(1)", "Page down", show=False, priority=True),
+        Binding("home", "ends(-1)", "First deal", show=False, priority=True),
+        Binding("end", "ends(1)", "Last deal", show=False, priority=True),
         Binding("enter", "open_deal", "Open"),
         Binding("a", "add_deal", "Add deal"),
         Binding("f", "add_followup", "Follow-up"),
@@ -76,7 +84,6 @@ class BoardScreen(BoardFilters, Screen[None]):
         Binding("p", "next_pipeline", "Pipeline", show=False),
         Binding("c", "contacts", "Contacts"),
         Binding("t", "theme", "Light/dark", show=False),
-        Binding("question_mark", "help", "Keys"),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -210,15 +217,25 @@ class BoardScreen(BoardFilters, Screen[None]):
 
     def action_focus_column(self, step: int) -> None:
         if self.columns:
-            self.crm.busy()
             self._activate(max(0, min(self.focused_column + step, len(self.columns) - 1)))
 
     def action_cursor(self, step: int) -> None:
         if not self.columns:
             return
-        self.crm.busy()
         # The list reads the cards it nears in a worker of its own.
         self.columns[self.focused_column].deals.cursor += step
+
+    def action_page(self, step: int) -> None:
+        """A screenful of cards up or down."""
+        if self.columns:
+            deals = self.columns[self.focused_column].deals
+            deals.cursor += step * deals.page_size
+
+    def action_ends(self, step: int) -> None:
+        """The column's first or last card."""
+        if self.columns:
+            deals = self.columns[self.focused_column].deals
+            deals.cursor = 0 if step < 0 else len(deals.ids) - 1
 
     # --- changes ---------------------------------------------------------------------------
 
@@ -235,23 +252,7 @@ class BoardScreen(BoardFilters, Screen[None]):
             self.say(f"{card.title}: no stage that way")
             return
         target = self.columns[index].column
-        if target.kind == "lost":
-            from crm_cli.tui.screens.lost import LostReason
-
-            def lost(reason: str | None) -> None:
-                if reason is not None:
-                    self.saving = True
-                    self.save_move(card, target.name, reason)
-
-            self.app.push_screen(LostReason(card.title), lost)
-            return
-        self.say(f"moving deal {card.id} to {target.name}...")
-        self.saving = True
-        self.save_move(card, target.name)
-
-    @work(thread=True, exit_on_error=False, group="board-write")
-    def save_move(self, card: data.Card, stage: str, reason: str | None = None) -> None:
-        self._run(lambda: data.move_card(self.crm.ctx, card, stage, reason))
+        self.move_deal(card, target.name, target.kind)
 
     def action_undo(self) -> None:
         if self.saving:
@@ -263,17 +264,7 @@ class BoardScreen(BoardFilters, Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="board-write")
     def save_undo(self) -> None:
-        self._run(lambda: data.undo_last(self.crm.ctx))
-
-    def _run(self, action: object) -> None:
-        """Run a write in this worker; post what happened (a CrmError is a message too)."""
-        assert callable(action)
-        try:
-            self.post_message(ActionDone(action()))
-        except CrmError as exc:
-            self.post_message(ActionDone(exc.message, error=True))
-        except Exception as exc:  # noqa: BLE001 - shown, not raised: the app stays up
-            self.post_message(ActionDone(f"unexpected failure: {exc}", error=True))
+        self.run_write(lambda: data.undo_last(self.crm.ctx))
 
     def on_action_done(self, message: ActionDone) -> None:
         self.saving = False

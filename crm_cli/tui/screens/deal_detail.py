@@ -21,6 +21,7 @@ from crm_cli.domain.text import escape_controls
 from crm_cli.errors import CrmError
 from crm_cli.tui import data, deal_data
 from crm_cli.tui.messages import ActionDone, LoadFailed
+from crm_cli.tui.screens.moves import MovesDeals
 
 if TYPE_CHECKING:
     from crm_cli.tui.app import CrmApp
@@ -100,8 +101,11 @@ def _safe(lines: list[str]) -> str:
     return "\n".join(escape_controls(line) for line in lines)
 
 
-class DealDetailScreen(Screen[None]):
+class DealDetailScreen(MovesDeals, Screen[None]):
     BINDINGS = [
+        # First: the footer shows the keys in this order and cuts what does not fit (80
+        # columns), so `?` is always there to list the rest.
+        Binding("question_mark", "help", "Keys"),
         Binding("f", "followup", "Follow-up"),
         Binding("l", "log", "Log"),
         Binding("e", "edit", "Edit"),
@@ -110,7 +114,6 @@ class DealDetailScreen(Screen[None]):
         Binding("w", "won", "Won"),
         Binding("L", "lost", "Lost"),
         Binding("escape,q", "back", "Board"),
-        Binding("question_mark", "help", "Keys"),
     ]
 
     DEFAULT_CSS = """
@@ -274,20 +277,7 @@ class DealDetailScreen(Screen[None]):
     def _move_to(self, stage: deal_data.Stage) -> None:
         detail = self.detail
         assert detail is not None
-        card = self._card(detail)
-        if stage.kind == "lost":
-            from crm_cli.tui.screens.lost import LostReason
-
-            def lost(reason: str | None) -> None:
-                if reason is not None:
-                    self.saving = True
-                    self.save_move(card, stage.name, reason)
-
-            self.app.push_screen(LostReason(card.title), lost)
-            return
-        self.say(f"moving deal {card.id} to {stage.name}...")
-        self.saving = True
-        self.save_move(card, stage.name)
+        self.move_deal(self._card(detail), stage.name, stage.kind)
 
     def action_move(self, step: int) -> None:
         if (detail := self._ready()) is None:
@@ -316,15 +306,6 @@ class DealDetailScreen(Screen[None]):
 
     def action_lost(self) -> None:
         self._first("lost")
-
-    @work(thread=True, exit_on_error=False, group="detail-write")
-    def save_move(self, card: data.Card, stage: str, reason: str | None = None) -> None:
-        try:
-            self.post_message(ActionDone(data.move_card(self.crm.ctx, card, stage, reason)))
-        except CrmError as exc:
-            self.post_message(ActionDone(exc.message, error=True))
-        except Exception as exc:  # noqa: BLE001 - shown, not raised: the app stays up
-            self.post_message(ActionDone(f"unexpected failure: {exc}", error=True))
 
     def on_action_done(self, message: ActionDone) -> None:
         self.saving = False

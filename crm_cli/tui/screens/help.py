@@ -12,6 +12,8 @@ KEYS = """\
 Board
   left/right, h/l   focus the previous / next stage
   up/down, j/k      focus the previous / next deal
+  pgup/pgdn         a screenful of deals up / down
+  home/end          the stage's first / last deal
   >  <              move the deal to the next / previous stage
                     (saved at once; into lost, it asks why)
   enter             open the deal: fields, follow-ups, timeline

@@ -7,12 +7,18 @@ it draws a line on demand in `render_line`, so a column of a hundred thousand de
 what one screen costs. When the screen nears cards not read yet, a worker reads the next
 page around it (`data.load_cards`) and the lines are drawn again; until then such a card shows
 as a dim placeholder. The highlighted card is `cursor`; the board moves it.
+
+A key must answer within a frame or two, so a key repaints as little as it can: moving the
+cursor within the screen, or making the list active, repaints the two cards concerned, not the
+column (only a scroll repaints it all); and the styles are worked out once a paint, not once a
+line (a widget's style walks its ancestors: a third of a key's time when read per line).
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
+from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -42,6 +48,15 @@ MARKERS = {
 }
 
 
+class Paint(NamedTuple):
+    """The styles of one paint, for a card with and without the cursor."""
+
+    plain: Style
+    title: Style
+    muted: Style
+    markers: dict[str, Style]
+
+
 class DealList(ScrollView, can_focus=False):
     """A column's cards. Not focusable: the board marks one list `active` (the cursor shows
     there) instead of moving the focus, so a key that changes columns repaints two lists,
@@ -57,8 +72,9 @@ class DealList(ScrollView, can_focus=False):
         "deal-list--none",
     }
 
-    cursor: reactive[int] = reactive(0, always_update=True)
-    active: reactive[bool] = reactive(False)
+    # Their watchers repaint what changed (repaint=False: not the whole list).
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+    active: reactive[bool] = reactive(False, repaint=False)
 
     class CardsLoaded(Message):
         def __init__(self, cards: dict[int, Card], generation: int) -> None:
@@ -87,6 +103,9 @@ class DealList(ScrollView, can_focus=False):
         self.loader = loader  # reads cards by id, in a worker thread
         self._asked: set[int] = set()  # ids being read now
         self._generation = 0  # bumped by set_column: cards read before it are stale
+        self._paint: tuple[Paint, Paint] | None = None  # (without, with the cursor): render_lines
+        self._paints: dict[Style, tuple[Paint, Paint]] = {}  # by the list's own style
+        self._width = 0  # of the lines, for the paint under way
 
     # --- data ------------------------------------------------------------------------------
 
@@ -125,6 +144,11 @@ class DealList(ScrollView, can_focus=False):
         if 0 <= self.cursor < len(self.ids):
             return self.cards.get(self.ids[self.cursor])
         return None
+
+    @property
+    def page_size(self) -> int:
+        """How many whole cards the list shows (what page up and down move by)."""
+        return max(1, self.scrollable_content_region.height // CARD_HEIGHT)
 
     def window(self) -> tuple[int, int]:
         """The positions [start, stop) worth having read: the screen and a page either way."""
@@ -179,15 +203,27 @@ class DealList(ScrollView, can_focus=False):
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, len(self.ids) - 1)) if self.ids else 0
 
-    def watch_cursor(self, _value: int) -> None:
-        if self.ids and self.is_mounted:
-            top = self.cursor * CARD_HEIGHT
-            self.scroll_to_region(Region(0, top, 1, CARD_HEIGHT), animate=False, immediate=True)
-            self._read_near()
-        self.refresh()
+    def watch_cursor(self, old: int, new: int) -> None:
+        if not (self.ids and self.is_mounted):
+            self.refresh()
+            return
+        before = self.scroll_offset.y
+        self.scroll_to_region(
+            Region(0, new * CARD_HEIGHT, 1, CARD_HEIGHT), animate=False, immediate=True
+        )
+        self._read_near()
+        if self.scroll_offset.y != before:
+            self.refresh()  # scrolled: every line moved
+        elif old != new:
+            self.refresh_card(old)
+            self.refresh_card(new)
 
     def watch_active(self, _value: bool) -> None:
-        self.refresh()
+        self.refresh_card(self.cursor)
+
+    def refresh_card(self, index: int) -> None:
+        """Repaint the lines of the card at `index` (a position in the column)."""
+        self.refresh_lines(index * CARD_HEIGHT, CARD_HEIGHT)
 
     def on_click(self, event: Click) -> None:
         """A click chooses the card under the pointer (the offset is within the widget)."""
@@ -196,41 +232,78 @@ class DealList(ScrollView, can_focus=False):
 
     # --- drawing ---------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._paints.clear()
+
+    def _paint_styles(self) -> tuple[Paint, Paint]:
+        """The styles of a paint: they change with the list's own style (the theme, the
+        backgrounds it is drawn on) and with the CSS (notify_style_update)."""
+        base = self.rich_style
+        paints = self._paints.get(base)
+        if paints is None:
+            if len(self._paints) > 8:
+                self._paints.clear()
+            paints = self._paints[base] = (self._styles(base, False), self._styles(base, True))
+        return paints
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._paint = self._paint_styles()
+        self._width = self.scrollable_content_region.width
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
+    def _styles(self, base: Style, selected: bool) -> Paint:
+        plain = base + self.get_component_rich_style("deal-list--cursor") if selected else base
+
+        def text(component: str) -> Style:
+            # The component's colour and text style, on the line's background (a component
+            # style comes with the list's background, which would hide the cursor's).
+            style = self.get_component_rich_style(component)
+            return plain + style.without_color + Style(color=style.color)
+
+        return Paint(
+            plain,
+            text("deal-list--title"),
+            text("deal-list--muted"),
+            {step: text(klass) for step, (_text, klass) in MARKERS.items()},
+        )
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        paints = self._paint
+        if paints is None:  # drawn outside a paint (render_lines sets them)
+            paints = self._paint_styles()
+            self._width = self.scrollable_content_region.width
+        width = self._width
         line = int(self.scroll_offset.y) + y
         index, part = divmod(line, CARD_HEIGHT)
-        base = self.rich_style
-        if index >= len(self.ids):
-            return Strip.blank(width, base)
+        if index >= len(self.ids) or part == 3:
+            return Strip.blank(width, paints[0].plain)
+        paint = paints[index == self.cursor and self.active]
         card = self.cards.get(self.ids[index])
-        selected = index == self.cursor and self.active
-        style = base + self.get_component_rich_style("deal-list--cursor") if selected else base
-        if part == 3:
-            return Strip.blank(width, base)
         if card is None:
             # Not read yet: a dim line while a worker reads it (after this paint).
             self.call_later(self._read_near)
-            muted = style + self.get_component_rich_style("deal-list--muted")
             text = f" deal {self.ids[index]}" if part == 0 else ""
-            return Strip([Segment(ellipsize(text, width), muted)]).adjust_cell_length(width, style)
-        segments = self._segments(card, part, width, style)
-        return Strip(segments).adjust_cell_length(width, style)
+            segments = [Segment(ellipsize(text, width), paint.muted)]
+        else:
+            segments = self._segments(card, part, width, paint)
+        return Strip(segments).adjust_cell_length(width, paint.plain)
 
-    def _segments(self, card: Card, part: int, width: int, style: Style) -> list[Segment]:
-        rich = self.get_component_rich_style
+    def _segments(self, card: Card, part: int, width: int, paint: Paint) -> list[Segment]:
         if part == 0:
-            return [
-                Segment(" " + ellipsize(card.title, width - 1), style + rich("deal-list--title"))
-            ]
+            return [Segment(" " + ellipsize(card.title, width - 1), paint.title)]
         if part == 1:
-            return [
-                Segment(
-                    " " + ellipsize(card.party or "-", width - 1), style + rich("deal-list--muted")
-                )
-            ]
+            return [Segment(" " + ellipsize(card.party or "-", width - 1), paint.muted)]
         # The marker first (what to do), then the days in stage and the value, cut to fit.
-        marker, klass = MARKERS.get(card.next_step, MARKERS["none"])
+        step = card.next_step if card.next_step in MARKERS else "none"
+        marker = MARKERS[step][0]
         shown = ellipsize(marker, width - 1)
         rest = ellipsize(f"  {card.days}d  {card.value}", max(0, width - 1 - cell_len(shown)))
-        return [Segment(" ", style), Segment(shown, style + rich(klass)), Segment(rest, style)]
+        return [
+            Segment(" ", paint.plain),
+            Segment(shown, paint.markers[step]),
+            Segment(rest, paint.plain),
+        ]
