@@ -128,9 +128,10 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
     if session.get_bind().dialect.name == "sqlite":
         start = int(session.scalar(select(func.max(table.c.id))) or 0)
         ids = list(range(start + 1, start + 1 + len(rows)))
-        numbered = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
+        for row, i in zip(rows, ids, strict=True):
+            row["id"] = i  # the caller's rows: it gets these ids back anyway
         with _search_index_after(session, table, start + 1, start + len(rows)):
-            insert_many(session, table, numbered)
+            insert_many(session, table, rows)
         return ids
     found: list[int] = []
     for part in _chunks(rows):

@@ -102,6 +102,7 @@ DATE_FIELDS = (
     "done_at",
     "resolved_at",
 )
+_DATES = frozenset(DATE_FIELDS)
 
 
 @dataclass
@@ -266,6 +267,8 @@ def _file_order(records: Sequence[SourceRecord]) -> str | None:
     disagree, naming a row of each reading."""
     seen: dict[str, int] = {}
     for rec in records:
+        if _DATES.isdisjoint(rec.values):  # most rows of most kinds: one set operation
+            continue
         for name in DATE_FIELDS:
             for value in rec.values.get(name, ()):
                 found = numeric_order(value)
@@ -287,6 +290,8 @@ def _ambiguous_lines(records: Sequence[SourceRecord], order: str | None) -> list
         return []
     lines = []
     for rec in records:
+        if _DATES.isdisjoint(rec.values):
+            continue
         for name in DATE_FIELDS:
             found = [v for v in rec.values.get(name, ()) if numeric_order(v) == "either"]
             if found:
