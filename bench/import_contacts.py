@@ -10,9 +10,14 @@ every phone goes through phonenumbers). Measured, in the same run and in alterna
   transaction into a table with the same columns (no checks, no matching, no journal).
 
 Target: crm <= 2x the baseline. Prints the medians and the ratio, of wall-clock time and of
-CPU time (user + system of the child process: steadier on a machine shared with other work).
+CPU time (user + system of the child process: steadier on a machine shared with other work),
+and the load average before and after.
 
-    .venv/bin/python bench/import_contacts.py --rows 100000 --runs 3
+`--before DIR` also times another copy of the code (a checkout of an earlier commit, say
+`git worktree add DIR COMMIT`), imported from DIR, in the same runs: before and after measured
+alike, in alternation.
+
+    cd /tmp && python /path/to/bench/import_contacts.py --rows 100000 --runs 3 [--before DIR]
 """
 
 from __future__ import annotations
@@ -74,10 +79,12 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_crm(path: Path, work: Path) -> tuple[float, float]:
+def time_crm(path: Path, work: Path, code: Path | None = None) -> tuple[float, float]:
     home = work / f"crm-{time.monotonic_ns()}"
     home.mkdir()
     env = {**os.environ, "CRM_HOME": str(home), "CRM_USER_NAME": "Bench"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     # Bytecode is written and reused, as after `pip install` (not compiled again each run).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("CRM_DATABASE_URL", None)
@@ -106,16 +113,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--before", type=Path, help="a checkout of earlier code to time in the same runs"
+    )
     args = parser.parse_args()
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         path = work / "contacts.csv"
         make_file(path, args.rows)
-        crm_times, base_times = [], []
+        crm_times, base_times, before_times = [], [], []
         for _ in range(args.runs):
             base_times.append(time_baseline(path, work))
+            if args.before is not None:
+                before_times.append(time_crm(path, work, args.before.resolve()))
             crm_times.append(time_crm(path, work))
         print(f"rows: {args.rows:,}  runs: {args.runs}")
+        print(f"load average before {load[0]:.1f}, after {os.getloadavg()[0]:.1f}")
         for label, index in (("wall", 0), ("cpu", 1)):
             crm_median = statistics.median(t[index] for t in crm_times)
             base_median = statistics.median(t[index] for t in base_times)
@@ -124,6 +138,12 @@ def main() -> None:
                 f"crm import contacts (whole process) {crm_median:.2f} s; "
                 f"ratio {crm_median / base_median:.2f}x (target <= 2x)"
             )
+            if before_times:
+                before_median = statistics.median(t[index] for t in before_times)
+                print(
+                    f"{label}: before ({args.before}) {before_median:.2f} s, "
+                    f"ratio {before_median / base_median:.2f}x"
+                )
 
 
 if __name__ == "__main__":

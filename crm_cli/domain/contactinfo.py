@@ -2,14 +2,26 @@
 
 Phones become E.164 with the configured default region for numbers typed in national form.
 phonenumbers is imported only when a phone is given (~20 ms of start-up).
+
+An import checks a hundred thousand phones at once, so two of phonenumbers' steps have exact
+faster stand-ins here (`_phonenumbers`): its digit normaliser for ASCII text, and its validity
+check for a country code that has one region. Measured on 100,000 German numbers: parse 1.57 s
+to 1.25 s, validity 0.49 s to ~0.1 s; tests/unit/test_contactinfo.py compares both with the
+library's own answers.
 """
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from crm_cli.errors import InvalidValue
 
 _ATEXT = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~")
 _LDH = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+{_LABEL}")
 
 
 def normalize_email(value: str, field: str = "email") -> str:
@@ -21,9 +33,18 @@ def normalize_email(value: str, field: str = "email") -> str:
     Quoted local parts ("a b"@x.com) and address literals (a@[1.2.3.4]) are refused: real
     contacts do not use them.
     """
+    text = value.strip()
+    # The common case, in one regular expression: ASCII, a dot-atom before the @ and a host
+    # name of letters, digits and hyphens after it. It accepts only what the checks below
+    # accept, and gives the same result; anything else takes the checks.
+    if text.isascii() and _PLAIN_EMAIL.fullmatch(text):
+        local, domain = text.split("@")
+        last = domain.rpartition(".")[2]
+        if len(local) <= 64 and len(domain) <= 253 and not last.isdigit():
+            return f"{local}@{domain.lower()}"
     import unicodedata
 
-    text = unicodedata.normalize("NFC", value.strip())
+    text = unicodedata.normalize("NFC", text)
     if text.count("@") != 1:
         raise InvalidValue(field, value, "an email address has one @")
     local, domain = text.split("@")
@@ -87,7 +108,7 @@ def normalize_phone(value: str, region: str | None, field: str = "phone") -> str
 
     A number in national form needs `region` (ISO 3166 alpha-2, from `defaults.phone_region`).
     """
-    import phonenumbers
+    phonenumbers = _phonenumbers()
 
     text = value.strip()
     if not text:
@@ -101,7 +122,7 @@ def normalize_phone(value: str, region: str | None, field: str = "phone") -> str
             ),
         }.get(exc.error_type, "not a phone number")
         raise InvalidValue(field, value, reason) from None
-    if not phonenumbers.is_valid_number(number):
+    if not _is_valid(number):
         # The library's per-country number plans are updated with each release; a number it
         # rejects is, in practice, mistyped.
         raise InvalidValue(field, value, "not a valid phone number for its country")
@@ -117,13 +138,118 @@ def normalize_phone(value: str, region: str | None, field: str = "phone") -> str
 _NATIONAL: dict[str, str] = {}
 _NATIONAL_MAX = 250_000
 
+# Digits 0-9 are the only ASCII characters Unicode gives a digit value.
+_NOT_ASCII_DIGITS = {c: None for c in range(128) if not 48 <= c <= 57}
+_READY: list[Any] = []
+
+
+def _phonenumbers() -> Any:
+    """The phonenumbers module, its ASCII digit normaliser replaced (once) by an exact faster
+    one.
+
+    `normalize_digits_only` looks every character up in the Unicode database one at a time
+    (a fifth of `parse`). For ASCII text the only characters with a digit value are 0-9, so
+    the result is the text without its other characters (or the text itself, when they are
+    kept); other text goes to the library's own function. Module-level functions of
+    phonenumbers call it by its global name, so they all get the stand-in.
+    """
+    if _READY:
+        return _READY[0]
+    import phonenumbers
+    from phonenumbers import phonenumberutil
+
+    original = getattr(phonenumberutil, "normalize_digits_only", None)
+    if original is not None and not getattr(original, "_crm_ascii", False):
+
+        def normalize_digits_only(number: Any, keep_non_digits: bool = False) -> Any:
+            if type(number) is str and number.isascii():
+                return number if keep_non_digits else number.translate(_NOT_ASCII_DIGITS)
+            return original(number, keep_non_digits)
+
+        normalize_digits_only._crm_ascii = True  # type: ignore[attr-defined]
+        normalize_digits_only._crm_original = original  # type: ignore[attr-defined]
+        phonenumberutil.normalize_digits_only = normalize_digits_only
+    # The library's own switch: its metadata patterns kept compiled in a dictionary rather
+    # than looked up in the re module's cache on every use (four times a number).
+    from phonenumbers import re_util
+
+    enable = getattr(re_util, "enable_pattern_cache", None)
+    if enable is not None:
+        enable()
+    _READY.append(phonenumbers)
+    return phonenumbers
+
+
+# Per country code with a single region: the (lengths, pattern) pairs of its general number
+# description and of each number type (None: the library decides).
+_CHECKS: dict[int, Any] = {}
+# The order does not change the answer (any one type makes a number valid); the common
+# types first end the search early.
+_TYPES = (
+    "fixed_line",
+    "mobile",
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+)
+
+
+def _is_valid(number: Any) -> bool:
+    """`phonenumbers.is_valid_number`, faster for a country code with one region: the
+    number's national significant number matches the region's general description and one of
+    its number types (length first, then the pattern), which is what the library's type
+    lookup decides, without its chain of calls per type. Country codes several regions share
+    (+1, +7, +44, ...) go to the library."""
+    phonenumbers = _phonenumbers()
+    code = number.country_code
+    checks = _CHECKS.get(code, False)
+    if checks is False:
+        checks = _CHECKS[code] = _checks_for(code)
+    if checks is None:
+        return bool(phonenumbers.is_valid_number(number))
+    general, types = checks
+    nsn = phonenumbers.national_significant_number(number)
+    size = len(nsn)
+    lengths, pattern = general
+    if (lengths and size not in lengths) or pattern is None or not pattern.fullmatch(nsn):
+        return False
+    return any(
+        (not lengths or size in lengths) and pattern.fullmatch(nsn) for lengths, pattern in types
+    )
+
+
+def _checks_for(code: int) -> Any:
+    import re
+
+    from phonenumbers.phonemetadata import PhoneMetadata
+    from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+    if not regions or len(regions) != 1:
+        return None
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, regions[0].upper())
+    if metadata is None or metadata.general_desc is None:
+        return None
+
+    def pair(desc: Any) -> tuple[frozenset[int], Any]:
+        pattern = desc.national_number_pattern
+        return frozenset(desc.possible_length or ()), re.compile(pattern) if pattern else None
+
+    types = [pair(d) for d in (getattr(metadata, t) for t in _TYPES) if d is not None]
+    return pair(metadata.general_desc), [(n, p) for n, p in types if p is not None]
+
 
 def national_digits(e164: str) -> str:
     """The national significant number of an E.164 phone, for search ("030 1234" finds it)."""
     known = _NATIONAL.get(e164)
     if known is not None:
         return known
-    import phonenumbers
+    phonenumbers = _phonenumbers()
 
     try:
         number = phonenumbers.parse(e164, None)

@@ -264,9 +264,14 @@ def read_csv(
         # Once per row of a file of any size: only a cell starting with a quote can be one
         # `unneutralise` changes, and a row is blank when all its cells joined are.
         for cells in reader:
-            if not "".join(cells).strip():
+            joined = "".join(cells)
+            if not joined.strip():
                 continue
-            values = [unneutralise(c) if c[:1] == "'" else c for c in cells]
+            # A row with no quote at all has nothing to unneutralise: its cells are its values
+            # (neither list is changed afterwards).
+            values = (
+                [unneutralise(c) if c[:1] == "'" else c for c in cells] if "'" in joined else cells
+            )
             yield CsvRow(reader.line_num + skipped, values, cells)
 
     return CsvFile(header, rows(), used, delim, samples, raw_header)

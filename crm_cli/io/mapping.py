@@ -339,14 +339,36 @@ def records(
 ) -> Iterator[SourceRecord]:
     """A `SourceRecord` per row (its line, its cells as values, its cells as the file had
     them): its values by field (translated by `[values.FIELD]`), the row as the file had it."""
+    # Once per row of a file of any size: what each field needs is worked out once, and a
+    # field fed by one column (the usual case) takes its cell without building lists.
+    plan = [
+        (key, indexes[0] if len(indexes) == 1 else None, indexes, key.partition(":")[0] in MULTI)
+        for key, indexes in layout.fields.items()
+    ]
+    constants = list(layout.constants.items())
+    translated = list(layout.values.items())
     for number, cells, raw in rows:
         values: dict[str, list[str]] = {}
-        for key, indexes in layout.fields.items():
-            cells_of = [cells[i] for i in indexes if i < len(cells) and cells[i].strip()]
-            if not cells_of:
-                continue
-            base = key.partition(":")[0]
-            if base in MULTI:
+        width = len(cells)
+        for key, single, indexes, multi in plan:
+            if single is not None:
+                if single >= width:
+                    continue
+                cell = cells[single]
+                if not cell.strip():
+                    continue
+                if not multi:
+                    values[key] = [cell]
+                    continue
+                if GOOGLE_SEPARATOR not in cell and LIST_SEPARATOR not in cell:
+                    values[key] = [cell.strip()]
+                    continue
+                cells_of = [cell]
+            else:
+                cells_of = [cells[i] for i in indexes if i < width and cells[i].strip()]
+                if not cells_of:
+                    continue
+            if multi:
                 out = [
                     v.strip()
                     for c in cells_of
@@ -359,9 +381,9 @@ def records(
             else:
                 out = cells_of
             values[key] = out
-        for key, value in layout.constants.items():
+        for key, value in constants:
             values[key] = [value]
-        for key, table in layout.values.items():
+        for key, table in translated:
             if key in values:
                 values[key] = [table.get(v.strip().casefold(), v) for v in values[key]]
-        yield SourceRecord(number, values, list(raw))
+        yield SourceRecord(number, values, raw)

@@ -12,6 +12,7 @@ ones.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from crm_cli.domain.text import clean_line
+from crm_cli.domain.contactinfo import national_digits
+from crm_cli.domain.text import clean_line, index_tokens, phone_tokens
 from crm_cli.errors import Conflict, InvalidValue
 from crm_cli.services import common, journal
 from crm_cli.services.contacts import (
@@ -42,9 +44,11 @@ if TYPE_CHECKING:
 CHUNK = 5_000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CheckedContact:
-    """A contact whose every value has passed the checks, ready to insert."""
+    """A contact whose every value has passed the checks, ready to insert. (Not frozen: an
+    import makes one a row, and a frozen dataclass sets each field through
+    `object.__setattr__`; nothing changes one once made.)"""
 
     name: str
     given_name: str | None
@@ -124,9 +128,10 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
     if session.get_bind().dialect.name == "sqlite":
         start = int(session.scalar(select(func.max(table.c.id))) or 0)
         ids = list(range(start + 1, start + 1 + len(rows)))
-        numbered = [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
+        for row, i in zip(rows, ids, strict=True):
+            row["id"] = i  # the caller's rows: it gets these ids back anyway
         with _search_index_after(session, table, start + 1, start + len(rows)):
-            insert_many(session, table, numbered)
+            insert_many(session, table, rows)
         return ids
     found: list[int] = []
     for part in _chunks(rows):
@@ -273,6 +278,40 @@ def _companies(ctx: Context, session: Session, names: set[str]) -> dict[str, int
     return found
 
 
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _tokens(texts: list[str | None]) -> str:
+    """`index_tokens(*texts)`; for ASCII text (folding is lower-casing there, words are runs
+    of letters and digits) in one pass over the joined text, which finds the same tokens in
+    the same order."""
+    joined = " ".join(t for t in texts if t)
+    if joined.isascii():
+        return " ".join(dict.fromkeys(_ASCII_WORD.findall(joined.lower())))
+    return index_tokens(*texts)
+
+
+def _search_columns(c: CheckedContact) -> tuple[str, str]:
+    """`contacts.search_columns` of a checked contact."""
+    if not c.phones and not c.custom and not c.tags:
+        return _tokens([c.name, c.given_name, c.family_name]), _tokens(
+            [*c.emails, c.title, c.company, c.source]
+        )
+    if c.custom or c.tags:
+        return search_columns(
+            (c.name, c.given_name, c.family_name),
+            c.emails,
+            c.phones,
+            (c.title, c.company, c.source),
+            c.custom,
+            c.tags,
+        )
+    phones = [t for p in c.phones for t in phone_tokens(p, national_digits(p))]
+    return _tokens([c.name, c.given_name, c.family_name]), _tokens(
+        [*c.emails, *phones, c.title, c.company, c.source]
+    )
+
+
 def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedContact]) -> list[int]:
     """Insert checked contacts: one statement per table (in chunks), their companies found or
     created by name, their tags created as needed. Returns the new ids, in order.
@@ -299,17 +338,11 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
     owners = {o: resolve_user(session, o) for o in {c.owner for c in contacts if c.owner}}
     me = ctx.user_id()
     now = utcnow()
-    rows = []
+    rows: list[dict[str, Any]] = []
+    no_fields: dict[str, str] = {}  # one object: its JSON is made once for every row
     for c in contacts:
         company_id = companies[c.company.lower()] if c.company else None
-        search_name, search_doc = search_columns(
-            (c.name, c.given_name, c.family_name),
-            c.emails,
-            c.phones,
-            (c.title, c.company, c.source),
-            c.custom,
-            c.tags,
-        )
+        search_name, search_doc = _search_columns(c)
         rows.append(
             {
                 "name": c.name,
@@ -320,7 +353,7 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
                 "lifecycle": c.lifecycle,
                 "source": c.source,
                 "owner_id": owners[c.owner] if c.owner else me,
-                "custom": c.custom,
+                "custom": c.custom or no_fields,
                 "cadence_days": c.cadence_days,
                 "external_id": c.external_id,
                 "search_name": search_name,
@@ -331,31 +364,30 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
         )
     ids = insert_rows(session, Contact.__table__, rows)  # type: ignore[attr-defined]
     tag_ids = common.tag_ids(session, {t for c in contacts for t in c.tags})
-    children: dict[Any, list[dict[str, Any]]] = {ContactEmail: [], ContactPhone: [], ContactTag: []}
-    for cid, c in zip(ids, contacts, strict=True):
-        children[ContactEmail] += [
-            {"contact_id": cid, "email": e, "position": i} for i, e in enumerate(c.emails)
-        ]
-        children[ContactPhone] += [
-            {"contact_id": cid, "phone": p, "position": i} for i, p in enumerate(c.phones)
-        ]
-        children[ContactTag] += [{"contact_id": cid, "tag_id": tag_ids[t]} for t in c.tags]
+    pairs = list(zip(ids, contacts, strict=True))
+    children: dict[Any, list[dict[str, Any]]] = {
+        ContactEmail: [
+            {"contact_id": cid, "email": e, "position": i}
+            for cid, c in pairs
+            for i, e in enumerate(c.emails)
+        ],
+        ContactPhone: [
+            {"contact_id": cid, "phone": p, "position": i}
+            for cid, c in pairs
+            for i, p in enumerate(c.phones)
+        ],
+        ContactTag: [{"contact_id": cid, "tag_id": tag_ids[t]} for cid, c in pairs for t in c.tags],
+    }
     for child, child_rows in children.items():
         insert_many(session, child, child_rows)
     rec = journal.recorder(session)
     if rec is not None:
-        rec.note_created(
-            "contact",
-            [
-                {
-                    **row,
-                    "id": cid,
-                    "version": 1,
-                    "emails": c.emails,
-                    "phones": c.phones,
-                    "tags": c.tags,
-                }
-                for cid, row, c in zip(ids, rows, contacts, strict=True)
-            ],
-        )
+        # The rows are not used after this: each becomes its journal entry as it is.
+        for cid, row, c in zip(ids, rows, contacts, strict=True):
+            row["id"] = cid
+            row["version"] = 1
+            row["emails"] = c.emails
+            row["phones"] = c.phones
+            row["tags"] = c.tags
+        rec.note_created("contact", rows)
     return ids

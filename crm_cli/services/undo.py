@@ -105,11 +105,29 @@ def record_history(
     )
     if last is not None:
         set_ids = set_ids.limit(last)
-    ids = list(session.scalars(set_ids))
+    ids = sorted(
+        {*session.scalars(set_ids), *_created_many(session, entity, record_id)}, reverse=True
+    )[:last]
     sets = session.execute(
         select(ChangeSet).where(ChangeSet.c.id.in_(ids)).order_by(ChangeSet.c.id.desc())
     ).all()
     return _with_entries(session, sets, (entity, record_id))
+
+
+def _created_many(session: Session, entity: str, record_id: int) -> list[int]:
+    """The change sets whose `create_many` entries (bulk creations: imports) hold the record.
+    Such an entry is stored under its first id, at most `MANY_SPAN` ids below the record's
+    (a run longer than that is split); the index on (entity, record_id) finds the few
+    candidates."""
+    found = session.execute(
+        select(ChangeEntry.c.change_set_id, ChangeEntry.c.new).where(
+            ChangeEntry.c.entity == entity,
+            ChangeEntry.c.record_id <= record_id,
+            ChangeEntry.c.record_id > record_id - journal.MANY_SPAN,
+            ChangeEntry.c.action == journal.CREATE_MANY,
+        )
+    ).all()
+    return [int(set_id) for set_id, new in found if journal.created_in(new, record_id)]
 
 
 def _with_entries(
@@ -124,9 +142,15 @@ def _with_entries(
     if ids:
         query = select(ChangeEntry).where(ChangeEntry.c.change_set_id.in_(ids))
         if only is not None:
-            query = query.where(ChangeEntry.c.entity == only[0], ChangeEntry.c.record_id == only[1])
-        for row in session.execute(query.order_by(ChangeEntry.c.position)):
-            entries[row.change_set_id].append(_entry(row))
+            query = query.where(
+                ChangeEntry.c.entity == only[0],
+                (ChangeEntry.c.record_id == only[1])
+                | (ChangeEntry.c.action == journal.CREATE_MANY),
+            )
+        stored = session.execute(query.order_by(ChangeEntry.c.position)).all()
+        for row in journal.expand(stored):
+            if only is None or row.record_id == only[1]:
+                entries[int(row.change_set_id or 0)].append(_entry(row))
     _name_stages(session, [e for found in entries.values() for e in found])
     return [{**_describe_set(s, users, tz), "changes": entries[s.id]} for s in sets]
 
@@ -302,12 +326,13 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
     if rec is None:
         raise Conflict("undo needs the change journal; it is off (journal.enabled)")
     target = _target(ctx, session, set_id)
-    entries = list(
+    entries = journal.expand(
         session.execute(
             select(ChangeEntry)
             .where(ChangeEntry.c.change_set_id == target.id)
             .order_by(ChangeEntry.c.position.desc())
-        )
+        ).all(),
+        reverse=True,
     )
     # Rows this change set touched are put back by it too: their references do not count.
     touched = {(e.entity, e.record_id) for e in entries}
