@@ -411,9 +411,9 @@ def _row_query(query: Select[Any], dialect: str, joined: bool = True) -> Any:
     and dates come as the driver gives them (text on SQLite), not through the ORM types.
 
     Not `joined`, the contact's name, the company's name and the tags are left to lookups
-    read beforehand (`_Names`): their columns hold the contact's id, the company's id and the
-    deal's id instead."""
-    from sqlalchemy import String, type_coerce
+    read beforehand (`_lookups`): their columns hold the contact's id, the company's id (0 for
+    none) and the deal's id instead."""
+    from sqlalchemy import String, literal, type_coerce
 
     from crm_cli.store.models import Company, Contact
 
@@ -425,9 +425,9 @@ def _row_query(query: Select[Any], dialect: str, joined: bool = True) -> Any:
             col(Deal.id),
             col(Deal.title),
             col(Deal.contact_id),
-            col(Deal.contact_id),
+            func.coalesce(col(Deal.contact_id), literal(0)),
             col(Deal.company_id),
-            col(Deal.company_id),
+            func.coalesce(col(Deal.company_id), literal(0)),
             col(Deal.pipeline_id),
             col(Deal.stage_id),
             col(Deal.status),
@@ -480,63 +480,59 @@ def _row_query(query: Select[Any], dialect: str, joined: bool = True) -> Any:
     )
 
 
-# A listing of at least LOOKUP_FROM deals reads every contact's and company's name and every
-# deal's tags once, before its rows, instead of joining them into each row: at a million deals
-# in board order each joined name or tag list is a lookup in another table at random, about
-# 3.5 µs of the 16 µs a row cost (half of it reading pages), where the lookups take one pass
-# over those tables and a dict access a row. Held in memory, so only while contacts, companies
-# and tagged deals number at most LOOKUP_CAP together (about 15 MiB per 100,000).
+# A listing of at least LOOKUP_FROM deals on SQLite reads every contact's and company's name
+# and every deal's tags once, before its rows, instead of joining them into each row: at a
+# million deals in board order each joined name or tag list is a lookup in another table at
+# random, about 3.5 µs of the 16 µs a row cost (half of it reading pages), where the lookups
+# take one pass over those tables and a list index a row. Lists by id, not dicts: a dict of
+# 100,000 names cost 1.8 µs a row in memory stalls (its slot, key and value at random), a
+# list one pointer. Held in memory (8 bytes a slot, about 100 bytes a name), so only while
+# the highest contact and company ids stay under LOOKUP_NAMES and the highest deal id under
+# LOOKUP_DEALS (at most about 55 MiB). SQLite only: there the listing is one transaction, so
+# the lookups and the rows are the same snapshot; a PostgreSQL session reads each statement
+# at its own, and joins there cost the server, not this process.
 LOOKUP_FROM = 50_000
-LOOKUP_CAP = 300_000
-
-
-class _Lookup(dict[Any, Any]):
-    """A dict that answers `missing` for a key it does not hold (no contact, no tag)."""
-
-    def __init__(self, missing: Any) -> None:
-        super().__init__()
-        self.missing = missing
-
-    def __missing__(self, key: Any) -> Any:
-        return self.missing
+LOOKUP_NAMES = 300_000
+LOOKUP_DEALS = 3_000_000
 
 
 def _lookups_fit(session: Session) -> bool:
     from crm_cli.store.models import Company, Contact
 
-    held = 0
-    for table in (Contact, Company, DealTag):
-        held += int(session.scalar(select(func.count()).select_from(table)) or 0)
-    return held <= LOOKUP_CAP
+    def top(model: Any) -> int:
+        return int(session.scalar(select(func.max(col(model.id)))) or 0)
+
+    return top(Contact) + top(Company) <= LOOKUP_NAMES and top(Deal) <= LOOKUP_DEALS
 
 
 def _lookups(
-    session: Session, sqlite: bool, quote: Callable[[str], str] | None
-) -> tuple[_Lookup, _Lookup, _Lookup]:
-    """Contact name by id, company name by id and tags by deal id: as JSON text with `quote`
-    (`null`, `[]` when missing), else as the record holds them (None, an empty tuple)."""
+    session: Session, quote: Callable[[str], str] | None
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Contact name by id, company name by id and tags by deal id, as lists indexed by id
+    (index 0: no contact, no company): as JSON text with `quote` (`null`, `[]` when there is
+    none), else as the record holds them (None, an empty tuple)."""
     from crm_cli.store.models import Company, Contact
 
-    named: list[_Lookup] = []
+    named: list[list[Any]] = []
     for model in (Contact, Company):
-        names = _Lookup("null" if quote else None)
+        top = int(session.scalar(select(func.max(col(model.id)))) or 0)
+        names: list[Any] = ["null" if quote else None] * (top + 1)
         for part in common.driver_parts(session, select(col(model.id), col(model.name))):
-            if quote is None:
-                names.update(part)
-            else:
-                names.update((i, quote(n)) for i, n in part)
+            for i, name in part:
+                names[i] = quote(name) if quote else name
         named.append(names)
-    tags = _Lookup("[]" if quote else ())
+    top = int(session.scalar(select(func.max(col(Deal.id)))) or 0)
+    tags: list[Any] = ["[]" if quote else ()] * (top + 1)
     # Deals sharing a set of tags share its text (a few hundred sets for a million deals).
     shared: dict[tuple[str, ...], Any] = {}
     by_deal = (
         select(col(DealTag.deal_id), col(Tag.name))
         .join(Tag, col(Tag.id) == col(DealTag.tag_id))
-        .order_by(col(DealTag.deal_id), col(Tag.name))
+        .order_by(col(DealTag.deal_id))
     )
 
     def keep(deal_id: int, names: list[str]) -> None:
-        key = tuple(sorted(names) if sqlite else names)
+        key = tuple(sorted(names))
         if key not in shared:
             shared[key] = _tags_json(list(key), quote) if quote else key
         tags[deal_id] = shared[key]
@@ -584,7 +580,7 @@ def stream_deals(
         names = text.split(_TAG_SEP)
         return sorted(names) if sqlite else names
 
-    joined = count is None or count < LOOKUP_FROM or not _lookups_fit(session)
+    joined = not sqlite or count is None or count < LOOKUP_FROM or not _lookups_fit(session)
 
     def parts() -> Iterator[Sequence[Any]]:
         for query in queries:
@@ -608,7 +604,7 @@ def stream_deals(
         """(contact, company, tags) from a row's columns, as JSON text or record values."""
         if joined:
             return (to_json, to_json, tags_to_json) if json else (same, same, tags_of)
-        contacts, companies, tags = _lookups(session, sqlite, quote if json else None)
+        contacts, companies, tags = _lookups(session, quote if json else None)
         if json:
             return contacts.__getitem__, companies.__getitem__, tags.__getitem__
         return contacts.__getitem__, companies.__getitem__, lambda d: list(tags[d])
