@@ -367,7 +367,7 @@ def list_deals(ctx: Context, session: Session, flt: DealFilter) -> DealPage:
 
     if flt.limit is None:
         count = totals["count"]
-        rows = stream_deals(session, board, queries)
+        rows = stream_deals(session, board, queries, count)
         return DealPage(rows, None if count is None else int(count), totals, pipelines=pipelines)
     total, more = int(totals["count"]), bool(totals.get("more"))
     deals: list[Deal] = []
@@ -406,16 +406,47 @@ def _tags_sql(dialect: str) -> Any:
     )
 
 
-def _row_query(query: Select[Any], dialect: str) -> Any:
+def _row_query(query: Select[Any], dialect: str, joined: bool = True) -> Any:
     """`query` (select(Deal), filtered and ordered) reading the columns a record needs. Times
-    and dates come as the driver gives them (text on SQLite), not through the ORM types."""
-    from sqlalchemy import String, type_coerce
+    and dates come as the driver gives them (text on SQLite), not through the ORM types.
+
+    Not `joined`, the contact's name, the company's name and the tags are left to lookups
+    read beforehand (`_lookups`): their columns hold the contact's id, the company's id (0 for
+    none) and the deal's id instead."""
+    from sqlalchemy import String, literal, type_coerce
 
     from crm_cli.store.models import Company, Contact
 
     def raw(column: Any) -> Any:
         return type_coerce(col(column), String)
 
+    if not joined:
+        return query.with_only_columns(
+            col(Deal.id),
+            col(Deal.title),
+            col(Deal.contact_id),
+            func.coalesce(col(Deal.contact_id), literal(0)),
+            col(Deal.company_id),
+            func.coalesce(col(Deal.company_id), literal(0)),
+            col(Deal.pipeline_id),
+            col(Deal.stage_id),
+            col(Deal.status),
+            col(Deal.value_minor),
+            col(Deal.currency),
+            col(Deal.probability),
+            raw(Deal.expected_close),
+            col(Deal.lost_reason),
+            col(Deal.owner_id),
+            col(Deal.source),
+            col(Deal.external_id),
+            col(Deal.id),
+            raw(Deal.stage_entered_at),
+            raw(Deal.created_at),
+            raw(Deal.updated_at),
+            raw(Deal.closed_at),
+            raw(Deal.deleted_at),
+            maintain_column_froms=True,
+        )
     return (
         query.with_only_columns(
             col(Deal.id),
@@ -449,8 +480,82 @@ def _row_query(query: Select[Any], dialect: str) -> Any:
     )
 
 
-def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> common.RecordStream:
-    """Every deal `queries` select, in their order, as a RecordStream of deal records."""
+# A listing of at least LOOKUP_FROM deals on SQLite reads every contact's and company's name
+# and every deal's tags once, before its rows, instead of joining them into each row: at a
+# million deals in board order each joined name or tag list is a lookup in another table at
+# random, about 3.5 µs of the 16 µs a row cost (half of it reading pages), where the lookups
+# take one pass over those tables and a list index a row. Lists by id, not dicts: a dict of
+# 100,000 names cost 1.8 µs a row in memory stalls (its slot, key and value at random), a
+# list one pointer. Held in memory (8 bytes a slot, about 100 bytes a name), so only while
+# the highest contact and company ids stay under LOOKUP_NAMES and the highest deal id under
+# LOOKUP_DEALS (at most about 55 MiB). SQLite only: there the listing is one transaction, so
+# the lookups and the rows are the same snapshot; a PostgreSQL session reads each statement
+# at its own, and joins there cost the server, not this process.
+LOOKUP_FROM = 50_000
+LOOKUP_NAMES = 300_000
+LOOKUP_DEALS = 3_000_000
+
+
+def _lookups_fit(session: Session) -> bool:
+    from crm_cli.store.models import Company, Contact
+
+    def top(model: Any) -> int:
+        return int(session.scalar(select(func.max(col(model.id)))) or 0)
+
+    return top(Contact) + top(Company) <= LOOKUP_NAMES and top(Deal) <= LOOKUP_DEALS
+
+
+def _lookups(
+    session: Session, quote: Callable[[str], str] | None
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Contact name by id, company name by id and tags by deal id, as lists indexed by id
+    (index 0: no contact, no company): as JSON text with `quote` (`null`, `[]` when there is
+    none), else as the record holds them (None, an empty tuple)."""
+    from crm_cli.store.models import Company, Contact
+
+    named: list[list[Any]] = []
+    for model in (Contact, Company):
+        top = int(session.scalar(select(func.max(col(model.id)))) or 0)
+        names: list[Any] = ["null" if quote else None] * (top + 1)
+        for part in common.driver_parts(session, select(col(model.id), col(model.name))):
+            for i, name in part:
+                names[i] = quote(name) if quote else name
+        named.append(names)
+    top = int(session.scalar(select(func.max(col(Deal.id)))) or 0)
+    tags: list[Any] = ["[]" if quote else ()] * (top + 1)
+    # Deals sharing a set of tags share its text (a few hundred sets for a million deals).
+    shared: dict[tuple[str, ...], Any] = {}
+    by_deal = (
+        select(col(DealTag.deal_id), col(Tag.name))
+        .join(Tag, col(Tag.id) == col(DealTag.tag_id))
+        .order_by(col(DealTag.deal_id))
+    )
+
+    def keep(deal_id: int, names: list[str]) -> None:
+        key = tuple(sorted(names))
+        if key not in shared:
+            shared[key] = _tags_json(list(key), quote) if quote else key
+        tags[deal_id] = shared[key]
+
+    current: int | None = None
+    names_of: list[str] = []
+    for part in common.driver_parts(session, by_deal):
+        for deal_id, name in part:
+            if deal_id != current:
+                if current is not None:
+                    keep(current, names_of)
+                current, names_of = deal_id, []
+            names_of.append(name)
+    if current is not None:
+        keep(current, names_of)
+    return named[0], named[1], tags
+
+
+def stream_deals(
+    session: Session, board: Board, queries: list[Select[Any]], count: int | None = None
+) -> common.RecordStream:
+    """Every deal `queries` select, in their order, as a RecordStream of deal records;
+    `count`, when known, is how many (a long listing reads names and tags beforehand)."""
     from json.encoder import encode_basestring as quote
 
     from crm_cli.store.models import User
@@ -475,10 +580,34 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
         names = text.split(_TAG_SEP)
         return sorted(names) if sqlite else names
 
+    joined = not sqlite or count is None or count < LOOKUP_FROM or not _lookups_fit(session)
+
     def parts() -> Iterator[Sequence[Any]]:
         for query in queries:
             # Plain rows: the ORM's loading added ~6 µs a row, a Row object ~2 µs.
-            yield from common.driver_parts(session, _row_query(query, dialect))
+            yield from common.driver_parts(session, _row_query(query, dialect, joined))
+
+    # How a row's contact, company and tags columns become the record's: joined, they hold
+    # the names and the tags' text; else the ids to look up (`_lookups`).
+    def same(value: Any) -> Any:
+        return value
+
+    def to_json(value: str | None) -> str:
+        return "null" if value is None else quote(value)
+
+    def tags_to_json(text: str | None) -> str:
+        return "[]" if text is None else _tags_json(tags_of(text), quote)
+
+    def row_parts(
+        json: bool,
+    ) -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]:
+        """(contact, company, tags) from a row's columns, as JSON text or record values."""
+        if joined:
+            return (to_json, to_json, tags_to_json) if json else (same, same, tags_of)
+        contacts, companies, tags = _lookups(session, quote if json else None)
+        if json:
+            return contacts.__getitem__, companies.__getitem__, tags.__getitem__
+        return contacts.__getitem__, companies.__getitem__, lambda d: list(tags[d])
 
     def id_parts() -> Iterator[Sequence[int]]:
         for query in queries:
@@ -489,7 +618,12 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
     def day(value: Any) -> Any:
         return value if value is None or value.__class__ is str else value.isoformat()
 
+    record_parts: list[Any] = []
+
     def build(part: Sequence[Any], times: bool = True) -> list[dict[str, Any]]:
+        if not record_parts:
+            record_parts.extend(row_parts(json=False))
+        contact_of, company_of, tag_list = record_parts
         out = []
         for (
             did, title, contact_id, contact, company_id, company, pipeline_id, stage_id,
@@ -505,9 +639,9 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                     "id": did,
                     "title": title,
                     "contact_id": contact_id,
-                    "contact": contact,
+                    "contact": contact_of(contact),
                     "company_id": company_id,
-                    "company": company,
+                    "company": company_of(company),
                     "pipeline_id": pipeline_id,
                     "pipeline": pipelines[pipeline_id],
                     "stage": stage_name,
@@ -525,7 +659,7 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                     "owner": owners.get(owner_id or 0),
                     "source": source,
                     "external_id": external_id,
-                    "tags": tags_of(tags),
+                    "tags": tag_list(tags),
                     "days_in_stage": days_since(entered),
                 }
             )
@@ -570,7 +704,12 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
         found = stage_texts[pipeline_id, stage_id, status] = (text, is_open, stage_probability)
         return found
 
+    json_parts: list[Any] = []
+
     def json_block(part: Sequence[Any]) -> str:
+        if not json_parts:
+            json_parts.extend(row_parts(json=True))
+        contact_json, company_json, tags_json = json_parts
         lines: list[str] = []
         add = lines.append
         for (
@@ -618,9 +757,9 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
             add(
                 f'{{"id": {did}, "title": {quote(title)}, '
                 f'"contact_id": {"null" if contact_id is None else contact_id}, '
-                f'"contact": {"null" if contact is None else quote(contact)}, '
+                f'"contact": {contact_json(contact)}, '
                 f'"company_id": {"null" if company_id is None else company_id}, '
-                f'"company": {"null" if company is None else quote(company)}, '
+                f'"company": {company_json(company)}, '
                 f"{stage_part}"
                 f'"value": {value_minor / unit if value_minor % unit else value_minor // unit!r}, '
                 f'{currency_texts[currency]}"value_minor": {value_minor}, '
@@ -632,7 +771,7 @@ def stream_deals(session: Session, board: Board, queries: list[Select[Any]]) -> 
                 f"{owner_texts.get(owner_id) or _owner_text(owner_id)}"
                 f'"source": {"null" if source is None else quote(source)}, '
                 f'"external_id": {"null" if external_id is None else quote(external_id)}, '
-                f'"tags": {"[]" if tags is None else _tags_json(tags_of(tags), quote)}, '
+                f'"tags": {tags_json(tags)}, '
                 f'"days_in_stage": {days}, '
                 f'"created_at": {created_text}, "updated_at": {updated_text}, '
                 f'"closed_at": {closed_text}, '

@@ -159,18 +159,26 @@ def test_a_page_counts_no_further_than_the_cap(
     assert "showing 10 of more than 300;" in result.err
 
 
+# A long listing reads names and tags beforehand (deal_views.LOOKUP_FROM), a short one joins
+# them into each row: both must give the same records.
+LOOKUP = pytest.mark.parametrize("lookup_from", [0, 10**9], ids=["looked-up", "joined"])
+
+
+@LOOKUP
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe"])
 def test_streamed_deals_are_the_records_a_page_shows(
-    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch, zone: str
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch, zone: str, lookup_from: int
 ) -> None:
     """Every streamed deal (the dicts CSV and plain text read, and the JSON text written
     straight from the row) is the record a page of the same listing gives, byte for byte in
     JSON: names, tags, money in each currency's decimals, and times in a zone with summer
     time, one with a half-hour offset and one whose summer time moves it by half an hour."""
     from crm_cli.render.output import _json_safe
+    from crm_cli.services import deal_views
     from crm_cli.services.deal_views import DealFilter, list_deals
     from crm_cli.store.sales import DealTag
 
+    monkeypatch.setattr(deal_views, "LOOKUP_FROM", lookup_from)
     monkeypatch.setenv("CRM_TIMEZONE", zone)
     crm.ok("company", "add", "Ünïcode GmbH")
     crm.ok("contact", "add", "张伟", "--email", "zw@example.cn", "--company", "Ünïcode GmbH")
@@ -278,16 +286,18 @@ def test_every_filter_streams_what_its_page_shows(
     assert streamed, filters
 
 
+@LOOKUP
 def test_streamed_json_csv_and_ids_are_what_a_page_gives(
-    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch, lookup_from: int
 ) -> None:
     """`deal list --all --json|--csv|--ids` (rows read a few at a time straight from the
     driver, `--ids` from the index alone, CSV without the times it does not print) give what a
     page of the same listing gives, parsed: with tags, a contact with custom fields and one
     removed since, CJK titles, three currencies, removed deals; over several chunks."""
-    from crm_cli.services import common
+    from crm_cli.services import common, deal_views
 
     monkeypatch.setattr(common, "RECORDS_CHUNK", 3)
+    monkeypatch.setattr(deal_views, "LOOKUP_FROM", lookup_from)
     crm.ok("company", "add", "北京科技")
     crm.ok("contact", "add", "张伟", "--email", "zw@example.cn", "--company", "北京科技",
            "--field", "tier=gold")  # fmt: skip
