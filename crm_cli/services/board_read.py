@@ -79,8 +79,8 @@ SQL = {
     "cards": (
         "SELECT d.id, d.title, c.name, co.name, d.value_minor, d.currency,"
         f" d.stage_entered_at, d.stage_id, d.version, {NEXT_DUE}"
-        # CROSS JOIN keeps the ids as SQLite's outer loop: one primary-key seek per card,
-        # whatever the planner's statistics say about a small deal table.
+        # CROSS JOIN keeps the ids as SQLite's outer loop: one primary-key seek per card
+        # (the planner's figures of a table of a few rows may make it a scan of those rows).
         " FROM {ids} CROSS JOIN deal d"
         " LEFT JOIN contact c ON c.id = d.contact_id"
         " LEFT JOIN company co ON co.id = d.company_id"

@@ -98,6 +98,16 @@ def test_no_statement_reads_a_whole_deal_or_followup_table(sqlite_url, crm) -> N
     reader = board_read.connect(sqlite_url)
     assert reader is not None
     conn = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    # The planner's figures as a grown database has them (100,000 rows a table): at a few
+    # rows, as seeded, reading a whole table costs SQLite less than a seek, and it says so.
+    conn.execute("ANALYZE")
+    conn.execute(
+        "UPDATE sqlite_stat1 SET stat = '100000' || CASE WHEN instr(stat, ' ') > 0"
+        " THEN substr(stat, instr(stat, ' ')) ELSE '' END"
+        " WHERE tbl IN ('deal', 'followup', 'contact', 'company', 'stage_change')"
+    )
+    conn.commit()
+    conn.execute("ANALYZE sqlite_schema")  # read the figures again
     try:
         for name in board_read.SQL:
             sql = reader.statement(name)
