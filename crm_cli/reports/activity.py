@@ -26,12 +26,11 @@ from crm_cli.reports.base import (
     Period,
     Result,
     Runner,
+    bucket_edges,
     bucket_key,
     local_day,
-    midnight,
     month_bounds,
-    noon_day,
-    utc_day,
+    split_day_moves,
 )
 from crm_cli.reports.keys import NONE, check_by, key_names
 from crm_cli.store.rollups import FOLLOWUP_DONE
@@ -179,14 +178,7 @@ def _from_rollup(run: Runner, period: Period, by: str) -> Found:
         bounds = list(month_bounds(span[0], span[1], 1, period.tz))
     else:
         bounds = [("all", period.start, period.end)]
-    # The bucket edges (the period's own bounds win over its first and last month's) and,
-    # for each, the first UTC day counted after it.
-    edges = [bounds[0][1], *[hi for _k, _lo, hi in bounds]]
-    if period.start is not None:
-        edges[0] = period.start
-    if period.end is not None:
-        edges[-1] = period.end
-    days = [None if e is None else noon_day(e) for e in edges]
+    edges, days = bucket_edges(bounds, period)
     conditions = []
     if days[0] is not None:
         conditions.append(roll.day >= days[0])
@@ -217,17 +209,7 @@ def _from_rollup(run: Runner, period: Period, by: str) -> Found:
             k = None
         totals[(k, kind)] += int(n)
 
-    # The parts of split days counted in the wrong bucket: (from, to, belongs to, counted in).
-    keys = [None, *[k for k, _lo, _hi in bounds], None]
-    moves: list[tuple[datetime, datetime, Any, Any]] = []
-    for i, (edge, day) in enumerate(zip(edges, days, strict=True)):
-        if edge is None or day is None or midnight(utc_day(edge)) == edge:
-            continue
-        before, after = keys[i], keys[i + 1]
-        if day == utc_day(edge):  # the day is counted after the edge; its start is before
-            moves.append((midnight(day), edge, before, after))
-        else:  # counted before the edge; its end is after
-            moves.append((edge, midnight(day), after, before))
+    moves = split_day_moves(bounds, edges, days)
     if moves:
         _move(run, by, moves, totals)
     return [(k, kind, n) for (k, kind), n in totals.items() if n > 0]

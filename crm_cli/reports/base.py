@@ -200,6 +200,40 @@ def noon_day(bound: datetime) -> date:
     return day if midnight(day) + _HALF_DAY >= bound else day + timedelta(days=1)
 
 
+def bucket_edges(
+    bounds: Sequence[tuple[Any, datetime | None, datetime | None]], period: Period
+) -> tuple[list[datetime | None], list[date | None]]:
+    """The edges between the buckets of a rollup kept by UTC day and, for each edge, the first
+    UTC day counted after it. A month or quarter may start before the period and end after
+    it: the period's own bounds win."""
+    edges = [bounds[0][1], *[hi for _k, _lo, hi in bounds]]
+    if period.start is not None:
+        edges[0] = period.start
+    if period.end is not None:
+        edges[-1] = period.end
+    return edges, [None if e is None else noon_day(e) for e in edges]
+
+
+def split_day_moves(
+    bounds: Sequence[tuple[Any, datetime | None, datetime | None]],
+    edges: Sequence[datetime | None],
+    days: Sequence[date | None],
+) -> list[tuple[datetime, datetime, Any, Any]]:
+    """The parts of days split by an edge that a rollup kept by UTC day counted in the wrong
+    bucket, as (from, to, belongs to, counted in); None is outside the period."""
+    keys = [None, *[k for k, _lo, _hi in bounds], None]
+    moves: list[tuple[datetime, datetime, Any, Any]] = []
+    for i, (edge, day) in enumerate(zip(edges, days, strict=True)):
+        if edge is None or day is None or midnight(utc_day(edge)) == edge:
+            continue
+        before, after = keys[i], keys[i + 1]
+        if day == utc_day(edge):  # the day is counted after the edge; its start is before
+            moves.append((midnight(day), edge, before, after))
+        else:  # counted before the edge; its end is after
+            moves.append((edge, midnight(day), after, before))
+    return moves
+
+
 def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 

@@ -19,6 +19,7 @@ from crm_cli.reports.base import (
     Period,
     Result,
     Runner,
+    bucket_edges,
     days_between,
     local_day,
     mean_median,
@@ -26,8 +27,8 @@ from crm_cli.reports.base import (
     money_major,
     money_text,
     month_bounds,
-    noon_day,
     ratio,
+    split_day_moves,
     utc_day,
 )
 from crm_cli.reports.keys import check_by, deal_key, key_names
@@ -312,14 +313,7 @@ def _from_rollup(
     else:
         bounds = [("all", period.start, period.end)]
 
-    # The bucket edges and, for each, the first UTC day counted after it.
-    # A quarter may start before the period and end after it: the period's own bounds win.
-    edges = [bounds[0][1], *[hi for _k, _lo, hi in bounds]]
-    if period.start is not None:
-        edges[0] = period.start
-    if period.end is not None:
-        edges[-1] = period.end
-    days = [None if e is None else noon_day(e) for e in edges]
+    edges, days = bucket_edges(bounds, period)
     conditions = list(filters)
     if days[0] is not None:
         conditions.append(roll.close_day >= days[0])
@@ -385,17 +379,7 @@ def _from_rollup(
         if status == "won":
             histogram[(k, float(cycle))] += int(n)
 
-    # The parts of split days counted in the wrong bucket: (from, to, belongs to, counted in).
-    keys = [None, *[k for k, _lo, _hi in bounds], None]
-    moves: list[tuple[datetime, datetime, Any, Any]] = []
-    for i, (edge, day) in enumerate(zip(edges, days, strict=True)):
-        if edge is None or day is None or midnight(utc_day(edge)) == edge:
-            continue
-        before, after = keys[i], keys[i + 1]
-        if day == utc_day(edge):  # the day is counted after the edge; its start is before
-            moves.append((midnight(day), edge, before, after))
-        else:  # counted before the edge; its end is after
-            moves.append((edge, midnight(day), after, before))
+    moves = split_day_moves(bounds, edges, days)
     if moves:
         _move(run, by, closed, moves, totals, histogram)
     return (
