@@ -15,7 +15,7 @@ from sqlmodel import Field
 
 from crm_cli.domain.text import index_tokens
 from crm_cli.store.ddl import FOLLOWUP_EFFECTIVE_DUE
-from crm_cli.store.models import Base, Stamped, _fk, _time
+from crm_cli.store.models import Base, Stamped, _fk, _time, live_index
 
 
 class Pipeline(Stamped, table=True):
@@ -53,13 +53,7 @@ class Deal(Stamped, table=True):
         # --sort value / -value: live deals only (a partial index: PostgreSQL orders by an
         # index only after equalities, and `deleted_at IS NULL` is none), ties by id the way
         # the value runs, so read backwards it gives the biggest deals first (migration 0009).
-        Index(
-            "ix_deal_live_value",
-            "value_minor",
-            "id",
-            sqlite_where=text("deleted_at IS NULL"),
-            postgresql_where=text("deleted_at IS NULL"),
-        ),
+        live_index("ix_deal_live_value", "value_minor", "id"),
         # Reports (crm_cli/reports): closed deals by close time; won deals by customer.
         Index(
             "ix_deal_closed",
@@ -269,14 +263,7 @@ class Followup(Stamped, table=True):
         Index("ix_followup_owner_open", "owner_id", "done_at", "deleted_at", _EFFECTIVE_DUE),
         Index("ix_followup_open_effective", "done_at", "deleted_at", _EFFECTIVE_DUE),
         # --done (open and done): one owner's live follow-ups in that order (migration 0013).
-        Index(
-            "ix_followup_owner_live_due",
-            "owner_id",
-            _EFFECTIVE_DUE,
-            "id",
-            sqlite_where=text("deleted_at IS NULL"),
-            postgresql_where=text("deleted_at IS NULL"),
-        ),
+        live_index("ix_followup_owner_live_due", "owner_id", _EFFECTIVE_DUE, "id"),
     )
     title: str
     due_at: datetime = _time(nullable=False)

@@ -21,6 +21,7 @@ def _diff(url: str) -> list[object]:
     import crm_cli.store.models
     import crm_cli.store.sales  # noqa: F401
 
+    crm_cli.store.models.postgresql_conditions()
     engine = make_engine(url)
     ensure_current(engine, None)
     with engine.connect() as conn:

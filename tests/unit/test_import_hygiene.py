@@ -59,3 +59,29 @@ def test_help_and_a_listing_leave_textual_out(tmp_path) -> None:  # type: ignore
     )
     assert "textual" not in loaded
     assert not [m for m in loaded if m.startswith(("textual.", "crm_cli.tui"))]
+
+
+def test_commands_on_sqlite_leave_the_postgresql_dialect_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SQLAlchemy's PostgreSQL dialect (every driver module of it) costs some 20 ms to import:
+    a SQLite user's commands and reports must not pay for it."""
+    db = tmp_path / "crm.db"
+    setup = (
+        "import contextlib, io, os\n"
+        f"os.environ['CRM_HOME'] = {str(tmp_path)!r}\n"
+        f"os.environ['CRM_DATABASE_URL'] = 'sqlite:///{db}'\n"
+        "from crm_cli.cli import main\n"
+    )
+    # Creating the database runs the migrations, which load Alembic and every dialect: once.
+    _modules_after(
+        setup + "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['deal', 'add', 'Kiosk', '--value', '12,50']) == 0\n"
+    )
+    loaded = _modules_after(
+        setup + "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['deal', 'list']) == 0\n"
+        "    assert main(['followup', 'list']) == 0\n"
+        "    for name in ('segments', 'activity', 'sales', 'funnel', 'pipeline'):\n"
+        "        assert main(['report', name]) == 0, name\n"
+        "assert 'crm_cli.store.sales' in sys.modules  # the commands did run\n"
+    )
+    assert not [m for m in loaded if m.startswith("sqlalchemy.dialects.postgresql")]

@@ -23,6 +23,7 @@ from crm_cli.store.migrate import lock_for_migration
 from crm_cli.store.rollups import restore_sqlite_triggers
 
 config = context.config
+crm_cli.store.models.postgresql_conditions()
 target_metadata = SQLModel.metadata
 
 
