@@ -7,8 +7,15 @@ removed) once into `--dir` with bench/scale.py's builder, then runs each listing
 per second (rows listed / wall time of the whole process, start-up included) and the peak
 memory read from the kernel (`wait4`).
 
+`--database FILE` measures an existing SQLite database instead (a private copy: the listings
+only read it, but `crm` migrates it first when it is behind). `--baseline TREE` runs every
+listing also with the source tree TREE first on PYTHONPATH (e.g. a `git archive main` copy),
+alternating with this one in the same run, and prints both: on a shared machine only
+figures taken side by side compare.
+
 Usage:
     python bench/stream.py --dir DIR [--rows 200000] [--runs 3] [--only deal-json,deal-csv]
+    python bench/stream.py --dir DIR --database COPY.db --baseline /tmp/main --only deal-json
     python bench/stream.py --dir DIR --profile deal-json   # cProfile of one run, top 25
 """
 
@@ -98,14 +105,27 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", help="comma-separated names of " + ", ".join(LISTINGS))
     parser.add_argument("--profile", metavar="NAME", help="cProfile one listing instead")
+    parser.add_argument("--database", type=Path, help="an existing SQLite file to measure")
+    parser.add_argument("--baseline", type=Path, help="a source tree to compare with")
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build:
         build_only(args.dir, args.rows)
         return
 
-    home, url = database(args.dir, args.rows)
+    if args.database:
+        home, url = args.database.resolve().parent, f"sqlite:///{args.database.resolve()}"
+    else:
+        home, url = database(args.dir, args.rows)
     env = env_for(home, url)
+    # This checkout first on the path: run from elsewhere, `python -m crm_cli` could find
+    # another tree's package (the current directory comes first).
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    trees = {"": env}
+    if args.baseline:
+        base = dict(env, PYTHONPATH=str(args.baseline.resolve()))
+        base["PYTHONPYCACHEPREFIX"] = str(home / "pycache-baseline")
+        trees["baseline "] = base
     crm = [sys.executable, "-m", "crm_cli"]
     if args.profile:
         out = home / "profile.out"
@@ -124,29 +144,32 @@ def main() -> None:
     names = args.only.split(",") if args.only else list(LISTINGS)
     print(f"{platform.node()} {platform.python_version()} cores={os.cpu_count()} {url}")
     print(f"load average {os.getloadavg()[0]:.1f} at start")
-    times: dict[str, list[float]] = {n: [] for n in names}
-    cpus: dict[str, list[float]] = {n: [] for n in names}
-    peaks: dict[str, list[float]] = {n: [] for n in names}
+    keys = [(tree, n) for n in names for tree in trees]
+    times: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
+    cpus: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
+    peaks: dict[tuple[str, str], list[float]] = {k: [] for k in keys}
     # A header line (CSV, plain) or the JSON brackets are not rows.
     lines = {
         n: count_lines([*crm, *LISTINGS[n]], env)
         - (0 if n.endswith("ids") else 1 if "json" not in n else 2)
         for n in names
     }
+    for tree_env in trees.values():  # untimed: the first run compiles the tree's modules
+        run([*crm, "--version"], tree_env)
     for _ in range(args.runs):
-        for name in names:
-            seconds, cpu, peak = run([*crm, *LISTINGS[name]], env)
-            times[name].append(seconds)
-            cpus[name].append(cpu)
-            peaks[name].append(peak)
+        for key in keys:
+            seconds, cpu, peak = run([*crm, *LISTINGS[key[1]]], trees[key[0]])
+            times[key].append(seconds)
+            cpus[key].append(cpu)
+            peaks[key].append(peak)
     # On a shared machine the wall time holds other jobs' work too; CPU time is the process's.
-    for name in names:
-        rows = lines[name]
-        wall, cpu = statistics.median(times[name]), statistics.median(cpus[name])
+    for key in keys:
+        rows = lines[key[1]]
+        wall, cpu = statistics.median(times[key]), statistics.median(cpus[key])
         print(
-            f"{' '.join(LISTINGS[name]):<58} {rows:>9,} rows"
+            f"{key[0]}{' '.join(LISTINGS[key[1]]):<58} {rows:>9,} rows"
             f" wall {wall:6.2f} s {rows / wall:>8,.0f}/s  cpu {cpu:6.2f} s {rows / cpu:>8,.0f}/s"
-            f"  peak {max(peaks[name]):4.0f} MiB"
+            f"  peak {max(peaks[key]):4.0f} MiB"
         )
     print(f"load average {os.getloadavg()[0]:.1f} at end")
 
