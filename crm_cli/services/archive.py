@@ -101,7 +101,9 @@ class ArchiveError(CrmError):
 def _metadata_tables() -> dict[str, Table]:
     import crm_cli.store.journal
     import crm_cli.store.models
-    import crm_cli.store.sales  # noqa: F401 - define the tables on the metadata
+    import crm_cli.store.sales
+
+    crm_cli.store.sales.load_all()  # define every table on the metadata
 
     return dict(SQLModel.metadata.tables)
 

@@ -302,6 +302,9 @@ def _references(
     session: Session, entity: str, record_id: int, created: set[tuple[str, int]]
 ) -> list[str]:
     """Rows made since that point at a record whose creation would be undone."""
+    from crm_cli.store.sales import load_all
+
+    load_all()  # every table that could point at the record
     table = models()[entity].__table__
     problems = []
     for other in SQLModel.metadata.sorted_tables:

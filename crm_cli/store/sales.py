@@ -1,5 +1,6 @@
-"""The sales tables: pipelines and stages, deals and their stage history, follow-ups,
-interactions, feedback and events.
+"""The sales tables: pipelines, stages and deals here; deal history (sales_history),
+follow-ups, interactions and feedback (sales_work) and the reports' summary tables
+(sales_rollups, flow_rollups) in modules of their own, every one of them reachable from here.
 
 Kept apart from `models` so that commands about contacts and companies do not pay for
 defining these classes at start-up (~3 ms each).
@@ -7,15 +8,31 @@ defining these classes at start-up (~3 ms each).
 
 from __future__ import annotations
 
+import importlib
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint, event, text
+from sqlalchemy import BigInteger, ForeignKey, Index, UniqueConstraint, event
 from sqlmodel import Field
 
 from crm_cli.domain.text import index_tokens
-from crm_cli.store.ddl import FOLLOWUP_EFFECTIVE_DUE
-from crm_cli.store.models import Base, Stamped, _fk, _time, live_index
+from crm_cli.store.models import Stamped, _fk, _time, live_index
+
+if TYPE_CHECKING:
+    from crm_cli.store.flow_rollups import ActivityRollup as ActivityRollup
+    from crm_cli.store.flow_rollups import FunnelReachRollup as FunnelReachRollup
+    from crm_cli.store.flow_rollups import FunnelStayRollup as FunnelStayRollup
+    from crm_cli.store.sales_history import DealTag as DealTag
+    from crm_cli.store.sales_history import Event as Event
+    from crm_cli.store.sales_history import StageChange as StageChange
+    from crm_cli.store.sales_rollups import CustomerWonRollup as CustomerWonRollup
+    from crm_cli.store.sales_rollups import DealCloseRollup as DealCloseRollup
+    from crm_cli.store.sales_rollups import DealOpenRollup as DealOpenRollup
+    from crm_cli.store.sales_work import Feedback as Feedback
+    from crm_cli.store.sales_work import Followup as Followup
+    from crm_cli.store.sales_work import Interaction as Interaction
+    from crm_cli.store.sales_work import ReminderDelivery as ReminderDelivery
+    from crm_cli.store.sales_work import RemindRun as RemindRun
 
 
 class Pipeline(Stamped, table=True):
@@ -98,216 +115,6 @@ class Deal(Stamped, table=True):
     search_name: str = ""  # the title's search tokens, set by _deal_tokens
 
 
-class DealCloseRollup(Base, table=True):
-    """Closed deals (won or lost, live) counted and summed by UTC close day and by everything
-    the sales report filters or groups by, with the sales cycle in whole days: the sales
-    report reads these few thousand rows instead of a million deals.
-
-    Kept by database triggers (crm_cli/store/rollups.py) in the transaction of every write to
-    `deal`, whichever path makes it; crm code never writes it. No owner is 0, no source "".
-    """
-
-    __tablename__ = "deal_close_rollup"
-    __table_args__ = {"sqlite_with_rowid": False}
-    close_day: date = Field(primary_key=True)
-    status: str = Field(primary_key=True)
-    pipeline_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    owner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    source: str = Field(primary_key=True)
-    currency: str = Field(primary_key=True)
-    cycle_days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    n: int = Field(sa_type=BigInteger)
-    value_minor: int = Field(sa_type=BigInteger)
-
-
-class DealOpenRollup(Base, table=True):
-    """Live deals in open stages counted and summed by stage, owner, currency and expected
-    close day, with their weighted value: what the pipeline and forecast reports read.
-
-    Kept by database triggers (crm_cli/store/rollups.py). No owner is 0, no expected close
-    0001-01-01 (rollups.NO_CLOSE).
-    """
-
-    __tablename__ = "deal_open_rollup"
-    __table_args__ = {"sqlite_with_rowid": False}
-    stage_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    owner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    currency: str = Field(primary_key=True)
-    expected_close: date = Field(primary_key=True)
-    n: int = Field(sa_type=BigInteger)
-    value_minor: int = Field(sa_type=BigInteger)
-    worth_minor: int = Field(sa_type=BigInteger)
-
-
-class CustomerWonRollup(Base, table=True):
-    """Per contact and currency, the contact's won deals: how many, their value, the first
-    and the last close. What the segments and lifetime-value reports read over all time.
-
-    Kept by database triggers (crm_cli/store/rollups.py).
-    """
-
-    __tablename__ = "customer_won_rollup"
-    # The segments report finds its quintile boundaries by seeking each order (customers
-    # by last close, by count, by value; contact id breaks ties) at an offset. The recency
-    # index holds every column, so the pass over one currency's customers reads it alone.
-    __table_args__ = (
-        Index(
-            "ix_customer_won_recency",
-            "currency",
-            "last_closed",
-            "contact_id",
-            "n",
-            "value_minor",
-            "first_closed",
-        ),
-        Index("ix_customer_won_frequency", "currency", "n", "contact_id"),
-        Index("ix_customer_won_monetary", "currency", "value_minor", "contact_id"),
-        {"sqlite_with_rowid": False},
-    )
-    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    currency: str = Field(primary_key=True)
-    n: int = Field(sa_type=BigInteger)
-    value_minor: int = Field(sa_type=BigInteger)
-    first_closed: datetime = _time(nullable=False)
-    last_closed: datetime = _time(nullable=False)
-
-
-class FunnelReachRollup(Base, table=True):
-    """Live deals counted by pipeline, UTC creation day and the set of stages they visited
-    (their stage changes' stages and their current stage, ids ascending, "1,2,5"): the
-    funnel report ranks each set by the board order of the day and counts how many deals
-    reached each rung from these rows instead of a million deals' histories.
-
-    Kept by database triggers (crm_cli/store/rollups.py); crm code never writes it.
-    """
-
-    __tablename__ = "funnel_reach_rollup"
-    __table_args__ = {"sqlite_with_rowid": False}
-    pipeline_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    created_day: date = Field(primary_key=True)
-    stages: str = Field(primary_key=True)
-    n: int = Field(sa_type=BigInteger)
-
-
-class FunnelStayRollup(Base, table=True):
-    """Live deals' completed stays in a stage counted by pipeline, UTC creation day, stage
-    and whole days: the funnel report's average and median days in each stage.
-
-    Kept by database triggers (crm_cli/store/rollups.py).
-    """
-
-    __tablename__ = "funnel_stay_rollup"
-    __table_args__ = {"sqlite_with_rowid": False}
-    pipeline_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    created_day: date = Field(primary_key=True)
-    stage_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    n: int = Field(sa_type=BigInteger)
-
-
-class ActivityRollup(Base, table=True):
-    """Live interactions by UTC day, owner and kind, and live completed follow-ups by UTC
-    day of completion and owner (kind `follow-up done`): what the activity report counts.
-
-    Kept by database triggers (crm_cli/store/rollups.py). No owner is 0.
-    """
-
-    __tablename__ = "activity_rollup"
-    # By day (then kind) for months, by owner and kind for --by owner: each grouping reads
-    # its rows in order, without a sort.
-    __table_args__ = (
-        Index("ix_activity_owner", "owner_id", "kind", "day", "n"),
-        {"sqlite_with_rowid": False},
-    )
-    day: date = Field(primary_key=True)
-    kind: str = Field(primary_key=True)
-    owner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    n: int = Field(sa_type=BigInteger)
-
-
-class DealTag(Base, table=True):
-    __tablename__ = "deal_tag"
-    deal_id: int = Field(
-        sa_column_args=[ForeignKey("deal.id", ondelete="CASCADE")], primary_key=True
-    )
-    tag_id: int = Field(
-        sa_column_args=[ForeignKey("tag.id", ondelete="CASCADE")], primary_key=True, index=True
-    )
-
-
-class StageChange(Base, table=True):
-    """Every move of a deal: the history that funnel and velocity reports read."""
-
-    __tablename__ = "stage_change"
-    # Each deal's changes in time order (a deal's history, the funnel's days in a stage); it
-    # also serves every lookup by deal, so there is no single-column index on deal_id.
-    __table_args__ = (
-        Index("ix_stage_change_deal_at", "deal_id", "changed_at", "id", "to_stage_id"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    deal_id: int = Field(sa_column_args=[ForeignKey("deal.id", ondelete="CASCADE")])
-    from_stage_id: int | None = Field(default=None, sa_column_args=[ForeignKey("stage.id")])
-    to_stage_id: int = Field(sa_column_args=[ForeignKey("stage.id")], index=True)
-    changed_at: datetime = _time(nullable=False)
-    user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
-
-
-_EFFECTIVE_DUE = text(FOLLOWUP_EFFECTIVE_DUE)
-
-
-class Followup(Stamped, table=True):
-    __tablename__ = "followup"
-    __table_args__ = (
-        Index("ix_followup_open_due", "done_at", "due_at"),
-        # The list: open follow-ups (one owner's, or everyone's) in the order they come due.
-        Index("ix_followup_owner_open", "owner_id", "done_at", "deleted_at", _EFFECTIVE_DUE),
-        Index("ix_followup_open_effective", "done_at", "deleted_at", _EFFECTIVE_DUE),
-        # --done (open and done): one owner's live follow-ups in that order (migration 0013).
-        live_index("ix_followup_owner_live_due", "owner_id", _EFFECTIVE_DUE, "id"),
-    )
-    title: str
-    due_at: datetime = _time(nullable=False)
-    timezone: str = "UTC"  # the zone a repeat rule keeps the local time in
-    contact_id: int | None = _fk("contact.id", ondelete="CASCADE")
-    deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
-    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
-    priority: str = "normal"  # low, normal, high
-    repeat: str | None = None
-    notes: str | None = None
-    done_at: datetime | None = _time()
-    snoozed_until: datetime | None = _time()
-    # Older than the delivery table: `crm remind` records each reported occurrence in
-    # reminder_delivery (below), not here. A snooze or a new due time still clears it.
-    reminded_at: datetime | None = _time()
-    previous_id: int | None = Field(
-        default=None, sa_column_args=[ForeignKey("followup.id", ondelete="SET NULL")]
-    )
-    deleted_at: datetime | None = _time()
-
-
-class Interaction(Stamped, table=True):
-    __tablename__ = "interaction"
-    __table_args__ = (
-        Index("ix_interaction_contact_at", "contact_id", "occurred_at"),
-        Index("ix_interaction_live_at", "deleted_at", "occurred_at"),  # the log, newest first
-        Index("ix_interaction_owner_at", "owner_id", "deleted_at", "occurred_at"),
-        # The activity report's idle deals: the deals touched since a cutoff, from the index.
-        Index("ix_interaction_live_deal", "deleted_at", "occurred_at", "deal_id"),
-    )
-    kind: str  # call, email, meeting, message, note
-    direction: str | None = None  # in, out
-    occurred_at: datetime = _time(nullable=False, index=True)
-    summary: str
-    body: str | None = None
-    contact_id: int | None = Field(
-        default=None, sa_column_args=[ForeignKey("contact.id", ondelete="CASCADE")]
-    )
-    deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
-    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
-    deleted_at: datetime | None = _time()
-    search_doc: str = ""  # tokens of summary and body: _interaction_tokens
-
-
 # Search (services/search.py) indexes these token columns, made by the same tokenizer as a
 # contact's. They follow the text in every ORM write (add, edit, undo, restore) from here, so no
 # writer can forget them; a Core statement that sets a title or a note must set them itself.
@@ -317,69 +124,38 @@ def _deal_tokens(_mapper: Any, _connection: Any, deal: Deal) -> None:
     deal.search_name = index_tokens(deal.title)
 
 
-@event.listens_for(Interaction, "before_insert")
-@event.listens_for(Interaction, "before_update")
-def _interaction_tokens(_mapper: Any, _connection: Any, interaction: Interaction) -> None:
-    interaction.search_doc = index_tokens(interaction.summary, interaction.body)
+# The other sales tables live in modules of their own, defined when first named: a SQLModel
+# class costs some 3 ms of start-up, and a report needs two or three of the seventeen.
+# `from crm_cli.store.sales import Followup` works as before (PEP 562).
+_HOMES = {
+    "DealTag": "crm_cli.store.sales_history",
+    "StageChange": "crm_cli.store.sales_history",
+    "Event": "crm_cli.store.sales_history",
+    "Followup": "crm_cli.store.sales_work",
+    "Interaction": "crm_cli.store.sales_work",
+    "Feedback": "crm_cli.store.sales_work",
+    "ReminderDelivery": "crm_cli.store.sales_work",
+    "RemindRun": "crm_cli.store.sales_work",
+    "DealCloseRollup": "crm_cli.store.sales_rollups",
+    "DealOpenRollup": "crm_cli.store.sales_rollups",
+    "CustomerWonRollup": "crm_cli.store.sales_rollups",
+    "FunnelReachRollup": "crm_cli.store.flow_rollups",
+    "FunnelStayRollup": "crm_cli.store.flow_rollups",
+    "ActivityRollup": "crm_cli.store.flow_rollups",
+}
 
 
-class Feedback(Stamped, table=True):
-    __tablename__ = "feedback"
-    __table_args__ = (Index("ix_feedback_live_created", "deleted_at", "created_at"),)
-    contact_id: int | None = _fk("contact.id", ondelete="SET NULL")
-    deal_id: int | None = _fk("deal.id", ondelete="SET NULL")
-    kind: str = Field(index=True)  # nps, csat, complaint, suggestion, praise
-    score: int | None = None
-    text: str | None = None
-    category: str | None = None
-    status: str = Field(default="open", index=True)  # open, resolved
-    resolved_at: datetime | None = _time()
-    resolution_note: str | None = None
-    channel: str | None = None
-    owner_id: int | None = _fk("user.id", ondelete="SET NULL")
-    deleted_at: datetime | None = _time()
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
 
 
-class Event(Base, table=True):
-    """Things that happened to a record that are not interactions: lifecycle changes, merges.
-    They appear in the record's timeline."""
-
-    __tablename__ = "event"
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _time(nullable=False, index=True)
-    kind: str
-    detail: str
-    contact_id: int | None = _fk("contact.id", ondelete="CASCADE")
-    deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
-    user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
-
-
-class ReminderDelivery(Base, table=True):
-    """One reminder reported: a follow-up (or a stay-in-touch contact) at one occurrence.
-
-    The unique key is what makes `crm remind` report each occurrence once: a run claims an
-    occurrence by inserting its row (`ON CONFLICT DO NOTHING`), prints it, and commits. A
-    second run at the same moment waits on the row (PostgreSQL) or the write lock (SQLite) and
-    then finds it taken; a run that dies before it commits leaves nothing claimed.
-    `occurrence` is the instant it came due (a snooze or a new due time is a new occurrence).
-    """
-
-    __tablename__ = "reminder_delivery"
-    __table_args__ = (UniqueConstraint("kind", "subject_id", "occurrence"),)
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str  # followup, contact
-    subject_id: int
-    occurrence: datetime = _time(nullable=False)
-    delivered_at: datetime = _time(nullable=False)
-    run_id: int | None = _fk("remind_run.id", ondelete="CASCADE")
-
-
-class RemindRun(Base, table=True):
-    """One `crm remind` run: the scheduler's heartbeat, read by `crm remind --status`."""
-
-    __tablename__ = "remind_run"
-    id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _time(nullable=False, index=True)
-    user_id: int | None = _fk("user.id", ondelete="SET NULL", index=False)
-    reported: int = 0
-    failed: int = 0
+def load_all() -> None:
+    """Define every sales table on the metadata: for what reads the whole schema
+    (migrations, the archive, undo's reference check)."""
+    for home in sorted(set(_HOMES.values())):
+        importlib.import_module(home)

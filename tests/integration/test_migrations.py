@@ -265,8 +265,9 @@ def _tables_with_children() -> list[str]:
     from sqlmodel import SQLModel
 
     import crm_cli.store.journal
-    import crm_cli.store.sales  # noqa: F401
+    import crm_cli.store.sales
 
+    crm_cli.store.sales.load_all()
     parents = {
         fk.column.table.name for t in SQLModel.metadata.tables.values() for fk in t.foreign_keys
     }

@@ -19,8 +19,9 @@ def _diff(url: str) -> list[object]:
     from sqlmodel import SQLModel
 
     import crm_cli.store.models
-    import crm_cli.store.sales  # noqa: F401
+    import crm_cli.store.sales
 
+    crm_cli.store.sales.load_all()
     crm_cli.store.models.postgresql_conditions()
     engine = make_engine(url)
     ensure_current(engine, None)

@@ -17,12 +17,13 @@ from sqlmodel import SQLModel
 
 import crm_cli.store.journal
 import crm_cli.store.models
-import crm_cli.store.sales  # noqa: F401  (registers the sales and journal tables)
+import crm_cli.store.sales
 from crm_cli.errors import DatabaseError
 from crm_cli.store.migrate import lock_for_migration
 from crm_cli.store.rollups import restore_sqlite_triggers
 
 config = context.config
+crm_cli.store.sales.load_all()  # every table on the metadata, with the journal's
 crm_cli.store.models.postgresql_conditions()
 target_metadata = SQLModel.metadata
 
