@@ -410,3 +410,40 @@ def test_a_search_reads_the_listed_table_once(
     assert own, statements
     for plan in _plans(db_url, own):
         assert len(reads.findall(plan)) == 1, plan
+
+
+def test_a_broad_search_reads_its_page_in_board_order_and_counts_from_the_index(
+    db_url: str,
+    crm: Runner,
+    statements: list[tuple[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the count's cap, `deal list --search` reads its page in board order and checks
+    each deal's own words (search.matching_words): at a million deals "deal 4" has 111,000
+    matches, which the index gathered in full for the page (40 ms on SQLite). The page is the
+    one the index gives. On SQLite the count walks the search index and looks each match up,
+    so it stops at the cap, instead of gathering every match into a list first."""
+    from crm_cli.services import common
+
+    crm.ok("pipeline", "list")
+    _seed()
+    through_index = crm.json("deal", "list", "--search", "deal 4", "--limit", "50")
+    assert len(through_index) == 50
+    assert all(d["title"].split()[1].startswith("4") for d in through_index)
+    monkeypatch.setattr(common, "COUNT_CAP", 100)  # the seed's open "deal 4" are ~220
+    statements.clear()
+    result = crm.ok("deal", "list", "--search", "deal 4", "--limit", "50", "--json")
+    assert [d["id"] for d in result.json] == [d["id"] for d in through_index]
+    assert "more than 100" in result.err
+    flat = [(" ".join(sql.split()), p) for sql, p in statements]
+    page = [(sql, p) for sql, p in flat if sql.startswith("SELECT deal.id,") and "LIMIT" in sql]
+    assert page, statements
+    plans = _plans(db_url, page[:1], ("enable_sort = off", "enable_incremental_sort = off"))
+    assert "ix_deal_stage_close" in plans[0], plans[0]
+    assert "deal_fts" not in plans[0] and "ix_deal_search" not in plans[0], plans[0]
+    if db_url.startswith("sqlite"):
+        count = [(sql, p) for sql, p in flat if "FROM deal_fts JOIN deal" in sql]
+        assert len(count) == 1, statements
+        plan = _plans(db_url, count)[0]
+        assert "LIST SUBQUERY" not in plan, plan
+        assert plan.index("SCAN deal_fts") < plan.index("SEARCH deal USING INTEGER PRIMARY KEY")
