@@ -357,7 +357,7 @@ def _searched(
     )
     if more:
         totals = {"count": cap, "more": True, "by_currency": []}
-        return [*conds, search.matching_words("deal", query)], stages, totals, None
+        return [*conds, search.matching_words(session, "deal", query)], stages, totals, None
     conds.append(search.matching(session, "deal", query))
     totals, per_stage = _totals(session, conds, board)
     return conds, stages, totals, per_stage

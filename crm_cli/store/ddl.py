@@ -65,7 +65,7 @@ SEARCH_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 # The prefixes (in letters) the FTS5 indexes of contacts, companies and deals keep an entry
-# list of their own for, since `0015_search_prefixes`: every word of a search is a prefix, and
+# list of their own for, since `0015_search_and_board`: every word of a search is a prefix, and
 # without such a list FTS5 gathers every entry of every word that starts with it first.
 SEARCH_PREFIXES = "1 2 3 4 5 6"
 
