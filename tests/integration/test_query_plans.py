@@ -461,3 +461,35 @@ def test_a_broad_search_reads_its_page_in_board_order_and_counts_from_the_index(
         plan = _plans(db_url, count)[0]
         assert "LIST SUBQUERY" not in plan, plan
         assert plan.index("SCAN deal_fts") < plan.index("SEARCH deal USING INTEGER PRIMARY KEY")
+
+
+@pytest.mark.parametrize(
+    "query", ["acme 20", "ren", "Müll", "张伟", "续约", "deal 4", "2026 acme", "münchen"]
+)
+def test_a_page_checked_row_by_row_finds_what_the_index_finds(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    """The words of a deal checked on its row (search.matching_words, a page past the cap)
+    match exactly the deals the search index matches: prefixes of words, not of the title's
+    middle, CJK characters and pairs, folded accents."""
+    from crm_cli.services import common
+
+    for title in [
+        "Acme renewal 2026",
+        "Acme 2027 upsell",
+        "Deal 14",
+        "Deal 4711",
+        "Dealer 4",
+        "Müller GmbH Muenchen",
+        "München office",
+        "张伟公司续约",
+        "Renault fleet",
+        "Brenner",
+    ]:
+        crm.ok("deal", "add", title, "--value", "100")
+    by_index = sorted(d["id"] for d in crm.json("deal", "list", "--search", query))
+    assert by_index
+    monkeypatch.setattr(common, "COUNT_CAP", 0)  # every search is past the cap
+    result = crm.ok("deal", "list", "--search", query, "--limit", "50", "--json")
+    assert "more than 0" in result.err  # read row by row
+    assert sorted(d["id"] for d in result.json) == by_index
