@@ -64,12 +64,21 @@ SEARCH_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def sqlite_fts_table(table: str) -> str:
-    """The FTS5 table over `table`'s token columns, reading its text from `table` itself."""
+# The prefixes (in letters) the FTS5 indexes of contacts, companies and deals keep an entry
+# list of their own for, since `0015_search_and_board`: every word of a search is a prefix, and
+# without such a list FTS5 gathers every entry of every word that starts with it first.
+SEARCH_PREFIXES = "1 2 3 4 5 6"
+
+
+def sqlite_fts_table(table: str, prefixes: str | None = None) -> str:
+    """The FTS5 table over `table`'s token columns, reading its text from `table` itself; with
+    `prefixes` (SEARCH_PREFIXES), a prefix index of each of those lengths."""
     columns = ", ".join(SEARCH_COLUMNS[table])
+    prefix = f", prefix='{prefixes}'" if prefixes else ""
     return (
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}_fts USING fts5({columns}, "
-        f"content='{table}', content_rowid='id', tokenize='unicode61 remove_diacritics 0')"
+        f"content='{table}', content_rowid='id', tokenize='unicode61 remove_diacritics 0'"
+        f"{prefix})"
     )
 
 

@@ -410,3 +410,86 @@ def test_a_search_reads_the_listed_table_once(
     assert own, statements
     for plan in _plans(db_url, own):
         assert len(reads.findall(plan)) == 1, plan
+
+
+def test_a_broad_search_reads_its_page_in_board_order_and_counts_from_the_index(
+    db_url: str,
+    crm: Runner,
+    statements: list[tuple[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the count's cap, `deal list --search` reads its page in board order and checks
+    each deal's own words (search.matching_words): at a million deals "deal 4" has 111,000
+    matches, which the index gathered in full for the page (40 ms on SQLite). The page is the
+    one the index gives. On SQLite the count walks the search index and looks each match up,
+    so it stops at the cap, instead of gathering every match into a list first."""
+    from crm_cli.services import common
+
+    crm.ok("pipeline", "list")
+    _seed()
+    # The board order without a search too: PostgreSQL reads a stage's live deals in order
+    # from ix_deal_live_stage_close (0015), where it sorted them.
+    statements.clear()
+    assert len(crm.json("deal", "list", "--limit", "50")) == 50
+    board = [
+        (sql, p) for sql, p in statements if " ".join(sql.split()).startswith("SELECT deal.id,")
+    ]
+    plan = _plans(db_url, board[:1], ("enable_sort = off", "enable_incremental_sort = off"))[0]
+    if not db_url.startswith("sqlite"):
+        assert "ix_deal_live_stage_close" in plan and re.search(r"\bSort\b", plan) is None, plan
+    through_index = crm.json("deal", "list", "--search", "deal 4", "--limit", "50")
+    assert len(through_index) == 50
+    assert all(d["title"].split()[1].startswith("4") for d in through_index)
+    monkeypatch.setattr(common, "COUNT_CAP", 100)  # the seed's open "deal 4" are ~220
+    statements.clear()
+    result = crm.ok("deal", "list", "--search", "deal 4", "--limit", "50", "--json")
+    assert [d["id"] for d in result.json] == [d["id"] for d in through_index]
+    assert "more than 100" in result.err
+    flat = [(" ".join(sql.split()), p) for sql, p in statements]
+    page = [(sql, p) for sql, p in flat if sql.startswith("SELECT deal.id,") and "LIMIT" in sql]
+    assert page, statements
+    plan = _plans(db_url, page[:1], ("enable_sort = off", "enable_incremental_sort = off"))[0]
+    if db_url.startswith("sqlite"):
+        assert "ix_deal_stage_close" in plan or "ix_deal_live_stage_close" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        assert "ix_deal_live_stage_close" in plan and re.search(r"\bSort\b", plan) is None, plan
+    assert "deal_fts" not in plan and "ix_deal_search" not in plan, plan
+    if db_url.startswith("sqlite"):
+        count = [(sql, p) for sql, p in flat if "FROM deal_fts JOIN deal" in sql]
+        assert len(count) == 1, statements
+        plan = _plans(db_url, count)[0]
+        assert "LIST SUBQUERY" not in plan, plan
+        assert plan.index("SCAN deal_fts") < plan.index("SEARCH deal USING INTEGER PRIMARY KEY")
+
+
+@pytest.mark.parametrize(
+    "query", ["acme 20", "ren", "Müll", "张伟", "续约", "deal 4", "2026 acme", "münchen"]
+)
+def test_a_page_checked_row_by_row_finds_what_the_index_finds(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    """The words of a deal checked on its row (search.matching_words, a page past the cap)
+    match exactly the deals the search index matches: prefixes of words, not of the title's
+    middle, CJK characters and pairs, folded accents."""
+    from crm_cli.services import common
+
+    for title in [
+        "Acme renewal 2026",
+        "Acme 2027 upsell",
+        "Deal 14",
+        "Deal 4711",
+        "Dealer 4",
+        "Müller GmbH Muenchen",
+        "München office",
+        "张伟公司续约",
+        "Renault fleet",
+        "Brenner",
+    ]:
+        crm.ok("deal", "add", title, "--value", "100")
+    by_index = sorted(d["id"] for d in crm.json("deal", "list", "--search", query))
+    assert by_index
+    monkeypatch.setattr(common, "COUNT_CAP", 0)  # every search is past the cap
+    result = crm.ok("deal", "list", "--search", query, "--limit", "50", "--json")
+    assert "more than 0" in result.err  # read row by row
+    assert sorted(d["id"] for d in result.json) == by_index
