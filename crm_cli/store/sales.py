@@ -63,18 +63,11 @@ class Deal(Stamped, table=True):
         Index("ix_deal_stage_status", "stage_id", "status"),
         # The default listing reads each stage's live deals in close-date order from this,
         Index("ix_deal_stage_close", "stage_id", "deleted_at", "expected_close", "id"),
-        # The same order of live deals for PostgreSQL, which reads an order from an index only
-        # past equalities (`deleted_at IS NULL` is none): partial on live deals (0015).
-        Index(
-            "ix_deal_live_stage_close",
-            "stage_id",
-            "expected_close",
-            "id",
-            sqlite_where=text("deleted_at IS NULL"),
-            postgresql_where=text("deleted_at IS NULL"),
-        ),
         # and computes its totals from this one alone (it covers the aggregate query).
         Index("ix_deal_totals", "deleted_at", "stage_id", "currency", "value_minor", "probability"),
+        # The same order of live deals for PostgreSQL, which reads an order from an index only
+        # past equalities (`deleted_at IS NULL` is none): partial on live deals (0015).
+        live_index("ix_deal_live_stage_close", "stage_id", "expected_close", "id"),
         # --owner and --mine: one owner's live deals per stage, from the index alone.
         Index("ix_deal_owner_live", "owner_id", "deleted_at", "stage_id"),
         # --sort value / -value: live deals only (a partial index: PostgreSQL orders by an
