@@ -231,6 +231,23 @@ class ActivityRollup(Base, table=True):
     n: int = Field(sa_type=BigInteger)
 
 
+class DealTouchRollup(Base, table=True):
+    """Every live open deal with the last time it was touched: the later of its creation and
+    its latest live interaction. The activity report's idle deals are those touched before
+    its cutoff: one range of `ix_deal_touch_at`, however many days the window spans.
+
+    Kept by database triggers (crm_cli/store/rollups.py).
+    """
+
+    __tablename__ = "deal_touch_rollup"
+    __table_args__ = (
+        Index("ix_deal_touch_at", "touched_at", "deal_id"),
+        {"sqlite_with_rowid": False},
+    )
+    deal_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    touched_at: datetime = _time(nullable=False)
+
+
 class DealTag(Base, table=True):
     __tablename__ = "deal_tag"
     deal_id: int = Field(
