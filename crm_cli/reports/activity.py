@@ -271,6 +271,8 @@ def _idle(run: Runner, cutoff_at: datetime, from_deals: bool) -> tuple[int, list
     touch = DealTouchRollup.__table__.c  # type: ignore[attr-defined]
     before = touch.touched_at < cutoff
     count = int(run.rows(select(func.count()).select_from(DealTouchRollup).where(before))[0][0])
+    if not count:  # the walk would read every open deal to find none
+        return 0, []
     idle = run.rows(
         select(deal.id, deal.title)
         .select_from(DealTouchRollup)
