@@ -96,6 +96,9 @@ def _main_currency(run: Runner, period: Period, from_deals: bool) -> tuple[str |
                 deal.deleted_at.is_(None),
                 deal.contact_id.is_not(None),
             )
+            # In the index's order: PostgreSQL, expecting a fifth of the won deals to lack
+            # a close time (as a fifth of all deals do), otherwise scanned every deal for one.
+            .order_by(deal.status, deal.closed_at)
             .limit(1)
         )
         if not undated:
