@@ -9,9 +9,9 @@ side (at most half a day) are read from their tables and moved. `from_deals` com
 figure from the rows themselves: the definition the rollup must agree with.
 
 Idle deals = open deals created before the cutoff (now - N days) with no interaction since:
-counted as the open deals (`deal_open_rollup`), less those created since the cutoff
-(`ix_deal_pipeline_created`), less the older ones an interaction since the cutoff names
-(`ix_interaction_live_deal`: its cost grows with the N days of interactions it reads).
+the live open deals whose last touch (the later of their creation and their latest live
+interaction, kept in `deal_touch_rollup`) is before the cutoff, one range of
+`ix_deal_touch_at` whatever N is.
 """
 
 from __future__ import annotations
@@ -37,11 +37,9 @@ from crm_cli.store.rollups import FOLLOWUP_DONE
 from crm_cli.store.sales import (
     ActivityRollup,
     Deal,
-    DealOpenRollup,
+    DealTouchRollup,
     Followup,
     Interaction,
-    Pipeline,
-    Stage,
 )
 from crm_cli.store.types import UTCDateTime
 
@@ -256,9 +254,6 @@ def _idle(run: Runner, cutoff_at: datetime, from_deals: bool) -> tuple[int, list
     first of them by id."""
     inter = Interaction.__table__.c  # type: ignore[attr-defined]
     deal = Deal.__table__.c  # type: ignore[attr-defined]
-    roll = DealOpenRollup.__table__.c  # type: ignore[attr-defined]
-    stage = Stage.__table__.c  # type: ignore[attr-defined]
-    pipeline = Pipeline.__table__.c  # type: ignore[attr-defined]
     cutoff = literal(cutoff_at, UTCDateTime)
     recent = [inter.deleted_at.is_(None), inter.occurred_at >= cutoff]
     touched = select(inter.id).where(inter.deal_id == deal.id, *recent).exists()
@@ -266,24 +261,24 @@ def _idle(run: Runner, cutoff_at: datetime, from_deals: bool) -> tuple[int, list
     idle_where = [*old_open, ~touched]
     if from_deals:
         count = int(run.rows(select(func.count(deal.id)).where(*idle_where))[0][0])
-    else:
-        # A deal's status follows its stage's kind (crm_cli/services/deals.py), so the live
-        # open deals are those `deal_open_rollup` counts; less those created since the cutoff
-        # (a range of ix_deal_pipeline_created), less those an interaction since names.
-        opened = int(run.rows(select(func.coalesce(func.sum(roll.n), 0)))[0][0])
-        open_stages = select(stage.id).where(stage.kind == "open")
-        young = run.rows(
-            select(func.count()).where(
-                deal.pipeline_id.in_(select(pipeline.id)),
-                deal.created_at >= cutoff,
-                deal.deleted_at.is_(None),
-                deal.stage_id.in_(open_stages),
-            )
-        )[0][0]
-        named = select(inter.deal_id).where(*recent, inter.deal_id.is_not(None))
-        busy = int(run.rows(select(func.count()).where(*old_open, deal.id.in_(named)))[0][0])
-        count = opened - int(young) - busy
+        idle = run.rows(
+            select(deal.id, deal.title).where(*idle_where).order_by(deal.id).limit(IDLE_SHOWN)
+        )
+        return count, list(idle)
+    # `deal_touch_rollup` holds each live open deal's last touch (creation or latest
+    # interaction): the idle ones are a range of ix_deal_touch_at, and the first of them by
+    # id a walk of its primary key.
+    touch = DealTouchRollup.__table__.c  # type: ignore[attr-defined]
+    before = touch.touched_at < cutoff
+    count = int(run.rows(select(func.count()).select_from(DealTouchRollup).where(before))[0][0])
+    if not count:  # the walk would read every open deal to find none
+        return 0, []
     idle = run.rows(
-        select(deal.id, deal.title).where(*idle_where).order_by(deal.id).limit(IDLE_SHOWN)
+        select(deal.id, deal.title)
+        .select_from(DealTouchRollup)
+        .join(Deal, deal.id == touch.deal_id)
+        .where(before)
+        .order_by(touch.deal_id)
+        .limit(IDLE_SHOWN)
     )
     return count, list(idle)

@@ -81,6 +81,7 @@ DERIVED = (
     "funnel_reach_rollup",
     "funnel_stay_rollup",
     "activity_rollup",
+    "deal_touch_rollup",
 )
 NOT_ARCHIVED = ("change_set", "change_entry", *DERIVED)
 

@@ -1,15 +1,16 @@
 """Summary tables of the funnel (stages reached, stays) and of activity (interactions and
-completed follow-ups per day), kept by triggers (store/rollups.py)."""
+completed follow-ups per day, each open deal's last touch), kept by triggers
+(store/rollups.py)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Index
 from sqlmodel import Field
 
 import crm_cli.store.sales  # noqa: F401  (the deal and stage tables their keys name)
-from crm_cli.store.models import Base
+from crm_cli.store.models import Base, _time
 
 
 class FunnelReachRollup(Base, table=True):
@@ -63,3 +64,20 @@ class ActivityRollup(Base, table=True):
     kind: str = Field(primary_key=True)
     owner_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     n: int = Field(sa_type=BigInteger)
+
+
+class DealTouchRollup(Base, table=True):
+    """Every live open deal with the last time it was touched: the later of its creation and
+    its latest live interaction. The activity report's idle deals are those touched before
+    its cutoff: one range of `ix_deal_touch_at`, however many days the window spans.
+
+    Kept by database triggers (crm_cli/store/rollups.py).
+    """
+
+    __tablename__ = "deal_touch_rollup"
+    __table_args__ = (
+        Index("ix_deal_touch_at", "touched_at", "deal_id"),
+        {"sqlite_with_rowid": False},
+    )
+    deal_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    touched_at: datetime = _time(nullable=False)

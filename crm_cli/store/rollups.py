@@ -207,6 +207,12 @@ def restore_sqlite_triggers(connection: Any) -> None:
             activity_drop_statements,
             activity_create_statements,
         ),
+        (
+            "deal_touch_rollup",
+            SQLITE_TOUCH_TRIGGERS,
+            touch_drop_statements,
+            touch_create_statements,
+        ),
     ]
     for table, triggers, drop, create in groups:
         if table not in names or all(t in names for t in triggers):
@@ -807,4 +813,141 @@ def activity_fill_statements(dialect: str) -> list[str]:
         "DELETE FROM activity_rollup",
         f"INSERT INTO activity_rollup ({cols}, n) SELECT {cols}, count(*) FROM "
         f"({' UNION ALL '.join(parts)}) a GROUP BY {cols}",
+    ]
+
+
+# The idle deals' rollup. ---------------------------------------------------------------------
+#
+# `deal_touch_rollup` (deal_id) -> touched_at: every live open deal (status `open`) with the
+# last time it was touched, the later of its creation and its latest live interaction. A deal
+# is idle for N days when that time is before now - N days (created before the cutoff and no
+# interaction since): the activity report counts them as one range of `ix_deal_touch_at` and
+# lists the first by id from the primary key, instead of reading the interactions of the last
+# N days.
+#
+# A trigger on `deal` adds or removes the deal's row as it opens, closes, is removed or
+# restored; one on `interaction` moves the time forward when a later interaction names the
+# deal, and recomputes it from the deal's interactions (`ix_interaction_deal_id`) only when
+# the interaction taken away or moved could have been the latest. The recomputation keeps the
+# old time when the deal is gone (its interactions deleted with it, before its own trigger
+# removes the row).
+
+TOUCH_WATCHED = ("status", "deleted_at", "created_at")
+TOUCH_INTERACTION_WATCHED = ("occurred_at", "deleted_at", "deal_id")
+
+
+def _touch_counted(row: str) -> str:
+    return f"{row}.deleted_at IS NULL AND {row}.status = 'open'"
+
+
+def _touched(row: str, dialect: str) -> str:
+    """The later of the deal `row`'s creation and its latest live interaction."""
+    greatest = "greatest" if dialect == "postgresql" else "max"
+    latest = (
+        f"(SELECT max(i.occurred_at) FROM interaction i WHERE i.deal_id = {row}.id "
+        "AND i.deleted_at IS NULL)"
+    )
+    return f"{greatest}({row}.created_at, coalesce({latest}, {row}.created_at))"
+
+
+def _touch_recount(deal_id: str, dialect: str, guard: str = "") -> str:
+    found = f"(SELECT {_touched('d', dialect)} FROM deal d WHERE d.id = {deal_id})"
+    return (
+        f"UPDATE deal_touch_rollup SET touched_at = coalesce({found}, touched_at) "
+        f"WHERE deal_id = {deal_id}{guard};"
+    )
+
+
+def _touch_later(row: str) -> str:
+    """Move the deal's time forward to the interaction `row`'s, when it is live and later."""
+    return (
+        f"UPDATE deal_touch_rollup SET touched_at = {row}.occurred_at "
+        f"WHERE deal_id = {row}.deal_id AND touched_at < {row}.occurred_at "
+        f"AND {row}.deleted_at IS NULL;"
+    )
+
+
+def _touch_deal_add(row: str, dialect: str) -> str:
+    return (
+        f"INSERT INTO deal_touch_rollup (deal_id, touched_at) "
+        f"SELECT {row}.id, {_touched(row, dialect)} WHERE {_touch_counted(row)};"
+    )
+
+
+def touch_create_statements(dialect: str) -> list[str]:
+    """The statements that create the triggers keeping `deal_touch_rollup`."""
+    deal_watched = ", ".join(TOUCH_WATCHED)
+    inter_watched = ", ".join(TOUCH_INTERACTION_WATCHED)
+    remove = "DELETE FROM deal_touch_rollup WHERE deal_id = OLD.id;"
+    # The interaction taken away could have been the deal's latest only if the deal's time
+    # is not after it.
+    old_latest = " AND touched_at <= OLD.occurred_at AND OLD.deleted_at IS NULL"
+    if dialect == "postgresql":
+        return [
+            "CREATE OR REPLACE FUNCTION deal_touch_rollup_deal() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF TG_OP <> 'INSERT' THEN {remove} END IF; "
+            f"IF TG_OP <> 'DELETE' THEN {_touch_deal_add('NEW', dialect)} END IF; "
+            "RETURN NULL; END $$",
+            "CREATE TRIGGER deal_touch_rollup_deal AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{deal_watched} ON deal FOR EACH ROW EXECUTE FUNCTION deal_touch_rollup_deal()",
+            "CREATE OR REPLACE FUNCTION deal_touch_rollup_interaction() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            "IF TG_OP <> 'INSERT' AND OLD.deal_id IS NOT NULL THEN "
+            f"{_touch_recount('OLD.deal_id', dialect, old_latest)} END IF; "
+            f"IF TG_OP <> 'DELETE' AND NEW.deal_id IS NOT NULL THEN {_touch_later('NEW')} "
+            "END IF; RETURN NULL; END $$",
+            "CREATE TRIGGER deal_touch_rollup_interaction AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{inter_watched} ON interaction FOR EACH ROW "
+            "EXECUTE FUNCTION deal_touch_rollup_interaction()",
+        ]
+    old, new = _touch_counted("OLD"), _touch_counted("NEW")
+    return [
+        f"CREATE TRIGGER deal_touch_rollup_ai AFTER INSERT ON deal WHEN {new} "
+        f"BEGIN {_touch_deal_add('NEW', dialect)} END",
+        f"CREATE TRIGGER deal_touch_rollup_ad AFTER DELETE ON deal WHEN {old} BEGIN {remove} END",
+        f"CREATE TRIGGER deal_touch_rollup_au AFTER UPDATE OF {deal_watched} ON deal "
+        f"WHEN ({old}) OR ({new}) BEGIN {remove} {_touch_deal_add('NEW', dialect)} END",
+        "CREATE TRIGGER deal_touch_rollup_interaction_ai AFTER INSERT ON interaction "
+        f"WHEN NEW.deal_id IS NOT NULL BEGIN {_touch_later('NEW')} END",
+        "CREATE TRIGGER deal_touch_rollup_interaction_ad AFTER DELETE ON interaction "
+        "WHEN OLD.deal_id IS NOT NULL AND OLD.deleted_at IS NULL "
+        f"BEGIN {_touch_recount('OLD.deal_id', dialect, old_latest)} END",
+        f"CREATE TRIGGER deal_touch_rollup_interaction_au AFTER UPDATE OF {inter_watched} "
+        "ON interaction BEGIN "
+        f"{_touch_recount('OLD.deal_id', dialect, old_latest)} {_touch_later('NEW')} END",
+    ]
+
+
+SQLITE_TOUCH_TRIGGERS = (
+    "deal_touch_rollup_ai",
+    "deal_touch_rollup_ad",
+    "deal_touch_rollup_au",
+    "deal_touch_rollup_interaction_ai",
+    "deal_touch_rollup_interaction_ad",
+    "deal_touch_rollup_interaction_au",
+)
+
+
+def touch_drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS deal_touch_rollup_deal ON deal",
+            "DROP FUNCTION IF EXISTS deal_touch_rollup_deal()",
+            "DROP TRIGGER IF EXISTS deal_touch_rollup_interaction ON interaction",
+            "DROP FUNCTION IF EXISTS deal_touch_rollup_interaction()",
+        ]
+    return [f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TOUCH_TRIGGERS]
+
+
+def touch_fill_statements(dialect: str) -> list[str]:
+    """Rebuild `deal_touch_rollup` from the deals and their interactions."""
+    greatest = "greatest" if dialect == "postgresql" else "max"
+    return [
+        "DELETE FROM deal_touch_rollup",
+        "INSERT INTO deal_touch_rollup (deal_id, touched_at) "
+        f"SELECT deal.id, {greatest}(deal.created_at, coalesce(t.latest, deal.created_at)) "
+        "FROM deal LEFT JOIN (SELECT i.deal_id, max(i.occurred_at) AS latest FROM interaction i "
+        "WHERE i.deleted_at IS NULL AND i.deal_id IS NOT NULL GROUP BY i.deal_id) t "
+        f"ON t.deal_id = deal.id WHERE {_touch_counted('deal')}",
     ]

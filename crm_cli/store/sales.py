@@ -20,6 +20,7 @@ from crm_cli.store.models import Stamped, _fk, _time, live_index
 
 if TYPE_CHECKING:
     from crm_cli.store.flow_rollups import ActivityRollup as ActivityRollup
+    from crm_cli.store.flow_rollups import DealTouchRollup as DealTouchRollup
     from crm_cli.store.flow_rollups import FunnelReachRollup as FunnelReachRollup
     from crm_cli.store.flow_rollups import FunnelStayRollup as FunnelStayRollup
     from crm_cli.store.sales_history import DealTag as DealTag
@@ -145,6 +146,7 @@ _HOMES = {
     "FunnelReachRollup": "crm_cli.store.flow_rollups",
     "FunnelStayRollup": "crm_cli.store.flow_rollups",
     "ActivityRollup": "crm_cli.store.flow_rollups",
+    "DealTouchRollup": "crm_cli.store.flow_rollups",
 }
 
 

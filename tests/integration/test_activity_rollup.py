@@ -200,3 +200,84 @@ def test_activity_equals_plain_python(crm: Any, db_url: str) -> None:
             seen = {(r["key"], k): v for r in got["rows"] for k, v in r.items()
                     if k not in ("key", "total") and v}  # fmt: skip
             assert seen == dict(by_month), (zone, first, last)
+
+
+def _touch(session: Session) -> set[Any]:
+    rows = session.execute(text("SELECT deal_id, touched_at FROM deal_touch_rollup")).all()
+    return {tuple(_plain(v) for v in row) for row in rows}
+
+
+def _touch_rebuilt(session: Session) -> set[Any]:
+    from crm_cli.store.rollups import touch_fill_statements
+
+    fill = touch_fill_statements(session.get_bind().dialect.name)
+    select_part = fill[1].split(") ", 1)[1]
+    return {tuple(_plain(v) for v in row) for row in session.execute(text(select_part)).all()}
+
+
+def test_the_idle_deals_follow_every_write(crm: Any, db_url: str) -> None:
+    """`deal_touch_rollup` equals its rebuild after each kind of write to deals and their
+    interactions, and the idle deals read from it equal those computed from the rows."""
+    from crm_cli.reports.activity import _idle
+    from crm_cli.reports.base import Runner
+
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@example.com")
+    ids = []
+    created_at = ["2026-01-05", "2026-02-10", "2026-03-01", "2026-03-20"]
+    for i, created in enumerate(f"{day}T10:00:00+00:00" for day in created_at):
+        ids.append(
+            str(_at(crm, created, "deal", "add", f"D{i}", "--value", "5", "--json").json["id"])
+        )
+    a, b, c, d = ids
+    crm.monkeypatch.setenv("CRM_NOW", "2026-04-01T10:00:00+00:00")
+    engine = make_engine(db_url)
+    checked = []
+
+    def check(step: str) -> None:
+        with Session(engine) as session:
+            assert _touch(session) == _touch_rebuilt(session), step
+            for day in (1, 5, 15, 30, 45, 60, 120):
+                cutoff = datetime(2026, 4, 1, 10, tzinfo=UTC) - timedelta(days=day)
+                got = _idle(Runner(session), cutoff, False)
+                want = _idle(Runner(session), cutoff, True)
+                assert got == want, (step, day)
+        checked.append(step)
+
+    check("added")
+    with Session(engine) as session:
+        assert len(_touch(session)) == 4  # every open deal, touched when created
+    crm.ok("log", "call", "ana@example.com", "L1", "--at", "2026-03-10T09:00:00+00:00", "--deal", a)
+    crm.ok("log", "note", "ana@example.com", "L2", "--at", "2026-03-25T09:00:00+00:00", "--deal", a)
+    crm.ok(
+        "log", "email", "ana@example.com", "L3", "--at", "2026-01-02T09:00:00+00:00", "--deal", b
+    )
+    crm.ok("log", "meeting", "ana@example.com", "L4", "--at", "2026-03-30T09:00:00+00:00")
+    check("logged")
+    crm.ok("log", "rm", "2", "--yes")  # A's latest: back to L1
+    check("latest removed")
+    crm.ok("undo")
+    check("removal undone")
+    crm.ok("deal", "won", b)
+    crm.ok("deal", "reopen", b)
+    check("won and reopened")
+    crm.ok("deal", "rm", c, "--yes")
+    check("removed")
+    crm.ok("deal", "restore", c)
+    check("restored")
+    with engine.begin() as conn:
+        # Straight into the tables: a latest interaction moved to another deal and earlier,
+        # one deleted, a deal's creation moved, a deal deleted with its interactions.
+        conn.execute(text(f"UPDATE interaction SET deal_id = {d}, occurred_at = :at WHERE id = 2"),
+                     {"at": datetime(2026, 3, 26, tzinfo=UTC)})  # fmt: skip
+        conn.execute(text("DELETE FROM interaction WHERE id = 1"))
+        conn.execute(text(f"UPDATE deal SET created_at = :at WHERE id = {b}"),
+                     {"at": datetime(2026, 3, 28, tzinfo=UTC)})  # fmt: skip
+    check("written straight")
+    with engine.begin() as conn:
+        conn.execute(text(f"DELETE FROM stage_change WHERE deal_id = {d}"))
+        conn.execute(text(f"DELETE FROM deal WHERE id = {d}"))
+    check("deal deleted")
+    with Session(engine) as session:
+        assert {int(r[0]) for r in _touch(session)} == {int(a), int(b), int(c)}
+    engine.dispose()
+    assert len(checked) == 9

@@ -39,17 +39,10 @@ REPORTS: list[tuple[list[str], list[str]]] = [
         ["funnel_reach_rollup", "ix_deal_pipeline_created", "ix_stage_change_deal_at"],
     ),
     (["feedback", "--from", "2026-01-01"], ["ix_feedback_live_created"]),
-    # Activity: the rollup in owner order; idle deals from the open deals' rollup, the young
-    # ones by creation, the touched ones from the interactions' index alone.
-    (
-        ["activity"],
-        [
-            "ix_activity_owner",
-            "deal_open_rollup",
-            "ix_deal_pipeline_created",
-            "ix_interaction_live_deal",
-        ],
-    ),
+    # Activity: the rollup in owner order; the idle deals a range of their last touches, the
+    # first of them by id, whatever the window.
+    (["activity"], ["ix_activity_owner", "ix_deal_touch_at", "deal_touch_rollup"]),
+    (["activity", "--idle", "365"], ["ix_deal_touch_at", "deal_touch_rollup"]),
     # By month in Berlin: the rollup by day, and the interactions of each month's split hours.
     (
         ["activity", "--by", "month", "--from", "2026-01-01", "--to", "2026-03-31"],
