@@ -40,7 +40,9 @@ def time_undo(path: Path, work: Path, code: Path | None = None) -> tuple[float, 
     env.pop("CRM_DATABASE_URL", None)
     crm = [sys.executable, "-m", "crm_cli"]
     subprocess.run([*crm, "config", "set", "defaults.phone_region", "DE"], env=env, check=True)
-    subprocess.run([*crm, "import", "contacts", str(path)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*crm, "import", "contacts", str(path)], env=env, check=True, capture_output=True
+    )
     cpu, start = _cpu(), time.perf_counter()
     done = subprocess.run([*crm, "undo", "--json"], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -75,7 +77,9 @@ def main() -> None:
         for label, index in (("wall", 0), ("cpu", 1)):
             line = f"{label}: crm undo {statistics.median(t[index] for t in after):.2f} s"
             if before:
-                line += f"; before ({args.before}) {statistics.median(t[index] for t in before):.2f} s"
+                line += (
+                    f"; before ({args.before}) {statistics.median(t[index] for t in before):.2f} s"
+                )
             print(line)
 
 
