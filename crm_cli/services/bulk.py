@@ -64,6 +64,9 @@ class CheckedContact:
     tags: list[str]
     custom: dict[str, str]
     external_id: str | None = None  # the id another system gave it (imports)
+    # Its search tokens (search_name, search_doc), when made ahead (a large import makes them
+    # while checking rows on two cores); None: made when it is inserted.
+    search: tuple[str, str] | None = None
 
 
 def check_contact(ctx: Context, inp: ContactInput) -> CheckedContact:
@@ -342,7 +345,7 @@ def _tokens(texts: list[str | None]) -> str:
     return index_tokens(*texts)
 
 
-def _search_columns(c: CheckedContact) -> tuple[str, str]:
+def search_tokens(c: CheckedContact) -> tuple[str, str]:
     """`contacts.search_columns` of a checked contact."""
     if not c.phones and not c.custom and not c.tags:
         return _tokens([c.name, c.given_name, c.family_name]), _tokens(
@@ -393,7 +396,7 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
     no_fields: dict[str, str] = {}  # one object: its JSON is made once for every row
     for c in contacts:
         company_id = companies[c.company.lower()] if c.company else None
-        search_name, search_doc = _search_columns(c)
+        search_name, search_doc = c.search or search_tokens(c)
         rows.append(
             {
                 "name": c.name,

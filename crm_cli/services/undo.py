@@ -10,7 +10,7 @@ Plan, then apply: every check runs before the first write, so a refused undo cha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -243,7 +243,7 @@ def _describe(entity: str, record_id: int) -> str:
 
 
 def _check(
-    session: Session, target_id: int, entries: list[Any], created: set[tuple[str, int]]
+    session: Session, target_id: int, entries: list[Any], created: Container[tuple[str, int]]
 ) -> list[str]:
     """What stands in the way of reverting `entries`: one line per record that changed."""
     problems: list[str] = []
@@ -299,7 +299,7 @@ def _unexplained_change(session: Session, entry: Any, target_id: int) -> str | N
 
 
 def _references(
-    session: Session, entity: str, record_id: int, created: set[tuple[str, int]]
+    session: Session, entity: str, record_id: int, created: Container[tuple[str, int]]
 ) -> list[str]:
     """Rows made since that point at a record whose creation would be undone."""
     table = models()[entity].__table__
@@ -409,8 +409,10 @@ class _Touched:
     def __contains__(self, key: object) -> bool:
         if key in self.single:
             return True
-        entity, record_id = key  # type: ignore[misc]
-        return any(a <= record_id <= b for a, b in self.runs.get(entity, ()))
+        if not isinstance(key, tuple):
+            return False
+        entity, record_id = key
+        return any(a <= int(record_id) <= b for a, b in self.runs.get(str(entity), ()))
 
 
 # Id runs per statement: each is two bind parameters.
