@@ -182,7 +182,54 @@ def insert_many(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
     for i, convert in enumerate(converters):
         if convert is not None:
             columns[i] = _converted(columns[i], convert)
-    connection.exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+    with _indexes_after(session, table, len(rows)):
+        connection.exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+
+
+# From this many rows, a bulk insert on SQLite indexes its rows after the insert (below, the
+# difference does not matter).
+BULK_INDEXES = 500
+
+
+@contextmanager
+def _indexes_after(session: Session, table: Any, adding: int) -> Iterator[None]:
+    """On SQLite, when `adding` rows (about to be inserted in the block) outnumber the rows
+    `table` has, its plain indexes (not the unique ones, which must refuse a duplicate as it
+    comes) are dropped for the block and made again after it, from the text SQLite kept:
+    building an index from sorted rows at the end is cheaper than updating it row by row
+    (measured: 100,000 contacts with their emails and phones, 2.55 s of CPU inserting them
+    against 1.78 s). Inside the caller's transaction, like `_search_index_after`: no other
+    connection sees the table without them, and a failure rolls both back.
+
+    The table's size is judged by its largest id (a count would read a large table whole)."""
+    from sqlalchemy import text
+
+    if adding < BULK_INDEXES or "id" not in table.c:
+        yield
+        return
+    largest = int(session.scalar(select(func.max(table.c.id))) or 0)
+    if largest >= adding:
+        yield
+        return
+    indexes = session.execute(
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+            "AND sql IS NOT NULL"
+        ),
+        {"t": table.name},
+    ).all()
+    plain = [(str(n), str(sql)) for n, sql in indexes if not _unique(str(sql))]
+    for name, _sql in plain:
+        session.execute(text(f'DROP INDEX "{name}"'))
+    try:
+        yield
+    finally:
+        for _name, sql in plain:
+            session.execute(text(sql))
+
+
+def _unique(sql: str) -> bool:
+    return sql.lstrip().upper().startswith("CREATE UNIQUE")
 
 
 def _converted(values: list[Any], convert: Any) -> list[Any]:

@@ -81,8 +81,13 @@ def test_shortcuts_leave_the_same_database(
     csv = _file(tmp_path / "contacts.csv")
     forks = _count_forks(monkeypatch)
     monkeypatch.setattr(importing, "PARALLEL_ROWS", 100)
+    crm.ok("contact", "list")  # the database made
+    shape = _schema(db_url)
+    assert shape or not db_url.startswith("sqlite")
     fast_report, fast = _run(crm, csv, tmp_path / "fast.jsonl")
     assert forks == [1]
+    # Indexes and triggers dropped for the inserts are all back, exactly as they were.
+    assert _schema(db_url) == shape
 
     def one_statement_per_chunk(session: Any, table: Any, rows: Any) -> None:
         for start in range(0, len(rows), bulk.CHUNK):
@@ -105,6 +110,15 @@ def test_shortcuts_leave_the_same_database(
     assert fast.count("\n") > 3 * ROWS  # contacts, emails, phones, tags, companies
     assert fast == slow
     assert forks == [1]
+
+
+def _schema(db_url: str) -> list[Any]:
+    if not db_url.startswith("sqlite"):
+        return []
+    import sqlite3
+
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        return conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
 
 
 def _count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
