@@ -133,7 +133,7 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
         ids = list(range(start + 1, start + 1 + len(rows)))
         for row, i in zip(rows, ids, strict=True):
             row["id"] = i  # the caller's rows: it gets these ids back anyway
-        with _search_index_after(session, table, start + 1, start + len(rows)):
+        with search_index_after(session, table, start + 1, start + len(rows)):
             insert_many(session, table, rows)
         return ids
     found: list[int] = []
@@ -198,7 +198,7 @@ def _indexes_after(session: Session, table: Any, adding: int) -> Iterator[None]:
     comes) are dropped for the block and made again after it, from the text SQLite kept:
     building an index from sorted rows at the end is cheaper than updating it row by row
     (measured: 100,000 contacts with their emails and phones, 2.55 s of CPU inserting them
-    against 1.78 s). Inside the caller's transaction, like `_search_index_after`: no other
+    against 1.78 s). Inside the caller's transaction, like `search_index_after`: no other
     connection sees the table without them, and a failure rolls both back.
 
     The table's size is judged by its largest id (a count would read a large table whole)."""
@@ -250,7 +250,7 @@ BULK_SEARCH_INDEX = 500
 
 
 @contextmanager
-def _search_index_after(session: Session, table: Any, first: int, last: int) -> Iterator[None]:
+def search_index_after(session: Session, table: Any, first: int, last: int) -> Iterator[None]:
     """On SQLite, rows `first`..`last` of `table` (about to be inserted in the block) go into
     its search index with one statement after the block, instead of through the insert
     trigger one row at a time (measured: 20,000 contacts, 0.87 s with the trigger against 0.16 s
@@ -296,7 +296,7 @@ def delete_ranges(session: Session, table: Any, runs: Sequence[tuple[int, int]])
     and refilled with the rows left in two statements instead of losing each deleted row
     through the delete trigger (measured: 100,000 of 100,000 contacts, 0.9 s of a 2.5 s
     delete). The trigger goes for the statement and comes back as it was, in the same
-    transaction, as in `_search_index_after`."""
+    transaction, as in `search_index_after`."""
     from sqlalchemy import delete, or_, text
 
     from crm_cli.store.ddl import SEARCH_COLUMNS, sqlite_fts_triggers

@@ -582,11 +582,12 @@ def _outcomes_forked(
     contacts, phones parsed and validated, their search tokens made, 4 s on one core).
 
     The child touches no database and no file: it checks its records, sends the outcomes back
-    through a pipe (`transfer`, marshalled) and leaves with `os._exit` (no cleanup of the parent's
-    connections, no code of the parent run twice). Whatever goes wrong in it (an error, a
-    signal, Ctrl-C, which kills it) the parent checks those records itself, so the outcomes
-    are the same either way; on an error or Ctrl-C in the parent, the child is killed and
-    reaped. None when this system cannot fork."""
+    through a pipe (`transfer`, marshalled) and leaves with `os._exit` (no cleanup of the
+    parent's connections, no code of the parent run twice). Whatever goes wrong in it (an
+    error, a signal) the parent checks those records itself, so the outcomes are the same
+    either way. Ctrl-C reaches both: the child dies at once (SIGINT's default action), and the
+    parent stops as it would alone, after killing and reaping the child; so does an error in
+    the parent. None when this system cannot fork."""
     import marshal
     import os
 

@@ -341,10 +341,16 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
                 last = _Many(row.entity)
                 steps.append(last)
             last.add(row.new or {})
+        elif row.action == journal.REMOVE_MANY and row.entity != "tag":
+            back = steps[-1] if steps else None
+            if not (isinstance(back, _Back) and back.entity == row.entity):
+                back = _Back(row.entity)
+                steps.append(back)
+            back.add(row.old or {})
         else:
             steps.extend(journal.expand([row], reverse=True))
-    entries = [e for e in steps if not isinstance(e, _Many)]
-    many = [m for m in steps if isinstance(m, _Many)]
+    entries = [e for e in steps if not isinstance(e, _Many | _Back)]
+    many = [m for m in steps if isinstance(m, _Many | _Back)]
     # Rows this change set touched are put back by it too: their references do not count.
     touched = _Touched({(e.entity, e.record_id) for e in entries}, many)
     problems = []
@@ -360,6 +366,8 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
     for e in steps:
         if isinstance(e, _Many):
             e.remove(session, rec)
+        elif isinstance(e, _Back):
+            e.restore(session, rec)
         elif e.entity == "tag":
             if e.action == CREATE:
                 continue  # last, once the records that used it are put back
@@ -390,7 +398,7 @@ def undo(ctx: Context, session: Session, set_id: int | None = None) -> UndoResul
 
 def _records(steps: Iterable[Any]) -> Iterator[tuple[str, int]]:
     for step in steps:
-        if isinstance(step, _Many):
+        if isinstance(step, _Many | _Back):
             yield from ((step.entity, i) for i in sorted(step.ids))
         else:
             yield step.entity, step.record_id
@@ -400,7 +408,7 @@ class _Touched:
     """The records a change set touched: single ones, and the id runs of its `create_many`
     entries (a hundred thousand ids are tested against their few runs, not held in a set)."""
 
-    def __init__(self, single: set[tuple[str, int]], many: list[_Many]) -> None:
+    def __init__(self, single: set[tuple[str, int]], many: list[_Many | _Back]) -> None:
         self.single = single
         self.runs: dict[str, list[tuple[int, int]]] = {}
         for m in many:
@@ -580,6 +588,105 @@ class _Many:
             columns[name] = [[r[column] for r in kept.get(i, ())] for i in ids]
             columns[journal.rows_key(name)] = [kept.get(i, []) for i in ids]
         return ids, columns
+
+
+class _Back:
+    """The undo of `remove_many` entries (the undo of an import's undo): the records put back
+    as they were, ids, child rows and search tokens included, with bulk inserts, and journaled
+    as `create_many` entries again, so that a further undo is set-based too."""
+
+    def __init__(self, entity: str) -> None:
+        self.entity = entity
+        self.runs: list[tuple[int, int]] = []
+        self.ids: list[int] = []
+        self.rows: list[dict[str, Any]] = []
+        self.model = models()[entity]
+        self.table = self.model.__table__
+
+    def add(self, packed: dict[str, Any]) -> None:
+        self.runs.extend((int(a), int(b)) for a, b in packed.get("ids", []))
+        rows = journal.unpack(packed)
+        self.ids.extend(r["id"] for r in rows)
+        self.rows.extend(rows)
+
+    def check(self, session: Session, target_id: int, touched: _Touched) -> list[str]:
+        """A record with one of the ids made since stands in the way."""
+        table = self.table
+        for start in range(0, len(self.runs), _RUNS_PER_QUERY):
+            from sqlalchemy import or_
+
+            part = sorted(self.runs)[start : start + _RUNS_PER_QUERY]
+            found = session.scalar(
+                select(table.c.id)
+                .where(or_(*(table.c.id.between(a, b) for a, b in part)))
+                .order_by(table.c.id)
+                .limit(1)
+            )
+            if found is not None:
+                return [f"{_describe(self.entity, int(found))} exists again"]
+        return []
+
+    def restore(self, session: Session, rec: journal.Recorder) -> None:
+        from sqlalchemy import insert
+
+        from crm_cli.services.bulk import insert_many, search_index_after
+
+        table = self.table
+        names = [c.name for c in table.columns]
+        rows = sorted(self.rows, key=lambda r: int(r["id"]))
+        lists = [n for n in LIST_FIELDS.get(self.entity, ()) if rows and n in rows[0]]
+        decoded: dict[tuple[str, Any], Any] = {}
+
+        def value(name: str, raw: Any) -> Any:
+            if isinstance(raw, str):
+                key = (name, raw)
+                if key not in decoded:
+                    decoded[key] = journal.decode(self.model, name, raw)
+                return decoded[key]
+            return journal.decode(self.model, name, raw)
+
+        records = [{n: value(n, r.get(n)) for n in names if n in r} for r in rows]
+        first, last = int(rows[0]["id"]), int(rows[-1]["id"])
+        if last - first + 1 == len(rows):  # one run: the search index in one statement
+            with search_index_after(session, table, first, last):
+                insert_many(session, table, records)
+        else:
+            insert_many(session, table, records)
+        for name in journal.ROW_LISTS if self.entity == "contact" else ():
+            child = {"emails": ContactEmail, "phones": ContactPhone}[name]
+            column = journal.ROW_LISTS[name][1]
+            kept = [
+                {
+                    "id": int(c["id"]),
+                    "contact_id": int(r["id"]),
+                    column: c[column],
+                    "label": c.get("label"),
+                    "position": c.get("position", i),
+                }
+                for r in rows
+                for i, c in enumerate(r.get(journal.rows_key(name)) or [])
+            ]
+            ids = [c["id"] for c in kept]
+            taken = any(
+                session.scalars(select(child.c.id).where(child.c.id.in_(ids[s : s + 5000]))).first()
+                for s in range(0, len(ids), 5000)
+            )
+            if taken:
+                for c in kept:
+                    del c["id"]
+            insert_many(session, child, kept)
+        if "tags" in lists:
+            tag_ids = common.tag_ids(session, {t for r in rows for t in r.get("tags") or []})
+            link = journal.tag_link(self.entity)
+            links = [
+                {f"{self.entity}_id": int(r["id"]), "tag_id": tag_ids[t]}
+                for r in rows
+                for t in r.get("tags") or []
+            ]
+            for s in range(0, len(links), 5000):
+                session.execute(insert(link), links[s : s + 5000])
+        created = [{k: v for k, v in r.items() if not k.endswith("_rows")} for r in rows]
+        rec.note_created(self.entity, created)
 
 
 def _converted(values: list[Any], convert: Any) -> list[Any]:
