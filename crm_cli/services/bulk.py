@@ -64,6 +64,9 @@ class CheckedContact:
     tags: list[str]
     custom: dict[str, str]
     external_id: str | None = None  # the id another system gave it (imports)
+    # Its search tokens (search_name, search_doc), when made ahead (a large import makes them
+    # while checking rows on two cores); None: made when it is inserted.
+    search: tuple[str, str] | None = None
 
 
 def check_contact(ctx: Context, inp: ContactInput) -> CheckedContact:
@@ -130,7 +133,7 @@ def insert_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
         ids = list(range(start + 1, start + 1 + len(rows)))
         for row, i in zip(rows, ids, strict=True):
             row["id"] = i  # the caller's rows: it gets these ids back anyway
-        with _search_index_after(session, table, start + 1, start + len(rows)):
+        with search_index_after(session, table, start + 1, start + len(rows)):
             insert_many(session, table, rows)
         return ids
     found: list[int] = []
@@ -179,7 +182,54 @@ def insert_many(session: Session, table: Any, rows: Sequence[dict[str, Any]]) ->
     for i, convert in enumerate(converters):
         if convert is not None:
             columns[i] = _converted(columns[i], convert)
-    connection.exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+    with _indexes_after(session, table, len(rows)):
+        connection.exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+
+
+# From this many rows, a bulk insert on SQLite indexes its rows after the insert (below, the
+# difference does not matter).
+BULK_INDEXES = 500
+
+
+@contextmanager
+def _indexes_after(session: Session, table: Any, adding: int) -> Iterator[None]:
+    """On SQLite, when `adding` rows (about to be inserted in the block) outnumber the rows
+    `table` has, its plain indexes (not the unique ones, which must refuse a duplicate as it
+    comes) are dropped for the block and made again after it, from the text SQLite kept:
+    building an index from sorted rows at the end is cheaper than updating it row by row
+    (measured: 100,000 contacts with their emails and phones, 2.55 s of CPU inserting them
+    against 1.78 s). Inside the caller's transaction, like `search_index_after`: no other
+    connection sees the table without them, and a failure rolls both back.
+
+    The table's size is judged by its largest id (a count would read a large table whole)."""
+    from sqlalchemy import text
+
+    if adding < BULK_INDEXES or "id" not in table.c:
+        yield
+        return
+    largest = int(session.scalar(select(func.max(table.c.id))) or 0)
+    if largest >= adding:
+        yield
+        return
+    indexes = session.execute(
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+            "AND sql IS NOT NULL"
+        ),
+        {"t": table.name},
+    ).all()
+    plain = [(str(n), str(sql)) for n, sql in indexes if not _unique(str(sql))]
+    for name, _sql in plain:
+        session.execute(text(f'DROP INDEX "{name}"'))
+    try:
+        yield
+    finally:
+        for _name, sql in plain:
+            session.execute(text(sql))
+
+
+def _unique(sql: str) -> bool:
+    return sql.lstrip().upper().startswith("CREATE UNIQUE")
 
 
 def _converted(values: list[Any], convert: Any) -> list[Any]:
@@ -200,7 +250,7 @@ BULK_SEARCH_INDEX = 500
 
 
 @contextmanager
-def _search_index_after(session: Session, table: Any, first: int, last: int) -> Iterator[None]:
+def search_index_after(session: Session, table: Any, first: int, last: int) -> Iterator[None]:
     """On SQLite, rows `first`..`last` of `table` (about to be inserted in the block) go into
     its search index with one statement after the block, instead of through the insert
     trigger one row at a time (measured: 20,000 contacts, 0.87 s with the trigger against 0.16 s
@@ -236,6 +286,57 @@ def _search_index_after(session: Session, table: Any, first: int, last: int) -> 
         )
     finally:
         session.execute(text(stored))
+
+
+def delete_ranges(session: Session, table: Any, runs: Sequence[tuple[int, int]]) -> None:
+    """Delete the rows of `table` whose ids lie in `runs` ([first, last] pairs), a few hundred
+    runs a statement.
+
+    On SQLite, when the rows deleted outnumber the live rows left, the search index is emptied
+    and refilled with the rows left in two statements instead of losing each deleted row
+    through the delete trigger (measured: 100,000 of 100,000 contacts, 0.9 s of a 2.5 s
+    delete). The trigger goes for the statement and comes back as it was, in the same
+    transaction, as in `search_index_after`."""
+    from sqlalchemy import delete, or_, text
+
+    from crm_cli.store.ddl import SEARCH_COLUMNS, sqlite_fts_triggers
+
+    def statements() -> None:
+        for start in range(0, len(runs), _RUNS):
+            part = runs[start : start + _RUNS]
+            session.execute(delete(table).where(or_(*(table.c.id.between(a, b) for a, b in part))))
+
+    name = table.name
+    if session.get_bind().dialect.name != "sqlite" or name not in SEARCH_COLUMNS:
+        statements()
+        return
+    trigger = f"{name}_fts_ad"
+    stored = session.execute(
+        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"), {"n": trigger}
+    ).scalar()
+    expected = sqlite_fts_triggers(name)[1].replace(" IF NOT EXISTS", "", 1)
+    gone = sum(b - a + 1 for a, b in runs)
+    live = int(session.scalar(select(func.count()).select_from(table)) or 0) - gone
+    if stored != expected or live >= gone:
+        statements()
+        return
+    session.execute(text(f"DROP TRIGGER {trigger}"))
+    try:
+        statements()
+        columns = ", ".join(SEARCH_COLUMNS[name])
+        session.execute(text(f"INSERT INTO {name}_fts({name}_fts) VALUES ('delete-all')"))
+        session.execute(
+            text(
+                f"INSERT INTO {name}_fts(rowid, {columns}) SELECT id, {columns} FROM {name} "
+                "WHERE deleted_at IS NULL"
+            )
+        )
+    finally:
+        session.execute(text(stored))
+
+
+# [first, last] id runs per statement (two bind parameters each).
+_RUNS = 200
 
 
 def _companies(ctx: Context, session: Session, names: set[str]) -> dict[str, int]:
@@ -291,7 +392,7 @@ def _tokens(texts: list[str | None]) -> str:
     return index_tokens(*texts)
 
 
-def _search_columns(c: CheckedContact) -> tuple[str, str]:
+def search_tokens(c: CheckedContact) -> tuple[str, str]:
     """`contacts.search_columns` of a checked contact."""
     if not c.phones and not c.custom and not c.tags:
         return _tokens([c.name, c.given_name, c.family_name]), _tokens(
@@ -342,7 +443,7 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
     no_fields: dict[str, str] = {}  # one object: its JSON is made once for every row
     for c in contacts:
         company_id = companies[c.company.lower()] if c.company else None
-        search_name, search_doc = _search_columns(c)
+        search_name, search_doc = c.search or search_tokens(c)
         rows.append(
             {
                 "name": c.name,

@@ -434,24 +434,33 @@ class _Base:
         self.claimed: dict[int, int] = {}  # record id -> line that matched it
 
     def checked(
-        self, records: list[SourceRecord], check: Callable[[SourceRecord], _T]
+        self,
+        records: list[SourceRecord],
+        check: Callable[[SourceRecord], _T],
+        *,
+        transfer: _Transfer | None = None,
     ) -> list[tuple[SourceRecord, _T]]:
         """Each record the codec could read, through `check`; the others, and those `check`
-        refuses, are rejected with their reason."""
-        rows: list[tuple[SourceRecord, _T]] = []
+        refuses, are rejected with their reason.
+
+        Given how to send what `check` makes from one process to another (`transfer`: for a
+        check that reads no database and keeps no state but caches), a large file is checked
+        on two cores: the second half of the records in a forked process
+        (`_outcomes_forked`)."""
         progress, total = self.opts.progress, len(records)
-        for done, rec in enumerate(records):
-            if progress is not None and done % 256 == 0:
-                progress(done, total)
-            if rec.problem:
-                self.reject(rec, rec.problem)
-                continue
-            try:
-                rows.append((rec, check(rec)))
-            except (_Reject, CrmError) as exc:
-                self.reject(rec, _reason(exc))
+        outcomes: list[tuple[bool, Any]] | None = None
+        if transfer is not None and total >= PARALLEL_ROWS and _cores() >= 2:
+            outcomes = _outcomes_forked(records, check, transfer, progress)
+        if outcomes is None:
+            outcomes = _outcomes(records, check, progress, 0, total)
         if progress is not None:
             progress(total, total)
+        rows: list[tuple[SourceRecord, _T]] = []
+        for rec, (ok, value) in zip(records, outcomes, strict=True):
+            if ok:
+                rows.append((rec, value))
+            else:
+                self.reject(rec, value)
         return rows
 
     def reject(self, rec: SourceRecord, message: str) -> None:
@@ -510,6 +519,131 @@ class _Base:
         if new is None or new == old:
             return False
         return not (self.opts.on_match == "fill" and old not in (None, "", [], {}))
+
+
+# From this many rows, a pure check runs on two cores (below it, forking and sending the
+# results back cost about what the second core saves).
+PARALLEL_ROWS = 20_000
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _outcomes(
+    records: Sequence[SourceRecord],
+    check: Callable[[SourceRecord], Any],
+    progress: Callable[[int, int], None] | None,
+    shown: int,
+    total: int,
+    scale: int = 1,
+) -> list[tuple[bool, Any]]:
+    """Per record, (True, what `check` made of it) or (False, why it is rejected). Progress
+    is told as `shown` + `scale` x the records done, of `total`."""
+    out: list[tuple[bool, Any]] = []
+    for done, rec in enumerate(records):
+        if progress is not None and done % 256 == 0:
+            progress(min(shown + scale * done, total), total)
+        if rec.problem:
+            out.append((False, rec.problem))
+            continue
+        try:
+            out.append((True, check(rec)))
+        except (_Reject, CrmError) as exc:
+            out.append((False, _reason(exc)))
+    return out
+
+
+@dataclass(frozen=True)
+class _Transfer:
+    """How a checked row goes from the checking child back to the importing parent: `pack`
+    makes it plain data (tuples, lists, dicts, strings, numbers: what `marshal` writes, ten
+    times faster than pickling the row objects), `unpack` makes the row again around the
+    parent's own record."""
+
+    pack: Callable[[Any], Any]
+    unpack: Callable[[SourceRecord, Any], Any]
+
+
+def _outcomes_forked(
+    records: Sequence[SourceRecord],
+    check: Callable[[SourceRecord], Any],
+    transfer: _Transfer,
+    progress: Callable[[int, int], None] | None,
+) -> list[tuple[bool, Any]] | None:
+    """`_outcomes` of all `records`, the second half checked by a forked copy of this process
+    on the other core while this one checks the first half (measured: checking 100,000
+    contacts, phones parsed and validated, their search tokens made, 4 s on one core).
+
+    The child touches no database and no file: it checks its records, sends the outcomes back
+    through a pipe (`transfer`, marshalled) and leaves with `os._exit` (no cleanup of the
+    parent's connections, no code of the parent run twice). Whatever goes wrong in it (an
+    error, a signal) the parent checks those records itself, so the outcomes are the same
+    either way. Ctrl-C reaches both: the child dies at once (SIGINT's default action), and the
+    parent stops as it would alone, after killing and reaping the child; so does an error in
+    the parent. None when this system cannot fork."""
+    import marshal
+    import os
+
+    if not hasattr(os, "fork"):
+        return None
+    mid = (len(records) + 1) // 2
+    second = records[mid:]
+    reading, writing = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(reading)
+        os.close(writing)
+        return None
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.close(reading)
+            pack = transfer.pack
+            data = marshal.dumps(
+                [(ok, pack(v) if ok else v) for ok, v in _outcomes(second, check, None, 0, 0)]
+            )
+            with os.fdopen(writing, "wb") as pipe:
+                pipe.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writing)
+    theirs: list[tuple[bool, Any]] | None = None
+    try:
+        mine = _outcomes(records[:mid], check, progress, 0, len(records), scale=2)
+        with os.fdopen(reading, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        if status == 0:
+            try:
+                theirs = marshal.loads(data)
+            except (EOFError, ValueError, TypeError):  # cut short: checked here instead
+                theirs = None
+    finally:
+        if pid:
+            import signal
+
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    if theirs is None or len(theirs) != len(second):
+        return mine + _outcomes(second, check, progress, mid, len(records))
+    unpack = transfer.unpack
+    return mine + [
+        (ok, unpack(rec, value) if ok else value)
+        for rec, (ok, value) in zip(second, theirs, strict=True)
+    ]
 
 
 def _ids_by(
@@ -609,8 +743,22 @@ class _ContactImport(_Base):
             external_id,
         )
 
+    def check_for_insert(self, rec: SourceRecord) -> _ContactRow:
+        """`check`, and the search tokens the row gets if it is new (made on the core that
+        checks it, when a large file is checked on two)."""
+        from crm_cli.services.bulk import search_tokens
+
+        row = self.check(rec)
+        row.checked.search = search_tokens(row.checked)
+        return row
+
     def run(self, records: list[SourceRecord]) -> None:
-        rows: list[_ContactRow] = [row for _rec, row in self.checked(records, self.check)]
+        self.ctx.config.phone_region  # noqa: B018 (the configuration read before any fork)
+        if len(records) >= PARALLEL_ROWS:
+            checked = self.checked(records, self.check_for_insert, transfer=_contact_transfer())
+        else:
+            checked = self.checked(records, self.check)
+        rows: list[_ContactRow] = [row for _rec, row in checked]
         s = self.session
         live = col(Contact.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -808,6 +956,23 @@ class _ContactImport(_Base):
                 self.session,
                 select(col(Contact.id)).where(col(Contact.id).in_(ids[start : start + CHUNK])),
             )
+
+
+def _contact_transfer() -> _Transfer:
+    import operator
+    from dataclasses import fields
+
+    from crm_cli.services.bulk import CheckedContact
+
+    values = operator.attrgetter(*(f.name for f in fields(CheckedContact)))
+
+    def pack(row: _ContactRow) -> Any:
+        return values(row.checked), row.external_id
+
+    def unpack(rec: SourceRecord, data: Any) -> _ContactRow:
+        return _ContactRow(rec, CheckedContact(*data[0]), data[1])
+
+    return _Transfer(pack, unpack)
 
 
 def _replace(checked: CheckedContact, **changes: Any) -> CheckedContact:

@@ -102,6 +102,10 @@ ROW_LISTS = {"emails": ("contact_email", "email"), "phones": ("contact_phone", "
 CREATE, UPDATE, REMOVE = "create", "update", "remove"
 # Many records created by one bulk statement: one entry (see the module docstring).
 CREATE_MANY = "create_many"
+# Many records removed by one bulk statement (the undo of a `create_many`): the same packed
+# form, in `old`, search tokens included (putting the records back writes them as they were).
+REMOVE_MANY = "remove_many"
+PACKED = (CREATE_MANY, REMOVE_MANY)
 # Fields a `create_many` entry leaves out: derived from the others (the search index's
 # tokens), never shown by history and not needed to undo a creation.
 _DERIVED = ("search_name", "search_doc")
@@ -195,6 +199,27 @@ def _spans(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return groups
 
 
+def pack_columns(ids: list[int], columns: dict[str, list[Any]]) -> dict[str, Any]:
+    """A packed entry (the `old` of a `remove_many`) from the records' ids and their values
+    column by column (`id` left out; a column whose every value is the same written once)."""
+    same: dict[str, Any] = {}
+    varying: dict[str, list[Any]] = {}
+    for key, values in columns.items():
+        if key == "id":
+            continue
+        first = values[0] if values else None
+        if values.count(first) == len(values):
+            same[key] = encode(first)
+        else:
+            varying[key] = _encode_column(values)
+    return {
+        "ids": _runs(ids),
+        "fields": [k for k in columns if k != "id"],
+        "same": same,
+        "columns": varying,
+    }
+
+
 def pack_created(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The `new` of a `create_many` entry for `rows` (each with its id), or None when the
     rows do not share one set of fields."""
@@ -218,11 +243,35 @@ def pack_created(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {"ids": _runs(ids), "fields": keys, "same": same, "columns": columns}
 
 
+def packed_ids(packed: dict[str, Any] | None) -> list[int]:
+    """The record ids of a packed entry's `new` (create_many) or `old` (remove_many)."""
+    return [i for first, last in (packed or {}).get("ids", []) for i in range(first, last + 1)]
+
+
+def unpack(packed: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The rows a packed entry stands for, each with its id, in id order."""
+    packed = packed or {}
+    same = packed.get("same", {})
+    columns = packed.get("columns", {})
+    order = packed.get("fields", [*same, *columns])
+    return [
+        {"id": record_id, **{k: same[k] if k in same else columns[k][n] for k in order}}
+        for n, record_id in enumerate(packed_ids(packed))
+    ]
+
+
 def expand(rows: Sequence[Any], *, reverse: bool = False) -> list[Entry]:
-    """Stored entries (rows of change_entry) as `Entry`s, each `create_many` entry as the
-    `create` entries of its records (in id order, or reversed)."""
+    """Stored entries (rows of change_entry) as `Entry`s, each `create_many` (`remove_many`)
+    entry as the `create` (`remove`) entries of its records (in id order, or reversed)."""
     out: list[Entry] = []
     for row in rows:
+        if row.action == REMOVE_MANY:
+            gone = [
+                Entry(row.entity, r["id"], REMOVE, r, None, row.change_set_id, row.position)
+                for r in unpack(row.old)
+            ]
+            out.extend(reversed(gone) if reverse else gone)
+            continue
         if row.action != CREATE_MANY:
             out.append(
                 Entry(
@@ -236,29 +285,17 @@ def expand(rows: Sequence[Any], *, reverse: bool = False) -> list[Entry]:
                 )
             )
             continue
-        packed = row.new or {}
-        ids = [i for first, last in packed.get("ids", []) for i in range(first, last + 1)]
-        same = packed.get("same", {})
-        columns = packed.get("columns", {})
-        order = packed.get("fields", [*same, *columns])
         made = [
-            Entry(
-                row.entity,
-                record_id,
-                CREATE,
-                None,
-                {"id": record_id, **{k: same[k] if k in same else columns[k][n] for k in order}},
-                row.change_set_id,
-                row.position,
-            )
-            for n, record_id in enumerate(ids)
+            Entry(row.entity, r["id"], CREATE, None, r, row.change_set_id, row.position)
+            for r in unpack(row.new)
         ]
         out.extend(reversed(made) if reverse else made)
     return out
 
 
 def created_in(entry_new: dict[str, Any] | None, record_id: int) -> bool:
-    """Whether a `create_many` entry's records include `record_id`."""
+    """Whether a packed entry's records (its `new`, or a `remove_many`'s `old`) include
+    `record_id`."""
     runs = (entry_new or {}).get("ids", [])
     return any(first <= record_id <= last for first, last in runs)
 
@@ -391,6 +428,20 @@ class Recorder:
                 entity, key[1], CREATE, None, {k: encode(v) for k, v in row.items()}
             )
 
+    def note_removed_many(self, entity: str, ids: list[int], columns: dict[str, list[Any]]) -> None:
+        """Records removed by a bulk statement (the undo of `create_many` entries), their ids
+        ascending and their values column by column as they were (list fields and their rows
+        included): one `remove_many` entry per MANY_SPAN of ids, as for `create_many`."""
+        start = 0
+        while start < len(ids):
+            end = start
+            while end < len(ids) and ids[end] < ids[start] + MANY_SPAN:
+                end += 1
+            packed = pack_columns(ids[start:end], {k: v[start:end] for k, v in columns.items()})
+            key = (f"{entity}-", len(self.entries))
+            self.entries[key] = Entry(entity, ids[start], REMOVE_MANY, packed, None)
+            start = end
+
     def note_list(
         self,
         entity: str,
@@ -444,6 +495,8 @@ class Recorder:
                 assert entry.new is not None
                 entry.record_id = int(entry.new["ids"][0][0])
                 old, new = {}, entry.new
+            elif entry.action == REMOVE_MANY:
+                old, new = entry.old or {}, {}
             else:
                 old, new = entry.old or {}, entry.new or {}
             rows.append(
