@@ -73,8 +73,10 @@ def test_memory_does_not_grow_with_rows(db_url: str, crm: Runner, form: str) -> 
     header = 0 if form == "--ids" else 1  # the CSV and plain header, or the JSON "["
     assert len(small_lines) - header - (form == "--json") == 1_000
     assert len(large_lines) - header - (form == "--json") == 20_000
-    # Held in memory, 19,000 more records would take 65-150 MiB (about 3.5-8 KiB each).
-    assert large_peak - small_peak < 20, (small_peak, large_peak)
+    # Held in memory, 19,000 more records would take 65-150 MiB (about 3.5-8 KiB each). The
+    # peak of the same streamed listing has been seen to differ by up to 20 MiB between runs
+    # on a loaded machine, so the bound leaves room for that and still catches rows held.
+    assert large_peak - small_peak < 30, (small_peak, large_peak)
 
 
 def test_json_in_a_pipe_is_one_record_per_line(db_url: str, crm: Runner) -> None:
