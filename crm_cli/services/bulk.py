@@ -259,18 +259,15 @@ def search_index_after(session: Session, table: Any, first: int, last: int) -> I
     ever sees the table without it, and a failure rolls both back."""
     from sqlalchemy import text
 
-    from crm_cli.store.ddl import SEARCH_COLUMNS, sqlite_fts_triggers
+    from crm_cli.store.ddl import SEARCH_COLUMNS
 
     name = table.name
     if last - first + 1 < BULK_SEARCH_INDEX or name not in SEARCH_COLUMNS:
         yield
         return
     trigger = f"{name}_fts_ai"
-    stored = session.execute(
-        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"), {"n": trigger}
-    ).scalar()
-    expected = sqlite_fts_triggers(name)[0].replace(" IF NOT EXISTS", "", 1)
-    if stored != expected:  # not the trigger this code knows how to stand in for
+    stored = _known_trigger(session, name, 0)
+    if stored is None:  # not the trigger this code knows how to stand in for
         yield
         return
     session.execute(text(f"DROP TRIGGER {trigger}"))
@@ -299,7 +296,7 @@ def delete_ranges(session: Session, table: Any, runs: Sequence[tuple[int, int]])
     transaction, as in `search_index_after`."""
     from sqlalchemy import delete, or_, text
 
-    from crm_cli.store.ddl import SEARCH_COLUMNS, sqlite_fts_triggers
+    from crm_cli.store.ddl import SEARCH_COLUMNS
 
     def statements() -> None:
         for start in range(0, len(runs), _RUNS):
@@ -311,13 +308,10 @@ def delete_ranges(session: Session, table: Any, runs: Sequence[tuple[int, int]])
         statements()
         return
     trigger = f"{name}_fts_ad"
-    stored = session.execute(
-        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"), {"n": trigger}
-    ).scalar()
-    expected = sqlite_fts_triggers(name)[1].replace(" IF NOT EXISTS", "", 1)
+    stored = _known_trigger(session, name, 1)
     gone = sum(b - a + 1 for a, b in runs)
     live = int(session.scalar(select(func.count()).select_from(table)) or 0) - gone
-    if stored != expected or live >= gone:
+    if stored is None or live >= gone:
         statements()
         return
     session.execute(text(f"DROP TRIGGER {trigger}"))
@@ -337,6 +331,21 @@ def delete_ranges(session: Session, table: Any, runs: Sequence[tuple[int, int]])
 
 # [first, last] id runs per statement (two bind parameters each).
 _RUNS = 200
+
+
+def _known_trigger(session: Session, table: str, which: int) -> str | None:
+    """The SQL of the table's search trigger `which` (0 insert, 1 delete) as SQLite keeps it,
+    if it is exactly the trigger store/ddl.py makes; else None (leave it alone)."""
+    from sqlalchemy import text
+
+    from crm_cli.store.ddl import sqlite_fts_triggers
+
+    trigger = f"{table}_fts_{'ai' if which == 0 else 'ad'}"
+    stored = session.execute(
+        text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :n"), {"n": trigger}
+    ).scalar()
+    expected = sqlite_fts_triggers(table)[which].replace(" IF NOT EXISTS", "", 1)
+    return str(stored) if stored == expected else None
 
 
 def _companies(ctx: Context, session: Session, names: set[str]) -> dict[str, int]:
