@@ -25,6 +25,7 @@ from crm_cli.services.lookups import (
     contact_names,
     deal_titles,
     find_deal,
+    lock_ids,
     lock_in_order,
     owner_names,
     scope,
@@ -180,6 +181,10 @@ def remove_interactions(ctx: Context, session: Session, refs: list[str]) -> list
     last-contacted time back from the interactions that remain."""
     lock_in_order(session, "interaction", refs)
     interactions = [find_interaction(session, r) for r in refs]
+    # Their contacts before the rollup rows the removal's triggers change: `log` takes them in
+    # that order (the contact's last-contacted time is written before the interaction), so a
+    # log and a removal on the same contact and day never wait on each other in a circle.
+    lock_ids(session, "contact", [i.contact_id for i in interactions if i.contact_id])
     now = utcnow()
     for interaction in interactions:
         interaction.deleted_at = now

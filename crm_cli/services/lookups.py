@@ -30,17 +30,25 @@ def lock_in_order(session: Session, table: str, refs: list[str]) -> None:
     """Lock the records named by id among `refs`, in id order, before a command changes
     several of them. Two commands naming the same records in different orders
     (`deal move 3 7` and `deal won 7 3`) then queue instead of deadlocking."""
-    if not common.locking(session):
-        return
     ids = sorted({n for n in (common.id_of(r) for r in refs) if n})
-    if len(ids) < 2:
+    if len(ids) >= 2:
+        lock_ids(session, table, ids)
+
+
+def lock_ids(session: Session, table: str, ids: list[int]) -> None:
+    """Lock the rows of `table` with these ids, in id order (PostgreSQL; SQLite's write lock
+    already serialises writers)."""
+    if not ids or not common.locking(session):
         return
     from sqlalchemy import column
     from sqlalchemy import table as table_clause
 
     rows = table_clause(table, column("id"))
     session.execute(
-        select(rows.c.id).where(rows.c.id.in_(ids)).order_by(rows.c.id).with_for_update()
+        select(rows.c.id)
+        .where(rows.c.id.in_(sorted(set(ids))))
+        .order_by(rows.c.id)
+        .with_for_update()
     ).all()
 
 

@@ -1,9 +1,11 @@
-"""Two processes closing deals at the same moment on PostgreSQL keep every rollup exact.
+"""Two processes writing at the same moment on PostgreSQL keep every rollup exact.
 
 Each process wins one deal and loses another of the same owner, customer and currency on the
 same day, 20 rounds, while the other does the same with its own deals: both write the same
-rows of `deal_close_rollup`, `deal_open_rollup` and `customer_won_rollup`. Every command
-succeeds, and afterwards each rollup holds what rebuilding it from the deals gives.
+rows of `deal_close_rollup`, `deal_open_rollup` and `customer_won_rollup`. Two processes log
+and remove interactions on the same two deals: both write the same rows of `activity_rollup`
+and `deal_touch_rollup`. Every command succeeds, and afterwards each rollup holds what
+rebuilding it from the rows gives.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from crm_cli.store.engine import make_engine
+from tests.integration.test_activity_rollup import _rebuilt as _activity_rebuilt
+from tests.integration.test_activity_rollup import _rollup as _activity_rollup
+from tests.integration.test_activity_rollup import _touch, _touch_rebuilt
 from tests.integration.test_report_rollups import _rebuilt, _rollup
 
 ROUNDS = 20
@@ -135,4 +140,58 @@ def test_two_processes_moving_deals_in_opposite_directions(crm: Any, pg_url: str
     engine = make_engine(pg_url)
     with Session(engine) as session:
         assert _rollup(session, "deal_open_rollup") == _rebuilt(session, "deal_open_rollup")
+    engine.dispose()
+
+
+LOGGER = """
+import contextlib, io, json, sys
+from crm_cli.cli import main
+part, deals, rounds = int(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
+codes = []
+for i in range(rounds):
+    for deal in deals:
+        out = io.StringIO()
+        at = f"2026-03-01T{10 + i % 10:02d}:{part * 30 + i % 30:02d}:00+00:00"
+        with contextlib.redirect_stdout(out):
+            codes.append(main(["log", "call", "ana@example.com", f"p{part} r{i}",
+                               "--deal", str(deal), "--at", at, "--json"]))
+        if i % 3 == 2:  # take the latest back: the deal's last touch is recomputed
+            codes.append(main(["log", "rm", str(json.loads(out.getvalue())["id"])]))
+print(json.dumps(codes))
+"""
+
+
+def test_two_processes_logging_on_the_same_deals(crm: Any, pg_url: str) -> None:
+    """Both processes log calls on the same two deals on the same day (one row of
+    `activity_rollup`, the deals' rows of `deal_touch_rollup`) and remove every third of
+    their own. Every command succeeds and both rollups equal a rebuild."""
+    crm.monkeypatch.setenv("CRM_DATABASE_URL", pg_url)
+    crm.monkeypatch.setenv("CRM_NOW", "2026-02-01T09:00:00+00:00")
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@example.com")
+    deals = [crm.json("deal", "add", f"D{i}", "--value", "10")["id"] for i in range(2)]
+    env = {**os.environ, "CRM_DATABASE_URL": pg_url, "CRM_NOW": "2026-03-02T10:00:00+00:00"}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOGGER, str(part), json.dumps(deals), str(ROUNDS)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for part in range(2)
+    ]
+    removals = ROUNDS // 3
+    for worker in workers:
+        out, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err
+        codes = json.loads(out.strip().splitlines()[-1])
+        assert codes == [0] * (2 * ROUNDS + 2 * removals), err
+    logged = crm.json("log", "list", "--all")
+    assert len(logged) == 2 * 2 * (ROUNDS - removals)
+    engine = make_engine(pg_url)
+    with Session(engine) as session:
+        assert _activity_rollup(session) == _activity_rebuilt(session)
+        assert _touch(session) == _touch_rebuilt(session)
+        touched = session.execute(text("SELECT count(*) FROM deal_touch_rollup")).scalar()
+        assert touched == 2
     engine.dispose()
