@@ -172,7 +172,7 @@ def build(home: Path, url: str, size: dict[str, int], seed: int = 11) -> None:
         check=True,
         capture_output=True,
     )
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, text
 
     from crm_cli.domain.text import index_tokens
     from crm_cli.store.engine import make_engine, session_scope
@@ -207,7 +207,12 @@ def build(home: Path, url: str, size: dict[str, int], seed: int = 11) -> None:
     def ago(days: float) -> datetime:
         return now - timedelta(days=days)
 
+    postgres = engine.dialect.name == "postgresql"
     with session_scope(engine) as s:
+        if postgres:
+            # The rollup triggers would cost each loaded row a dozen statements (a 1M-deal load
+            # took over 95 minutes): load with triggers off, then fill the rollups once.
+            s.execute(text("SET session_replication_role = replica"))
         existing = set(s.scalars(select(User.name)))
         s.execute(insert(User), [{"name": u, **stamp} for u in USERS if u not in existing])
         users = dict(s.execute(select(User.name, User.id)).all())  # type: ignore[arg-type]
@@ -266,6 +271,7 @@ def build(home: Path, url: str, size: dict[str, int], seed: int = 11) -> None:
             currency = rnd.choice(CURRENCIES)
             contact = 1 + rnd.randrange(n_contacts)
             created = ago(rnd.uniform(0, 730))
+            closed = min(now, created + timedelta(days=rnd.uniform(0, 180)))
             return {
                 "title": f"Deal {i}",
                 "search_name": index_tokens(f"Deal {i}"),
@@ -284,17 +290,42 @@ def build(home: Path, url: str, size: dict[str, int], seed: int = 11) -> None:
                 "lost_reason": "price" if st.kind == "lost" else None,
                 "created_at": created,
                 "updated_at": created,
-                "stage_entered_at": created,
-                "closed_at": created if st.kind != "open" else None,
+                "stage_entered_at": created if st.kind == "open" else closed,
+                "closed_at": closed if st.kind != "open" else None,
                 "deleted_at": now if i % 1000 == 999 else None,
             }
 
+        first_stage: dict[int, int] = {}
+        for st in open_stages:
+            first_stage.setdefault(st.pipeline_id, st.id)
+        histories: list[tuple[int, int, int, datetime, datetime]] = []
         for batch in _batches(deal(i) for i in range(n_deals)):
             put(s, Deal, batch)
-        for batch in _batches(
-            {"deal_id": i + 1, "to_stage_id": stages[0].id, "changed_at": now}
-            for i in range(n_deals)
-        ):
+            for d in batch[::2]:  # batches hold an even count: every other deal
+                histories.append(
+                    (
+                        int(d["title"].split()[1]) + 1,
+                        first_stage[d["pipeline_id"]],
+                        d["stage_id"],
+                        d["created_at"],
+                        d["stage_entered_at"],
+                    )
+                )
+
+        def changes() -> Iterator[dict[str, Any]]:
+            # Half the deals carry a history (one entry into their pipeline's first stage, then
+            # a move to the stage they are in); the other half came without one, as imports do.
+            for deal_id, first, current, created, entered in histories:
+                yield {"deal_id": deal_id, "to_stage_id": first, "changed_at": created}
+                if current != first:
+                    yield {
+                        "deal_id": deal_id,
+                        "from_stage_id": first,
+                        "to_stage_id": current,
+                        "changed_at": entered,
+                    }
+
+        for batch in _batches(changes()):
             put(s, StageChange, batch)
         for batch in _batches(
             {"deal_id": i + 1, "tag_id": tags[i % len(tags)]} for i in range(n_deals) if i % 10 == 0
@@ -360,6 +391,17 @@ def build(home: Path, url: str, size: dict[str, int], seed: int = 11) -> None:
 
         for batch in _batches(feedback(i) for i in range(n_contacts)):
             put(s, Feedback, batch)
+        if postgres:
+            from crm_cli.store import rollups
+
+            s.execute(text("SET session_replication_role = DEFAULT"))
+            for statement in (
+                rollups.fill_statements("postgresql")
+                + rollups.funnel_fill_statements("postgresql")
+                + rollups.activity_fill_statements("postgresql")
+                + rollups.touch_fill_statements("postgresql")
+            ):
+                s.execute(text(statement))
     with engine.connect() as conn:  # statistics, as `PRAGMA optimize` / autovacuum would make
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
