@@ -2,7 +2,7 @@
 
 `deal_close_rollup` (crm_cli.store.sales.DealCloseRollup) holds the closed deals - won or lost,
 with a close time, not deleted - counted and summed by UTC close day, status, pipeline, owner,
-source, currency and sales cycle in whole days. A trigger on `deal` adds a deal's row when it
+source, currency and (for won deals; 0 for lost ones) sales cycle in whole days. A trigger on `deal` adds a deal's row when it
 becomes counted and takes it away when it stops being counted or changes, in the same
 transaction as the write, so every path that writes deals (commands, import, bulk edits, merge,
 undo, `import all`) keeps it right without code of its own. Rows whose count falls to zero are
@@ -75,7 +75,9 @@ def _key_values(row: str, dialect: str) -> list[str]:
         f"coalesce({row}.owner_id, 0)",
         f"coalesce({row}.source, '')",
         f"{row}.currency",
-        cycle,
+        # Only won deals' cycles are reported: a lost deal's row keeps 0, so a day's lost
+        # deals share a few rows instead of one per cycle length.
+        f"CASE WHEN {row}.status = 'won' THEN {cycle} ELSE 0 END",
     ]
 
 
@@ -223,10 +225,11 @@ def restore_sqlite_triggers(connection: Any) -> None:
 
 def fill_statements(dialect: str) -> list[str]:
     """Rebuild the rollups from the deals (a migration, or a repair)."""
-    return _close_fill(dialect) + _open_fill(None) + _customer_fill()
+    return close_fill_statements(dialect) + _open_fill(None) + _customer_fill()
 
 
-def _close_fill(dialect: str) -> list[str]:
+def close_fill_statements(dialect: str) -> list[str]:
+    """Rebuild `deal_close_rollup` from the deals."""
     keys = _key_values("deal", dialect)
     return [
         "DELETE FROM deal_close_rollup",

@@ -14,8 +14,10 @@ from crm_cli.store.models import Base, _time
 
 class DealCloseRollup(Base, table=True):
     """Closed deals (won or lost, live) counted and summed by UTC close day and by everything
-    the sales report filters or groups by, with the sales cycle in whole days: the sales
-    report reads these few thousand rows instead of a million deals.
+    the sales report filters or groups by, with a won deal's sales cycle in whole days (0 for
+    lost deals, whose cycle no report shows): the sales report reads these rows instead of a
+    million deals. With sales cycles spread over months, a day's won deals rarely share a
+    row; its lost deals do.
 
     Kept by database triggers (crm_cli/store/rollups.py) in the transaction of every write to
     `deal`, whichever path makes it; crm code never writes it. No owner is 0, no source "".

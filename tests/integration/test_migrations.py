@@ -358,3 +358,62 @@ def test_every_constraint_has_its_conventional_name(engine: sa.Engine) -> None:
                 continue  # PostgreSQL's index behind a unique constraint: named with it
             assert ix["name"] is not None and ix["name"].startswith("ix_"), (table, ix)
     assert seen > 20
+
+
+@BOTH
+def test_lost_deals_share_their_days_rows_after_the_upgrade(fresh_engine: sa.Engine) -> None:
+    """0017: a day's lost deals of different cycle lengths, stored a row each as the rollup
+    used to, end in one row of `deal_close_rollup` (cycle 0); won deals keep their cycle; the
+    triggers follow."""
+    from crm_cli.store.rollups import close_fill_statements
+
+    _upgrade(fresh_engine, "0016_idle_rollup")
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    with fresh_engine.begin() as conn:
+        stages = dict(conn.execute(sa.text("SELECT kind, min(id) FROM stage GROUP BY kind")).all())
+        pipeline = conn.execute(sa.text("SELECT min(id) FROM pipeline")).scalar()
+        for i, (status, created) in enumerate(
+            [("lost", "2026-01-10"), ("lost", "2026-02-20"), ("won", "2026-02-01")]
+        ):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO deal (title, pipeline_id, stage_id, status, value_minor, "
+                    "currency, created_at, updated_at, stage_entered_at, closed_at, version, "
+                    "search_name) VALUES (:title, :pipeline, :stage, :status, 100, 'EUR', :created, "
+                    ":t, :t, :t, 1, '')"
+                ),
+                {
+                    "title": f"D{i}",
+                    "pipeline": pipeline,
+                    "stage": stages[status],
+                    "status": status,
+                    "created": datetime.fromisoformat(created).replace(hour=12, tzinfo=UTC),
+                    "t": now,
+                },
+            )
+        # The rows as the rollup stored them before: each lost deal under its own cycle.
+        conn.execute(sa.text("UPDATE deal_close_rollup SET n = 1, cycle_days = 18 WHERE n = 2"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO deal_close_rollup SELECT close_day, status, pipeline_id, owner_id, "
+                "source, currency, 59, n, value_minor FROM deal_close_rollup WHERE status = 'lost'"
+            )
+        )
+    query = "SELECT status, cycle_days, n FROM deal_close_rollup ORDER BY status, cycle_days"
+    with fresh_engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(sa.text(query))] == [
+            ("lost", 18, 1),
+            ("lost", 59, 1),
+            ("won", 37, 1),
+        ]
+    _upgrade(fresh_engine, "head")
+    with fresh_engine.begin() as conn:
+        assert [tuple(r) for r in conn.execute(sa.text(query))] == [("lost", 0, 2), ("won", 37, 1)]
+        conn.execute(
+            sa.text("UPDATE deal SET status = 'lost', stage_id = :s WHERE title = 'D2'"),
+            {"s": stages["lost"]},
+        )
+        assert [tuple(r) for r in conn.execute(sa.text(query))] == [("lost", 0, 3)]
+        rollup = sorted(tuple(r) for r in conn.execute(sa.text("SELECT * FROM deal_close_rollup")))
+        fill = close_fill_statements(fresh_engine.dialect.name)[1].split(") ", 1)[1]
+        assert rollup == sorted(tuple(r) for r in conn.execute(sa.text(fill)))
