@@ -121,3 +121,18 @@ def test_four_processes_open_a_brand_new_database_at_once(blank_url: str, crm_ho
     import json
 
     assert sorted(c["name"] for c in json.loads(listed.stdout)) == ["P0", "P1", "P2", "P3"]
+
+
+def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(pg_url: str) -> None:
+    """A report's statement over a million deals is costed high enough for PostgreSQL to
+    compile it, which took longer than the statement; the URL's own options still apply."""
+    from sqlalchemy import text
+
+    from crm_cli.store.engine import make_engine
+
+    for url, timeout in ((pg_url, "0"), (f"{pg_url}?options=-c%20statement_timeout%3D5000", "5s")):
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW jit")).scalar() == "off"
+            assert conn.execute(text("SHOW statement_timeout")).scalar() == timeout
+        engine.dispose()
