@@ -270,8 +270,9 @@ def build(home: Path, url: str, size: dict[str, int], seed: int = 11) -> None:
             st = rnd.choice(open_stages if roll < 0.2 else won if roll < 0.6 else lost)
             currency = rnd.choice(CURRENCIES)
             contact = 1 + rnd.randrange(n_contacts)
-            created = ago(rnd.uniform(0, 730))
-            closed = min(now, created + timedelta(days=rnd.uniform(0, 180)))
+            age = rnd.uniform(0, 730)
+            created = ago(age)
+            closed = created + timedelta(days=rnd.uniform(0, min(180.0, age)))
             return {
                 "title": f"Deal {i}",
                 "search_name": index_tokens(f"Deal {i}"),
