@@ -2,10 +2,11 @@
 
 `deal_close_rollup` (crm_cli.store.sales.DealCloseRollup) holds the closed deals - won or lost,
 with a close time, not deleted - counted and summed by UTC close day, status, pipeline, owner,
-source, currency and (for won deals; 0 for lost ones) sales cycle in whole days. A trigger on `deal` adds a deal's row when it
-becomes counted and takes it away when it stops being counted or changes, in the same
-transaction as the write, so every path that writes deals (commands, import, bulk edits, merge,
-undo, `import all`) keeps it right without code of its own. Rows whose count falls to zero are
+source, currency and sales cycle in whole days (a won deal's; 0 for every lost deal, whose
+cycle no report shows). A trigger on `deal` adds a deal's row when it becomes counted and
+takes it away when it stops being counted or changes, in the same transaction as the write, so
+every path that writes deals (commands, import, bulk edits, merge, undo, `import all`) keeps it
+right without code of its own. Rows whose count falls to zero are
 deleted.
 
 `deal_open_rollup` (DealOpenRollup) holds the live deals in open stages counted and summed by

@@ -379,8 +379,8 @@ def test_lost_deals_share_their_days_rows_after_the_upgrade(fresh_engine: sa.Eng
                 sa.text(
                     "INSERT INTO deal (title, pipeline_id, stage_id, status, value_minor, "
                     "currency, created_at, updated_at, stage_entered_at, closed_at, version, "
-                    "search_name) VALUES (:title, :pipeline, :stage, :status, 100, 'EUR', :created, "
-                    ":t, :t, :t, 1, '')"
+                    "search_name) VALUES (:title, :pipeline, :stage, :status, 100, 'EUR', "
+                    ":created, :t, :t, :t, 1, '')"
                 ),
                 {
                     "title": f"D{i}",
