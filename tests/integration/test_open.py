@@ -130,9 +130,14 @@ def test_postgresql_connections_run_without_jit_and_keep_the_urls_options(pg_url
 
     from crm_cli.store.engine import make_engine
 
-    for url, timeout in ((pg_url, "0"), (f"{pg_url}?options=-c%20statement_timeout%3D5000", "5s")):
+    cases = (
+        (pg_url, "off", "0"),
+        (f"{pg_url}?options=-c%20statement_timeout%3D5000", "off", "5s"),
+        (f"{pg_url}?options=-c%20jit%3Don", "on", "0"),  # the user's choice wins
+    )
+    for url, jit, timeout in cases:
         engine = make_engine(url)
         with engine.connect() as conn:
-            assert conn.execute(text("SHOW jit")).scalar() == "off"
+            assert conn.execute(text("SHOW jit")).scalar() == jit
             assert conn.execute(text("SHOW statement_timeout")).scalar() == timeout
         engine.dispose()
