@@ -13,8 +13,9 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, union_all
+from sqlalchemy import case, func, literal, literal_column, or_, select, union_all
 
+from crm_cli.domain.dates import add_months
 from crm_cli.reports.base import (
     Period,
     Result,
@@ -32,6 +33,7 @@ from crm_cli.reports.base import (
     utc_day,
 )
 from crm_cli.reports.keys import check_by, deal_key, key_names
+from crm_cli.store.rollups import CLOSE_MONTH, CLOSE_ORDER
 from crm_cli.store.sales import Deal, DealCloseRollup
 from crm_cli.store.types import UTCDateTime
 
@@ -315,62 +317,7 @@ def _from_rollup(
         bounds = [("all", period.start, period.end)]
 
     edges, days = bucket_edges(bounds, period)
-    conditions = list(filters)
-    if days[0] is not None:
-        conditions.append(roll.close_day >= days[0])
-    if days[-1] is not None:
-        conditions.append(roll.close_day < days[-1])
-    # One pass: counts and values per key, status, currency and cycle length; the totals and
-    # the won deals' cycle histogram both come from its rows.
-    statements: list[Any]
-    if by in ("month", "quarter"):
-        # Each bucket's days are a range of the rollup's primary key: one aggregate per bucket
-        # reads each row once and sorts none into its bucket (with sales cycles spread over
-        # months, a day holds hundreds of rows, and a CASE per row cost more than the read).
-        parts = []
-        for (k, _lo, _hi), lo, hi in zip(bounds, days[:-1], days[1:], strict=True):
-            within = list(filters)
-            if lo is not None:
-                within.append(roll.close_day >= lo)
-            if hi is not None:
-                within.append(roll.close_day < hi)
-            parts.append(
-                select(
-                    literal(k).label("key"),
-                    roll.status,
-                    roll.currency,
-                    roll.cycle_days,
-                    func.sum(roll.n),
-                    func.sum(roll.value_minor),
-                )
-                .where(*within)
-                .group_by(roll.status, roll.currency, roll.cycle_days)
-            )
-        # SQLite allows 500 parts to a compound statement; a century of months is 1,200.
-        statements = [
-            union_all(*parts[i : i + _PARTS]) if len(parts[i : i + _PARTS]) > 1 else parts[i]
-            for i in range(0, len(parts), _PARTS)
-        ]
-    else:
-        key: Any
-        if by is None:
-            key = literal("all")
-        else:
-            key = {"owner": roll.owner_id, "source": roll.source, "pipeline": roll.pipeline_id}[by]
-        key = key.label("key")
-        stmt = (
-            select(
-                key,
-                roll.status,
-                roll.currency,
-                roll.cycle_days,
-                func.sum(roll.n),
-                func.sum(roll.value_minor),
-            )
-            .where(*conditions)
-            .group_by(key, roll.status, roll.currency, roll.cycle_days)
-        )
-        statements = [stmt]
+    statements = _statements(run, by, filters, bounds, days)
     totals: dict[tuple[Any, str, str], list[int]] = defaultdict(lambda: [0, 0])
     histogram: dict[tuple[Any, float], int] = defaultdict(int)
     found = [row for stmt in statements for row in run.rows(stmt)]
@@ -390,6 +337,106 @@ def _from_rollup(
         [(k, d, n) for (k, d), n in histogram.items() if n > 0],
         span,
     )
+
+
+def _statements(
+    run: Runner,
+    by: str | None,
+    filters: list[Any],
+    bounds: list[tuple[Any, datetime | None, datetime | None]],
+    days: list[date | None],
+) -> list[Any]:
+    """Statements giving (key, status, currency, cycle, deals, value) rows of the rollup for
+    each bucket, whose UTC days are [days[i], days[i + 1]).
+
+    The rows of a day rarely share a key (each won deal's cycle is nearly its own), so
+    grouping them is the cost. PostgreSQL hashes: one aggregate per bucket over its range of
+    days. SQLite sorts, unless the rows come in the grouping's order: over all time
+    `ix_deal_close_order` gives it, within a UTC month `ix_deal_close_month`
+    (crm_cli/store/rollups.py). So on SQLite a bucket is read as its whole months and the
+    days on either side of them, each part grouped by a prefix of that order that reaches
+    the key's column, and the parts' few rows are summed again by key."""
+    roll = DealCloseRollup.__table__.c  # type: ignore[attr-defined]
+    sqlite = run.dialect == "sqlite"
+    column = {"owner": roll.owner_id, "source": roll.source, "pipeline": roll.pipeline_id}.get(
+        by or ""
+    )
+    if column is None:
+        group = [roll.status, roll.currency, roll.cycle_days]
+    elif sqlite:
+        group = [roll[name] for name in CLOSE_ORDER[: CLOSE_ORDER.index(column.name) + 1]]
+    else:
+        group = [column, roll.status, roll.currency, roll.cycle_days]
+    if sqlite and (days[0] is None) != (days[-1] is None):
+        # An open end: close it at the rollup's first or last day, so the months between
+        # are read in order (one seek of the primary key).
+        days = list(days)
+        if days[0] is None:
+            days[0] = _as_date(run.rows(select(func.min(roll.close_day)))[0][0] or days[-1])
+        else:
+            last = run.rows(select(func.max(roll.close_day)))[0][0]
+            days[-1] = _as_date(last) + _DAY if last is not None else days[0]
+
+    parts = []
+    for (k, _lo, _hi), lo, hi in zip(bounds, days[:-1], days[1:], strict=True):
+        key = (literal(k) if column is None else column).label("key")
+        for within in _day_parts(lo, hi, sqlite):
+            parts.append(
+                select(
+                    key,
+                    roll.status,
+                    roll.currency,
+                    roll.cycle_days.label("cycle"),
+                    func.sum(roll.n).label("n"),
+                    func.sum(roll.value_minor).label("value"),
+                )
+                .where(*filters, *within)
+                .group_by(*group)
+            )
+    # SQLite allows 500 parts to a compound statement; a century of months is 1,200.
+    statements = []
+    for i in range(0, len(parts), _PARTS):
+        chunk = parts[i : i + _PARTS]
+        if len(chunk) == 1 and len(group) <= 4:
+            statements.append(chunk[0])
+            continue
+        both = union_all(*chunk).subquery("parts") if len(chunk) > 1 else chunk[0].subquery()
+        c = both.c
+        statements.append(
+            select(c.key, c.status, c.currency, c.cycle, func.sum(c.n), func.sum(c.value)).group_by(
+                c.key, c.status, c.currency, c.cycle
+            )
+        )
+    return statements
+
+
+def _day_parts(lo: date | None, hi: date | None, sqlite: bool) -> list[list[Any]]:
+    """The conditions of each part of the rollup's days [lo, hi) (None: unbounded): on SQLite
+    each whole UTC month by `CLOSE_MONTH`, which `ix_deal_close_month` holds in order, and
+    the days before and after them; elsewhere the one range."""
+    roll = DealCloseRollup.__table__.c  # type: ignore[attr-defined]
+
+    def days(a: date | None, b: date | None) -> list[Any]:
+        return [
+            *([] if a is None else [roll.close_day >= a]),
+            *([] if b is None else [roll.close_day < b]),
+        ]
+
+    if not sqlite or lo is None or hi is None:
+        return [days(lo, hi)]
+    month = lo if lo.day == 1 else add_months(lo.replace(day=1), 1)
+    months = []
+    while add_months(month, 1) <= hi:
+        months.append(month)
+        month = add_months(month, 1)
+    if not months:
+        return [days(lo, hi)]
+    end = add_months(months[-1], 1)
+    return [
+        *([days(lo, months[0])] if lo < months[0] else []),
+        *[[literal_column(CLOSE_MONTH) == f"{m:%Y-%m}"] for m in months],
+        *([days(end, hi)] if end < hi else []),
+    ]
 
 
 def _rollup_key(by: str | None, key: Any) -> Any:

@@ -41,6 +41,30 @@ from typing import Any
 from sqlalchemy import text
 
 KEY = ("close_day", "status", "pipeline_id", "owner_id", "source", "currency", "cycle_days")
+# The sales report's orders of `deal_close_rollup`, as SQLite indexes. SQLite groups rows by
+# sorting them; with sales cycles spread over months each won deal is nearly a row of its own,
+# and sorting ~370,000 of them cost 175 of the report's 195 ms at a million deals. Read in
+# one of these orders, a GROUP BY on a prefix of CLOSE_ORDER takes each row into its group
+# as it comes: over all time the first index, a UTC month (CLOSE_MONTH equal to "2026-01")
+# the second. PostgreSQL groups by hashing and gets neither. Both hold every column the
+# report reads (a WITHOUT ROWID table's index holds its primary key too).
+CLOSE_MONTH = "substr(close_day, 1, 7)"
+CLOSE_ORDER = ("status", "currency", "cycle_days", "owner_id", "source", "pipeline_id")
+SQLITE_CLOSE_INDEXES = {
+    "ix_deal_close_order": ", ".join([*CLOSE_ORDER, "n", "value_minor"]),
+    "ix_deal_close_month": ", ".join([CLOSE_MONTH, *CLOSE_ORDER, "n", "value_minor"]),
+}
+
+
+def sqlite_close_index_statements() -> list[str]:
+    """Create the sales report's indexes (SQLite only; a batch rebuild of the table, which
+    cannot reflect an expression, must run these again)."""
+    return [
+        f"CREATE INDEX IF NOT EXISTS {name} ON deal_close_rollup ({columns})"
+        for name, columns in SQLITE_CLOSE_INDEXES.items()
+    ]
+
+
 # Any change to these can move a deal in or out of the rollup, or to another of its rows.
 WATCHED = (
     "status",

@@ -139,6 +139,11 @@ PERIODS = [
     ("2026-02-01", "2026-02-01"),
     ("2026-04-01", "2026-04-01"),
     ("2027-01-01", "2027-12-31"),
+    # Whole months with days before and after them, and days within one month: SQLite reads
+    # a month through its index and the days around it by the primary key.
+    ("2025-12-31", "2026-03-05"),
+    ("2026-02-10", "2026-02-20"),
+    ("2025-12-15", None),
 ]
 
 
