@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import statistics
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -114,6 +115,77 @@ def test_empty_database_gives_dashes_not_zero_percent(crm: Any, db_url: str) -> 
     assert fb["nps"] is None and fb["nps_responses"] == 0 and fb["csat_avg"] is None
     assert crm.json("report", "forecast") == []
     assert all(item["count"] == 0 for item in crm.json("report", "pipeline"))
+
+
+REPORT_NAMES = (
+    "pipeline", "forecast", "sales", "funnel", "activity", "feedback", "segments", "clv", "churn",
+)  # fmt: skip
+
+
+def _undefined_ratios(data: Any, path: str = "") -> list[str]:
+    """Where the JSON gives a number that cannot be right: NaN or infinity, or a ratio whose
+    denominator is 0 that is not null."""
+    bad = []
+    if isinstance(data, float) and not math.isfinite(data):
+        bad.append(f"{path}={data}")
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            bad += _undefined_ratios(item, f"{path}[{i}]")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            bad += _undefined_ratios(value, f"{path}.{key}")
+            name = key.removesuffix("_denominator")
+            if name != key and value == 0 and data.get(name) is not None:
+                bad.append(f"{path}.{name}={data[name]} over a denominator of 0")
+    return bad
+
+
+def _every_report(crm: Any, *period: str) -> dict[str, tuple[Any, str]]:
+    """Each report's JSON and text, each run insisting on exit code 0."""
+    out = {}
+    for name in REPORT_NAMES:
+        data = crm.json("report", name, *period)
+        text = crm.ok("report", name, *period).out
+        assert not _undefined_ratios(data), (name, _undefined_ratios(data))
+        words = text.replace("%", " ").split()
+        assert not {"nan", "NaN", "inf", "None", "null"} & set(words), (name, text)
+        assert "Traceback" not in text
+        out[name] = (data, text)
+    return out
+
+
+def test_sparse_data_gives_every_report_a_dash_and_its_reason(crm: Any, db_url: str) -> None:
+    """An empty database, one open deal with no value or dates, one won deal without a value,
+    and a period in which nothing closed: every report answers, and a figure that cannot be
+    computed is a dash with the reason, never 0% or an error."""
+    empty = _every_report(crm)
+    assert "win rate — (no deals closed all time)" in empty["sales"][1]
+    assert "churn — (no customers at the start" in empty["churn"][1]
+    assert empty["segments"][0] == []
+
+    crm.ok("deal", "add", "Bare")  # no value, no contact, no expected close
+    crm.ok("contact", "add", "Bo", "--email", "bo@example.com")
+    crm.ok("deal", "add", "Won without a value", "--contact", "bo@example.com")
+    crm.ok("deal", "won", "2")
+    one = _every_report(crm)
+    sales = one["sales"][0]
+    assert (sales["won_count"], sales["lost_count"], sales["win_rate"]) == (1, 0, 1.0)
+    assert sales["won_value"] == 0 and sales["median_cycle_days"] == 0.0
+    forecast = one["forecast"][0]
+    assert sum(row["count"] for row in forecast) == 1  # the bare deal, under "no close date"
+    assert "1 have none" in one["forecast"][1]
+
+    later = _every_report(crm, "--from", "2030-01-01", "--to", "2030-03-31")
+    assert later["sales"][0]["win_rate"] is None
+    assert "win rate — (no deals closed 2030-01-01..2030-03-31)" in later["sales"][1]
+    months = crm.json(
+        "report", "sales", "--from", "2030-01-01", "--to", "2030-03-31", "--by", "month"
+    )
+    assert [(m["key"], m["won_count"], m["win_rate"]) for m in months] == [
+        ("2030-01", 0, None),
+        ("2030-02", 0, None),
+        ("2030-03", 0, None),
+    ]
 
 
 def test_pipeline_and_forecast_keep_currencies_apart(crm: Any, db_url: str) -> None:
