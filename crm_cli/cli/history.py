@@ -112,6 +112,25 @@ def undo(
         )
         return
     common.done(
-        f"Undid change set {result.undone} ({result.command}): {', '.join(result.records)}"
+        f"Undid change set {result.undone} ({result.command}): {_named(result.records)}"
         + (f"; `crm undo {new_id}` re-applies it" if new_id else "")
+    )
+
+
+_PLURAL = {"company": "companies", "feedback": "feedback answers"}
+
+
+def _named(records: list[str], most: int = 10) -> str:
+    """The records an undo touched: each by name when they are a few, else counted by kind,
+    most first ("20,000 contacts, 3 companies"): an import's undo touches thousands, and a
+    line of every id helps nobody. `--json` still lists every record."""
+    if len(records) <= most:
+        return ", ".join(records)
+    counts: dict[str, int] = {}
+    for record in records:
+        kind = record.rsplit(" ", 1)[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(
+        f"{n:,} {kind if n == 1 else _PLURAL.get(kind, kind + 's')}"
+        for kind, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     )

@@ -7,6 +7,7 @@ code, the rejects file. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,26 @@ def test_undo_takes_a_whole_import_back(db_url: str, crm: Runner, tmp_path: Path
     assert len(crm.json("contact", "list", "--all")) == 3
     crm.ok("undo")
     assert _state(crm) == before
+
+
+def test_undo_of_a_big_import_counts_the_records_instead_of_naming_each(
+    db_url: str, crm: Runner, tmp_path: Path
+) -> None:
+    header = CONTACTS.split("\n")[0]
+    rows = "".join(f"Person {i},p{i}@example.com,,Firm {i % 3},,\n" for i in range(25))
+    crm.ok("import", "contacts", _write(tmp_path / "c.csv", f"{header}\n{rows}"), *MAP)
+    done = crm.ok("undo")
+    said = done.out + done.err
+    assert "25 contacts, 3 companies" in said, said
+    assert "contact 1," not in said
+    assert crm.json("contact", "list", "--all") == []
+    back = re.search(r"`crm undo (\d+)` re-applies it", said)
+    assert back, said
+    again = crm.json("undo", back.group(1))  # the import is back; JSON names every record
+    assert (
+        sorted(r.rsplit(" ", 1)[0] for r in again["records"]) == ["company"] * 3 + ["contact"] * 25
+    )
+    assert len(crm.json("contact", "list", "--all")) == 25
 
 
 def test_dry_run_writes_nothing_and_explains_each_row(
