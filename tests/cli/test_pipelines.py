@@ -28,7 +28,7 @@ def pipeline(crm: Any, name: str = "default") -> dict[str, Any]:
 
 
 def test_list_shows_stages_in_order_with_open_deal_counts(crm: Any, db_url: str) -> None:
-    add(crm, "A")
+    first = add(crm, "A")
     add(crm, "B")
     add(crm, "C", "--stage", "proposal")
     add(crm, "D", "--stage", "won")
@@ -45,6 +45,27 @@ def test_list_shows_stages_in_order_with_open_deal_counts(crm: Any, db_url: str)
     csv_out = crm.ok("pipeline", "list", "--csv").out.splitlines()
     assert csv_out[0] == "pipeline,position,stage,kind,probability,open_deals"
     assert csv_out[1] == "default,0,lead,open,10,2"
+    # The counts follow every kind of write (they are read from a summary kept by triggers).
+    crm.ok("deal", "move", str(first["id"]), "qualified")
+    crm.ok("deal", "restore", str(gone["id"]))
+    assert [s["open_deals"] for s in crm.json("pipeline", "list")[0]["stages"]] == [
+        1,
+        1,
+        2,
+        0,
+        0,
+        0,
+    ]
+    crm.ok("undo")
+    crm.ok("deal", "won", str(first["id"]))
+    assert [s["open_deals"] for s in crm.json("pipeline", "list")[0]["stages"]] == [
+        1,
+        0,
+        1,
+        0,
+        0,
+        0,
+    ]
 
 
 def test_add_pipeline(crm: Any, db_url: str) -> None:
