@@ -427,7 +427,15 @@ def list_query(ctx: Context, session: Session, flt: FollowupFilter) -> Select[An
         # On the expression the list is ordered by, which an index holds (migration 0005):
         # the index bounds the search and gives the order.
         query = query.where(_effective_due_sql() < bound)
-    return query.order_by(_effective_due_sql(), col(Followup.id))
+    order = [_effective_due_sql(), col(Followup.id)]
+    if only_open and not (flt.contact or flt.deal):
+        # Both are NULL in every row listed, so leading with them changes no order; but
+        # PostgreSQL takes an order from an index only past columns fixed by an equality, and
+        # `IS NULL` is none: without them it sorted every open follow-up for a page of
+        # everyone's (130 ms at a million; 0.4 ms read in the order of
+        # ix_followup_open_effective, or ix_followup_owner_open past the owner).
+        order = [col(Followup.done_at), col(Followup.deleted_at), *order]
+    return query.order_by(*order)
 
 
 def list_followups(ctx: Context, session: Session, flt: FollowupFilter) -> common.Page:
