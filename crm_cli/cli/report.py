@@ -61,5 +61,6 @@ def report(
             pipeline=pipeline,
             currency=currency,
             idle_days=idle,
+            explain=explain,
         )
     emit_report(result, common.output_format(json_, csv_), chart=not no_chart, explain=explain)

@@ -36,6 +36,7 @@ def run_report(
     pipeline: str | None = None,
     currency: str | None = None,
     idle_days: int = 30,
+    explain: bool = False,
 ) -> Result:
     from crm_cli.domain.money import currency_code
     from crm_cli.reports import base
@@ -44,7 +45,7 @@ def run_report(
         raise InvalidValue("report", name, "expected one of " + ", ".join(REPORTS))
     tz = ctx.tz
     period = base.period(first, last, tz)
-    run = base.Runner(session)
+    run = base.Runner(session, explain=explain)
     pipeline_id = None
     if pipeline is not None or name == "funnel":
         from crm_cli.services.pipelines import load_board
