@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # The newest revision in migrations/versions. A test keeps this equal to Alembic's head.
-HEAD = "0018_sales_order"
+HEAD = "0019_customer_dates"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -407,13 +407,17 @@ def _customer_remove(row: str, guard: str | None) -> str:
         f"FROM deal WHERE {_won_counted('deal')} AND deal.contact_id = {row}.contact_id "
         f"AND deal.currency = {row}.currency"
     )
+    # PostgreSQL runs a statement's row triggers after the whole statement: deleting all of a
+    # contact's won deals at once (an undo), the first row's trigger finds none left while
+    # the others have yet to count down n. Their dates then stay until the last removes it.
     return (
         f"UPDATE customer_won_rollup SET n = n - 1, "
         f"value_minor = value_minor - {row}.value_minor WHERE {where}; "
         f"DELETE FROM customer_won_rollup WHERE {where} AND n = 0; "
-        f"UPDATE customer_won_rollup SET first_closed = (SELECT min(deal.closed_at) {deals}), "
-        f"last_closed = (SELECT max(deal.closed_at) {deals}) WHERE {where} "
-        f"AND (first_closed = {row}.closed_at OR last_closed = {row}.closed_at);"
+        f"UPDATE customer_won_rollup "
+        f"SET first_closed = coalesce((SELECT min(deal.closed_at) {deals}), first_closed), "
+        f"last_closed = coalesce((SELECT max(deal.closed_at) {deals}), last_closed) "
+        f"WHERE {where} AND (first_closed = {row}.closed_at OR last_closed = {row}.closed_at);"
     )
 
 
