@@ -27,6 +27,8 @@ app = typer.Typer(
 ROWS_REJECTED = 6
 # Rows shown per decision in a dry run's text form (--json gives all).
 SHOWN_ROWS = 200
+# A won deal's contact becoming a customer: this many lines, then a count.
+CUSTOMERS_SHOWN = 10
 
 FileArg = Annotated[str, typer.Argument(help="The file to read; - reads stdin.")]
 MapOpt = Annotated[
@@ -302,6 +304,11 @@ def _render(report: Any, source: dict[str, Any], json_: bool, rejects: str | Non
         common.note(f"{made} {len(names)} {what}: {shown}")
     for text in report.notes:
         common.note(text)
+    for text in report.customers[:CUSTOMERS_SHOWN]:
+        common.note(text)
+    if len(report.customers) > CUSTOMERS_SHOWN:
+        more = len(report.customers) - CUSTOMERS_SHOWN
+        common.note(f"and {more} more contacts are now customers (--json lists every one)")
     if report.dry_run:
         _decisions(report)
     else:

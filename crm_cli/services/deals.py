@@ -285,6 +285,76 @@ def _make_customer(session: Session, deal: Deal, now: datetime, user_id: int) ->
     return [f"contact {contact.id} ({contact.name}) is now a customer (was {before})"]
 
 
+def make_customers(
+    session: Session, won: Sequence[tuple[int, int]], now: datetime, user_id: int
+) -> list[str]:
+    """`_make_customer` for many won deals at once (an import): the contact of each (deal id,
+    contact id) that is not yet a customer becomes one, with its event and its journal entry,
+    in a few set-based statements instead of a lookup and a flush per contact (1.3 ms each:
+    an import of 69,659 won deals made 23,570 customers in 30 s). The notes are
+    `_make_customer`'s, in the order of each contact's first deal in `won`."""
+    from sqlalchemy import update
+
+    from crm_cli.services import journal
+    from crm_cli.services.bulk import insert_rows
+
+    first: dict[int, int] = {}
+    for deal_id, contact_id in won:
+        first.setdefault(contact_id, deal_id)
+    if not first:
+        return []
+    session.flush()
+    table = Contact.__table__  # type: ignore[attr-defined]
+    found: dict[int, tuple[str, str, datetime, int]] = {}
+    ids = sorted(first)
+    for start in range(0, len(ids), common.RECORDS_CHUNK):
+        part = ids[start : start + common.RECORDS_CHUNK]
+        query = select(
+            table.c.id, table.c.name, table.c.lifecycle, table.c.updated_at, table.c.version
+        ).where(table.c.id.in_(part), table.c.lifecycle.is_distinct_from("customer"))
+        if common.locking(session):
+            query = query.with_for_update()
+        mine = {int(i): (str(n), str(lc), at, int(v)) for i, n, lc, at, v in session.execute(query)}
+        if mine:
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(list(mine)))
+                .values(lifecycle="customer", updated_at=now, version=table.c.version + 1)
+            )
+            found.update(mine)
+    if not found:
+        return []
+    # Records of this session's identity map that the statements changed are read again.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Contact) and obj.id in found:
+            session.expire(obj)
+    order = [c for c in first if c in found]
+    events = [
+        {
+            "at": now,
+            "kind": "lifecycle",
+            "detail": f"lifecycle {found[c][1]} -> customer (deal {first[c]} won)",
+            "contact_id": c,
+            "deal_id": first[c],
+            "user_id": user_id,
+        }
+        for c in order
+    ]
+    event_ids = insert_rows(session, Event.__table__, events)  # type: ignore[attr-defined]
+    rec = journal.recorder(session)
+    if rec is not None:
+        for c in order:
+            _name, before, updated_at, version = found[c]
+            rec.note_updated(
+                "contact",
+                c,
+                {"lifecycle": before, "updated_at": updated_at, "version": version},
+                {"lifecycle": "customer", "updated_at": now, "version": version + 1},
+            )
+        rec.note_created("event", [{**e, "id": i} for e, i in zip(events, event_ids, strict=True)])
+    return [f"contact {c} ({found[c][0]}) is now a customer (was {found[c][1]})" for c in order]
+
+
 def _move(
     ctx: Context,
     session: Session,

@@ -150,6 +150,8 @@ class ImportReport:
     # Related records made along the way (or that would be, in a dry run): kind -> names.
     created: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Contacts a won deal made customers, one line each (after `notes` in JSON).
+    customers: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -168,7 +170,7 @@ class ImportReport:
             "dry_run": self.dry_run,
             "counts": self.counts,
             "created": self.created,
-            "notes": self.notes,
+            "notes": [*self.notes, *self.customers],
             "rows": [r.as_json() for r in self.rows],
         }
 
@@ -1222,8 +1224,21 @@ class _DealImport(_Creates):
         self.dates = dates
         self.board: Board = load_board(session)
         self.new_stages: dict[tuple[str, str], str] = {}  # (pipeline, stage) -> kind
+        # Stages found, by what the row named: most rows of a file name the same few.
+        self.found_stages: dict[tuple[str, str, str | None], tuple[Pipeline, Stage]] = {}
 
     def find_stage(
+        self, pipeline_name: str, name: str, kind: str | None
+    ) -> tuple[Pipeline | None, Stage | None]:
+        key = (pipeline_name, name, kind)
+        if key not in self.found_stages:
+            pipeline, stage = self._find_stage(pipeline_name, name, kind)
+            if pipeline is None or stage is None:
+                return pipeline, stage
+            self.found_stages[key] = (pipeline, stage)
+        return self.found_stages[key]
+
+    def _find_stage(
         self, pipeline_name: str, name: str, kind: str | None
     ) -> tuple[Pipeline | None, Stage | None]:
         from crm_cli.services.pipelines import LOST, WON
@@ -1487,6 +1502,7 @@ class _DealImport(_Creates):
                 self.board.stages[stage.id] = stage
         self.session.flush()
         self.board = load_board(self.session)
+        self.found_stages.clear()
         for row in rows:
             if row.stage is None or row.pipeline is None:
                 row.pipeline, row.stage = self.find_stage(row.pipeline_name, row.stage_name, None)
@@ -1595,19 +1611,10 @@ class _DealImport(_Creates):
 
     def make_customers(self, won: list[tuple[int, int]]) -> None:
         """A won deal makes its contact a customer, as `deal won` does (with its event)."""
-        from types import SimpleNamespace
+        from crm_cli.services.deals import make_customers
 
-        from crm_cli.services.deals import _make_customer
-
-        done: set[int] = set()
-        now = utcnow()
-        for deal_id, contact_id in won:
-            if contact_id in done:
-                continue
-            done.add(contact_id)
-            deal = SimpleNamespace(id=deal_id, contact_id=contact_id)
-            for note in _make_customer(self.session, deal, now, self.ctx.user_id()):  # type: ignore[arg-type]
-                self.report.notes.append(note)
+        notes = make_customers(self.session, won, utcnow(), self.ctx.user_id())
+        self.report.customers.extend(notes)
 
     def write_updates(
         self, planned: list[tuple[RowResult, Any, _DealRow]], contacts: dict[str, int | None]
