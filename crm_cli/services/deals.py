@@ -276,13 +276,21 @@ def _make_customer(session: Session, deal: Deal, now: datetime, user_id: int) ->
         Event(
             at=now,
             kind="lifecycle",
-            detail=f"lifecycle {before} -> customer (deal {deal.id} won)",
+            detail=_customer_event(before, deal.id),
             contact_id=contact.id,
             deal_id=deal.id,
             user_id=user_id,
         )
     )
-    return [f"contact {contact.id} ({contact.name}) is now a customer (was {before})"]
+    return [_customer_note(contact.id, contact.name, before)]
+
+
+def _customer_event(before: str, deal_id: int | None) -> str:
+    return f"lifecycle {before} -> customer (deal {deal_id} won)"
+
+
+def _customer_note(contact_id: int | None, name: str, before: str) -> str:
+    return f"contact {contact_id} ({name}) is now a customer (was {before})"
 
 
 def make_customers(
@@ -313,7 +321,8 @@ def make_customers(
             table.c.id, table.c.name, table.c.lifecycle, table.c.updated_at, table.c.version
         ).where(table.c.id.in_(part), table.c.lifecycle.is_distinct_from("customer"))
         if common.locking(session):
-            query = query.with_for_update()
+            # In id order, as lookups.lock_ids takes rows: two writers queue, never deadlock.
+            query = query.order_by(table.c.id).with_for_update()
         mine = {int(i): (str(n), str(lc), at, int(v)) for i, n, lc, at, v in session.execute(query)}
         if mine:
             session.execute(
@@ -333,7 +342,7 @@ def make_customers(
         {
             "at": now,
             "kind": "lifecycle",
-            "detail": f"lifecycle {found[c][1]} -> customer (deal {first[c]} won)",
+            "detail": _customer_event(found[c][1], first[c]),
             "contact_id": c,
             "deal_id": first[c],
             "user_id": user_id,
@@ -352,7 +361,7 @@ def make_customers(
                 {"lifecycle": "customer", "updated_at": now, "version": version + 1},
             )
         rec.note_created("event", [{**e, "id": i} for e, i in zip(events, event_ids, strict=True)])
-    return [f"contact {c} ({found[c][0]}) is now a customer (was {found[c][1]})" for c in order]
+    return [_customer_note(c, found[c][0], found[c][1]) for c in order]
 
 
 def _move(
