@@ -273,10 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         _error("interrupted")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        # The reader went away (`crm contact list | head`): not an error of ours.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return int(ExitCode.OK)
+        return _reader_gone()
+    except SystemExit as exc:
+        # Typer turns a broken pipe into exit status 1 on the way out.
+        if isinstance(exc.__context__, BrokenPipeError):
+            return _reader_gone()
+        raise
     except Exception as exc:
         from typer._click.exceptions import NoArgsIsHelpError
 
@@ -297,6 +299,14 @@ def main(argv: list[str] | None = None) -> int:
         common.close_contexts()
     if isinstance(result, int) and not isinstance(result, bool):
         return result
+    return int(ExitCode.OK)
+
+
+def _reader_gone() -> int:
+    """The reader went away (`crm deal list --json | head`): not an error of ours. What is
+    left to flush goes nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
     return int(ExitCode.OK)
 
 
