@@ -361,8 +361,10 @@ class RecordStream:
     text `json.dumps` gives for the dict, in compact form) also offers `json_blocks`: the text
     of each chunk's records joined with ",\\n", which the JSON writer uses instead of building
     a dict per row and encoding it (at a million rows, most of the time a listing takes). One
-    that can read its records' ids alone offers `id_blocks` (for `--ids`), and one that can
-    leave out costly keys, `for_keys` (for CSV)."""
+    that can read its records' ids alone offers `id_blocks` (for `--ids`). `text_blocks`
+    gives each chunk's records as text a writer makes of them (CSV). A listing that gives
+    `transfer` (how a chunk's rows become bytes and back) has a long listing's JSON and text
+    blocks made on two cores (services.fanout)."""
 
     def __init__(
         self,
@@ -372,19 +374,39 @@ class RecordStream:
         id_parts: Callable[[], Iterator[Sequence[int]]] | None = None,
         records_with: Callable[[frozenset[str]], Callable[[Sequence[Any]], list[dict[str, Any]]]]
         | None = None,
+        transfer: tuple[Callable[[Any], bytes], Callable[[bytes], Any]] | None = None,
     ) -> None:
         self._parts = parts
         self._records = records
         self._json_block = json_block
         self._id_parts = id_parts
         self._records_with = records_with
+        self._transfer = transfer
 
-    def for_keys(self, keys: Iterable[str]) -> Iterable[dict[str, Any]]:
-        """The records, holding at least `keys`: a listing may leave out what costs to make
-        and is not asked for (the times, for a CSV of a table's columns)."""
-        if self._records_with is None:
-            return self
-        return RecordStream(self._parts, self._records_with(frozenset(keys)))
+    def text_blocks(
+        self, keys: Iterable[str], write: Callable[[list[dict[str, Any]]], str]
+    ) -> Iterator[str]:
+        """Each chunk's records as the text `write` makes of them. The records hold at least
+        `keys`: a listing may leave out what costs to make and is not asked for (the times,
+        for a CSV of a table's columns). With `transfer`, `write` runs in the forked copy for
+        most chunks: it must need no database and no file."""
+        build = self._records
+        if self._records_with is not None:
+            build = self._records_with(frozenset(keys))
+
+        def work(part: Sequence[Any]) -> str:
+            return write(build(part))
+
+        yield from self._worked(work)
+
+    def _worked(self, work: Callable[[Sequence[Any]], str]) -> Iterator[str]:
+        parts = (part for part in self._parts() if part)
+        if self._transfer is None:
+            yield from map(work, parts)
+            return
+        from crm_cli.services import fanout
+
+        yield from fanout.in_order(parts, work, *self._transfer)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         build = self._records
@@ -410,10 +432,7 @@ class RecordStream:
     def json_blocks(self) -> Iterator[str]:
         """The records' compact JSON, one string per chunk (see the class)."""
         assert self._json_block is not None
-        block = self._json_block
-        for part in self._parts():
-            if part:
-                yield block(part)
+        yield from self._worked(self._json_block)
 
 
 def page_of(

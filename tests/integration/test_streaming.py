@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
@@ -77,6 +78,45 @@ def test_memory_does_not_grow_with_rows(db_url: str, crm: Runner, form: str) -> 
     # peak of the same streamed listing has been seen to differ by up to 20 MiB between runs
     # on a loaded machine, so the bound leaves room for that and still catches rows held.
     assert large_peak - small_peak < 30, (small_peak, large_peak)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_a_reader_leaving_a_long_json_listing_leaves_no_process_behind(
+    db_url: str, crm: Runner
+) -> None:
+    """`crm deal list --json | head`: the copy that writes a long listing's JSON on the other
+    core (services.fanout) ends with the listing, reaped, and crm exits 0."""
+    crm.ok("pipeline", "list")
+    _add_deals(12_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crm_cli", "deal", "list", "--status", "all", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    assert proc.stdout is not None
+    for _ in range(7_000):  # past the chunks written before the copy is made
+        proc.stdout.readline()
+    copies = _children(proc.pid)
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr is not None and proc.stderr.read() == b""
+    assert len(copies) == 1
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in copies)
 
 
 def test_json_in_a_pipe_is_one_record_per_line(db_url: str, crm: Runner) -> None:
@@ -174,13 +214,27 @@ def test_streamed_deals_are_the_records_a_page_shows(
     """Every streamed deal (the dicts CSV and plain text read, and the JSON text written
     straight from the row) is the record a page of the same listing gives, byte for byte in
     JSON: names, tags, money in each currency's decimals, and times in a zone with summer
-    time, one with a half-hour offset and one whose summer time moves it by half an hour."""
+    time, one with a half-hour offset and one whose summer time moves it by half an hour.
+
+    The JSON text is written by a forked copy for most chunks (services.fanout), as a long
+    listing's is: chunks of three deals here, the copy made after the first."""
     from crm_cli.render.output import _json_safe
-    from crm_cli.services import deal_views
+    from crm_cli.services import common, deal_views, fanout
     from crm_cli.services.deal_views import DealFilter, list_deals
     from crm_cli.store.sales import DealTag
 
     monkeypatch.setattr(deal_views, "LOOKUP_FROM", lookup_from)
+    monkeypatch.setattr(common, "RECORDS_CHUNK", 3)
+    monkeypatch.setattr(fanout, "ALONE", 1)
+    monkeypatch.setattr(fanout, "cores", lambda: 2)
+    copies: list[Any] = []
+    start = fanout._Helper.start
+
+    def started(*args: Any) -> Any:
+        copies.append(start(*args))
+        return copies[-1]
+
+    monkeypatch.setattr(fanout._Helper, "start", started)
     monkeypatch.setenv("CRM_TIMEZONE", zone)
     crm.ok("company", "add", "Ünïcode GmbH")
     crm.ok("contact", "add", "张伟", "--email", "zw@example.cn", "--company", "Ünïcode GmbH")
@@ -238,6 +292,13 @@ def test_streamed_deals_are_the_records_a_page_shows(
     # And as written to a pipe: one record a line, each exactly its JSON.
     lines = crm.ok("deal", "list", "--status", "all", "--all", "--json").out.splitlines()
     assert [line.removesuffix(",") for line in lines[1:-1]] == expected
+    # CSV too, its text made by the copy: the same as a page's CSV.
+    streamed_csv = crm.ok("deal", "list", "--status", "all", "--all", "--csv").out
+    assert streamed_csv == crm.ok("deal", "list", "--status", "all", "--limit", "100", "--csv").out
+    assert len(streamed_csv.splitlines()) == 44
+    # Each streamed listing forked its copy, and it wrote chunks (a failing copy would leave
+    # them all to this process, with the same output).
+    assert [c.answered > 3 for c in copies] == [True] * 3, copies
     by_id = {r["id"]: r for r in streamed}
     assert by_id[1]["tags"] == ["b-tag", "äpfel"] and by_id[1]["contact"] == "张伟"
     assert (by_id[2]["value"], by_id[3]["value"]) == (1500, 12.345)
