@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -37,7 +37,7 @@ from crm_cli.domain.dates import localize, numeric_order, parse_export_time
 from crm_cli.domain.text import clean_line, index_tokens
 from crm_cli.errors import CrmError, InvalidValue
 from crm_cli.io.records import SourceRecord
-from crm_cli.services import common, journal
+from crm_cli.services import common, fanout, journal
 from crm_cli.store.models import Company, CompanyTag, Contact, ContactEmail, ContactPhone, User
 from crm_cli.store.types import utcnow
 
@@ -380,6 +380,14 @@ class _Related:
 # --- entry point -------------------------------------------------------------------------------
 
 
+# The key of the PostgreSQL advisory lock imports take turns on (migrations use 7232431).
+IMPORT_LOCK = 7232432
+
+
+def _server(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def import_records(
     ctx: Context,
     session: Session,
@@ -397,6 +405,12 @@ def import_records(
         raise InvalidValue("date-format", opts.date_format, "must be dmy or mdy")
     if kind not in SUPPORTED:
         raise InvalidValue("kind", kind, f"importing supports {', '.join(SUPPORTED)}")
+    if not opts.dry_run and common.locking(session) and _server(session):
+        # Imports take turns on PostgreSQL, as every writer does on SQLite. Two imports
+        # naming the same contacts in different orders each hold rows the other needs next
+        # (the rollups their deals' triggers fill, the contacts their foreign keys lock):
+        # PostgreSQL then cancels one as a deadlock, after it did all its work.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
     rows = list(records)
     report = ImportReport(kind, opts.dry_run)
     dates = _Dates(ctx, rows, opts)
@@ -451,7 +465,7 @@ class _Base:
         (`_outcomes_forked`)."""
         progress, total = self.opts.progress, len(records)
         outcomes: list[tuple[bool, Any]] | None = None
-        if transfer is not None and total >= PARALLEL_ROWS and _cores() >= 2:
+        if transfer is not None and total >= PARALLEL_ROWS and fanout.cores() >= 2:
             outcomes = _outcomes_forked(records, check, transfer, progress)
         if outcomes is None:
             outcomes = _outcomes(records, check, progress, 0, total)
@@ -526,16 +540,6 @@ class _Base:
 # From this many rows, a pure check runs on two cores (below it, forking and sending the
 # results back cost about what the second core saves).
 PARALLEL_ROWS = 20_000
-
-
-def _cores() -> int:
-    """The cores this process may run on."""
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _outcomes(

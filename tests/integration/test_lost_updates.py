@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import Runner
 
@@ -166,3 +167,48 @@ def test_commands_naming_the_same_deals_in_opposite_orders_do_not_deadlock(
             later["from"] == earlier["to"]
             for earlier, later in zip(changes, changes[1:], strict=False)
         )
+
+
+def test_two_imports_of_won_deals_for_the_same_contacts_at_once(
+    db_url: str, crm: Runner, crm_home: Path, tmp_path: Path
+) -> None:
+    """Two imports of won deals naming the same contacts, in opposite orders, at the same
+    moment: each contact becomes a customer once (one event), every deal of both files goes in
+    with its rollups, and neither import deadlocks or fails. On PostgreSQL the contacts are
+    locked in id order, so the second import waits for the first instead of deadlocking."""
+    people = 150
+    for i in range(people):
+        crm.ok("contact", "add", f"Buyer {i}", "--email", f"b{i}@example.com")
+    files = []
+    for name, order in (("a", range(people)), ("b", reversed(range(people)))):
+        lines = ["id,title,contact,status,closed_at,value"]
+        lines += [
+            f"{name}{i},Order {name}{i},b{i}@example.com,won,2026-03-{1 + i % 28:02d},12.50"
+            for i in order
+        ]
+        path = tmp_path / f"{name}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append(["import", "deals", str(path)])
+    results = _race(db_url, crm_home, [files[0]], [files[1]])
+    assert [code for code, _err in results] == [0, 0], results
+    contacts = crm.json("contact", "list", "--all")
+    assert len(contacts) == people
+    assert {c["lifecycle"] for c in contacts} == {"customer"}
+    deals = crm.json("deal", "list", "--all", "--status", "won")
+    assert sorted(d["title"] for d in deals) == sorted(
+        f"Order {n}{i}" for n in "ab" for i in range(people)
+    )
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        events = conn.execute(
+            sa.text("SELECT contact_id, count(*) FROM event WHERE kind = 'lifecycle' GROUP BY 1")
+        ).all()
+        rollup = conn.execute(
+            sa.text("SELECT contact_id, n, value_minor FROM customer_won_rollup")
+        ).all()
+    engine.dispose()
+    ids = {c["id"] for c in contacts}
+    # Made a customer once each, by whichever import got there first.
+    assert sorted(events) == [(i, 1) for i in sorted(ids)]
+    # The rollup triggers of both imports counted both of each contact's won deals.
+    assert sorted(rollup) == [(i, 2, 2500) for i in sorted(ids)]
