@@ -20,7 +20,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, union_all
+from sqlalchemy import case, func, literal, select, union_all
 
 from crm_cli.reports.base import (
     Period,
@@ -213,6 +213,10 @@ def _from_rollup(run: Runner, period: Period, by: str) -> Found:
     return [(k, kind, n) for (k, kind), n in totals.items() if n > 0]
 
 
+# Parts read per statement when split days' events are moved (two selects each).
+_PARTS = 50
+
+
 def _move(
     run: Runner,
     by: str,
@@ -224,22 +228,23 @@ def _move(
     inter = Interaction.__table__.c  # type: ignore[attr-defined]
     fu = Followup.__table__.c  # type: ignore[attr-defined]
 
-    def inside(column: Any) -> list[Any]:
-        return [or_(*[(column >= lo) & (column < hi) for lo, hi, _t, _f in moves])]
-
-    events = _events(inside(inter.occurred_at), inside(fu.done_at))
-    part = case(
-        *[
-            ((events.c.at >= lo) & (events.c.at < hi), i)
-            for i, (lo, hi, _to, _from) in enumerate(moves)
-        ],
-        else_=None,
-    ).label("part")
-    rows = run.rows(
-        select(part, events.c.owner, events.c.kind, func.count()).group_by(
-            part, events.c.owner, events.c.kind
+    # One range of each time index per part, not one pass with every part in an OR: SQLite
+    # read the follow-ups' part as "done_at > ?", every completed follow-up tested against
+    # each part (6 s at a million, by month, with the statistics PRAGMA optimize leaves).
+    windows = []
+    for i, (lo, hi, _to, _from) in enumerate(moves):
+        events = _events(
+            [inter.occurred_at >= lo, inter.occurred_at < hi], [fu.done_at >= lo, fu.done_at < hi]
         )
-    )
+        windows.append(
+            select(literal(i), events.c.owner, events.c.kind, func.count()).group_by(
+                events.c.owner, events.c.kind
+            )
+        )
+    rows: list[Any] = []
+    for start in range(0, len(windows), _PARTS):
+        chunk = windows[start : start + _PARTS]
+        rows += run.rows(union_all(*chunk) if len(chunk) > 1 else chunk[0])
     for i, owner, kind, n in rows:
         _lo, _hi, to, frm = moves[int(i)]
         for bucket, sign in ((to, 1), (frm, -1)):

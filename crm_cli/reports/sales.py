@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import func, literal, literal_column, select, union_all
 
 from crm_cli.domain.dates import add_months
 from crm_cli.reports.base import (
@@ -457,22 +457,18 @@ def _move(
     """Move the deals closed in each (from, to) part from the bucket they were counted in to
     the one they belong to (None: outside the period)."""
     deal = Deal.__table__.c  # type: ignore[attr-defined]
-    part = case(
-        *[
-            ((deal.closed_at >= lo) & (deal.closed_at < hi), i)
-            for i, (lo, hi, _to, _from) in enumerate(moves)
-        ],
-        else_=None,
-    ).label("part")
     column = {
         "owner": deal.owner_id,
         "source": deal.source,
         "pipeline": deal.pipeline_id,
     }.get(by or "", literal("all"))
     cycle = func.round(days_between(run.dialect, deal.created_at, deal.closed_at))
-    rows = run.rows(
+    # One range of the close index per part, not one pass with every part in an OR: SQLite
+    # read that as "closed_at > ?" and tested every closed deal against each part (3.3 s at
+    # a million deals, by month, with the statistics PRAGMA optimize leaves).
+    windows = [
         select(
-            part,
+            literal(i),
             column,
             deal.status,
             deal.currency,
@@ -480,12 +476,14 @@ def _move(
             func.count(),
             func.sum(deal.value_minor),
         )
-        .where(
-            *closed,
-            or_(*[(deal.closed_at >= lo) & (deal.closed_at < hi) for lo, hi, _t, _f in moves]),
-        )
-        .group_by(part, column, deal.status, deal.currency, cycle)
-    )
+        .where(*closed, deal.closed_at >= lo, deal.closed_at < hi)
+        .group_by(column, deal.status, deal.currency, cycle)
+        for i, (lo, hi, _to, _from) in enumerate(moves)
+    ]
+    rows: list[Any] = []
+    for start in range(0, len(windows), _PARTS):
+        chunk = windows[start : start + _PARTS]
+        rows += run.rows(union_all(*chunk) if len(chunk) > 1 else chunk[0])
     monthly = by in ("month", "quarter")
     for i, own, status, cur, days, n, value in rows:
         _lo, _hi, to, frm = moves[int(i)]
