@@ -161,6 +161,18 @@ def bucket_key(column: Any, bounds: list[tuple[str, datetime, datetime]]) -> Col
     )
 
 
+def first_last(run: Runner, column: Any, where: Sequence[Any]) -> tuple[Any, Any]:
+    """The least and greatest `column` among the rows `where` selects, in a statement each:
+    SQLite seeks an index on the column for a lone min() or max(), but reads every row for
+    both in one statement (240 ms for a million-row rollup)."""
+    from sqlalchemy import select
+
+    low = run.rows(select(func.min(column)).where(*where))[0][0]
+    if low is None:
+        return None, None
+    return low, run.rows(select(func.max(column)).where(*where))[0][0]
+
+
 def local_day(value: datetime | None, tz: ZoneInfo) -> date | None:
     return value.astimezone(tz).date() if value else None
 

@@ -33,11 +33,9 @@ def feedback(run: Runner, period: Period, *, by: str | None = None) -> Result:
     if by == "category":
         key = func.coalesce(fb.category, NONE)
     elif by in ("month", "quarter"):
-        from crm_cli.reports.base import bucket_key, month_bounds
+        from crm_cli.reports.base import bucket_key, first_last, month_bounds
 
-        low, high = run.rows(
-            select(func.min(fb.created_at), func.max(fb.created_at)).where(*where)
-        )[0]
+        low, high = first_last(run, fb.created_at, where)
         first, last = period.first, period.last
         if low is not None:
             from crm_cli.reports.base import local_day

@@ -22,6 +22,7 @@ from crm_cli.reports.base import (
     Runner,
     bucket_edges,
     days_between,
+    first_last,
     local_day,
     mean_median,
     midnight,
@@ -165,9 +166,7 @@ def _from_deals(
     deal = Deal.__table__.c  # type: ignore[attr-defined]
     span: tuple[date, date] | None = None
     if by in ("month", "quarter") and (period.first is None or period.last is None):
-        low, high = run.rows(
-            select(func.min(deal.closed_at), func.max(deal.closed_at)).where(*where)
-        )[0]
+        low, high = first_last(run, deal.closed_at, where)
         if low is not None:
             conv = UTCDateTime().process_result_value
             dialect = run.session.get_bind().dialect
@@ -511,9 +510,7 @@ def _span(
         conditions.append(roll.close_day >= utc_day(period.start))
     if period.end is not None:
         conditions.append(roll.close_day <= utc_day(period.end - timedelta(microseconds=1)))
-    low_day, high_day = run.rows(
-        select(func.min(roll.close_day), func.max(roll.close_day)).where(*conditions)
-    )[0]
+    low_day, high_day = first_last(run, roll.close_day, conditions)
     if low_day is None:
         return None
     where = [*closed, *period.within(deal.closed_at)]
