@@ -41,17 +41,35 @@ def _run(parts: list[Any], work: Any, alone: int = 1) -> list[str]:
     return list(fanout.in_order(parts, work, marshal.dumps, marshal.loads, alone=alone))
 
 
+_COPIES: list[int] = []  # the pids of the copies the test made
+
+
 @pytest.fixture(autouse=True)
 def _two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fanout, "cores", lambda: 2)
+    _COPIES.clear()
+    start = fanout._Helper.start
+
+    def recorded(*args: Any) -> Any:
+        helper = start(*args)
+        if helper is not None:
+            _COPIES.append(helper.pid)
+        return helper
+
+    monkeypatch.setattr(fanout._Helper, "start", recorded)
 
 
 def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+    """Every copy the test made has ended and was reaped (this process may have other
+    children: the test runner's)."""
+    assert _COPIES, "no copy was made"
+    for pid in _COPIES:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True
 
 
 def test_every_chunk_once_in_order_most_by_the_copy() -> None:
