@@ -31,6 +31,7 @@ from crm_cli.reports.base import (
     local_day,
     month_bounds,
     split_day_moves,
+    union_rows,
 )
 from crm_cli.reports.keys import NONE, check_by, key_names
 from crm_cli.store.rollups import FOLLOWUP_DONE
@@ -241,10 +242,7 @@ def _move(
                 events.c.owner, events.c.kind
             )
         )
-    rows: list[Any] = []
-    for start in range(0, len(windows), _PARTS):
-        chunk = windows[start : start + _PARTS]
-        rows += run.rows(union_all(*chunk) if len(chunk) > 1 else chunk[0])
+    rows = union_rows(run, windows, _PARTS)
     for i, owner, kind, n in rows:
         _lo, _hi, to, frm = moves[int(i)]
         for bucket, sign in ((to, 1), (frm, -1)):

@@ -173,6 +173,18 @@ def first_last(run: Runner, column: Any, where: Sequence[Any]) -> tuple[Any, Any
     return low, run.rows(select(func.max(column)).where(*where))[0][0]
 
 
+def union_rows(run: Runner, selects: Sequence[Any], per: int) -> list[Any]:
+    """The rows of `selects` (alike in their columns), read `per` selects to a statement with
+    UNION ALL: SQLite allows 500 parts to a compound statement."""
+    from sqlalchemy import union_all
+
+    rows: list[Any] = []
+    for start in range(0, len(selects), per):
+        chunk = selects[start : start + per]
+        rows += run.rows(union_all(*chunk) if len(chunk) > 1 else chunk[0])
+    return rows
+
+
 def local_day(value: datetime | None, tz: ZoneInfo) -> date | None:
     return value.astimezone(tz).date() if value else None
 

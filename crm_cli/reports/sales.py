@@ -31,6 +31,7 @@ from crm_cli.reports.base import (
     month_bounds,
     ratio,
     split_day_moves,
+    union_rows,
     utc_day,
 )
 from crm_cli.reports.keys import check_by, deal_key, key_names
@@ -479,10 +480,7 @@ def _move(
         .group_by(column, deal.status, deal.currency, cycle)
         for i, (lo, hi, _to, _from) in enumerate(moves)
     ]
-    rows: list[Any] = []
-    for start in range(0, len(windows), _PARTS):
-        chunk = windows[start : start + _PARTS]
-        rows += run.rows(union_all(*chunk) if len(chunk) > 1 else chunk[0])
+    rows = union_rows(run, windows, _PARTS)
     monthly = by in ("month", "quarter")
     for i, own, status, cur, days, n, value in rows:
         _lo, _hi, to, frm = moves[int(i)]

@@ -384,10 +384,6 @@ class _Related:
 IMPORT_LOCK = 7232432
 
 
-def _server(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def import_records(
     ctx: Context,
     session: Session,
@@ -405,7 +401,8 @@ def import_records(
         raise InvalidValue("date-format", opts.date_format, "must be dmy or mdy")
     if kind not in SUPPORTED:
         raise InvalidValue("kind", kind, f"importing supports {', '.join(SUPPORTED)}")
-    if not opts.dry_run and common.locking(session) and _server(session):
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if not opts.dry_run and common.locking(session) and postgres:
         # Imports take turns on PostgreSQL, as every writer does on SQLite. Two imports
         # naming the same contacts in different orders each hold rows the other needs next
         # (the rollups their deals' triggers fill, the contacts their foreign keys lock):
