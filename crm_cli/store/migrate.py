@@ -115,7 +115,20 @@ def upgrade(engine: Engine, sqlite_path: Path | None, current: str | None) -> st
         sqlite_backup(sqlite_path, target)
         backup_path = str(target)
     command.upgrade(config, "head")
+    if current is not None and engine.dialect.name == "postgresql":
+        analyze(engine)
     return backup_path
+
+
+def analyze(engine: Engine) -> None:
+    """PostgreSQL: fresh planner statistics for every table, after a migration changed the
+    schema or the rows of a database that holds data. A new index or a rewritten table is
+    otherwise planned on the old estimates until autovacuum's next analysis, minutes later
+    (SQLite's `PRAGMA optimize` runs as each command's connection closes). ANALYZE reads a
+    sample of each table (30,000 rows at the default statistics target), so it costs seconds
+    at a million rows, against the minutes such a migration takes."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
 
 
 def lock_for_migration(conn: Connection) -> None:
