@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, desc, func, literal, select, text, tuple_, union_all
+from sqlalchemy import bindparam, case, desc, func, literal, select, text, tuple_
 
 from crm_cli.reports.base import (
     Period,
@@ -27,6 +27,7 @@ from crm_cli.reports.base import (
     money_major,
     money_text,
     ratio,
+    union_rows,
 )
 from crm_cli.store.sales import CustomerWonRollup, Deal
 from crm_cli.store.types import UTCDateTime
@@ -350,7 +351,7 @@ def segments(
                     func.sum(rfm.c.m),
                 ).group_by(cell)
             )
-        found: list[Any] = list(run.rows(union_all(*grouped) if len(grouped) > 1 else grouped[0]))
+        found: list[Any] = union_rows(run, grouped, 500)
         merged: dict[str, list[Any]] = {}
         for key, n, rec, freq, money in found:
             r, fm = divmod(int(key), 10)
