@@ -14,7 +14,7 @@ from crm_cli.domain.text import clean_line
 from crm_cli.errors import Conflict, InvalidValue
 from crm_cli.services import common
 from crm_cli.services.contacts import reindex_contacts
-from crm_cli.services.lookups import find_company, index_company, lock_in_order
+from crm_cli.services.lookups import find_company, index_company, lock_in_order, lock_values
 from crm_cli.services.users import resolve_user, user_names
 from crm_cli.store.models import Company, CompanyTag, Contact
 from crm_cli.store.types import utcnow
@@ -100,7 +100,9 @@ def _apply(session: Session, company: Company, inp: CompanyInput) -> None:
 
 
 def _check_name_free(session: Session, name: str, company_id: int | None) -> None:
-    """Two live companies never share a name (case-insensitive): a name must find one."""
+    """Two live companies never share a name (case-insensitive): a name must find one.
+    Writers naming the same company take turns from here to their commit (PostgreSQL)."""
+    lock_values(session, "company", [name])
     query = select(col(Company.id)).where(
         col(Company.deleted_at).is_(None),
         func.lower(col(Company.name)) == name.strip().lower(),
@@ -271,6 +273,7 @@ def remove_companies(ctx: Context, session: Session, refs: list[str]) -> list[di
 
 def restore_company(ctx: Context, session: Session, ref: str) -> dict[str, Any]:
     company = find_company(session, ref, removed=True)
+    lock_values(session, "company", [company.name])
     clash = session.scalar(
         select(col(Company.id)).where(
             col(Company.deleted_at).is_(None), func.lower(col(Company.name)) == company.name.lower()

@@ -19,7 +19,13 @@ from crm_cli.domain.contactinfo import national_digits, normalize_email, normali
 from crm_cli.domain.text import clean_line, index_tokens, phone_tokens
 from crm_cli.errors import Conflict, InvalidValue
 from crm_cli.services import common
-from crm_cli.services.lookups import company_for_link, find_company, find_contact, lock_in_order
+from crm_cli.services.lookups import (
+    company_for_link,
+    find_company,
+    find_contact,
+    lock_in_order,
+    lock_values,
+)
 from crm_cli.services.users import resolve_user, user_names
 from crm_cli.store.models import Company, Contact, ContactEmail, ContactPhone, ContactTag, Tag
 from crm_cli.store.types import utcnow
@@ -205,6 +211,9 @@ def reindex_contacts(session: Session, ids_query: Select[Any]) -> None:
 def _check_emails_free(session: Session, emails: list[str], contact_id: int | None) -> None:
     if not emails:
         return
+    # Writers adding the same email take turns from here to their commit (PostgreSQL), so
+    # the second one reads the first one's contact and is refused by name, not by the index.
+    lock_values(session, "email", emails)
     rows = session.execute(
         select(ContactEmail.c.email, col(Contact.id), col(Contact.name), col(Contact.deleted_at))
         .join(Contact, col(Contact.id) == ContactEmail.c.contact_id)

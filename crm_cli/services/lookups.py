@@ -52,6 +52,35 @@ def lock_ids(session: Session, table: str, ids: list[int]) -> None:
     ).all()
 
 
+# The class keys of the PostgreSQL advisory locks a writer takes on a unique value before it
+# checks that the value is free (imports use 7232432, migrations 7232431).
+NAME_LOCKS = {"company": 7232433, "email": 7232434}
+
+
+def lock_values(session: Session, kind: str, values: list[str]) -> None:
+    """Take turns with other writers on these values of `kind` (company names, emails) until
+    the transaction ends, before checking that they are free (PostgreSQL; SQLite's write lock
+    already serialises writers). Two shells adding "Acme" at once then see each other: the
+    second waits, reads the first one's company and refuses or reuses it, as when run one
+    after the other. Values are compared folded (case, spaces) as the check compares them."""
+    if not values or not common.locking(session):
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    import zlib
+
+    from sqlalchemy import text as sql
+
+    keys = sorted(
+        {zlib.crc32(" ".join(v.split()).lower().encode()) - 2**31 for v in values if v.strip()}
+    )
+    for key in keys:  # in order: two writers locking several values never deadlock
+        session.execute(
+            sql("SELECT pg_advisory_xact_lock(:kind, :key)"),
+            {"kind": NAME_LOCKS[kind], "key": key},
+        )
+
+
 # How many records a loose reference may match before it is refused as too vague.
 _SHOWN = 5
 
@@ -269,6 +298,8 @@ def find_company(
 
 def company_for_link(session: Session, ref: str, owner_id: int | None) -> Company:
     """The company a contact or deal should point at: found by id or name, or created by name."""
+    if common.id_of(ref) is None:
+        lock_values(session, "company", [ref])
     try:
         # Exact name or domain only: `--company Acme` must not land on "Acme Trading".
         return find_company(session, ref, loose=False)
