@@ -393,6 +393,31 @@ def _clean_label(text: str) -> str:
     return text.strip().lower()
 
 
+def as_tag(text: str) -> str:
+    """A category as a tag crm accepts: each run of spaces or other characters a tag cannot
+    hold becomes one "-" ("My Contacts" is `my-contacts`), starting with a letter or digit;
+    a "," or ";" is left for the import, which splits tags there."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text.strip()):
+        if unicodedata.category(ch)[0] in "LNM" or ch in "-_.:/&+,;":
+            out.append(ch)
+        elif out and out[-1] != "-":
+            out.append("-")
+    tag = "".join(out).lower().rstrip("-")
+    while tag and unicodedata.category(tag[0])[0] not in "LN":
+        tag = tag[1:]
+    return tag[:64]
+
+
+_NOT_IN_FIELD = re.compile(r"[^\w\-.]+")
+
+
+def field_label(label: str) -> str:
+    """A label as the end of a custom field's name (`address.home`, `address.tennis-club`):
+    the characters a field name cannot hold become "-"."""
+    return _NOT_IN_FIELD.sub("-", label.strip()).strip("-.") or "other"
+
+
 # TYPE values that say nothing about which address or number it is.
 _NOT_LABELS = {"pref", "internet", "x400", "voice", "text", "msg", "uri", "iana-token"}
 _TEL_LABELS = {"cell": "mobile", "mobile": "mobile", "fax": "fax", "pager": "pager"}
@@ -497,12 +522,13 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
             )
         elif prop.name == "CATEGORIES":
             for tag_text in _split(text, ",;" if version == "2.1" else ","):
-                put("tags", _unescape(tag_text, version).strip())
+                put("tags", as_tag(_unescape(tag_text, version)))
         elif prop.name == "ADR":
             parts = [_unescape(p, version).strip() for p in _split(text, ";")]
             line = ", ".join(p for p in parts if p)
             line = ", ".join(s.strip() for s in line.splitlines() if s.strip())
-            put(keyed("field.address", tag or label_for("address", prop.types)), line)
+            label = tag or label_for("address", prop.types)
+            put(f"field.address.{field_label(label)}" if label else "field.address", line)
         elif prop.name == "BDAY":
             put("field.birthday", _iso_birthday(_unescape(text, version)))
         elif prop.name in _SIMPLE:

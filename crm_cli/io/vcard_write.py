@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from crm_cli.errors import InvalidValue
-from crm_cli.io.vcard_read import VERSIONS, label_for
+from crm_cli.io.vcard_read import VERSIONS, as_tag, field_label, label_for
 
 # --- writing ----------------------------------------------------------------------------------
 
@@ -155,10 +155,20 @@ def write_vcard(contact: dict[str, Any], version: str = "4.0") -> str:
 _LISTED = {"url", "nickname", "note", "im"}
 
 
+def _address_label(key: str) -> tuple[bool, str | None]:
+    """Whether a custom field is an address (`address`, `address.home`; the older
+    `address:home` too), and its label."""
+    for separator in (".", ":"):
+        base, sep, label = key.partition(separator)
+        if base == "address":
+            return True, (label or None) if sep else None
+    return False, None
+
+
 def _custom(out: _Writer, key: str, value: str) -> None:
-    base, _, label = key.partition(":")
-    if base == "address":
-        out.labelled("ADR", "address", f";;{_escape(value)};;;;", label or None, "")
+    is_address, label = _address_label(key)
+    if is_address:
+        out.labelled("ADR", "address", f";;{_escape(value)};;;;", label, "")
     elif key in _WRITTEN_AS:
         out.add(_WRITTEN_AS[key], _escape(value))
     elif key == "birthday" and (bday := _bday(value, out.version)):
@@ -224,12 +234,14 @@ def contact_values(contact: dict[str, Any]) -> dict[str, list[str]]:
     put("company", _text(contact.get("company")).strip())
     put("title", _text(contact.get("title")).strip())
     for tag in contact.get("tags") or []:
-        put("tags", _text(tag).strip())
+        put("tags", as_tag(_text(tag)))
     put("external_id", contact_uid(contact))
     for key, value in custom.items():
         for item in value if isinstance(value, list) and key in _LISTED else [value]:
             text = _text(item)
-            if key.partition(":")[0] == "address":
+            is_address, label = _address_label(key)
+            if is_address:
                 text = ", ".join(s.strip() for s in text.splitlines() if s.strip())
+                key = f"address.{field_label(label.lower())}" if label else "address"
             put(f"field.{key}", text.strip() if key == "department" else text)
     return values

@@ -290,7 +290,7 @@ def test_company_title_tags_uid_and_custom_fields() -> None:
     assert values["tags"] == ["vip", "client,old", "中国"]
     assert values["external_id"] == ["abc-123"]
     assert values["field.birthday"] == ["1980-01-02"]
-    assert values["field.address:work"] == ["Suite 5, 1 Main St, Springfield, IL, 62701, USA"]
+    assert values["field.address.work"] == ["Suite 5, 1 Main St, Springfield, IL, 62701, USA"]
     assert values["field.address"] == ["Line one, Line two"]
     assert values["field.url"] == ["https://acme.example"]
     assert values["field.note"] == ["Met at the fair; liked the demo\nCall in May"]

@@ -1,0 +1,49 @@
+"""Reading and writing vCards and CSV files: what QA found (typed addresses, categories with
+spaces, the UID of one's own export, labels, CJK names from CSV, files that are not CSV)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Runner
+
+ADR_HOME = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:John Doe\r\nN:Doe;John;;;\r\n"
+    "EMAIL;TYPE=INTERNET:john.doe@example.com\r\n"
+    "ADR;TYPE=HOME:;;123 Main St;Springfield;IL;62701;USA\r\n"
+    "item1.ADR:;;9 Court Rd;Leeds;;;UK\r\nitem1.X-ABLabel:tennis club\r\nEND:VCARD\r\n"
+)
+
+CATEGORY_SPACE = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jane Roe\r\nEMAIL:jane@example.com\r\n"
+    "CATEGORIES:My Contacts,Starred in Android\r\nEND:VCARD\r\n"
+)
+
+
+def _contact(crm: Runner, email: str) -> dict:
+    return crm.json("contact", "show", email)
+
+
+def test_a_typed_address_goes_in_as_a_custom_field(crm: Runner, db_url: str, tmp_path: Path):
+    path = tmp_path / "adr.vcf"
+    path.write_text(ADR_HOME)
+    result = crm("import", "contacts", str(path))
+    assert result.code == 0, result
+    custom = _contact(crm, "john.doe@example.com")["custom"]
+    assert custom["address.home"] == "123 Main St, Springfield, IL, 62701, USA"
+    assert custom["address.tennis-club"] == "9 Court Rd, Leeds, UK"
+    # The field is one `contact edit` takes, and the export writes it back as a typed ADR.
+    crm.ok("contact", "edit", "john.doe@example.com", "--field", "address.work=1 Work Rd")
+    out = tmp_path / "out.vcf"
+    crm.ok("export", "contacts", "--vcf", "-o", str(out))
+    card = out.read_text()
+    assert "ADR;TYPE=home:;;123 Main St\\, Springfield\\, IL\\, 62701\\, USA;;;;" in card
+    assert "ADR;TYPE=work:;;1 Work Rd;;;;" in card
+
+
+def test_categories_with_spaces_become_tags(crm: Runner, db_url: str, tmp_path: Path):
+    path = tmp_path / "cats.vcf"
+    path.write_text(CATEGORY_SPACE)
+    result = crm("import", "contacts", str(path))
+    assert result.code == 0, result
+    assert _contact(crm, "jane@example.com")["tags"] == ["my-contacts", "starred-in-android"]
