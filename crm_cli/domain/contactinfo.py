@@ -107,6 +107,9 @@ def normalize_phone(value: str, region: str | None, field: str = "phone") -> str
     """Return the number in E.164 (`+4930123456`), or refuse it.
 
     A number in national form needs `region` (ISO 3166 alpha-2, from `defaults.phone_region`).
+    An extension (`ext. 12`, `x12`, `;ext=12` in a tel: URI) is kept after the number as
+    phonenumbers writes it, `+4930123456 ext. 12`: two extensions of one switchboard are two
+    people. Not as RFC 3966's `;ext=`: a `;` separates the values of a CSV cell.
     """
     phonenumbers = _phonenumbers()
 
@@ -126,14 +129,18 @@ def normalize_phone(value: str, region: str | None, field: str = "phone") -> str
         # The library's per-country number plans are updated with each release; a number it
         # rejects is, in practice, mistyped.
         raise InvalidValue(field, value, "not a valid phone number for its country")
-    formatted: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    formatted = e164 + EXTENSION + str(number.extension) if number.extension else e164
     # Remembered for `national_digits`, which the search index asks for right after: parsing
     # the number a second time was a tenth of a 100,000-row import.
     if len(_NATIONAL) >= _NATIONAL_MAX:
         _NATIONAL.clear()
-    _NATIONAL[formatted] = str(phonenumbers.national_significant_number(number))
+    _NATIONAL[e164] = str(phonenumbers.national_significant_number(number))
     return formatted
 
+
+# Between a stored number and its extension: phonenumbers' own text for it.
+EXTENSION = " ext. "
 
 _NATIONAL: dict[str, str] = {}
 _NATIONAL_MAX = 250_000
@@ -245,7 +252,9 @@ def _checks_for(code: int) -> Any:
 
 
 def national_digits(e164: str) -> str:
-    """The national significant number of an E.164 phone, for search ("030 1234" finds it)."""
+    """The national significant number of an E.164 phone, for search ("030 1234" finds it);
+    an extension is not part of it."""
+    e164 = e164.partition(EXTENSION)[0]
     known = _NATIONAL.get(e164)
     if known is not None:
         return known

@@ -133,8 +133,9 @@ _PHONE_QUERY = re.compile(r"^\+?[\d\s().\-/]{4,}$")
 
 def phone_tokens(e164: str, national: str) -> list[str]:
     """Tokens for a phone number: the full number, the national number, and the national
-    number's endings from four digits on, so "9988" or "65529988" find it."""
-    tokens = [e164.lstrip("+"), national]
+    number's endings from four digits on, so "9988" or "65529988" find it. A number with an
+    extension (`+4930123456 ext. 12`) is found by the number."""
+    tokens = [e164.partition(" ")[0].lstrip("+"), national]
     tokens.extend(national[i:] for i in range(1, len(national) - 3))
     return tokens
 
