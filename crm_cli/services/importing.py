@@ -1725,12 +1725,24 @@ class _ActivityImport(_Creates):
                 summary=clean_line(summary, "summary", max_len=500),
                 body=text("body"),
             )
-            row["key"] = (row["kind"], _utc(row["occurred_at"]), row["summary"])
+            row["key"] = (row["kind"], _second(row["occurred_at"]), row["summary"])
         elif self.kind == "feedback":
             kind = fb.check_kind(rec.first("kind") or "")
-            status = (rec.first("status") or "open").strip().lower()
-            if status not in ("open", "resolved"):
-                raise _Reject(InvalidValue("status", status, "must be open or resolved").message)
+            # As `crm feedback add` stores them (and `crm export feedback` writes them): a
+            # complaint is open until resolved, any other feedback is closed.
+            given = (rec.first("status") or "").strip().lower()
+            if given and given not in (fb.OPEN, fb.RESOLVED, fb.CLOSED):
+                raise _Reject(
+                    InvalidValue("status", given, "must be open, resolved or closed").message
+                )
+            if kind != "complaint":
+                status = fb.CLOSED
+            elif given == fb.CLOSED:
+                raise _Reject(
+                    InvalidValue("status", given, "a complaint is open or resolved").message
+                )
+            else:
+                status = given or fb.OPEN
             row.update(
                 kind=kind,
                 score=fb.check_score(kind, rec.first("score")),
@@ -1744,7 +1756,7 @@ class _ActivityImport(_Creates):
             )
             if kind in fb.NEEDS_TEXT and not row["text"]:
                 raise _Reject(f"text: {kind} feedback needs a text")
-            row["key"] = (kind, row["score"], row["text"], _utc(row["created_at"]))
+            row["key"] = (kind, row["score"], row["text"], _second(row["created_at"]))
         else:
             title = text("title", required=True)
             assert title is not None
@@ -1756,7 +1768,7 @@ class _ActivityImport(_Creates):
                 notes=text("notes"),
                 done_at=when("done_at"),
             )
-            row["key"] = (row["title"], _utc(row["due_at"]))
+            row["key"] = (row["title"], _second(row["due_at"]))
         return row
 
     def run(self, records: list[SourceRecord]) -> None:
@@ -1861,7 +1873,7 @@ class _ActivityImport(_Creates):
                     col(model.deleted_at).is_(None),
                 )
                 for rid, contact_id, deal_id, *values in self.session.execute(query):
-                    key = [_utc(v) if isinstance(v, datetime) else v for v in values]
+                    key = [_second(v) if isinstance(v, datetime) else v for v in values]
                     found[(contact_id, deal_id, *key)] = int(rid)
                     if self.kind == "feedback":  # a row without a time matches any time
                         found.setdefault((contact_id, deal_id, *key[:-1], None), int(rid))
@@ -1970,6 +1982,13 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _second(value: datetime | None) -> datetime | None:
+    """A time as rows are matched on it: in UTC, to the second. Exports and listings write
+    whole seconds, so crm's own export matches the records it was written from."""
+    value = _utc(value)
+    return value.replace(microsecond=0) if value is not None else None
 
 
 def _shown(value: Any) -> Any:

@@ -75,3 +75,62 @@ def test_exported_extension_imports_back_unchanged(
     report = crm.json("import", "contacts", str(out))
     assert report["counts"]["unchanged"] == 1
     assert [c["phones"] for c in crm.json("contact", "list", "--all")] == [["+49301234567 ext. 12"]]
+
+
+# --- feedback statuses and times as export writes them ------------------------------------
+
+FEEDBACK_EXPORT = (
+    "id,kind,score,text,category,status,resolved_at,resolution_note,channel,contact,deal,"
+    "owner,created_at,updated_at\n"
+    '4,nps,6,"Good product, onboarding was slow.",,closed,,,,,,Tester,'
+    "2026-11-25T04:45:24+00:00,2026-11-25T04:45:24+00:00\n"
+    "3,complaint,,Invoice sent to the wrong address.,,open,,,,Ingrid Solberg,,Tester,"
+    "2026-11-25T04:45:24+00:00,2026-11-25T04:45:24+00:00\n"
+    "2,csat,4,Support was quick.,,closed,,,,Ana Lima,,Tester,"
+    "2026-11-25T04:45:24+00:00,2026-11-25T04:45:24+00:00\n"
+)
+
+
+def test_feedback_import_takes_the_statuses_export_writes(
+    crm: Runner, db_url: str, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "fb.csv", FEEDBACK_EXPORT)
+    result = crm("import", "feedback", path, "--create-missing", "--json")
+    assert result.code == 0, result
+    assert result.json["counts"]["new"] == 3
+    stored = {f["kind"]: f["status"] for f in crm.json("feedback", "list", "--all")}
+    assert stored == {"nps": "closed", "complaint": "open", "csat": "closed"}
+
+
+def test_feedback_closed_complaint_is_refused(crm: Runner, db_url: str, tmp_path: Path) -> None:
+    path = _write(tmp_path / "fb.csv", "kind,text,status\ncomplaint,Late,closed\n")
+    result = crm("import", "feedback", path)
+    assert result.code == 6
+    assert "a complaint is open or resolved" in result.err
+
+
+def test_own_feedback_export_imports_back_unchanged(
+    crm: Runner, db_url: str, tmp_path: Path
+) -> None:
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
+    crm.ok("feedback", "add", "ana@acme.com", "--kind", "nps", "--score", "9", "--text", "Great")
+    crm.ok("feedback", "add", "ana@acme.com", "--kind", "complaint", "--text", "Slow")
+    out = tmp_path / "fb.csv"
+    crm.ok("export", "feedback", "-o", str(out))
+    result = crm("import", "feedback", str(out), "--json")
+    assert result.code == 0, result
+    assert result.json["counts"]["unchanged"] == 2
+    assert len(crm.json("feedback", "list", "--all")) == 2
+
+
+def test_own_interactions_export_imports_back_unchanged(
+    crm: Runner, db_url: str, tmp_path: Path
+) -> None:
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
+    crm.ok("log", "call", "ana@acme.com", "Quick call")
+    out = tmp_path / "i.csv"
+    crm.ok("export", "interactions", "-o", str(out))
+    result = crm("import", "interactions", str(out), "--json")
+    assert result.code == 0, result
+    assert result.json["counts"]["unchanged"] == 1
+    assert result.json["counts"]["new"] == 0
