@@ -90,39 +90,91 @@ def _by_name(
     kind: str,
     model: Any,
     text: str,
-    live: ColumnElement[bool],
+    live: ColumnElement[bool] | list[ColumnElement[bool]],
     removed: bool,
     *,
     exact_only: bool = False,
     loose_only: bool = False,
+    name: Any = None,
 ) -> list[Any]:
-    """Records named `text` (case-insensitive), else (unless `exact_only`) those whose name has
-    a word starting with it: at most a few, enough to refuse an ambiguous name.
+    """Records named `text` (case-insensitive), else those whose name is `text` with case and
+    accents folded the way search folds them ("jose perez" is José Pérez), else (unless
+    `exact_only`) those whose folded name has a word starting with the folded `text`: at most
+    a few, enough to refuse an ambiguous name ("jose" with José Pérez and Joseph Miller).
 
-    The search index narrows the candidates first (its tokens match a word's prefix, so it
-    holds every record either rule accepts), so a lookup reads a few rows at a million
-    contacts, not the table. Removed records are not in that index, and a text without a
-    letter or digit gives no tokens: those, and a name the index does not find, are looked up
-    by reading the names (the error path, where a suggestion is made anyway)."""
+    The search index narrows the candidates first (its tokens are folded and match a word's
+    prefix, so it holds every record either rule accepts), so a lookup reads a few rows at a
+    million contacts, not the table. Removed records are not in that index, and a text without
+    a letter or digit gives no tokens: those, and a name the index does not find, are looked
+    up by reading the names (the error path, where a suggestion is made anyway)."""
     from crm_cli.domain.text import query_tokens
 
-    name = col(model.name)
-    narrowed: list[list[Any]] = [[live]]
+    name = col(model.name) if name is None else name
+    base = list(live) if isinstance(live, list) else [live]
+    narrowed: list[list[Any]] = [base]
     if not removed and query_tokens(text):
         from crm_cli.services.search import matching_ids
 
-        narrowed.insert(0, [live, col(model.id).in_(matching_ids(session, kind, text))])
+        narrowed.insert(0, [*base, col(model.id).in_(matching_ids(session, kind, text))])
     for conditions in narrowed:
         if not loose_only:
             exact = select(model).where(*conditions, func.lower(name) == text.lower())
             found = list(session.scalars(exact.order_by(col(model.id)).limit(_SHOWN + 1)))
             if found:
                 return found
-        if not exact_only:
-            found = _loose(session, model, name, text, conditions)
-            if found:
-                return found
+        found = _folded(session, model, name, text, conditions, exact_only, loose_only)
+        if found:
+            return found
     return []
+
+
+# How many candidates of a name lookup are compared with accents folded.
+_CANDIDATES = 5000
+
+
+def _folded(
+    session: Session,
+    model: Any,
+    name: Any,
+    text: str,
+    conditions: list[Any],
+    exact_only: bool,
+    loose_only: bool,
+) -> list[Any]:
+    """The folded rules of `_by_name` (whole name, then a word's start), applied to the names
+    the conditions narrow to; without the index, to those a case-only match finds (SQL
+    cannot fold accents on every database)."""
+    from crm_cli.domain.text import fold
+
+    wanted = " ".join(fold(text).split())
+    if not wanted:
+        return []
+    query = select(col(model.id), name).where(*conditions)
+    rows = session.execute(query.order_by(col(model.id)).limit(_CANDIDATES)).all()
+    exact: list[int] = []
+    loose: list[int] = []
+    for record_id, full in rows:
+        folded = " ".join(fold(str(full)).split())
+        if folded == wanted:
+            exact.append(int(record_id))
+        elif folded.startswith(wanted) or f" {wanted}" in f" {folded}":
+            loose.append(int(record_id))
+    if exact_only:
+        ids = exact
+    elif loose_only:
+        ids = sorted(exact + loose)
+    else:
+        ids = exact or loose
+    if not ids:
+        if len(rows) < _CANDIDATES:
+            return []
+        # More candidates than were compared: the case-only rules on the whole table.
+        return [] if exact_only else _loose(session, model, name, text, conditions)
+    return list(
+        session.scalars(
+            select(model).where(col(model.id).in_(ids[: _SHOWN + 1])).order_by(col(model.id))
+        )
+    )
 
 
 def _loose(session: Session, model: Any, name: Any, text: str, conditions: list[Any]) -> list[Any]:
@@ -209,15 +261,11 @@ def find_deal(session: Session, ref: str | int, *, removed: bool = False) -> Dea
         deal = session.get(Deal, number, with_for_update=common.locking(session))
     elif text:
         live = col(Deal.deleted_at).is_not(None) if removed else col(Deal.deleted_at).is_(None)
-        conditions = [live] if removed else [live, col(Deal.status) == "open"]
-        exact = list(
-            session.scalars(
-                select(Deal)
-                .where(*conditions, func.lower(col(Deal.title)) == text.lower())
-                .limit(_SHOWN + 1)
-            )
-        )
-        matches = exact or _loose(session, Deal, col(Deal.title), text, conditions)
+        conditions: list[ColumnElement[bool]] = [live]
+        if not removed:
+            conditions.append(col(Deal.status) == "open")
+        title = col(Deal.title)
+        matches = _by_name(session, "deal", Deal, text, conditions, removed, name=title)
         deal = _one(session, "deal", text, matches, lambda d: d.title, "use the id")
         if deal is None:
             raise _not_found(session, "deal", text, Deal, col(Deal.title), conditions)
