@@ -1937,6 +1937,28 @@ class _ActivityImport(_Creates):
         for result in self.report.rows:
             if result.action == NEW:
                 result.record_id = by_line.get(result.number)
+        if self.kind == "interactions":
+            self.move_last_contacted(rows)
+
+    def move_last_contacted(self, rows: list[dict[str, Any]]) -> None:
+        """Logged interactions move their contacts' last contact forward, never back, as
+        `crm log` does; journaled, so `crm undo` of the import puts it back."""
+        latest: dict[int, datetime] = {}
+        for row in rows:
+            cid, when = row["contact_id"], _utc(row["occurred_at"])
+            if cid is not None and when is not None and (cid not in latest or latest[cid] < when):
+                latest[cid] = when
+        ids = sorted(latest)
+        for start in range(0, len(ids), CHUNK):
+            for contact in self.session.scalars(
+                select(Contact).where(col(Contact.id).in_(ids[start : start + CHUNK]))
+            ):
+                assert contact.id is not None
+                when = latest[contact.id]
+                before = _utc(contact.last_contacted_at)
+                if before is None or before < when:
+                    contact.last_contacted_at = when
+        self.session.flush()
 
 
 def _contacts_by_ref(session: Session, wanted: set[str]) -> dict[str, int | None]:

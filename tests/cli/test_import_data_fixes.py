@@ -134,3 +134,43 @@ def test_own_interactions_export_imports_back_unchanged(
     assert result.code == 0, result
     assert result.json["counts"]["unchanged"] == 1
     assert result.json["counts"]["new"] == 0
+
+
+# --- last contact after an import of interactions -----------------------------------------
+
+
+def test_imported_interactions_move_last_contact(crm: Runner, db_url: str, tmp_path: Path) -> None:
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
+    crm.ok("log", "call", "ana@acme.com", "Earlier", "--at", "2026-11-10 09:00")
+    before = tmp_path / "before.jsonl"
+    crm.ok("export", "all", "-o", str(before))
+    path = _write(
+        tmp_path / "i.csv",
+        "kind,occurred_at,summary,contact\n"
+        "call,2026-11-20T10:00:00+00:00,Intro call,ana@acme.com\n"
+        "note,2026-11-01T10:00:00+00:00,Old note,ana@acme.com\n",
+    )
+    crm.ok("import", "interactions", path)
+    contact = crm.json("contact", "show", "ana@acme.com")
+    assert contact["last_contacted_at"] == "2026-11-20T11:00:00+01:00"
+    crm.ok("undo")
+    assert crm.json("contact", "show", "ana@acme.com")["last_contacted_at"] == (
+        "2026-11-10T09:00:00+01:00"
+    )
+    after = tmp_path / "after.jsonl"
+    crm.ok("export", "all", "-o", str(after))
+    assert after.read_bytes() == before.read_bytes()
+
+
+def test_imported_older_interaction_keeps_last_contact(
+    crm: Runner, db_url: str, tmp_path: Path
+) -> None:
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@acme.com")
+    crm.ok("log", "call", "ana@acme.com", "Recent", "--at", "2026-11-22 09:00")
+    path = _write(
+        tmp_path / "i.csv",
+        "kind,occurred_at,summary,contact\ncall,2026-11-20T10:00:00+00:00,Intro,ana@acme.com\n",
+    )
+    crm.ok("import", "interactions", path)
+    contact = crm.json("contact", "show", "ana@acme.com")
+    assert contact["last_contacted_at"] == "2026-11-22T09:00:00+01:00"
