@@ -2006,6 +2006,26 @@ def _utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _ignore_error_column(layout: Any, header: list[str], mapping: Any) -> None:
+    """A rejects file's last column, `error`, is the reason a row failed, not data: it is
+    neither kept as a custom field nor listed as a column not imported (unless a `--map`
+    names it)."""
+    last = len(header) - 1
+    if last < 0 or header[last] != "error":
+        return
+    if any(c.strip().casefold() == "error" for cs in mapping.columns.values() for c in cs):
+        return
+    for key in list(layout.fields):
+        kept = [i for i in layout.fields[key] if i != last]
+        if kept:
+            layout.fields[key] = kept
+        else:
+            del layout.fields[key]
+    if "error" in layout.unmapped:
+        at = len(layout.unmapped) - 1 - layout.unmapped[::-1].index("error")
+        del layout.unmapped[at]
+
+
 def _second(value: datetime | None) -> datetime | None:
     """A time as rows are matched on it: in UTC, to the second. Exports and listings write
     whole seconds, so crm's own export matches the records it was written from."""
@@ -2124,6 +2144,7 @@ def _import_file(
         name=source.name,
     )
     layout = mapping_mod.resolve(kind, table.header, mapping)
+    _ignore_error_column(layout, table.header, mapping)
     records = list(
         mapping_mod.records(layout, ((row.line, row.cells, row.raw) for row in table.rows))
     )

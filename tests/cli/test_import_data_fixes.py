@@ -174,3 +174,36 @@ def test_imported_older_interaction_keeps_last_contact(
     crm.ok("import", "interactions", path)
     contact = crm.json("contact", "show", "ana@acme.com")
     assert contact["last_contacted_at"] == "2026-11-22T09:00:00+01:00"
+
+
+# --- a rejects file's error column --------------------------------------------------------
+
+REJECTS_FIXED = (
+    "name,email,phone,company,title,tags,lifecycle,source,external_id,field.city,"
+    "cadence_days,error\n"
+    "Eve,eve@x.io,,,,,,,,,14,cadence_days 'abc': a whole number of days\n"
+    "Fay,fay@x.io,,,,,,,,Porto,,email 'fay@': nothing after the @\n"
+)
+
+
+def test_rejects_error_column_is_not_kept(crm: Runner, db_url: str, tmp_path: Path) -> None:
+    path = _write(tmp_path / "rejects.csv", REJECTS_FIXED)
+    result = crm("import", "contacts", path, "--keep-unmapped", "--json")
+    assert result.code == 0, result
+    assert result.json["source"]["unmapped"] == []
+    customs = {c["name"]: c["custom"] for c in crm.json("contact", "list", "--all")}
+    assert customs == {"Eve": {}, "Fay": {"city": "Porto"}}
+
+
+def test_rejects_error_column_is_not_listed_as_not_imported(
+    crm: Runner, db_url: str, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "rejects.csv", "name,email,notes,error\nA,a@x.io,hi,bad\n")
+    result = crm("import", "contacts", path, "--json")
+    assert result.code == 0, result
+    assert result.json["source"]["unmapped"] == ["notes"]
+    # a column named error that is not last is data like any other
+    other = _write(tmp_path / "other.csv", "name,error,email\nB,oops,b@x.io\n")
+    result = crm("import", "contacts", other, "--keep-unmapped", "--json")
+    assert result.code == 0, result
+    assert crm.json("contact", "show", "b@x.io")["custom"] == {"error": "oops"}
