@@ -530,7 +530,9 @@ def _record_on_terminal(
     console = _console()
     full = console.width
     if title:
-        console.print(Text(escape_controls(title), style="bold"))
+        from crm_cli.render.fit import ellipsize
+
+        console.print(Text(ellipsize(escape_controls(title), full), style="bold"), soft_wrap=True)
     width = max((cell_len(label) for _, label in fields), default=0)
     for key, label in fields:
         raw = record.get(key)
@@ -570,21 +572,30 @@ def _record_on_terminal(
 
 def _field_lines(key: str, raw: Any, value: str, narrow: int, full: int) -> tuple[list[str], bool]:
     """A field's value as lines beside its label (`narrow` cells), or below it (`full`) when
-    one unbreakable piece (an email, a phone, a long word) would not fit beside it."""
+    one unbreakable piece (an email, a phone, a date) would not fit beside it.
+
+    As in a listing's cells: an atom is never cut or folded (one longer than the terminal
+    has a line of its own), and a word of text longer than its line (a name, a title, a
+    company) is cut with "…", counted in screen cells."""
     from rich.cells import cell_len
 
-    from crm_cli.render.fit import is_atom_key, pack, words
+    from crm_cli.render.fit import ellipsize, is_atom_key, pack, words
 
     narrow, full = max(narrow, 1), max(full, 1)
-    paragraphs: list[list[str]]
     if is_atom_key(key):
         # A list of atoms breaks between its items, never inside one ("+49 30 1234" is one).
         items = [escape_controls(text_of(v)) for v in raw] if isinstance(raw, list | tuple) else []
         items = items or [escape_controls(value)]
-        paragraphs = [[f"{item}," for item in items[:-1]] + items[-1:]]
-    else:
-        shown = escape_controls(value, _BLOCK).expandtabs(8)
-        paragraphs = [words(p) for p in shown.split("\n")]
-    below = any(cell_len(token) > narrow for tokens in paragraphs for token in tokens)
-    room = full if below else narrow
-    return [line for tokens in paragraphs for line in pack(tokens, room)], below
+        tokens = [f"{item}," for item in items[:-1]] + items[-1:]
+        below = any(cell_len(token) > narrow for token in tokens)
+        room = full if below else narrow
+        lines: list[str] = []
+        for token in tokens:
+            if lines and cell_len(lines[-1]) + 1 + cell_len(token) <= room:
+                lines[-1] += " " + token
+            else:
+                lines.append(token)
+        return lines, below
+    shown = escape_controls(value, _BLOCK).expandtabs(8)
+    paragraphs = [[ellipsize(w, narrow) for w in words(p)] for p in shown.split("\n")]
+    return [line for tokens in paragraphs for line in pack(tokens, narrow)], False

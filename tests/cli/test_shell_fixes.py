@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from crm_cli.errors import ExitCode
 
 # --- names typed without accents -------------------------------------------------------------
@@ -34,3 +36,45 @@ def test_company_and_deal_names_without_accents(crm: Any, db_url: str) -> None:
     assert crm.json("company", "show", "generale")["id"] == company
     deal = crm.json("deal", "add", "Café renewal", "--company", str(company))["id"]
     assert crm.json("deal", "show", "cafe")["id"] == deal
+
+
+# --- show views at a terminal's width --------------------------------------------------------
+
+LONG_EMAIL = (
+    "annabelle.christina.wilhelmina.longnamed-smith.2026"
+    "@subdomain.extremely-long-company-example.co.uk"
+)
+LONG_COMPANY = "Aktiengesellschaft-für-Präzisionsinstrumenten-und-Handelsbeziehungen-International"
+LONG_TITLE = "Deal-with-a-very-long-title-without-any-spaces-at-all-which-keeps-going-and-going"
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_show_never_folds_an_email_and_cuts_names(
+    crm: Any, db_url: str, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    from rich.cells import cell_len
+
+    from crm_cli.render import output
+
+    crm.ok("contact", "add", "Ann Longmail", "--email", LONG_EMAIL, "--company", LONG_COMPANY)
+    crm.ok("contact", "add", "张伟 " * 30, "--email", "zw@example.cn")
+    crm.ok("deal", "add", LONG_TITLE, "--contact", "1", "--value", "10")
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.setattr(output, "stdout_is_tty", lambda: True)
+    contact = crm.ok("contact", "show", "1").out.splitlines()
+    deal = crm.ok("deal", "show", "1").out.splitlines()
+    cjk = crm.ok("contact", "show", "2").out.splitlines()
+    # The email whole on one line; every other line within the terminal.
+    assert any(line.strip() == LONG_EMAIL or LONG_EMAIL in line for line in contact)
+    for line in contact + deal + cjk:
+        assert LONG_EMAIL in line or cell_len(line) <= width, line
+    # A company or title too long is cut with "…", never continued on the next line.
+    for lines, long in ((contact, LONG_COMPANY), (deal, LONG_TITLE), (deal, LONG_COMPANY)):
+        shown = [line for line in lines if long[:20] in line]
+        assert shown, (long, lines)
+        for line in shown:
+            assert long in line or "…" in line, line
+        rest = [
+            ln for ln in lines if ln.strip() and long.endswith(ln.strip()) and ln.strip() != long
+        ]
+        assert not rest, rest
