@@ -628,10 +628,25 @@ def iso(value: datetime | None, tz: ZoneInfo | None = None) -> str | None:
 # --- dates as exports write them ---------------------------------------------------------------
 
 _EXPORT_NUMERIC = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?:[ t]+(.+))?$")
+# 2026/12/31 (Japanese and Chinese Excel), 2026.12.31: a four-digit year first is never read
+# year-day-month.
+_EXPORT_YEAR_FIRST = re.compile(r"^(\d{4})([./-])(\d{1,2})\2(\d{1,2})(?:[ t]+(.+))?$")
+# ISO 8601's basic form: 20260105, 20260105T100000Z, 20260105T1000+0530.
+_EXPORT_BASIC = re.compile(r"^\d{8}(?:t\d{4}(?:\d{2}(?:[.,]\d+)?)?(?:z|[+-]\d{2}(?::?\d{2})?)?)?$")
 _EXPORT_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y")
 # A spreadsheet's serial day numbers (days since 1899-12-30) for 1954..2119: a bare number
 # in that range in a date column is such a day, never a year or an amount.
 _SERIAL_MIN, _SERIAL_MAX = 20_000, 80_000
+
+
+def _export_clock(day: date, clock: str | None, field: str, text: str) -> datetime | None:
+    """The time of day written after a numeric date (`31/12/2026 14:30`), naive."""
+    if not clock:
+        return None
+    moment = _parse_time(clock.replace(".", ":"))
+    if moment is None:
+        raise InvalidValue(field, text, "not a time of day after the date")
+    return datetime.combine(day, moment)
 
 
 def numeric_order(text: str) -> str | None:
@@ -653,9 +668,10 @@ def parse_export_time(
     text: str, tz: ZoneInfo, *, order: str | None = None, field: str = "date"
 ) -> tuple[date, datetime | None]:
     """A date, and its time when it has one, as exports write them: ISO (with a zone or
-    not), `dd/mm/yyyy` or `mm/dd/yyyy` by `order` (refused when it reads both ways and no
-    order is given), `dd.mm.yyyy`, month names (`Oct 20, 2016`), and spreadsheet serial days.
-    A time without a zone is in `tz`. Returns the day (in `tz`) and the time in UTC."""
+    not, extended or basic: `20260105T100000Z`), `dd/mm/yyyy` or `mm/dd/yyyy` by `order`
+    (refused when it reads both ways and no order is given), `yyyy/mm/dd`, `dd.mm.yyyy`,
+    month names (`Oct 20, 2016`), and spreadsheet serial days. A time without a zone is in
+    `tz`. Returns the day as written and the time in UTC."""
     stripped = " ".join(text.strip().split())
     lowered = stripped.lower()
     day: date | None = None
@@ -665,6 +681,11 @@ def parse_export_time(
             day = date.fromisoformat(stripped)
         elif re.fullmatch(r"\d{4}-\d{2}-\d{2}[t ].+", lowered):
             at = datetime.fromisoformat(stripped.replace(" UTC", "Z"))
+        elif _EXPORT_BASIC.match(lowered):
+            if "t" in lowered:
+                at = datetime.fromisoformat(stripped.upper().replace(",", "."))
+            else:
+                day = date.fromisoformat(stripped)
         elif (
             re.fullmatch(r"\d+(\.\d+)?", stripped) and _SERIAL_MIN <= float(stripped) < _SERIAL_MAX
         ):
@@ -673,6 +694,10 @@ def parse_export_time(
             day = base.date()
             if serial % 1:
                 at = base.replace(microsecond=0)
+        elif m := _EXPORT_YEAR_FIRST.match(lowered):
+            year, _sep, month, number, clock = m.groups()
+            day = date(int(year), int(month), int(number))
+            at = _export_clock(day, clock, field, text)
         elif m := _EXPORT_NUMERIC.match(lowered):
             first, sep, second, year, clock = m.groups()
             a, b = int(first), int(second)
@@ -689,11 +714,7 @@ def parse_export_time(
                     field, text, "reads as day/month and as month/day; give --date-format"
                 )
             day = date(int(year), b, a) if chosen == "dmy" else date(int(year), a, b)
-            if clock:
-                moment = _parse_time(clock.replace(".", ":"))
-                if moment is None:
-                    raise InvalidValue(field, text, "not a time of day after the date")
-                at = datetime.combine(day, moment)
+            at = _export_clock(day, clock, field, text)
         else:
             for form in _EXPORT_FORMATS:
                 try:
@@ -704,9 +725,11 @@ def parse_export_time(
     except ValueError:
         raise InvalidValue(field, text, "not a valid date") from None
     if at is not None:
+        # The day is the date as written: a date-only field (a deal's expected close) given
+        # `2026-12-31T23:30:00-05:00` is 31 December, wherever the reader is.
+        day = at.date()
         if at.tzinfo is None:
             at = localize(at.date(), at.time(), tz)
-        day = at.astimezone(tz).date()
         at = at.astimezone(UTC)
     if day is None:
         raise InvalidValue(field, text, "not a date (ISO 2026-03-01, 01/03/2026, Mar 1, 2026)")

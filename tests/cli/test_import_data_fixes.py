@@ -207,3 +207,30 @@ def test_rejects_error_column_is_not_listed_as_not_imported(
     result = crm("import", "contacts", other, "--keep-unmapped", "--json")
     assert result.code == 0, result
     assert crm.json("contact", "show", "b@x.io")["custom"] == {"error": "oops"}
+
+
+# --- dates in files -----------------------------------------------------------------------
+
+
+def test_date_only_field_keeps_the_date_written(crm: Runner, db_url: str, tmp_path: Path) -> None:
+    crm.ok("config", "set", "defaults.timezone", "Europe/Berlin")
+    path = _write(
+        tmp_path / "deals.csv",
+        "title,expected_close,created_at\n"
+        "A,2026-12-31T23:30:00-05:00,2026-01-05 10:00\n"
+        "B,2026/12/30,20260105T100000Z\n",
+    )
+    crm.ok("import", "deals", path)
+    deals = {d["title"]: d for d in crm.json("deal", "list", "--all", "--status", "all")}
+    assert deals["A"]["expected_close"] == "2026-12-31"
+    assert deals["B"]["expected_close"] == "2026-12-30"
+    assert deals["B"]["created_at"] == "2026-01-05T11:00:00+01:00"
+
+
+def test_year_first_dates_with_date_order_ymd(crm: Runner, db_url: str, tmp_path: Path) -> None:
+    crm.ok("config", "set", "defaults.date_order", "ymd")
+    path = _write(tmp_path / "deals.csv", "title,expected_close\nA,2026/12/31\nB,31.12.2026\n")
+    result = crm("import", "deals", path, "--json")
+    assert result.code == 0, result
+    closes = sorted(d["expected_close"] for d in crm.json("deal", "list", "--all"))
+    assert closes == ["2026-12-31", "2026-12-31"]
