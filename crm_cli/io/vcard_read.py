@@ -12,6 +12,7 @@ import codecs
 import quopri
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -418,6 +419,21 @@ def field_label(label: str) -> str:
     return _NOT_IN_FIELD.sub("-", label.strip()).strip("-.") or "other"
 
 
+UID_NAMESPACE = uuid.UUID("6f1c3c1e-5d8a-4d0e-9a43-2b8f5c0e7a11")  # crm's own, fixed forever
+
+
+def derived_uid(record_id: object) -> str:
+    """The UID crm gives a contact with no external id: derived from its record id alone."""
+    return f"urn:uuid:{uuid.uuid5(UID_NAMESPACE, f'contact/{record_id}')}"
+
+
+def is_derived_uid(uid: str, record_id: str) -> bool:
+    """Whether `uid` is the one crm derived for record `record_id` (the card's X-CRM-ID): it
+    names no record elsewhere, so it is no external id (importing crm's own export must not
+    give its contacts one)."""
+    return bool(record_id.strip()) and uid == derived_uid(record_id.strip())
+
+
 # TYPE values that say nothing about which address or number it is.
 _NOT_LABELS = {"pref", "internet", "x400", "voice", "text", "msg", "uri", "iana-token"}
 _TEL_LABELS = {"cell": "mobile", "mobile": "mobile", "fax": "fax", "pager": "pager"}
@@ -516,10 +532,12 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
             put("company", parts[0])
             if any(parts[1:]):
                 put("field.department", "; ".join(p for p in parts[1:] if p))
-        elif prop.name in ("TITLE", "UID"):
-            put(
-                "title" if prop.name == "TITLE" else "external_id", _unescape(text, version).strip()
-            )
+        elif prop.name == "TITLE":
+            put("title", _unescape(text, version).strip())
+        elif prop.name == "UID":
+            uid = _unescape(text, version).strip()
+            if not is_derived_uid(uid, (prop.params.get("X-CRM-ID") or [""])[0]):
+                put("external_id", uid)
         elif prop.name == "CATEGORIES":
             for tag_text in _split(text, ",;" if version == "2.1" else ","):
                 put("tags", as_tag(_unescape(tag_text, version)))

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from crm_cli.errors import InvalidValue
-from crm_cli.io.vcard_read import VERSIONS, as_tag, field_label, label_for
+from crm_cli.io.vcard_read import VERSIONS, as_tag, derived_uid, field_label, label_for
 
 # --- writing ----------------------------------------------------------------------------------
 
 # Custom fields that have a vCard property of their own; the rest go out as X-CRM-NAME.
 _WRITTEN_AS = {"note": "NOTE", "url": "URL", "nickname": "NICKNAME", "role": "ROLE"}
-_UID_NAMESPACE = uuid.UUID("6f1c3c1e-5d8a-4d0e-9a43-2b8f5c0e7a11")  # crm's own, fixed forever
 
 
 def contact_uid(contact: dict[str, Any]) -> str:
@@ -30,8 +28,7 @@ def contact_uid(contact: dict[str, Any]) -> str:
     external = contact.get("external_id")
     if external:
         return str(external)
-    record_id = contact.get("id")
-    return f"urn:uuid:{uuid.uuid5(_UID_NAMESPACE, f'contact/{record_id}')}"
+    return derived_uid(contact.get("id"))
 
 
 def _text(value: Any) -> str:
@@ -143,7 +140,10 @@ def write_vcard(contact: dict[str, Any], version: str = "4.0") -> str:
     tags = [_text(t) for t in contact.get("tags") or [] if _text(t)]
     if tags:
         out.add("CATEGORIES", ",".join(_escape(t) for t in tags))
-    out.add("UID", _escape(contact_uid(contact)))
+    if contact.get("external_id") or contact.get("id") is None:
+        out.add("UID", _escape(contact_uid(contact)))
+    else:  # X-CRM-ID tells crm's reader the UID is its own, not an id from elsewhere
+        out.add("UID", _escape(contact_uid(contact)), f";X-CRM-ID={contact['id']}")
     for key, value in custom.items():
         for item in value if isinstance(value, list) and key in _LISTED else [value]:
             _custom(out, key, _text(item))
@@ -235,7 +235,8 @@ def contact_values(contact: dict[str, Any]) -> dict[str, list[str]]:
     put("title", _text(contact.get("title")).strip())
     for tag in contact.get("tags") or []:
         put("tags", as_tag(_text(tag)))
-    put("external_id", contact_uid(contact))
+    if contact.get("external_id") or contact.get("id") is None:
+        put("external_id", contact_uid(contact))
     for key, value in custom.items():
         for item in value if isinstance(value, list) and key in _LISTED else [value]:
             text = _text(item)

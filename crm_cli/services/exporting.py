@@ -304,16 +304,78 @@ def _custom(key: str) -> Getter:
     return lambda record: (record.get("custom") or {}).get(key)
 
 
-def _vcards(records: Iterable[dict[str, Any]], version: str) -> Iterator[str]:
+def _vcards(session: Session, records: Iterable[dict[str, Any]], version: str) -> Iterator[str]:
     import importlib
 
     try:  # the vCard codec (io/vcard.py, vobject): loaded only for --vcf
         write_vcard = importlib.import_module("crm_cli.io.vcard").write_vcard
     except (ImportError, AttributeError):
         raise CrmError("vCard export is not available in this version of crm") from None
-    for record in records:
+    for record in _with_card_details(session, records):
         card = str(write_vcard(record, version))
         yield card if card.endswith("\n") else card + "\n"
+
+
+VCARD_CHUNK = 500
+
+
+def _with_card_details(
+    session: Session, records: Iterable[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """The listing's contact records with what a card carries and a listing does not show:
+    the external id (the card's UID, so importing one's own export finds the same contacts)
+    and each email's and phone's label (TYPE), read a chunk of records at a time."""
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= VCARD_CHUNK:
+            yield from _card_details(session, chunk)
+            chunk = []
+    if chunk:
+        yield from _card_details(session, chunk)
+
+
+def _card_details(session: Session, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from crm_cli.store.models import Contact, ContactEmail, ContactPhone
+
+    ids = [int(r["id"]) for r in chunk if r.get("id") is not None]
+    if not ids:
+        return chunk
+    query = select(col(Contact.id), col(Contact.external_id)).where(col(Contact.id).in_(ids))
+    external: dict[int, str | None] = {i: e for i, e in session.execute(query) if i is not None}
+    labels: dict[str, dict[tuple[int, str], str]] = {"email": {}, "phone": {}}
+    for key, table in (("email", ContactEmail), ("phone", ContactPhone)):
+        rows = session.execute(
+            select(table.c.contact_id, table.c[key], table.c.label).where(
+                table.c.contact_id.in_(ids), table.c.label.is_not(None)
+            )
+        )
+        for cid, value, label in rows:
+            if label:
+                labels[key][(int(cid), str(value))] = str(label)
+    out: list[dict[str, Any]] = []
+    for record in chunk:
+        cid = record.get("id")
+        if cid is None:
+            out.append(record)
+            continue
+        record = dict(record)  # the listing's record as it is when there is nothing to add
+        if external.get(cid) and not record.get("external_id"):
+            record["external_id"] = external[cid]
+        for key, listed in (("email", "emails"), ("phone", "phones")):
+            if not any((int(cid), str(v)) in labels[key] for v in record.get(listed) or []):
+                continue
+            record[listed] = [
+                {key: value, "label": labels[key].get((int(cid), str(value)))}
+                if isinstance(value, str)
+                else value
+                for value in record.get(listed) or []
+            ]
+        out.append(record)
+    return out
 
 
 def write_records(
@@ -329,7 +391,7 @@ def write_records(
     if options.fmt == "jsonl":
         return csvout.write_json_lines(out, records)
     if options.fmt == "vcf":
-        return csvout.write_texts(out, _vcards(records, options.vcard_version))
+        return csvout.write_texts(out, _vcards(session, records, options.vcard_version))
     if options.preset is not None:
         preset = PRESETS[options.preset]
         if preset.bom:

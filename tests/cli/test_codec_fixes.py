@@ -47,3 +47,44 @@ def test_categories_with_spaces_become_tags(crm: Runner, db_url: str, tmp_path: 
     result = crm("import", "contacts", str(path))
     assert result.code == 0, result
     assert _contact(crm, "jane@example.com")["tags"] == ["my-contacts", "starred-in-android"]
+
+
+def test_reimporting_ones_own_vcard_export_changes_nothing(
+    crm: Runner, db_url: str, tmp_path: Path
+):
+    card = tmp_path / "ext.vcf"
+    card.write_text(
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ext One\r\nEMAIL:ext@example.com\r\n"
+        "UID:google-77\r\nEND:VCARD\r\n"
+    )
+    crm.ok("import", "contacts", str(card))
+    crm.ok("contact", "add", "Own One", "--email", "own@example.com")
+    for version in ("4.0", "3.0"):
+        out = tmp_path / f"out{version}.vcf"
+        crm.ok("export", "contacts", "--vcf", "--vcard-version", version, "-o", str(out))
+        text = out.read_text()
+        assert "UID:google-77" in text  # the external id, not one made up
+        report = crm("import", "contacts", str(out), "--json")
+        assert report.code == 0, report
+        assert report.json["counts"]["unchanged"] == 2, report.json
+        assert report.json["counts"]["new"] == 0 and report.json["counts"]["update"] == 0
+    assert len(crm.json("contact", "list", "--all")) == 2
+
+
+def test_the_vcard_export_writes_stored_labels(crm: Runner, db_url: str, tmp_path: Path):
+    from sqlalchemy import create_engine, text
+
+    crm.ok("contact", "add", "Lab El", "--email", "w@x.io", "--email", "c@x.io")
+    crm.ok("contact", "edit", "w@x.io", "--phone", "+49 170 1111111")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE contact_email SET label = 'work' WHERE email = 'w@x.io'"))
+        conn.execute(text("UPDATE contact_email SET label = 'tennis club' WHERE email = 'c@x.io'"))
+        conn.execute(text("UPDATE contact_phone SET label = 'mobile'"))
+    engine.dispose()
+    out = tmp_path / "out.vcf"
+    crm.ok("export", "contacts", "--vcf", "-o", str(out))
+    lines = out.read_text().splitlines()
+    assert "EMAIL;TYPE=work:w@x.io" in lines
+    assert "TEL;TYPE=cell:+491701111111" in lines
+    assert "item1.EMAIL:c@x.io" in lines and "item1.X-ABLabel:tennis club" in lines

@@ -260,7 +260,7 @@ def test_the_uid_follows_the_record_id_and_nothing_else(db_url: str, crm: Runner
     crm.ok("contact", "add", "Bea", "--email", "bea@example.com")
     ana = crm.json("contact", "show", "ana@example.com")
     bea = crm.json("contact", "show", "bea@example.com")
-    uid = [line for line in write_vcard(ana).split("\r\n") if line.startswith("UID:")]
-    assert uid == [line for line in write_vcard(dict(ana)).split("\r\n") if line.startswith("UID:")]
-    assert uid != [line for line in write_vcard(bea).split("\r\n") if line.startswith("UID:")]
+    uid = [line for line in write_vcard(ana).split("\r\n") if line.startswith("UID")]
+    assert uid == [line for line in write_vcard(dict(ana)).split("\r\n") if line.startswith("UID")]
+    assert uid != [line for line in write_vcard(bea).split("\r\n") if line.startswith("UID")]
     assert "example.com" not in uid[0] and "Ana" not in uid[0]

@@ -376,7 +376,7 @@ def test_writes_crlf_lines_a_stable_uid_and_every_field() -> None:
     # The UID comes from the record id alone: the same on every export, nothing about the host.
     assert write_vcard(ANA) == text
     assert contact_uid(ANA) != contact_uid({**ANA, "id": 43})
-    assert f"UID:{contact_uid(ANA)}" in lines
+    assert f"UID;X-CRM-ID={ANA['id']}:{contact_uid(ANA)}" in lines
     assert contact_uid({**ANA, "external_id": "google-77"}) == "google-77"
 
 
