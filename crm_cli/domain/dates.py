@@ -14,7 +14,8 @@ in every locale that writes them.
 
 Wall-clock rules, across daylight-saving changes: a time that does not exist (the hour the
 clocks skip in spring) moves forward by the gap, 02:30 becomes 03:30; a time that happens twice
-(the hour repeated in autumn) means the first of the two. `+2h` is two real hours later.
+(the hour repeated in autumn) means the first of the two, except a time alone, which is the
+next reading still to come. `+2h` is two real hours later.
 
 Repeat rules keep the local wall-clock time across daylight-saving changes: a weekly 10:00
 follow-up stays at 10:00 in Berlin when the clocks go back, and a daily 02:30 moved to 03:30
@@ -162,6 +163,17 @@ def localize(day: date, at: time, tz: ZoneInfo) -> datetime:
     # fold=0 reads a time in a gap with the offset from before the change, which lands after
     # the gap once normalised through UTC; in a fold it is the first (summer-time) reading.
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
+
+
+def _second_reading(day: date, at: time, tz: ZoneInfo) -> datetime | None:
+    """The later of the two readings of a wall-clock time that happens twice (the hour
+    repeated in autumn), or None when it happens once."""
+    first = localize(day, at, tz)
+    naive = datetime.combine(day, at.replace(tzinfo=None))
+    later = naive.replace(tzinfo=tz, fold=1).astimezone(UTC).astimezone(tz)
+    if later.replace(tzinfo=None) != naive or later.utcoffset() == first.utcoffset():
+        return None
+    return later
 
 
 def exists(day: date, at: time, tz: ZoneInfo) -> bool:
@@ -380,9 +392,16 @@ class _Reader:
             shift = (day.weekday() - weekday) % 7 if self.back else (weekday - day.weekday()) % 7
             day += timedelta(days=-shift if self.back else shift)
         moment = localize(day, at, self.tz)
-        if self.back and moment > self.now:
+        # Compared in UTC: two times of one zone compare by their wall clocks, which in the
+        # autumn's repeated hour puts 02:45 CEST after 02:30 CET.
+        now = self.now.astimezone(UTC)
+        if self.back and moment.astimezone(UTC) > now:
             return localize(day - timedelta(days=step), at, self.tz)
-        if not self.back and moment < self.now:
+        if not self.back and moment.astimezone(UTC) < now:
+            # In the repeated hour the second reading (02:45 CET) may still be to come.
+            second = _second_reading(day, at, self.tz)
+            if second is not None and second.astimezone(UTC) >= now:
+                return second
             return localize(day + timedelta(days=step), at, self.tz)
         return moment
 
@@ -458,6 +477,8 @@ class _Reader:
         if len(third) != 4:
             raise _Refused("write the year with four digits (1.12.2026), or 2026-12-01")
         a, b, year = int(first), int(second), int(third)
+        if a == 0 or b == 0:  # 0/1/2026: no day or month is 0, in either order
+            return None
         order = self.settings.order
         if sep == ".":  # day.month.year wherever dots are written
             order = "dmy"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Runner
 
 
@@ -234,3 +236,21 @@ def test_year_first_dates_with_date_order_ymd(crm: Runner, db_url: str, tmp_path
     assert result.code == 0, result
     closes = sorted(d["expected_close"] for d in crm.json("deal", "list", "--all"))
     assert closes == ["2026-12-31", "2026-12-31"]
+
+
+def test_zero_day_due_is_not_a_date(crm: Runner, db_url: str) -> None:
+    for due in ("0/1/2026", "1/0/2026"):
+        result = crm("followup", "add", "x", "--due", due)
+        assert result.code == 2
+        assert "not a date" in result.err
+        assert "could be" not in result.err
+
+
+def test_bare_time_in_repeated_hour_is_not_overdue(
+    crm: Runner, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.ok("config", "set", "defaults.timezone", "Europe/Berlin")
+    monkeypatch.setenv("CRM_NOW", "2027-10-31T02:30:00+01:00")
+    added = crm.json("followup", "add", "x", "--due", "2:45")
+    assert added["due_at"] == "2027-10-31T02:45:00+01:00"
+    assert added["overdue"] is False

@@ -55,3 +55,46 @@ def test_basic_iso_date() -> None:
 def test_year_first_bad_dates_are_refused(text: str) -> None:
     with pytest.raises(InvalidValue, match="not a valid date"):
         parse_export_time(text, BERLIN)
+
+
+@pytest.mark.parametrize("text", ["0/1/2026", "1/0/2026", "0/0/2026", "00/12/2026"])
+@pytest.mark.parametrize("order", [None, "dmy", "mdy"])
+def test_zero_day_or_month_is_not_a_date(text: str, order: str | None) -> None:
+    from crm_cli.domain.dates import DateSettings, parse_when
+
+    with pytest.raises(InvalidValue) as caught:
+        parse_when(text, BERLIN, settings=DateSettings(order=order))
+    assert "could be" not in str(caught.value)
+    assert "None" not in str(caught.value)
+    assert "not a date" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("now", "typed", "expected"),
+    [
+        # the second 02:30 (CET): 02:45 CET is 15 minutes on, not 02:45 CEST 45 minutes ago
+        ("2027-10-31T02:30:00+01:00", "2:45", "2027-10-31T02:45:00+01:00"),
+        # the first 02:30 (CEST): the first 02:45 is still to come
+        ("2027-10-31T02:30:00+02:00", "2:45", "2027-10-31T02:45:00+02:00"),
+        # after both: tomorrow
+        ("2027-10-31T02:50:00+01:00", "2:45", "2027-11-01T02:45:00+01:00"),
+        # the second 02:30 and 02:15: the first 02:15 has gone, the second too: tomorrow
+        ("2027-10-31T02:30:00+01:00", "2:15", "2027-11-01T02:15:00+01:00"),
+    ],
+)
+def test_bare_time_in_the_repeated_hour_is_still_to_come(
+    now: str, typed: str, expected: str
+) -> None:
+    from crm_cli.domain.dates import parse_when
+
+    at = parse_when(typed, BERLIN, now=datetime.fromisoformat(now))
+    assert at >= datetime.fromisoformat(now)
+    assert at == datetime.fromisoformat(expected)
+
+
+def test_bare_time_since_in_the_repeated_hour_is_past() -> None:
+    from crm_cli.domain.dates import parse_since
+
+    now = datetime.fromisoformat("2027-10-31T02:30:00+02:00")  # the first 02:30 (CEST)
+    at = parse_since("2:45", BERLIN, now=now)
+    assert at <= now
