@@ -37,7 +37,10 @@ def history(
             sets = service.recent(ctx, session, last, mine=mine)
         else:
             assert ref is not None
-            sets = service.record_history(ctx, session, kind, ref, last)
+            number = _record_id(session, kind, ref)
+            sets = service.record_history(ctx, session, kind, number, last)
+            if not sets:
+                _must_exist(session, kind, ref, number)
     if json_:
         from crm_cli.render.output import write_json
 
@@ -50,6 +53,44 @@ def history(
         print(_heading(change_set))
         for entry in change_set["changes"]:
             print(f"    {_entry_line(entry)}")
+
+
+# The kinds whose records are also named by name (or email): live ones first, then removed.
+_BY_NAME = ("contact", "company", "deal")
+
+
+def _record_id(session: Any, kind: str, ref: str) -> str:
+    """The id `ref` names for `crm history KIND REF`: as given when it is an id, else the
+    contact (by email or name), company or deal (by title) it names, live or removed. When
+    neither finds it, the error is the one for live records (`no contact 'nobody'`)."""
+    from crm_cli.errors import NotFound
+    from crm_cli.services import common as services
+    from crm_cli.services.lookups import find_company, find_contact, find_deal
+
+    kind = kind.strip().lower()
+    if services.id_of(ref) is not None or kind not in _BY_NAME:
+        return ref
+    finder: Any = {"contact": find_contact, "company": find_company, "deal": find_deal}[kind]
+    try:
+        return str(finder(session, ref).id)
+    except NotFound as live_error:
+        try:
+            return str(finder(session, ref, removed=True).id)
+        except NotFound:
+            raise live_error from None
+
+
+def _must_exist(session: Any, kind: str, ref: str, number: str) -> None:
+    """A record with no change recorded: fine when it exists (live or removed), `no deal
+    '999'` (exit 3) when it never did."""
+    from crm_cli.errors import NotFound
+    from crm_cli.services import common as services
+    from crm_cli.services.journal import models
+
+    record_id = services.id_of(number)
+    model = models().get(kind.strip().lower())
+    if record_id is not None and model is not None and session.get(model, record_id) is None:
+        raise NotFound(kind.strip().lower(), ref)
 
 
 def _heading(change_set: dict[str, Any]) -> str:

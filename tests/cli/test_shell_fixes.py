@@ -78,3 +78,22 @@ def test_show_never_folds_an_email_and_cuts_names(
             ln for ln in lines if ln.strip() and long.endswith(ln.strip()) and ln.strip() != long
         ]
         assert not rest, rest
+
+
+# --- history of a record named by name ---------------------------------------------------------
+
+
+def test_history_of_a_deal_by_name_and_of_no_record(crm: Any, db_url: str) -> None:
+    deal = crm.json("deal", "add", "Acme renewal")["id"]
+    for ref in ("Acme renewal", "renewal"):
+        sets = crm.json("history", "deal", ref)
+        assert [c["id"] for s in sets for c in s["changes"]] == [deal], ref
+    gone = crm.json("deal", "add", "Old offer")["id"]
+    crm.ok("deal", "rm", str(gone), "--yes")
+    assert len(crm.json("history", "deal", "Old offer")) == 2  # a removed deal keeps its history
+    missing = crm("history", "deal", "999")
+    assert missing.code == ExitCode.NOT_FOUND
+    assert "no deal '999'" in missing.err
+    nobody = crm("history", "contact", "nobody")
+    assert nobody.code == ExitCode.NOT_FOUND
+    assert "no contact 'nobody'" in nobody.err and "removed" not in nobody.err
