@@ -28,6 +28,7 @@ Headers in another language are mapped with a mapping file, never guessed. No da
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -386,4 +387,28 @@ def records(
         for key, table in translated:
             if key in values:
                 values[key] = [table.get(v.strip().casefold(), v) for v in values[key]]
+        if "given_name" in values and "family_name" in values and "name" not in values:
+            cjk = cjk_name(values["family_name"][0], values["given_name"][0])
+            if cjk:
+                values["name"] = [cjk]
         yield SourceRecord(number, values, raw)
+
+
+def cjk_name(family: str, given: str) -> str | None:
+    """The name of a Chinese, Japanese or Korean family and given name: family name first,
+    no space (名無し, 権兵衛: 名無し権兵衛), as a vCard's N is read; None when either part is
+    not CJK (a Western name is joined given name first, by the import)."""
+    family, given = family.strip(), given.strip()
+    if family and given and _is_cjk(family) and _is_cjk(given):
+        return family + given
+    return None
+
+
+def _is_cjk(text: str) -> bool:
+    return all(
+        unicodedata.name(ch, "").startswith(
+            ("CJK", "HANGUL", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC")
+        )
+        for ch in text
+        if not ch.isspace()
+    )

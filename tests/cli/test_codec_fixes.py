@@ -88,3 +88,22 @@ def test_the_vcard_export_writes_stored_labels(crm: Runner, db_url: str, tmp_pat
     assert "EMAIL;TYPE=work:w@x.io" in lines
     assert "TEL;TYPE=cell:+491701111111" in lines
     assert "item1.EMAIL:c@x.io" in lines and "item1.X-ABLabel:tennis club" in lines
+
+
+def test_cjk_given_and_family_names_from_csv_join_family_first(
+    crm: Runner, db_url: str, tmp_path: Path
+):
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "name,email,given_name,family_name\n"
+        ",gonbe@example.jp,権兵衛,名無し\n"
+        ",wang@example.cn,芳,王\n"
+        ",ana@example.com,Ana,Lima\n"
+        ",mixed@example.com,Fang,王\n",
+        encoding="utf-8",
+    )
+    crm.ok("import", "contacts", str(path))
+    assert _contact(crm, "gonbe@example.jp")["name"] == "名無し権兵衛"
+    assert _contact(crm, "wang@example.cn")["name"] == "王芳"
+    assert _contact(crm, "ana@example.com")["name"] == "Ana Lima"
+    assert _contact(crm, "mixed@example.com")["name"] == "Fang 王"
