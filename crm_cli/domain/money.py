@@ -353,6 +353,8 @@ def _split(
         mark = _infer_mark(body, text, currency, field)
     else:
         mark = "," if decimal_comma else "."
+        if body.count(mark) > 1:  # "1,234,567" with decimal_comma on: one decimal mark
+            raise InvalidValue(field, text, malformed)
     whole, fraction = body, ""
     if mark is not None and mark in body:
         whole, _, fraction = body.rpartition(mark)

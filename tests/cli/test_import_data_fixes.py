@@ -254,3 +254,13 @@ def test_bare_time_in_repeated_hour_is_not_overdue(
     added = crm.json("followup", "add", "x", "--due", "2:45")
     assert added["due_at"] == "2027-10-31T02:45:00+01:00"
     assert added["overdue"] is False
+
+
+def test_decimal_comma_grouped_by_commas_is_malformed(
+    crm: Runner, db_url: str, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "deals.csv", 'title,value\nA,"1,234,567"\nB,"1.234,50"\n')
+    result = crm("import", "deals", path, "--decimal-comma", "--set", "currency=EUR")
+    assert result.code == 6
+    assert "not a well-formed number" in result.err
+    assert "takes at most 2 decimals" not in result.err

@@ -98,3 +98,15 @@ def test_bare_time_since_in_the_repeated_hour_is_past() -> None:
     now = datetime.fromisoformat("2027-10-31T02:30:00+02:00")  # the first 02:30 (CEST)
     at = parse_since("2:45", BERLIN, now=now)
     assert at <= now
+
+
+# --- amounts: a decimal mark written twice --------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "comma"), [("1,234,567", True), ("1.234.567", False)])
+def test_decimal_mark_twice_is_not_well_formed(text: str, comma: bool) -> None:
+    from crm_cli.domain.money import parse_amount
+
+    with pytest.raises(InvalidValue, match="not a well-formed number") as caught:
+        parse_amount(text, "EUR", decimal_comma=comma)
+    assert "EUR takes" not in str(caught.value)
