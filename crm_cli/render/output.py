@@ -210,12 +210,21 @@ _CSV_BLOCK = 1000
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None:
+    """Rows as CSV under a header line; no rows print nothing (a cron job mails any output),
+    and say "no records" on stderr at a terminal."""
     import csv
     import io
     from itertools import islice
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow([c.key for c in columns])
+    started = False
+
+    def header() -> None:
+        nonlocal started
+        if not started:
+            writer.writerow([c.key for c in columns])
+            started = True
+
     keys = [c.key for c in columns]
     if any(c.fmt is not None for c in columns):
 
@@ -245,12 +254,22 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> None
                 return text.getvalue()
 
             for text in text_blocks(keys, block_text):
-                sys.stdout.write(text)
+                if text:
+                    header()
+                    sys.stdout.write(text)
+            _none_written(started)
             return
 
     it = iter(rows)
     while block := list(islice(it, _CSV_BLOCK)):
+        header()
         writer.writerows([line(row) for row in block])
+    _none_written(started)
+
+
+def _none_written(started: bool) -> None:
+    if not started and stdout_is_tty():
+        message("no records")
 
 
 # Plain text is aligned a block of rows at a time, so a million rows stream like ten.

@@ -97,3 +97,23 @@ def test_history_of_a_deal_by_name_and_of_no_record(crm: Any, db_url: str) -> No
     nobody = crm("history", "contact", "nobody")
     assert nobody.code == ExitCode.NOT_FOUND
     assert "no contact 'nobody'" in nobody.err and "removed" not in nobody.err
+
+
+# --- empty CSV listings ----------------------------------------------------------------------
+
+
+def test_empty_csv_listing_prints_nothing_in_a_pipe(crm: Any, db_url: str) -> None:
+    crm.ok("contact", "add", "Ann", "--email", "ann@example.com")
+    crm.ok("deal", "add", "Acme renewal")
+    for listing in (
+        ["contact", "list", "-s", "zzzz"],
+        ["company", "list"],
+        ["deal", "list", "--search", "zzzz"],
+        ["followup", "list"],
+        ["log", "list"],
+        ["search", "zzzz"],
+    ):
+        assert crm.ok(*listing, "--csv").out == "", listing
+    assert crm.ok(*["contact", "list", "-s", "zzzz"], "--json").json == []
+    full = crm.ok("contact", "list", "--csv").out.splitlines()
+    assert full[0].startswith("id,name") and full[1].startswith("1,Ann")
