@@ -124,9 +124,11 @@ def add(
     stage: StageOpt = None,
     pipeline: PipelineOpt = None,
     probability: Annotated[
-        int | None,
+        str | None,
         typer.Option(
-            "--probability", "-p", help="Win probability 0 to 100 (default: the stage's)."
+            "--probability",
+            "-p",
+            help="Win probability 0 to 100, e.g. 50 or 50% (default: the stage's).",
         ),
     ] = None,
     close: CloseOpt = None,

@@ -117,3 +117,18 @@ def test_empty_csv_listing_prints_nothing_in_a_pipe(crm: Any, db_url: str) -> No
     assert crm.ok(*["contact", "list", "-s", "zzzz"], "--json").json == []
     full = crm.ok("contact", "list", "--csv").out.splitlines()
     assert full[0].startswith("id,name") and full[1].startswith("1,Ann")
+
+
+# --- deal probability ------------------------------------------------------------------------
+
+
+def test_deal_add_takes_a_probability_as_edit_does(crm: Any, db_url: str) -> None:
+    added = crm.json("deal", "add", "Acme renewal", "--probability", "50%")
+    assert added["probability"] == 50 and added["probability_override"] == 50
+    edited = crm.json("deal", "edit", str(added["id"]), "--probability", "30%")
+    assert edited["probability"] == 30
+    for bad in ("abc", "150%"):
+        refused = crm("deal", "add", "Other", "--probability", bad)
+        assert refused.code == ExitCode.USAGE
+        assert f"probability '{bad}'" in refused.err
+    assert len(crm.json("deal", "list")) == 1
