@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # The newest revision in migrations/versions. A test keeps this equal to Alembic's head.
-HEAD = "0019_customer_dates"
+HEAD = "0020_feedback_report"
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
