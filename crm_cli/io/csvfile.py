@@ -227,9 +227,11 @@ def read_csv(
 ) -> CsvFile:
     """The file's header and rows. Blank lines are skipped; `skip_lines` lines before the
     header are a preamble (LinkedIn's "Notes:"). Refused when there is no header."""
+    _refuse_binary(data, name)
     text, used = decode(data, encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
+    _refuse_not_csv(text, name)
     csv.field_size_limit(sys.maxsize)
     stream = io.StringIO(text, newline="")
     skipped = 0
@@ -275,6 +277,60 @@ def read_csv(
             yield CsvRow(reader.line_num + skipped, values, cells)
 
     return CsvFile(header, rows(), used, delim, samples, raw_header)
+
+
+# What the first bytes of files people mistake for CSV say they are.
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one: save it as CSV)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook (save it as CSV)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+
+
+def _refuse_binary(data: bytes, name: str) -> None:
+    """Refuse a file that is not text (an image, an archive, a workbook) before any row is
+    read: read as CSV, each of its "rows" would be reported as a reject."""
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise InvalidValue("file", name, f"is {what}, not a CSV or vCard file")
+
+
+def _refuse_not_csv(text: str, name: str) -> None:
+    """Refuse text that is not CSV: binary bytes decoded as text (control characters
+    throughout, not one stray NUL in a cell), JSON (crm's own `--json` export), or a vCard
+    read as CSV."""
+    sample = text[:8192]
+    controls = sum(
+        1 for ch in sample if (ch < " " or "\x7f" <= ch <= "\x9f") and ch not in "\t\r\n"
+    )
+    if controls * 10 > len(sample):  # a tenth: text, even of odd strings, has far fewer
+        raise InvalidValue("file", name, "is binary data, not a CSV or vCard file")
+    head = sample.lstrip("\ufeff \t\r\n")
+    if head[:11].upper() == "BEGIN:VCARD":
+        raise InvalidValue("file", name, "is a vCard, not CSV: import it with --format vcard")
+    if head[:1] in ("[", "{") and _is_json(text):
+        raise InvalidValue("file", name, "is JSON, not CSV: crm imports CSV and vCard files")
+
+
+def _is_json(text: str) -> bool:
+    """Whether `text` is a JSON document, or JSON Lines (a JSON object on its first line)."""
+    import json
+
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        pass
+    first = text.lstrip("\ufeff \t\r\n").split("\n", 1)[0]
+    try:
+        return isinstance(json.loads(first), dict | list)
+    except ValueError:
+        return False
 
 
 def _samples(text: str, wanted: int = 3) -> list[str]:

@@ -107,3 +107,46 @@ def test_cjk_given_and_family_names_from_csv_join_family_first(
     assert _contact(crm, "wang@example.cn")["name"] == "王芳"
     assert _contact(crm, "ana@example.com")["name"] == "Ana Lima"
     assert _contact(crm, "mixed@example.com")["name"] == "Fang 王"
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+
+
+def test_files_that_are_not_csv_are_refused_with_one_line(crm: Runner, db_url: str, tmp_path: Path):
+    crm.ok("contact", "add", "Keep Me", "--email", "keep@example.com")
+    exported = crm.ok("export", "contacts", "--json").out
+    files = {
+        "contacts.json": exported.encode(),
+        "contacts.jsonl": crm.ok("export", "contacts", "--jsonl").out.encode(),
+        "binary.csv": bytes(range(256)) * 8,
+        "png.csv": PNG,
+    }
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = crm("import", "contacts", str(path), "--rejects", str(tmp_path / "rej.csv"))
+        assert result.code == 2, (name, result)
+        errors = [line for line in result.err.splitlines() if line.strip()]
+        assert len(errors) == 1, errors
+        assert "not CSV" in errors[0] or "not a CSV" in errors[0], errors
+        assert not (tmp_path / "rej.csv").exists()
+    assert [c["name"] for c in crm.json("contact", "list", "--all")] == ["Keep Me"]
+
+
+def test_one_nul_byte_in_a_cell_is_still_csv(crm: Runner, db_url: str, tmp_path: Path):
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"name,email\nAna\x00 Lima,ana@example.com\nBo,bo@example.com\n")
+    result = crm("import", "contacts", str(path))
+    assert result.code == 6, result  # the one row rejected for its NUL, the other imported
+    assert _contact(crm, "bo@example.com")["name"] == "Bo"
+
+
+def test_a_vcard_on_stdin_is_not_read_as_csv(crm: Runner, db_url: str):
+    result = crm("import", "contacts", "-", stdin=CATEGORY_SPACE)
+    assert result.code in (0, 2), result
+    if result.code == 2:  # recognised, and the way to import it named
+        assert "vCard" in result.err and "--format vcard" in result.err
+        assert crm.json("contact", "list", "--all") == []
+    result = crm("import", "contacts", "-", "--format", "vcard", stdin=CATEGORY_SPACE)
+    assert result.code == 0, result
+    assert _contact(crm, "jane@example.com")["name"] == "Jane Roe"
