@@ -42,13 +42,50 @@ def emit_report(result: Result, fmt: str, *, chart: bool = True, explain: bool =
         emit_rows(result.rows, columns, "table", title=title if stdout_is_tty() else None)
     else:
         print(f"{title}: nothing to show")
-    for line in result.working:
+    for line in _working_lines(result.working):
         print(line)
     if chart and result.chart and any(v for _, v in result.chart):
         print()
         print(result.chart_title)
         for line in bars(result.chart, _width()):
             print(line)
+
+
+def _working_lines(working: list[str]) -> list[str]:
+    """The working, wrapped at word boundaries to a terminal's width, never inside a number
+    or an amount ("1,000.00 EUR" stays on one line); unchanged in a pipe."""
+    from crm_cli.render import output
+
+    if not output.stdout_is_tty():
+        return list(working)
+    import shutil
+
+    from rich.cells import cell_len
+
+    width = max(shutil.get_terminal_size((80, 24)).columns, 20)
+    lines: list[str] = []
+    for text in working:
+        units: list[str] = []
+        for word in text.split(" "):
+            # An amount's currency code stays with its number.
+            if units and _is_currency(word) and any(ch.isdigit() for ch in units[-1]):
+                units[-1] += " " + word
+            else:
+                units.append(word)
+        line = ""
+        for unit in units:
+            if line and cell_len(line) + 1 + cell_len(unit) > width:
+                lines.append(line)
+                line = "  " + unit  # continued lines are indented under the first
+            else:
+                line = f"{line} {unit}" if line else unit
+        lines.append(line)
+    return lines
+
+
+def _is_currency(word: str) -> bool:
+    code = word.rstrip(",;.)")
+    return len(code) == 3 and code.isalpha() and code.isupper()
 
 
 def _numeric(rows: list[dict[str, Any]], key: str) -> bool:

@@ -87,7 +87,8 @@ def activity(
     working = [
         f"{sum(r['total'] for r in rows):,} interactions logged and follow-ups completed, "
         f"{period.label}",
-        f"{idle_count:,} open deals with no interaction in the last {idle_days} days"
+        f"{idle_count:,} open deal{'' if idle_count == 1 else 's'} with no interaction "
+        f"in the last {idle_days} days"
         + (
             f" (ids: {', '.join(str(i) for i, _ in idle[:10])}"
             + (", ..." if idle_count > 10 else "")

@@ -138,7 +138,8 @@ def pipeline(
                 total[1] += value
                 total[2] += worth
     working = [
-        f"total {cur}: {n:,} open deals, value {money_text(v, cur)}, weighted "
+        f"total {cur}: {n:,} open deal{'' if n == 1 else 's'}, value {money_text(v, cur)}, "
+        f"weighted "
         f"{money_text(w, cur)} = sum of value x probability (the deal's own, else its stage's)"
         for cur, (n, v, w) in sorted(totals.items())
     ] or ["no open deals"]
@@ -249,7 +250,8 @@ def forecast(
     undated = sum(d["count"] for d in data if d["month"] == "no close date")
     working = [
         "weighted value = value x probability (the deal's own, else its stage's), per deal, summed",
-        f"{overdue:,} open deals have an expected close before {today.isoformat()} (overdue); "
+        f"{overdue:,} open {'deal has' if overdue == 1 else 'deals have'} an expected close "
+        f"before {today.isoformat()} (overdue); "
         f"{undated:,} have none",
     ]
     return Result(

@@ -132,3 +132,27 @@ def test_deal_add_takes_a_probability_as_edit_does(crm: Any, db_url: str) -> Non
         assert refused.code == ExitCode.USAGE
         assert f"probability '{bad}'" in refused.err
     assert len(crm.json("deal", "list")) == 1
+
+
+# --- report working at a terminal's width ----------------------------------------------------
+
+
+def test_report_working_wraps_at_the_terminal_width(
+    crm: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.cells import cell_len
+
+    from crm_cli.render import output
+
+    crm.ok("deal", "add", "Acme renewal", "--value", "1234567.89", "--close", "2026-12-01")
+    piped = crm.ok("report", "pipeline").out
+    total = next(line for line in piped.splitlines() if line.startswith("total EUR"))
+    assert "1 open deal," in total and cell_len(total) > 80  # a pipe keeps one line
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(output, "stdout_is_tty", lambda: True)
+    for report in ("pipeline", "forecast", "funnel", "segments", "clv"):
+        lines = crm.ok("report", report).out.splitlines()
+        working = [line for line in lines if "█" not in line]
+        assert all(cell_len(line) <= 80 for line in working), (report, working)
+    shown = crm.ok("report", "pipeline").out
+    assert "1,234,567.89 EUR" in shown  # the amount whole on one line
