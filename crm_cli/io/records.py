@@ -33,3 +33,16 @@ class SourceRecord:
             if value.strip():
                 return value
         return None
+
+    def labelled(self, base: str) -> list[tuple[str, str | None]]:
+        """Every value of a multi-valued field with its label, in the record's order:
+        `email` gives (value, None), `email:work` (value, "work"); blank values left out. What
+        the store's `label` column of an email or phone takes."""
+        out: list[tuple[str, str | None]] = []
+        for key, values in self.values.items():
+            name, colon, label = key.partition(":")
+            if name != base:
+                continue
+            tag = label.strip().lower() or None if colon else None
+            out.extend((v.strip(), tag) for v in values if v.strip())
+        return out

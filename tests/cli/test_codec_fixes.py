@@ -150,3 +150,32 @@ def test_a_vcard_on_stdin_is_not_read_as_csv(crm: Runner, db_url: str):
     result = crm("import", "contacts", "-", "--format", "vcard", stdin=CATEGORY_SPACE)
     assert result.code == 0, result
     assert _contact(crm, "jane@example.com")["name"] == "Jane Roe"
+
+
+def test_a_record_gives_each_email_and_phone_with_its_label() -> None:
+    """What the import stores in the label column: the codecs' `email:LABEL` keys, paired."""
+    from crm_cli.io.mapping import Layout, records
+    from crm_cli.io.vcard import read_vcards
+
+    card = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Label Test\r\nEMAIL;TYPE=INTERNET,WORK:w@x.io\r\n"
+        "EMAIL;TYPE=HOME:h@x.io\r\nTEL;TYPE=CELL:+49 170 1111111\r\n"
+        "TEL;TYPE=WORK,FAX:+49 30 2222222\r\nitem1.EMAIL:club@x.io\r\n"
+        "item1.X-ABLabel:tennis club\r\nEMAIL:plain@x.io\r\nEND:VCARD\r\n"
+    )
+    (rec,) = read_vcards(card.encode())
+    assert sorted(rec.labelled("email")) == [
+        ("club@x.io", "tennis club"),
+        ("h@x.io", "home"),
+        ("plain@x.io", None),
+        ("w@x.io", "work"),
+    ]
+    assert sorted(rec.labelled("phone")) == [
+        ("+49 170 1111111", "mobile"),
+        ("+49 30 2222222", "fax"),
+    ]
+    fields = {"name": [0], "email:work": [1], "phone:mobile": [2]}
+    layout = Layout(fields=fields, constants={}, values={}, unmapped=[], width=3)
+    (row,) = records(layout, [(2, ["Csv Label", "cw@x.io", "+49 170 5555555"], [])])
+    assert row.labelled("email") == [("cw@x.io", "work")]
+    assert row.labelled("phone") == [("+49 170 5555555", "mobile")]
