@@ -28,7 +28,7 @@ Writing is the inverse (`write_vcard`): what it writes reads back to the same va
 output is plain enough for vobject's full reader (tests check both).
 """
 
-from crm_cli.io.vcard_read import VERSIONS, count_cards, read_vcards
+from crm_cli.io.vcard_read import VERSIONS, count_cards, is_vcard, read_vcards
 from crm_cli.io.vcard_write import contact_uid, contact_values, write_vcard, write_vcards
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "contact_uid",
     "contact_values",
     "count_cards",
+    "is_vcard",
     "read_vcards",
     "write_vcard",
     "write_vcards",

@@ -99,6 +99,13 @@ def _split_cards(data: bytes) -> Iterator[_Card]:
         yield card
 
 
+def is_vcard(data: bytes) -> bool:
+    """Whether `data` is a vCard file (its first line BEGIN:VCARD, in any of the encodings
+    `read_vcards` reads): how a file with no .vcf name, such as stdin, is recognised."""
+    head = _as_bytes(data[:4096]).lstrip(b" \t\r\n")
+    return bool(_BEGIN.match(head.split(b"\n", 1)[0].rstrip(b"\r")))
+
+
 def count_cards(data: bytes) -> int:
     """How many cards `read_vcards` will return for `data` (for progress reporting)."""
     return sum(1 for _ in _split_cards(_as_bytes(data)))

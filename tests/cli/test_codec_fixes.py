@@ -179,3 +179,13 @@ def test_a_record_gives_each_email_and_phone_with_its_label() -> None:
     (row,) = records(layout, [(2, ["Csv Label", "cw@x.io", "+49 170 5555555"], [])])
     assert row.labelled("email") == [("cw@x.io", "work")]
     assert row.labelled("phone") == [("+49 170 5555555", "mobile")]
+
+
+def test_a_vcard_is_recognised_by_its_content() -> None:
+    from crm_cli.io.vcard import is_vcard
+
+    assert is_vcard(CATEGORY_SPACE.encode())
+    assert is_vcard(b"\xef\xbb\xbf\r\nbegin:vcard\nVERSION:2.1\nEND:VCARD\n")
+    assert is_vcard("BEGIN:VCARD\r\nFN:Ann\r\nEND:VCARD\r\n".encode("utf-16"))
+    assert not is_vcard(b"name,email\nBEGIN:VCARD,x@y.z\n")
+    assert not is_vcard(b"")
