@@ -127,7 +127,7 @@ def session_scope(
         # Checks in the services catch these first; this is the race where another process
         # wrote the same unique value in between.
         session.rollback()
-        raise Conflict(f"the database refused the change: {_first_line(exc)}") from exc
+        raise Conflict(_unique_message(exc, session)) from exc
     except DataError as exc:
         session.rollback()
         raise InvalidValue("value", _first_line(exc), "out of range for the database") from exc
@@ -190,6 +190,36 @@ def optimize(engine: Engine) -> None:
             raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except Exception:  # noqa: BLE001  (statistics are an optimisation, never a failure)
         pass
+
+
+def _unique_message(exc: IntegrityError, session: Session) -> str:
+    """What the services' own check says, where the value is known: `email 'x' belongs to
+    contact 24 (Ana Lima)` for an email another command added at the same moment."""
+    import re
+
+    from sqlalchemy import text
+
+    detail = getattr(getattr(exc.orig, "diag", None), "message_detail", None) or ""
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
+    match = re.match(r"Key \(email\)=\((.*)\) already exists", detail)
+    if constraint == "uq_contact_email_email" and match:
+        email = match.group(1)
+        try:
+            row = session.execute(
+                text(
+                    "SELECT c.id, c.name FROM contact c JOIN contact_email e "
+                    "ON e.contact_id = c.id WHERE e.email = :email"
+                ),
+                {"email": email},
+            ).first()
+        except DBAPIError:
+            row = None
+        finally:
+            session.rollback()
+        if row is not None:
+            return f"email {email!r} belongs to contact {row[0]} ({row[1]})"
+        return f"email {email!r} belongs to another contact"
+    return f"the database refused the change: {_first_line(exc)}"
 
 
 def _first_line(exc: DBAPIError) -> str:

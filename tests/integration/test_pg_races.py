@@ -66,3 +66,32 @@ def test_same_company_and_email_from_two_shells(pg_url: str) -> None:
     # The contacts and deals of both shells point at the one company of each name.
     contacts = _crm_json(env, "contact", "list")
     assert len(contacts) == 3 * ROUNDS
+
+
+def test_an_email_added_at_the_same_moment_is_named(pg_url: str) -> None:
+    """When the database's unique index is what refuses an email (a writer that does not
+    take turns on it, such as an import), the message is the one the check gives."""
+    from sqlalchemy import text
+
+    from crm_cli.errors import Conflict
+    from crm_cli.store.engine import make_engine, session_scope
+
+    env = dict(os.environ, CRM_DATABASE_URL=pg_url)
+    subprocess.run(
+        [sys.executable, "-m", "crm_cli", "contact", "add", "Ana Lima", "--email", "dup7@x.com"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    engine = make_engine(pg_url)
+    try:
+        with pytest.raises(Conflict) as refused, session_scope(engine) as session:
+            session.execute(
+                text(
+                    "INSERT INTO contact_email (contact_id, email, position) "
+                    "VALUES (1, 'dup7@x.com', 1)"
+                )
+            )
+    finally:
+        engine.dispose()
+    assert str(refused.value) == "email 'dup7@x.com' belongs to contact 1 (Ana Lima)"
