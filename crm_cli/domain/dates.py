@@ -85,6 +85,7 @@ _MONTH_FIRST = re.compile(r"^([a-z]+) (\d{1,2})(?:st|nd|rd|th)?(?: (\d{4}))?$") 
 _DAY_FIRST = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?(?: of)? ([a-z]+)(?: (\d{4}))?$")  # 1 dec
 _NUMERIC = re.compile(r"^(\d{1,4})([./-])(\d{1,2})\2(\d{1,4})$")  # 1.12.2026, 1/12/2026
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[t ]\s*(.+))?$")
+_OFFSET = re.compile(r"(?:z|[+-]\d{2}(?::?\d{2})?)$")
 _WHEN_HELP = "use an ISO date/time or today, tomorrow 9:00, +3d, in 2 weeks, next monday, dec 1"
 
 
@@ -516,7 +517,12 @@ def parse_date(
         if not MIN_YEAR <= day.year <= MAX_YEAR:
             raise InvalidValue(field, text, _RANGE)
         return day
-    return parse_when(text, tz, now=now, field=field, settings=settings).astimezone(tz).date()
+    moment = parse_when(text, tz, now=now, field=field, settings=settings)
+    written = _ISO_DATE.match(stripped.lower())
+    if written and written.group(2) and _OFFSET.search(written.group(2)):
+        # A time with its own offset: the date as written, not that moment's date here.
+        return date.fromisoformat(written.group(1))
+    return moment.astimezone(tz).date()
 
 
 # --- repeat rules ---------------------------------------------------------------------------

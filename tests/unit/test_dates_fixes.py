@@ -110,3 +110,12 @@ def test_decimal_mark_twice_is_not_well_formed(text: str, comma: bool) -> None:
     with pytest.raises(InvalidValue, match="not a well-formed number") as caught:
         parse_amount(text, "EUR", decimal_comma=comma)
     assert "EUR takes" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-12-31T23:30:00-05:00", "2026-12-31 23:30-05", "2026-12-31T23:30:00+09:00"]
+)
+def test_typed_date_with_an_offset_is_the_date_written(text: str) -> None:
+    from crm_cli.domain.dates import parse_date
+
+    assert parse_date(text, BERLIN) == date(2026, 12, 31)
