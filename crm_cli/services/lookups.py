@@ -150,6 +150,14 @@ def _folded(
     if not wanted:
         return []
     query = select(col(model.id), name).where(*conditions)
+    if hasattr(model, "search_name"):
+        # The name's folded words (kept for search) start with each folded word typed.
+        words = col(model.search_name)
+        for token in index_tokens(text).split():
+            like = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(
+                or_(words.like(f"{like}%", escape="\\"), words.like(f"% {like}%", escape="\\"))
+            )
     rows = session.execute(query.order_by(col(model.id)).limit(_CANDIDATES)).all()
     exact: list[int] = []
     loose: list[int] = []
@@ -165,11 +173,13 @@ def _folded(
         ids = sorted(exact + loose)
     else:
         ids = exact or loose
+    if len(rows) >= _CANDIDATES and not exact_only and not (exact and not loose_only):
+        # More candidates than were compared: those the case-only rule finds among the rest
+        # count too, so one match among the first few thousand is not taken as the only one.
+        more = {int(m.id) for m in _loose(session, model, name, text, conditions)}
+        ids = sorted(set(ids) | more)
     if not ids:
-        if len(rows) < _CANDIDATES:
-            return []
-        # More candidates than were compared: the case-only rules on the whole table.
-        return [] if exact_only else _loose(session, model, name, text, conditions)
+        return []
     return list(
         session.scalars(
             select(model).where(col(model.id).in_(ids[: _SHOWN + 1])).order_by(col(model.id))

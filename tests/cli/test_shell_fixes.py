@@ -156,3 +156,19 @@ def test_report_working_wraps_at_the_terminal_width(
         assert all(cell_len(line) <= 80 for line in working), (report, working)
     shown = crm.ok("report", "pipeline").out
     assert "1,234,567.89 EUR" in shown  # the amount whole on one line
+
+
+def test_a_name_among_many_candidates_is_still_refused_when_ambiguous(
+    crm: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contacts the search finds for other reasons (their email) do not crowd out the names:
+    with few candidates compared, "jose" is still ambiguous, not Joseph's."""
+    from crm_cli.services import lookups
+
+    monkeypatch.setattr(lookups, "_CANDIDATES", 2)
+    for n in range(3):
+        crm.ok("contact", "add", f"Ann {n}", "--email", f"jose{n}@example.com")
+    crm.ok("contact", "add", "José Pérez")
+    crm.ok("contact", "add", "Joseph Miller")
+    assert crm("contact", "show", "jose").code == ExitCode.USAGE
+    assert crm.json("contact", "show", "perez")["name"] == "José Pérez"
