@@ -72,6 +72,8 @@ def _record_id(session: Any, kind: str, ref: str) -> str:
         return ref
     finder: Any = {"contact": find_contact, "company": find_company, "deal": find_deal}[kind]
     try:
+        if kind == "deal":  # won and lost deals have a history too
+            return str(find_deal(session, ref, closed=True).id)
         return str(finder(session, ref).id)
     except NotFound as live_error:
         try:

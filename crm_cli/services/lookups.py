@@ -257,11 +257,13 @@ def _not_found(
     return error
 
 
-def find_deal(session: Session, ref: str | int, *, removed: bool = False) -> Deal:
+def find_deal(
+    session: Session, ref: str | int, *, removed: bool = False, closed: bool = False
+) -> Deal:
     """A live deal (a removed one with `removed=True`) by id, or by a word of its title that
     only one open deal has (`crm deal move acme negotiation`). In a write session its row is
     locked until the transaction ends, so moves of one deal follow each other and its stage
-    history always chains."""
+    history always chains. With `closed`, a won or lost deal is named by its title too."""
     from crm_cli.store.sales import Deal  # not at import: contact commands skip the sales tables
 
     text = str(ref).strip()
@@ -272,7 +274,7 @@ def find_deal(session: Session, ref: str | int, *, removed: bool = False) -> Dea
     elif text:
         live = col(Deal.deleted_at).is_not(None) if removed else col(Deal.deleted_at).is_(None)
         conditions: list[ColumnElement[bool]] = [live]
-        if not removed:
+        if not removed and not closed:
             conditions.append(col(Deal.status) == "open")
         title = col(Deal.title)
         matches = _by_name(session, "deal", Deal, text, conditions, removed, name=title)

@@ -88,6 +88,9 @@ def test_history_of_a_deal_by_name_and_of_no_record(crm: Any, db_url: str) -> No
     for ref in ("Acme renewal", "renewal"):
         sets = crm.json("history", "deal", ref)
         assert [c["id"] for s in sets for c in s["changes"]] == [deal], ref
+    won = crm.json("deal", "add", "Beta expansion")["id"]
+    crm.ok("deal", "won", str(won))
+    assert len(crm.json("history", "deal", "Beta expansion")) == 2  # a won deal too
     gone = crm.json("deal", "add", "Old offer")["id"]
     crm.ok("deal", "rm", str(gone), "--yes")
     assert len(crm.json("history", "deal", "Old offer")) == 2  # a removed deal keeps its history
