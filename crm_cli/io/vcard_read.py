@@ -405,9 +405,14 @@ def as_tag(text: str) -> str:
     """A category as a tag crm accepts: each run of spaces or other characters a tag cannot
     hold becomes one "-" ("My Contacts" is `my-contacts`), starting with a letter or digit;
     a "," or ";" is left for the import, which splits tags there."""
+    parts = re.split(r"([,;])", unicodedata.normalize("NFC", text))
+    return "".join(part if part in ",;" else _one_tag(part) for part in parts)
+
+
+def _one_tag(text: str) -> str:
     out: list[str] = []
-    for ch in unicodedata.normalize("NFC", text.strip()):
-        if unicodedata.category(ch)[0] in "LNM" or ch in "-_.:/&+,;":
+    for ch in text.strip():
+        if unicodedata.category(ch)[0] in "LNM" or ch in "-_.:/&+":
             out.append(ch)
         elif out and out[-1] != "-":
             out.append("-")
@@ -559,7 +564,10 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
         elif prop.name in _SIMPLE:
             put(_SIMPLE[prop.name], _unescape(text, version))
         elif prop.name in _IM:
-            put(keyed("field.im", tag), _unescape(text, version).strip())
+            put(
+                f"field.im.{field_label(tag)}" if tag else "field.im",
+                _unescape(text, version).strip(),
+            )
         elif prop.name == "PHOTO" and photos:
             put("field.photo", _photo(prop, version) or "")
         elif prop.name.startswith("X-CRM-") and len(prop.name) > 6:
