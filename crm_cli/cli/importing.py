@@ -285,7 +285,10 @@ def _render(report: Any, source: dict[str, Any], json_: bool, rejects: str | Non
     ]
     if counts["skipped"]:
         parts.append(f"{counts['skipped']} skipped (--on-match skip)")
-    parts.append(f"{counts['rejected'] + counts['duplicate']} rejected")
+    if counts["duplicate"]:
+        # As --json counts them: a row repeating an earlier one is its own decision.
+        parts.append(f"{counts['duplicate']} duplicate")
+    parts.append(f"{counts['rejected']} rejected")
     if source.get("format") == "csv":
         samples = ", ".join(source["samples"])
         common.note(
