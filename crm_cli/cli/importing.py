@@ -104,7 +104,8 @@ CreateStagesOpt = Annotated[
     bool, typer.Option("--create-stages", help="Create pipelines and stages that rows name.")
 ]
 FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="csv or vcard (default: from the file name).")
+    str | None,
+    typer.Option("--format", help="csv or vcard (default: from the file name, else its content)."),
 ]
 NoPhotosOpt = Annotated[bool, typer.Option("--no-photos", help="vCard: leave photos out.")]
 

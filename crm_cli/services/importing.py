@@ -2063,13 +2063,19 @@ class FileImport:
     source: dict[str, Any]
 
 
-def file_format(source: SourceOptions) -> str:
+def file_format(source: SourceOptions, data: bytes = b"") -> str:
+    """csv or vcard: as `--format` says, else by the name, else by the content (stdin, or a
+    vCard saved as .txt, begins with BEGIN:VCARD)."""
     if source.format:
         fmt = source.format.lower()
         if fmt not in ("csv", "vcard"):
             raise InvalidValue("format", source.format, "must be csv or vcard")
         return fmt
-    return "vcard" if source.name.lower().endswith((".vcf", ".vcard")) else "csv"
+    if source.name.lower().endswith((".vcf", ".vcard")):
+        return "vcard"
+    from crm_cli.io.vcard_read import is_vcard
+
+    return "vcard" if is_vcard(data) else "csv"
 
 
 def import_file(
@@ -2117,7 +2123,7 @@ def _import_file(
     mapping: Any,
     options: ImportOptions,
 ) -> FileImport:
-    fmt = file_format(source)
+    fmt = file_format(source, data)
     if fmt == "vcard":
         try:
             from crm_cli.io.vcard import read_vcards  # type: ignore[import-not-found,unused-ignore]
