@@ -241,7 +241,8 @@ def _result(
     if data and data[0]["reached"]:
         first = data[0]
         working.append(
-            f"{first['reached']:,} deals created {period.label} entered the funnel; "
+            f"{first['reached']:,} {'deal' if first['reached'] == 1 else 'deals'} created "
+            f"{period.label} entered the funnel; "
             f"{first['to_won_numerator'] or 0:,} reached won: "
             f"{_pct(first['to_won'])} = {first['to_won_numerator'] or 0:,} / {first['reached']:,}"
         )

@@ -545,3 +545,10 @@ def test_churn_of_the_telco_customers(
     assert got["customers_at_start"] == len(churn) == 7043
     assert got["lost"] == churn.count("Yes") == 1869
     assert got["churn_rate"] == pytest.approx(1869 / 7043)
+
+
+def test_the_funnel_speaks_of_one_deal_in_the_singular(crm: Any, db_url: str) -> None:
+    crm.ok("deal", "add", "Only one")
+    text = crm.ok("report", "funnel").out
+    assert "1 deal created" in " ".join(text.split())
+    assert "1 deals" not in text
