@@ -265,10 +265,10 @@ def chop(text: str, width: int) -> list[str]:
     return pieces
 
 
-def pack(tokens: Sequence[str], width: int) -> list[str]:
+def pack(tokens: Sequence[str], width: int, *, chop_long: bool = True) -> list[str]:
     """Tokens on lines of at most `width` cells, joined by spaces; a token longer than a line
-    is chopped (the caller moves atoms to a wider line first, so only text gets here). An
-    empty token is a second space, so indentation stays."""
+    is chopped, or with `chop_long` False has a line of its own, whole (an email, an amount).
+    An empty token is a second space, so indentation stays."""
     lines: list[str] = []
     line: str | None = None
     for token in tokens:
@@ -277,7 +277,7 @@ def pack(tokens: Sequence[str], width: int) -> list[str]:
             continue
         if line is not None:
             lines.append(line.rstrip())
-        pieces = chop(token, width) if cell_len(token) > width else [token]
+        pieces = chop(token, width) if chop_long and cell_len(token) > width else [token]
         lines.extend(pieces[:-1])
         line = pieces[-1]
     lines.append((line or "").rstrip())

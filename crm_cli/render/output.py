@@ -607,14 +607,7 @@ def _field_lines(key: str, raw: Any, value: str, narrow: int, full: int) -> tupl
         items = items or [escape_controls(value)]
         tokens = [f"{item}," for item in items[:-1]] + items[-1:]
         below = any(cell_len(token) > narrow for token in tokens)
-        room = full if below else narrow
-        lines: list[str] = []
-        for token in tokens:
-            if lines and cell_len(lines[-1]) + 1 + cell_len(token) <= room:
-                lines[-1] += " " + token
-            else:
-                lines.append(token)
-        return lines, below
+        return pack(tokens, full if below else narrow, chop_long=False), below
     shown = escape_controls(value, _BLOCK).expandtabs(8)
     paragraphs = [[ellipsize(w, narrow) for w in words(p)] for p in shown.split("\n")]
     return [line for tokens in paragraphs for line in pack(tokens, narrow)], False

@@ -60,7 +60,7 @@ def _working_lines(working: list[str]) -> list[str]:
         return list(working)
     import shutil
 
-    from rich.cells import cell_len
+    from crm_cli.render.fit import pack
 
     width = max(shutil.get_terminal_size((80, 24)).columns, 20)
     lines: list[str] = []
@@ -72,14 +72,9 @@ def _working_lines(working: list[str]) -> list[str]:
                 units[-1] += " " + word
             else:
                 units.append(word)
-        line = ""
-        for unit in units:
-            if line and cell_len(line) + 1 + cell_len(unit) > width:
-                lines.append(line)
-                line = "  " + unit  # continued lines are indented under the first
-            else:
-                line = f"{line} {unit}" if line else unit
-        lines.append(line)
+        # Continued lines are indented under the first, within the width.
+        first, *rest = pack(units, width - 2, chop_long=False)
+        lines += [first, *("  " + line for line in rest)]
     return lines
 
 
