@@ -67,6 +67,9 @@ class CheckedContact:
     # Its search tokens (search_name, search_doc), when made ahead (a large import makes them
     # while checking rows on two cores); None: made when it is inserted.
     search: tuple[str, str] | None = None
+    # The label (`work`, `mobile`, ...) of each email and phone that has one, by its
+    # normalised value: what the `label` column of its row gets (imports).
+    labels: dict[str, str] | None = None
 
 
 def check_contact(ctx: Context, inp: ContactInput) -> CheckedContact:
@@ -444,6 +447,10 @@ def search_tokens(c: CheckedContact) -> tuple[str, str]:
     )
 
 
+def _label(c: CheckedContact, value: str) -> str | None:
+    return c.labels.get(value) if c.labels else None
+
+
 def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedContact]) -> list[int]:
     """Insert checked contacts: one statement per table (in chunks), their companies found or
     created by name, their tags created as needed. Returns the new ids, in order.
@@ -499,12 +506,12 @@ def add_contacts(ctx: Context, session: Session, contacts: Sequence[CheckedConta
     pairs = list(zip(ids, contacts, strict=True))
     children: dict[Any, list[dict[str, Any]]] = {
         ContactEmail: [
-            {"contact_id": cid, "email": e, "position": i}
+            {"contact_id": cid, "email": e, "label": _label(c, e), "position": i}
             for cid, c in pairs
             for i, e in enumerate(c.emails)
         ],
         ContactPhone: [
-            {"contact_id": cid, "phone": p, "position": i}
+            {"contact_id": cid, "phone": p, "label": _label(c, p), "position": i}
             for cid, c in pairs
             for i, p in enumerate(c.phones)
         ],

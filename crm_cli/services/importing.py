@@ -742,6 +742,9 @@ class _ContactImport(_Base):
                 tags=sorted(set(tags)),
                 custom=_custom(rec),
                 external_id=external_id,
+                labels=_labels(rec, self.ctx.config.phone_region)
+                if any(":" in key for key in values)
+                else None,
             ),
             external_id,
         )
@@ -927,22 +930,23 @@ class _ContactImport(_Base):
     def write_updates(
         self, planned: list[tuple[RowResult, Contact, _ContactRow, dict[int, list[str]]]]
     ) -> None:
-        from crm_cli.services.contacts import reindex_contacts, replace_list
+        from crm_cli.services.contacts import reindex_contacts
 
         if not planned:
             return
         now = utcnow()
-        for result, contact, _row, _emails in planned:
+        for result, contact, row, _emails in planned:
             cid = int(contact.id or 0)
+            labels = row.checked.labels or {}
             for name, (old, new) in result.changes.items():
                 if name == "company":
                     contact.company_id = self.related.company_id(new)
                 elif name == "owner":
                     contact.owner_id = self.related.owner_id(new)
                 elif name == "emails":
-                    replace_list(self.session, ContactEmail, "email", cid, new, existing=old)
+                    _add_rows(self.session, ContactEmail, "email", cid, old, new, labels)
                 elif name == "phones":
-                    replace_list(self.session, ContactPhone, "phone", cid, new, existing=old)
+                    _add_rows(self.session, ContactPhone, "phone", cid, old, new, labels)
                 elif name == "tags":
                     from crm_cli.store.models import ContactTag
 
@@ -959,6 +963,45 @@ class _ContactImport(_Base):
                 self.session,
                 select(col(Contact.id)).where(col(Contact.id).in_(ids[start : start + CHUNK])),
             )
+
+
+def _labels(rec: SourceRecord, region: str | None) -> dict[str, str] | None:
+    """The label of each email and phone the record gives with one (`email:work`, a vCard's
+    `TYPE=home`), by the value as it is stored; the first label given for a value wins."""
+    from crm_cli.domain.contactinfo import normalize_email, normalize_phone
+
+    labels: dict[str, str] = {}
+    for value, label in rec.labelled("email"):
+        if label:
+            labels.setdefault(normalize_email(value).lower(), label)
+    for value, label in rec.labelled("phone"):
+        if label:
+            labels.setdefault(normalize_phone(value, region), label)
+    return labels or None
+
+
+def _add_rows(
+    session: Session,
+    table: Any,
+    column: str,
+    contact_id: int,
+    old: list[str],
+    new: list[str],
+    labels: dict[str, str],
+) -> None:
+    """Give a contact the emails or phones of `new` it does not have yet (after its own, each
+    with the label the file gave it). The rows it has stay as they are, labels included: an
+    import adds, it does not rewrite. The journal keeps the old rows, so undo puts them back."""
+    journal.note_list(session, "contact", contact_id, f"{column}s", old, new)
+    added = [v for v in new if v not in old]
+    if added:
+        session.execute(
+            insert(table),
+            [
+                {"contact_id": contact_id, column: v, "label": labels.get(v), "position": i}
+                for i, v in enumerate(added, start=len(old))
+            ],
+        )
 
 
 def _contact_transfer() -> _Transfer:
