@@ -338,6 +338,8 @@ def _decisions(report: Any) -> None:
             line += ": " + "; ".join(f"{k} {o!r} -> {n!r}" for k, (o, n) in row.changes.items())
         if row.error:
             line += f": {row.error}"
+        if row.note:
+            line += f" ({row.note})"
         print(escape_controls(line))
     if len(report.rows) > SHOWN_ROWS:
         common.note(f"{len(report.rows) - SHOWN_ROWS} more rows; --json shows every decision")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -128,6 +128,8 @@ class RowResult:
     changes: dict[str, list[Any]] = field(default_factory=dict)  # field -> [old, new]
     error: str | None = None
     original: list[str] = field(default_factory=list)
+    # Why a row that looks like a record is there is not matched to it (a new row).
+    note: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"line": self.number, "decision": self.action}
@@ -139,6 +141,8 @@ class RowResult:
             data["changes"] = {k: {"old": o, "new": n} for k, (o, n) in self.changes.items()}
         if self.error:
             data["error"] = self.error
+        if self.note:
+            data["note"] = self.note
         return data
 
 
@@ -445,6 +449,8 @@ class _Base:
         self.related = _Related(ctx, session, report)
         self.seen: dict[tuple[str, str], int] = {}  # key -> line that used it first
         self.claimed: dict[int, int] = {}  # record id -> line that matched it
+        self.notes: dict[int, str] = {}  # line -> why it is not matched (RowResult.note)
+        self.unit = "line"  # what a row's number counts: "card" in a vCard file
 
     def checked(
         self,
@@ -804,6 +810,7 @@ class _ContactImport(_Base):
 
         matched: list[tuple[_ContactRow, int, str]] = []
         new: list[_ContactRow] = []
+        keyless: list[_ContactRow] = []  # no external id, email or phone: matched by name
         for row in rows:
             c = row.checked
             keys = [("external_id", row.external_id)] if row.external_id else []
@@ -830,6 +837,8 @@ class _ContactImport(_Base):
                     found = by_phone[p], f"phone {p!r}"
             if found is None:
                 new.append(row)
+                if not keys:
+                    keyless.append(row)
                 continue
             others = [e for e in c.emails if e in by_email and by_email[e][0] != found[0]]
             if others:
@@ -840,17 +849,106 @@ class _ContactImport(_Base):
                 )
                 continue
             matched.append((row, *found))
+        if keyless:
+            by_name = self.match_names(keyless, {cid for _row, cid, _m in matched})
+            matched.extend(by_name)
+            named = {id(row) for row, _cid, _m in by_name}
+            new = [row for row in new if id(row) not in named]
         self.related.plan_owners(r.checked.owner or "" for r in rows)
         self.related.plan_companies(r.checked.company or "" for r in rows)
         updates = self.plan_updates(matched)
         for row in new:
-            self.report.rows.append(RowResult(row.rec.number, NEW, original=row.rec.original))
+            self.report.rows.append(
+                RowResult(
+                    row.rec.number,
+                    NEW,
+                    original=row.rec.original,
+                    note=self.notes.get(row.rec.number),
+                )
+            )
         if self.opts.dry_run:
             return
         self.related.write_owners()
         self.related.write_companies()
         self.write_new(new)
         self.write_updates(updates)
+
+    def match_names(
+        self, rows: list[_ContactRow], taken: set[int]
+    ) -> list[tuple[_ContactRow, int, str]]:
+        """Rows with no external id, email or phone, matched to the live contact with the same
+        name (case and accents folded as name lookups fold them) that has no email and no
+        phone either (and no earlier key matched): crm's own export of such a contact goes
+        back in unchanged. Only one-to-one: a name several such contacts have, or several
+        such rows give, matches nothing, and those rows are new, each with a note saying why
+        (and one note for the report)."""
+        from crm_cli.domain.text import fold
+
+        def folded(name: str) -> str:
+            return " ".join(fold(name).split())
+
+        has_email = select(ContactEmail.c.id).where(ContactEmail.c.contact_id == Contact.id)
+        has_phone = select(ContactPhone.c.id).where(ContactPhone.c.contact_id == Contact.id)
+        bare = (
+            col(Contact.deleted_at).is_(None),
+            ~has_email.exists(),
+            ~has_phone.exists(),
+        )
+        # The stored name's folded words (`search_name` begins with them), or the name as
+        # typed but for case: together every spelling the comparison below accepts, but for
+        # a contact whose given or family name adds words and whose accents differ.
+        wanted = sorted({(index_tokens(r.checked.name), r.checked.name.lower()) for r in rows})
+        names: dict[int, str] = {}
+        for start in range(0, len(wanted), CHUNK):
+            part = wanted[start : start + CHUNK]
+            query = select(col(Contact.id), col(Contact.name)).where(
+                *bare,
+                or_(
+                    col(Contact.search_name).in_([t for t, _low in part if t]),
+                    func.lower(col(Contact.name)).in_([low for _t, low in part]),
+                ),
+            )
+            for cid, name in self.session.execute(query):
+                names[int(cid or 0)] = str(name)
+        contacts: dict[str, list[int]] = {}
+        for cid, name in sorted(names.items()):
+            if cid not in taken:
+                contacts.setdefault(folded(name), []).append(cid)
+        in_file: dict[str, int] = {}
+        for row in rows:
+            key = folded(row.checked.name)
+            in_file[key] = in_file.get(key, 0) + 1
+        found: list[tuple[_ContactRow, int, str]] = []
+        unclear: list[int] = []
+        for row in rows:
+            key, name = folded(row.checked.name), row.checked.name
+            ids = contacts.get(key, [])
+            if len(ids) == 1 and in_file[key] == 1:
+                found.append((row, ids[0], f"name {name!r}"))
+                continue
+            if len(ids) > 1:
+                shown = ", ".join(str(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
+                self.notes[row.rec.number] = (
+                    f"name {name!r}: {len(ids)} contacts have it and no email or phone "
+                    f"({shown}); not matched"
+                )
+            elif ids:
+                self.notes[row.rec.number] = (
+                    f"name {name!r}: {in_file[key]} rows of the file have it and no email, "
+                    "phone or external id; not matched"
+                )
+            else:
+                continue
+            unclear.append(row.rec.number)
+        if unclear:
+            lines = ", ".join(str(n) for n in unclear[:10]) + (" ..." if len(unclear) > 10 else "")
+            self.report.notes.append(
+                f"{len(unclear)} {'row' if len(unclear) == 1 else 'rows'} without email, phone "
+                f"or external id not matched by name, which several contacts or rows share "
+                f"({self.unit}{'s' if len(unclear) > 1 else ''} {lines}): "
+                f"{'would be' if self.opts.dry_run else 'imported as'} new contacts"
+            )
+        return found
 
     def plan_updates(
         self, matched: list[tuple[_ContactRow, int, str]]
