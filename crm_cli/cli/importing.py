@@ -107,6 +107,13 @@ FormatOpt = Annotated[
     str | None,
     typer.Option("--format", help="csv or vcard (default: from the file name, else its content)."),
 ]
+MatchIdOpt = Annotated[
+    bool,
+    typer.Option(
+        "--match-id",
+        help="The file's id column holds this database's ids (crm's own export): match by it.",
+    ),
+]
 NoPhotosOpt = Annotated[bool, typer.Option("--no-photos", help="vCard: leave photos out.")]
 
 EXAMPLES = {
@@ -204,6 +211,7 @@ def _run(kind: str, file: str, opts: dict[str, Any]) -> None:
         create_stages=opts["create_stages"],
         date_format=opts["date_format"],
         decimal_comma=opts["decimal_comma"],
+        match_id=opts["match_id"],
     )
     ctx = common.context()
     with _Progress(kind, file) as bar, ctx.session(write=not opts["dry_run"]) as session:
@@ -365,6 +373,7 @@ def _command(kind: str) -> Any:
         keep_unmapped: KeepUnmappedOpt = False,
         create_missing: CreateMissingOpt = False,
         create_stages: CreateStagesOpt = False,
+        match_id: MatchIdOpt = False,
         format_: FormatOpt = None,
         no_photos: NoPhotosOpt = False,
         json_: JsonOpt = False,
@@ -390,6 +399,7 @@ def _command(kind: str) -> Any:
                 "keep_unmapped": keep_unmapped,
                 "create_missing": create_missing,
                 "create_stages": create_stages,
+                "match_id": match_id,
                 "format": format_,
                 "no_photos": no_photos,
                 "json": json_,

@@ -113,6 +113,9 @@ class ImportOptions:
     create_stages: bool = False  # create pipelines and stages that rows name
     date_format: str | None = None  # dmy | mdy; None: from the file, refused when ambiguous
     decimal_comma: bool | None = None
+    # The file's `id` column holds this database's ids (crm's own export): a row matches the
+    # record its id names, and an id naming none is rejected.
+    match_id: bool = False
     # Told (rows done, rows in the file) as rows are checked: the progress bar at a terminal.
     progress: Callable[[int, int], None] | None = None
 
@@ -482,6 +485,45 @@ class _Base:
                 self.reject(rec, value)
         return rows
 
+    def given_ids(self, records: Sequence[SourceRecord], model: Any) -> dict[int, int]:
+        """With `--match-id`: the live record each record's `id` names, by line; a record
+        whose id is not a whole number or names no live record of the kind is rejected (and
+        left out). Empty without `--match-id` or an `id` column."""
+        if not self.opts.match_id:
+            return {}
+        wanted: dict[int, int] = {}
+        for rec in records:
+            value = rec.first("id")
+            if value is None:
+                continue
+            text = value.strip().lstrip("#")
+            if not text.isdigit() or len(text) > 18:
+                self.reject(rec, f"id {value.strip()!r}: not a record id (a whole number)")
+                continue
+            wanted[rec.number] = int(text)
+        ids = sorted(set(wanted.values()))
+        live: set[int] = set()
+        for start in range(0, len(ids), CHUNK):
+            live.update(
+                int(i or 0)
+                for i in self.session.scalars(
+                    select(col(model.id)).where(
+                        col(model.id).in_(ids[start : start + CHUNK]),
+                        col(model.deleted_at).is_(None),
+                    )
+                )
+            )
+        by_number = {rec.number: rec for rec in records}
+        for number, rid in list(wanted.items()):
+            if rid not in live:
+                self.reject(by_number[number], f"id {rid}: no {self.entity} {rid} in this database")
+                del wanted[number]
+        return wanted
+
+    def refused(self) -> set[int]:
+        """The lines rejected so far."""
+        return {r.number for r in self.report.rows if r.action == REJECTED}
+
     def reject(self, rec: SourceRecord, message: str) -> None:
         self.report.rows.append(
             RowResult(rec.number, REJECTED, error=message, original=rec.original)
@@ -771,6 +813,10 @@ class _ContactImport(_Base):
         else:
             checked = self.checked(records, self.check)
         rows: list[_ContactRow] = [row for _rec, row in checked]
+        given = self.given_ids([r.rec for r in rows], Contact)
+        if self.opts.match_id:
+            refused = self.refused()
+            rows = [r for r in rows if r.rec.number not in refused]
         s = self.session
         live = col(Contact.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -813,7 +859,9 @@ class _ContactImport(_Base):
         keyless: list[_ContactRow] = []  # no external id, email or phone: matched by name
         for row in rows:
             c = row.checked
-            keys = [("external_id", row.external_id)] if row.external_id else []
+            given_id = given.get(row.rec.number)
+            keys = [("id", str(given_id))] if given_id is not None else []
+            keys += [("external_id", row.external_id)] if row.external_id else []
             keys += [("email", e) for e in c.emails] + [("phone", p) for p in c.phones]
             if self.duplicate(row.rec, keys):
                 continue
@@ -827,7 +875,9 @@ class _ContactImport(_Base):
                 )
                 continue
             found: tuple[int, str] | None = None
-            if row.external_id and row.external_id in by_ext:
+            if given_id is not None:
+                found = given_id, f"id {given_id}"
+            elif row.external_id and row.external_id in by_ext:
                 found = by_ext[row.external_id], f"external_id {row.external_id!r}"
             for e in c.emails:
                 if found is None and e in by_email:
@@ -1168,6 +1218,10 @@ class _CompanyImport(_Base):
 
     def run(self, records: list[SourceRecord]) -> None:
         rows: list[_CompanyRow] = [row for _rec, row in self.checked(records, self.check)]
+        given = self.given_ids([r.rec for r in rows], Company)
+        if self.opts.match_id:
+            refused = self.refused()
+            rows = [r for r in rows if r.rec.number not in refused]
         s = self.session
         live = col(Company.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -1190,14 +1244,18 @@ class _CompanyImport(_Base):
         matched: list[tuple[_CompanyRow, int, str]] = []
         new: list[_CompanyRow] = []
         for row in rows:
-            keys = [("external_id", row.external_id)] if row.external_id else []
+            given_id = given.get(row.rec.number)
+            keys = [("id", str(given_id))] if given_id is not None else []
+            keys += [("external_id", row.external_id)] if row.external_id else []
             if row.values["domain"]:
                 keys.append(("domain", str(row.values["domain"])))
             keys.append(("name", row.name.lower()))
             if self.duplicate(row.rec, keys):
                 continue
             found: tuple[int, str] | None = None
-            if row.external_id and row.external_id in by_ext:
+            if given_id is not None:
+                found = given_id, f"id {given_id}"
+            elif row.external_id and row.external_id in by_ext:
                 found = by_ext[row.external_id], f"external_id {row.external_id!r}"
             elif row.values["domain"] and row.values["domain"] in by_domain:
                 found = by_domain[str(row.values["domain"])], f"domain {row.values['domain']!r}"
@@ -1513,6 +1571,10 @@ class _DealImport(_Creates):
                 continue
             kept.append(row)
         rows = kept
+        given = self.given_ids([r.rec for r in rows], Deal)
+        if self.opts.match_id:
+            refused = self.refused()
+            rows = [r for r in rows if r.rec.number not in refused]
         live = col(Deal.deleted_at).is_(None)
         by_ext = _ids_by(
             self.session,
@@ -1524,9 +1586,14 @@ class _DealImport(_Creates):
         matched: list[tuple[_DealRow, int, str]] = []
         new: list[_DealRow] = []
         for row in rows:
-            if row.external_id and self.duplicate(row.rec, [("external_id", row.external_id)]):
+            given_id = given.get(row.rec.number)
+            keys = [("id", str(given_id))] if given_id is not None else []
+            keys += [("external_id", row.external_id)] if row.external_id else []
+            if keys and self.duplicate(row.rec, keys):
                 continue
-            if row.external_id and row.external_id in by_ext:
+            if given_id is not None:
+                matched.append((row, given_id, f"id {given_id}"))
+            elif row.external_id and row.external_id in by_ext:
                 matched.append((row, by_ext[row.external_id], f"external_id {row.external_id!r}"))
             else:
                 new.append(row)
@@ -1589,8 +1656,11 @@ class _DealImport(_Creates):
                     changes["stage"] = [stage_names.get(deal.stage_id), row.stage.name]
             change("probability", deal.probability, row.probability)
             change("expected_close", deal.expected_close, row.expected_close)
-            change("created_at", _utc(deal.created_at), row.created_at)
-            change("closed_at", _utc(deal.closed_at), row.closed_at)
+            # Exports write times to the second: the same second is the same time.
+            if _second(deal.created_at) != _second(row.created_at):
+                change("created_at", _utc(deal.created_at), row.created_at)
+            if _second(deal.closed_at) != _second(row.closed_at):
+                change("closed_at", _utc(deal.closed_at), row.closed_at)
             change("source", deal.source, row.source)
             change("lost_reason", deal.lost_reason, row.lost_reason)
             if row.owner and self.related.owner_id(row.owner) != deal.owner_id:
@@ -1941,12 +2011,21 @@ class _ActivityImport(_Creates):
             row["contact_id"] = contacts.get(row["contact"]) if row["contact"] else None
             row["deal_id"] = deals.get(row["deal"]) if row["deal"] else None
             kept.append((rec, row))
+        given = self.given_ids([rec for rec, _row in kept], self.model())
+        if self.opts.match_id:
+            refused = self.refused()
+            kept = [(rec, row) for rec, row in kept if rec.number not in refused]
         existing = self.existing(
             {r["contact_id"] for _rec, r in kept}, {r["deal_id"] for _rec, r in kept}
         )
         new: list[tuple[SourceRecord, dict[str, Any]]] = []
         for rec, row in kept:
             key = (row["contact_id"], row["deal_id"], *row["key"])
+            given_id = given.get(rec.number)
+            if given_id is not None:
+                if not self.duplicate(rec, [("id", str(given_id))]):
+                    self.decide(rec, given_id, f"id {given_id}", {})
+                continue
             if self.duplicate(rec, [("record", repr(key))]):
                 continue
             found = existing.get(key)
@@ -2180,6 +2259,73 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def _id_column(layout: Any, header: list[str], match_id: bool) -> int | None:
+    """The position of the file's `id` column (crm's own export writes one), fed to the
+    records as their `id`: with `--match-id`, to match by it (and it is no longer listed as
+    not imported); without, only to tell whether `--match-id` would have matched rows, and
+    only when no field takes the column (another system's `id` mapped to external_id)."""
+    at = next((i for i, h in enumerate(header) if h.strip().casefold() == "id"), None)
+    if at is None:
+        return None
+    if match_id:
+        if header[at] in layout.unmapped:
+            layout.unmapped.remove(header[at])
+        return at
+    return at if header[at] in layout.unmapped else None
+
+
+def _model(kind: str) -> Any:
+    from crm_cli.store.sales import Deal, Feedback, Followup, Interaction
+
+    return {
+        "contacts": Contact,
+        "companies": Company,
+        "deals": Deal,
+        "followups": Followup,
+        "interactions": Interaction,
+        "feedback": Feedback,
+    }[kind]
+
+
+def _largest_id(session: Session, kind: str) -> int:
+    model = _model(kind)
+    return int(session.scalar(select(func.max(col(model.id)))) or 0)
+
+
+def _suggest_match_id(
+    session: Session,
+    kind: str,
+    report: ImportReport,
+    records: Sequence[SourceRecord],
+    before: int,
+) -> None:
+    """A note when rows went in (or would) as new records while their `id` column names
+    records this database had before the import: the file is likely crm's own export, and
+    `--match-id` would match them. One query over at most a chunk of the ids."""
+    new = {r.number for r in report.rows if r.action == NEW}
+    ids: dict[int, int] = {}
+    for rec in records:
+        value = rec.first("id") if rec.number in new else None
+        if value is not None and value.strip().isdigit() and len(value.strip()) <= 18:
+            ids[rec.number] = int(value.strip())
+    wanted = sorted({i for i in ids.values() if i <= before})[:CHUNK]
+    if not wanted:
+        return
+    model = _model(kind)
+    found = set(
+        session.scalars(
+            select(col(model.id)).where(col(model.id).in_(wanted), col(model.deleted_at).is_(None))
+        )
+    )
+    rows = sum(1 for i in ids.values() if i in found)
+    if rows:
+        report.notes.append(
+            f"{rows} new {'row has an id' if rows == 1 else 'rows have ids'} naming "
+            f"{kind} in this database: if the file is crm's own export of it, --match-id "
+            "matches rows by their id instead"
+        )
+
+
 # --- files -------------------------------------------------------------------------------------
 
 
@@ -2292,16 +2438,25 @@ def _import_file(
     )
     layout = mapping_mod.resolve(kind, table.header, mapping)
     _ignore_error_column(layout, table.header, mapping)
+    fields = {k: [table.header[i] for i in v] for k, v in layout.fields.items()}
+    ids = _id_column(layout, table.header, options.match_id)
+    if ids is not None:
+        layout.fields["id"] = [ids]
+        if options.match_id:
+            fields["id"] = [table.header[ids]]
     records = list(
         mapping_mod.records(layout, ((row.line, row.cells, row.raw) for row in table.rows))
     )
+    before = _largest_id(session, kind) if ids is not None and not options.match_id else None
     report = import_records(ctx, session, kind, records, options)
+    if before is not None:
+        _suggest_match_id(session, kind, report, records, before)
     info = {
         "format": "csv",
         "encoding": table.encoding,
         "delimiter": table.delimiter,
         "columns": table.header,
-        "fields": {k: [table.header[i] for i in v] for k, v in layout.fields.items()},
+        "fields": fields,
         "unmapped": layout.unmapped,
         "samples": table.samples,
         "records": len(records),
