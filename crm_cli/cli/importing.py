@@ -325,11 +325,20 @@ def _render(report: Any, source: dict[str, Any], json_: bool, rejects: str | Non
         _decisions(report)
     else:
         for row in report.rejected[:SHOWN_ROWS]:
-            common.note(f"line {row.number}: {row.error}")
+            common.note(_at(report.unit, row.number, row.error or ""))
     common.done(f"{report.kind}: {verb} " + ", ".join(parts))
     if report.rejected:
         where = f"; see {rejects}" if rejects else "; --rejects FILE keeps them"
-        common.note(f"{len(report.rejected)} rows were not imported{where}")
+        rows = "cards" if report.unit == "card" else "rows"
+        common.note(f"{len(report.rejected)} {rows} were not imported{where}")
+
+
+def _at(unit: str, number: int, error: str, *, bare: bool = False) -> str:
+    """`error` after the row's position ("card 3: ..."); a reason that begins with the
+    position itself (a vCard reader's "card 3 (line 12) never ends") is not given it twice."""
+    if error.startswith(f"{unit} {number} "):
+        return error
+    return error if bare else f"{unit} {number}: {error}"
 
 
 def _decisions(report: Any) -> None:
@@ -337,7 +346,7 @@ def _decisions(report: Any) -> None:
     from crm_cli.domain.text import escape_controls
 
     for row in report.rows[:SHOWN_ROWS]:
-        line = f"line {row.number}: {row.action}"
+        line = f"{report.unit} {row.number}: {row.action}"
         if row.record_id is not None:
             line += f" {report.kind.rstrip('s').replace('companie', 'company')} {row.record_id}"
         if row.match:
@@ -345,7 +354,7 @@ def _decisions(report: Any) -> None:
         if row.changes:
             line += ": " + "; ".join(f"{k} {o!r} -> {n!r}" for k, (o, n) in row.changes.items())
         if row.error:
-            line += f": {row.error}"
+            line += f": {_at(report.unit, row.number, row.error, bare=True)}"
         if row.note:
             line += f" ({row.note})"
         print(escape_controls(line))

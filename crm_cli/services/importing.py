@@ -154,6 +154,9 @@ class ImportReport:
     kind: str
     dry_run: bool
     rows: list[RowResult] = field(default_factory=list)
+    # What a row's number counts, as the report names it: a CSV file's "line", a vCard
+    # file's "card" (JSON keeps the key `line` either way).
+    unit: str = "line"
     # Related records made along the way (or that would be, in a dry run): kind -> names.
     created: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -257,11 +260,17 @@ def _cleaned(value: str, name: str, *, required: bool = True, collapse: bool = T
 class _Dates:
     """Reads the file's dates with one order for the whole file."""
 
-    def __init__(self, ctx: Context, records: Sequence[SourceRecord], opts: ImportOptions) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        records: Sequence[SourceRecord],
+        opts: ImportOptions,
+        unit: str = "line",
+    ) -> None:
         self.tz: ZoneInfo = ctx.tz
         self.order = opts.date_format
         if self.order is None:
-            self.order = _file_order(records)
+            self.order = _file_order(records, unit)
 
     def day(self, value: str, name: str) -> date:
         return parse_export_time(value, self.tz, order=self.order, field=name)[0]
@@ -271,7 +280,7 @@ class _Dates:
         return at if at is not None else localize(day, time(0), self.tz)
 
 
-def _file_order(records: Sequence[SourceRecord]) -> str | None:
+def _file_order(records: Sequence[SourceRecord], unit: str = "line") -> str | None:
     """The file's order of day and month, from the dates that tell; refused when its dates
     disagree, naming a row of each reading."""
     seen: dict[str, int] = {}
@@ -287,8 +296,8 @@ def _file_order(records: Sequence[SourceRecord]) -> str | None:
         raise InvalidValue(
             "date-format",
             "",
-            f"the file's dates read day-first on line {seen['dmy']} and month-first on line "
-            f"{seen['mdy']}; give --date-format dmy or mdy",
+            f"the file's dates read day-first on {unit} {seen['dmy']} and month-first on "
+            f"{unit} {seen['mdy']}; give --date-format dmy or mdy",
         )
     return next(iter(seen), None)
 
@@ -397,10 +406,13 @@ def import_records(
     kind: str,
     records: Iterable[SourceRecord],
     options: ImportOptions | None = None,
+    *,
+    unit: str = "line",
 ) -> ImportReport:
     """Import `records` of `kind` in `session` (one transaction: the caller commits it, and
     its journal makes the import one change set). With `options.dry_run`, nothing is written
-    and the report says what would happen."""
+    and the report says what would happen. `unit` is what a record's number counts ("line",
+    or "card" in a vCard file), for the report's words."""
     opts = options or ImportOptions()
     if opts.on_match not in ON_MATCH:
         raise InvalidValue("on-match", opts.on_match, f"must be one of {', '.join(ON_MATCH)}")
@@ -416,15 +428,15 @@ def import_records(
         # PostgreSQL then cancels one as a deadlock, after it did all its work.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
     rows = list(records)
-    report = ImportReport(kind, opts.dry_run)
-    dates = _Dates(ctx, rows, opts)
+    report = ImportReport(kind, opts.dry_run, unit=unit)
+    dates = _Dates(ctx, rows, opts, unit)
     unclear = _ambiguous_lines(rows, dates.order)
     if unclear:
         shown = ", ".join(str(n) for n, _ in unclear[:5]) + (" ..." if len(unclear) > 5 else "")
         raise InvalidValue(
             "date",
             unclear[0][1],
-            f"{'line' if len(unclear) == 1 else 'lines'} {shown}: read as day/month and as "
+            f"{unit}{'' if len(unclear) == 1 else 's'} {shown}: read as day/month and as "
             "month/day, and no date in the file tells which; give --date-format dmy or mdy",
         )
     if kind == "contacts":
@@ -453,7 +465,7 @@ class _Base:
         self.seen: dict[tuple[str, str], int] = {}  # key -> line that used it first
         self.claimed: dict[int, int] = {}  # record id -> line that matched it
         self.notes: dict[int, str] = {}  # line -> why it is not matched (RowResult.note)
-        self.unit = "line"  # what a row's number counts: "card" in a vCard file
+        self.unit = report.unit
 
     def checked(
         self,
@@ -537,8 +549,8 @@ class _Base:
                     RowResult(
                         rec.number,
                         DUPLICATE,
-                        match=f"line {self.seen[key]}",
-                        error=f"{key[0]} {key[1]!r}: the same as line {self.seen[key]}",
+                        match=f"{self.unit} {self.seen[key]}",
+                        error=f"{key[0]} {key[1]!r}: the same as {self.unit} {self.seen[key]}",
                         original=rec.original,
                     )
                 )
@@ -558,8 +570,10 @@ class _Base:
                     rec.number,
                     DUPLICATE,
                     record_id,
-                    match=f"{match}; line {earlier} matched the same {self.entity}",
-                    error=f"{match}: line {earlier} matched the same {self.entity} {record_id}",
+                    match=f"{match}; {self.unit} {earlier} matched the same {self.entity}",
+                    error=(
+                        f"{match}: {self.unit} {earlier} matched the same {self.entity} {record_id}"
+                    ),
                     original=rec.original,
                 )
             )
@@ -2422,7 +2436,7 @@ def _import_file(
 
         records = list(read_vcards(data, photos=source.photos))
         skipped = screen_cards(records, ctx.config.phone_region)
-        report = import_records(ctx, session, kind, records, options)
+        report = import_records(ctx, session, kind, records, options, unit="card")
         report.notes[:0] = skipped
         return FileImport(report, [], {"format": "vcard", "records": len(records)})
     from crm_cli.io import csvfile
