@@ -110,8 +110,19 @@ def session_scope(
 
     Either everything the block wrote is in the database afterwards, or none of it is.
     `before_commit` runs inside the transaction after the block (the journal writes there).
+
+    A session that only reads (`write=False`) reads one snapshot: on SQLite every transaction
+    does; on PostgreSQL it runs at REPEATABLE READ, so a listing's statements (its totals, its
+    rows stage by stage, the names it reads beforehand) all see the database as it was when
+    the first began, even while another command commits.
     """
-    bind = engine.execution_options(crm_write=True) if write else engine
+    bind: Engine
+    if write:
+        bind = engine.execution_options(crm_write=True)
+    elif engine.dialect.name == "postgresql":
+        bind = engine.execution_options(isolation_level="REPEATABLE READ")
+    else:
+        bind = engine
     session = Session(bind=bind, expire_on_commit=False, autoflush=True)
     try:
         yield session

@@ -1,0 +1,60 @@
+"""A command that only reads sees one snapshot of the database: a listing's totals, its rows
+(read stage by stage) and the names it reads beforehand agree with each other even while
+another command commits. On SQLite every transaction is one; on PostgreSQL a reading session
+runs at REPEATABLE READ (store.engine.session_scope)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from crm_cli.services.context import open_context
+from crm_cli.services.deal_views import DealFilter, list_deals
+from crm_cli.store.sales import Deal
+from tests.conftest import Runner
+
+
+def test_a_reading_session_does_not_see_what_another_command_commits(
+    db_url: str, crm: Runner
+) -> None:
+    crm.ok("deal", "add", "First", "--value", "10")
+    ctx = open_context()
+    try:
+        with ctx.session(write=False) as session:
+            before = session.scalar(select(func.count()).select_from(Deal))
+            # Another command commits a deal and renames the first while this one reads.
+            crm.ok("deal", "add", "Second", "--value", "20")
+            crm.ok("deal", "edit", "1", "--title", "Renamed")
+            after = session.scalar(select(func.count()).select_from(Deal))
+            flt = DealFilter(status="all", limit=None)
+            listed = [row["title"] for row in list_deals(ctx, session, flt).rows]
+    finally:
+        ctx.close()
+    assert before == after == 1
+    assert listed == ["First"]
+    # The next command sees both changes.
+    titles = sorted(d["title"] for d in crm.json("deal", "list", "--status", "all", "--json"))
+    assert titles == ["Renamed", "Second"]
+
+
+def test_a_writing_session_still_sees_its_own_changes_and_commits(db_url: str, crm: Runner) -> None:
+    """The snapshot is for reading sessions only: a command that writes reads what others
+    committed before it began and what it wrote itself."""
+    crm.ok("deal", "add", "First", "--value", "10")
+    ctx = open_context()
+    try:
+        with ctx.session() as session:
+            session.add(
+                Deal(
+                    title="Mine",
+                    pipeline_id=1,
+                    stage_id=1,
+                    value_minor=500,
+                    currency="EUR",
+                )
+            )
+            session.flush()
+            count = session.scalar(select(func.count()).select_from(Deal))
+    finally:
+        ctx.close()
+    assert count == 2
+    assert len(crm.json("deal", "list", "--status", "all", "--json")) == 2
