@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from crm_cli.domain.contactinfo import EXTENSION
 from crm_cli.io.cells import TRIGGERS, neutralise
 
 # Multi-valued fields (emails, phones, tags) share one cell, joined by this; the importer
@@ -57,9 +58,10 @@ def write_csv(
     """Write `header`, then one line per row; the row count. Cell i is the row's value at key
     `getters[i]`, or `getters[i](row)` for a callable.
 
-    `numbers_plain`: a cell that is only a phone number (`+4930...`: a plus and digits) is
-    not neutralised. No spreadsheet can run it as anything but that number, and the address
-    books the presets feed would keep the guarding quote as part of the number.
+    `numbers_plain`: a cell that is only a phone number as crm stores it (`+4930...`: a plus
+    and digits, perhaps with an extension, `+4930... ext. 12`) is not neutralised. No
+    spreadsheet can run it as anything but that number, and the address books the presets
+    feed would keep the guarding quote as part of the number.
 
     This loop runs once per cell of a 100,000-row export, so it avoids a call per cell where
     it can: text is the common case and is tested by its first character only, the same test
@@ -147,7 +149,8 @@ def _fetcher(getters: Sequence[str | Getter]) -> Callable[[dict[str, Any]], list
 
 # First characters `cells.neutralise` guards: the formula triggers and the quote itself.
 _GUARDED = frozenset((*TRIGGERS, "'"))
-_NUMBER = re.compile(r"\+[0-9]+")
+# A phone number as crm stores it: E.164, and an extension as `normalize_phone` writes it.
+_NUMBER = re.compile(r"\+[0-9]+(?:" + re.escape(EXTENSION) + r"[0-9]+)?")
 
 
 # What json.dumps(ensure_ascii=False) leaves raw but a terminal may act on (DEL, the C1
