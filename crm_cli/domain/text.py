@@ -271,3 +271,9 @@ def clean_block(value: str, field: str, max_len: int = 100_000) -> str:
     if len(text) > max_len:
         raise InvalidValue(field, value, f"too long ({len(text)} characters; at most {max_len})")
     return text
+
+
+def has_cjk(text: str) -> bool:
+    """Whether `text` holds a Chinese, Japanese or Korean character: its words are then
+    indexed as characters and pairs (see `index_tokens`), not in the order they were typed."""
+    return not text.isascii() and any(_is_cjk(ch) for ch in text)

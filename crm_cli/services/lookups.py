@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -83,6 +83,16 @@ def lock_values(session: Session, kind: str, values: list[str]) -> None:
 
 # How many records a loose reference may match before it is refused as too vague.
 _SHOWN = 5
+# How many candidates of a name lookup are compared, per rule (exact, prefix, word).
+_CANDIDATES = 5000
+# How many records of the search index a not-found name's suggestion is chosen among.
+_SUGGEST = 2000
+# A suggestion must be at least this close (rapidfuzz's ratio, 0..100) to what was typed.
+_CLOSE = 60
+
+# The rules a name is matched by, best first: the name as typed (case aside), the name with
+# case and accents folded, the start of the name, the start of a word of it.
+_EXACT, _FOLDED, _PREFIX, _WORD = range(4)
 
 
 def _by_name(
@@ -99,112 +109,163 @@ def _by_name(
 ) -> list[Any]:
     """Records named `text` (case-insensitive), else those whose name is `text` with case and
     accents folded the way search folds them ("jose perez" is José Pérez), else (unless
-    `exact_only`) those whose folded name has a word starting with the folded `text`: at most
-    a few, enough to refuse an ambiguous name ("jose" with José Pérez and Joseph Miller).
+    `exact_only`) those whose name starts with `text`, else those with a word that does
+    ("perez", "pér"): at most a few, enough to refuse an ambiguous name ("jose" with José
+    Pérez and Joseph Miller).
 
-    The search index narrows the candidates first (its tokens are folded and match a word's
-    prefix, so it holds every record either rule accepts), so a lookup reads a few rows at a
-    million contacts, not the table. Removed records are not in that index, and a text without
-    a letter or digit gives no tokens: those, and a name the index does not find, are looked
-    up by reading the names (the error path, where a suggestion is made anyway)."""
-    from crm_cli.domain.text import query_tokens
+    Each rule asks the search index for the records it can match (`_candidates`), so a
+    lookup reads the few rows that bear the name, never the table: the index's tokens are
+    the folded words of the name, in order, so "Deal 77" is the phrase `deal 77` at the start
+    of a title, not every title with a word starting with "deal" and one with "77" (111,000 at
+    a million deals). Removed records are not in the index: they are few, and read through
+    the index on `deleted_at`."""
+    from crm_cli.domain.text import fold, has_cjk
 
     name = col(model.name) if name is None else name
-    base = list(live) if isinstance(live, list) else [live]
-    narrowed: list[list[Any]] = [base]
-    if not removed and query_tokens(text):
-        from crm_cli.services.search import matching_ids
-
-        narrowed.insert(0, [*base, col(model.id).in_(matching_ids(session, kind, text))])
-    for conditions in narrowed:
-        if not loose_only:
-            exact = select(model).where(*conditions, func.lower(name) == text.lower())
-            found = list(session.scalars(exact.order_by(col(model.id)).limit(_SHOWN + 1)))
-            if found:
-                return found
-        found = _folded(session, model, name, text, conditions, exact_only, loose_only)
-        if found:
-            return found
+    conditions = list(live) if isinstance(live, list) else [live]
+    text = text.strip()
+    folded = " ".join(fold(text).split())
+    tokens = index_tokens(text).split()
+    if not folded:
+        return []
+    if not tokens:
+        # Nothing a word is made of ("!!!"): only that very name; it has no case to fold.
+        query = select(model).where(*conditions, name == text).order_by(col(model.id))
+        return list(session.scalars(query.limit(_SHOWN + 1)))
+    if exact_only:
+        rules = [_FOLDED]
+    elif loose_only:
+        rules = [_PREFIX, _WORD]
+    else:
+        rules = [_FOLDED, _PREFIX, _WORD]
+    cjk = has_cjk(text)
+    words = [] if cjk else tokens
+    for rule in rules:
+        rows = _candidates(session, kind, model, name, text, rule, conditions, removed, cjk)
+        ranked = [(_rank(str(full), text, folded, words), int(rid)) for rid, full in rows]
+        ranks = [r for r, _ in ranked if r is not None and r <= rule]
+        if ranks:
+            best = min(ranks)
+            ids = sorted(rid for r, rid in ranked if r == best)[: _SHOWN + 1]
+            query = select(model).where(col(model.id).in_(ids)).order_by(col(model.id))
+            return list(session.scalars(query))
     return []
 
 
-# How many candidates of a name lookup are compared with accents folded.
-_CANDIDATES = 5000
+def _rank(full: str, text: str, folded: str, tokens: list[str]) -> int | None:
+    """The best rule by which the name `full` matches what was typed (`_EXACT`...), or None.
+    A start is a start of the folded name or of its words: its search tokens, so "brien" is
+    a word of O'Brien-Smith, when `tokens` are the typed words' (none for CJK text, whose
+    tokens are its characters and pairs: that is matched by the folded name itself, "张"
+    starts 张伟)."""
+    from crm_cli.domain.text import fold
+
+    if full.lower() == text.lower():
+        return _EXACT
+    name = " ".join(fold(full).split())
+    if name == folded:
+        return _FOLDED
+    if name.startswith(folded):
+        return _PREFIX
+    words = index_tokens(full).split() if tokens else []
+    n = len(tokens)
+    for i in range(len(words) - n + 1):
+        if words[i : i + n - 1] == tokens[:-1] and words[i + n - 1].startswith(tokens[-1]):
+            return _PREFIX if i == 0 else _WORD
+    if f" {folded}" in f" {name}":
+        return _WORD
+    return None
 
 
-def _folded(
+def _candidates(
     session: Session,
+    kind: str,
     model: Any,
     name: Any,
     text: str,
+    rule: int,
     conditions: list[Any],
-    exact_only: bool,
-    loose_only: bool,
+    removed: bool,
+    cjk: bool,
 ) -> list[Any]:
-    """The folded rules of `_by_name` (whole name, then a word's start), applied to the names
-    the conditions narrow to; without the index, to those a case-only match finds (SQL
-    cannot fold accents on every database)."""
-    from crm_cli.domain.text import fold
+    """(id, name) of at most `_CANDIDATES` records that `rule` may accept (`_rank` decides),
+    found through the search index on both databases.
 
-    wanted = " ".join(fold(text).split())
-    if not wanted:
-        return []
-    query = select(col(model.id), name).where(*conditions)
-    if hasattr(model, "search_name"):
-        # The name's folded words (kept for search) start with each folded word typed.
-        words = col(model.search_name)
-        for token in index_tokens(text).split():
-            like = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(
-                or_(words.like(f"{like}%", escape="\\"), words.like(f"% {like}%", escape="\\"))
-            )
-    rows = session.execute(query.order_by(col(model.id)).limit(_CANDIDATES)).all()
-    exact: list[int] = []
-    loose: list[int] = []
-    for record_id, full in rows:
-        folded = " ".join(fold(str(full)).split())
-        if folded == wanted:
-            exact.append(int(record_id))
-        elif folded.startswith(wanted) or f" {wanted}" in f" {folded}":
-            loose.append(int(record_id))
-    if exact_only:
-        ids = exact
-    elif loose_only:
-        ids = sorted(exact + loose)
+    The name's tokens (`search_name`, folded words in order; a contact's given and family
+    names follow) must hold the typed words: from the start for `_FOLDED` (whole words) and
+    `_PREFIX`, anywhere for `_WORD`, the last typed word as a word's start. On SQLite the
+    FTS5 index answers that as a phrase anchored at the start of the name (`^"deal 77"`,
+    `^"deal 77" *`, `"deal 77" *`); PostgreSQL's GIN index gives the records holding each
+    word, and the tokens are compared on those. CJK words are tokens in another order (the
+    characters, then their pairs): each must only start a word of the name."""
+    from crm_cli.domain.text import query_tokens
+
+    words = col(model.search_name)
+    if cjk:
+        tokens = query_tokens(text)
+        starts = [_like_start(words, t) for t in tokens]
+        fts = " ".join(f'"{t}"*' for t in tokens)
+        tsq = " & ".join(f"'{t}':*" for t in tokens)
     else:
-        ids = exact or loose
-    if len(rows) >= _CANDIDATES and not exact_only and not (exact and not loose_only):
-        # More candidates than were compared: those the case-only rule finds among the rest
-        # count too, so one match among the first few thousand is not taken as the only one.
-        more = {int(m.id) for m in _loose(session, model, name, text, conditions)}
-        ids = sorted(set(ids) | more)
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(model).where(col(model.id).in_(ids[: _SHOWN + 1])).order_by(col(model.id))
+        tokens = index_tokens(text).split()
+        phrase = " ".join(tokens)
+        if rule == _FOLDED:
+            starts = [or_(words == phrase, _like(words, f"{phrase} ", "%"))]
+            fts = f'^"{phrase}"'
+        elif rule == _PREFIX:
+            starts = [_like(words, phrase, "%")]
+            fts = f'^"{phrase}" *'
+        else:
+            starts = [_like_start(words, phrase)]
+            fts = f'"{phrase}" *'
+        *whole, last = tokens
+        tsq = " & ".join(
+            [*(f"'{t}'" for t in whole), f"'{last}'" + ("" if rule == _FOLDED else ":*")]
         )
-    )
+    query = select(col(model.id), name).where(*conditions, *starts)
+    if not removed:
+        query = _indexed(session, kind, model, query, fts, tsq)
+    return list(session.execute(query.limit(_CANDIDATES)).all())
 
 
-def _loose(session: Session, model: Any, name: Any, text: str, conditions: list[Any]) -> list[Any]:
-    """Records whose name starts with `text` or has a word starting with it (case and accents
-    as typed are folded the way names are compared: Unicode lower case)."""
-    wanted = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    lowered = func.lower(name)
-    query = (
-        select(model)
-        .where(
-            *conditions,
-            or_(
-                lowered.like(f"{wanted}%", escape="\\"),
-                lowered.like(f"% {wanted}%", escape="\\"),
-            ),
+def _like(column: Any, text: str, after: str = "", before: str = "") -> Any:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"{before}{escaped}{after}", escape="\\")
+
+
+def _like_start(column: Any, text: str) -> Any:
+    """`text` starts the column's text or one of its words."""
+    return or_(_like(column, text, "%"), _like(column, text, "%", "% "))
+
+
+def _indexed(session: Session, kind: str, model: Any, query: Any, fts: str, tsq: str) -> Any:
+    """`query` (a select of `kind`'s table) kept to the live records the search index finds:
+    on SQLite those matching the FTS5 query `fts` in the name (`{kind}_fts`), read in the
+    index's order joined to the table, so a LIMIT stops the reading; on PostgreSQL those
+    matching the tsquery `tsq` in the document of `ix_{kind}_search` (store/ddl.py: the same
+    expression, or the index is not used), among rows not removed (the index is partial)."""
+    from sqlalchemy import column, literal_column, table
+    from sqlalchemy import text as sql
+
+    from crm_cli.store.ddl import SEARCH_COLUMNS
+
+    columns = SEARCH_COLUMNS[kind]
+    if session.get_bind().dialect.name == "sqlite":
+        index = table(f"{kind}_fts", column("rowid"))
+        where = f"search_name : ({fts})" if len(columns) > 1 else fts
+        return (
+            query.select_from(index)
+            .join(model, col(model.id) == index.c.rowid)
+            .where(sql(f"{kind}_fts MATCH :name_q").bindparams(name_q=where))
         )
-        .order_by(col(model.id))
-        .limit(_SHOWN + 1)
+    document: Any = getattr(model, columns[0])
+    for name in columns[1:]:
+        document = document.op("||")(literal_column("' '")).op("||")(getattr(model, name))
+    simple: Any = literal_column("'simple'::regconfig")
+    return query.where(
+        func.to_tsvector(simple, document).op("@@")(func.to_tsquery(simple, tsq)),
+        col(model.deleted_at).is_(None),
     )
-    return list(session.scalars(query))
 
 
 def _one(session: Session, kind: str, ref: str, matches: list[Any], label: Any, hint: str) -> Any:
@@ -222,39 +283,83 @@ def _one(session: Session, kind: str, ref: str, matches: list[Any], label: Any, 
 
 
 def _not_found(
-    session: Session, kind: str, ref: str, model: Any, name: Any, conditions: list[Any]
+    session: Session,
+    kind: str,
+    ref: str,
+    model: Any,
+    name: Any,
+    conditions: list[Any],
+    removed: bool = False,
 ) -> NotFound:
-    """`no contact 'Jonsa'; did you mean 'Jonas Weber' (id 3)?`: the closest name among
-    those starting with the same letter (a bounded set, never a scan of every name)."""
-    import difflib
+    """`no contact 'Jonsa'; did you mean 'Jonas Weber' (id 3)?`: the closest name (rapidfuzz's
+    ratio, accents folded, with the whole name and with each of its words) among a bounded
+    set of candidates, never a scan of every name.
 
+    The candidates are those the search index finds by the start of a word typed: the whole
+    word first, then ever shorter starts ("renwal", "renw", "ren": "Acme renewal"), until
+    `_SUGGEST` records have been read. Removed records are not in the index: the candidates
+    are then the removed records (read by the index on `deleted_at`)."""
     error = NotFound(kind, ref)
     text = ref.strip()
     if not text or common.id_of(text) is not None:
         return error
-    candidates = session.execute(
-        select(col(model.id), name)
-        .where(
-            *conditions,
-            or_(
-                func.lower(name).like(f"{text[0].lower()}%"),
-                func.lower(name).like(f"% {text[0].lower()}%"),
-            ),
-        )
-        .limit(2000)
-    ).all()
-    # Compared with the whole name and with each of its words: "Jonsa" is close to the
-    # "Jonas" of "Jonas Weber", not to the whole name.
-    wanted = text.lower()
-    best: tuple[float, str, int] | None = None
-    for record_id, full in candidates:
-        for part in {str(full).lower(), *str(full).lower().split()}:
-            score = difflib.SequenceMatcher(None, wanted, part).ratio()
-            if score >= 0.6 and (best is None or score > best[0]):
-                best = (score, str(full), int(record_id))
+    if removed:
+        rows = list(session.execute(select(col(model.id), name).where(*conditions).limit(_SUGGEST)))
+    else:
+        rows = _suggestion_candidates(session, kind, model, name, text, conditions)
+    best = _closest(text, rows)
     if best is not None:
-        error.message += f"; did you mean {best[1]!r} (id {best[2]})?"
+        error.message += f"; did you mean {best[1]!r} (id {best[0]})?"
     return error
+
+
+def _suggestion_candidates(
+    session: Session, kind: str, model: Any, name: Any, text: str, conditions: list[Any]
+) -> list[Any]:
+    """(id, name) of the live records with a word that starts as a typed word does, longest
+    starts first: at most `_SUGGEST` records of the index in all, shared among the words, so
+    "Persn 4321" finds Person 4321 by "4321" before "pers" takes every Person."""
+    words = list(dict.fromkeys(index_tokens(text).split()))[:3]
+    seen: set[int] = set()
+    rows: list[Any] = []
+    # Whether a record qualifies is read with it: as `id IN (...) AND deleted_at IS NULL`,
+    # SQLite read every live contact's entry of ix_contact_live_name instead of the few rows.
+    wanted = and_(*conditions).label("wanted")
+    for word in words:
+        budget = _SUGGEST // len(words)
+        for length in range(min(len(word), 8), 0, -1):
+            if budget <= 0:
+                break
+            start = word[:length]
+            query = select(col(model.id), name, wanted)
+            found = session.execute(
+                _indexed(session, kind, model, query, f'"{start}"*', f"'{start}':*").limit(budget)
+            ).all()
+            budget -= len(found)
+            for record_id, full, ok in found:
+                if ok and int(record_id) not in seen:
+                    seen.add(int(record_id))
+                    rows.append((record_id, full))
+    return rows
+
+
+def _closest(text: str, rows: list[Any]) -> tuple[int, str] | None:
+    """The (id, name) of `rows` closest to `text`, if close enough: compared with the whole
+    name and with each of its words, so "Jonsa" is close to the "Jonas" of "Jonas Weber"."""
+    from rapidfuzz import fuzz, process
+
+    from crm_cli.domain.text import fold
+
+    wanted = " ".join(fold(text).split())
+    choices: list[str] = []
+    owners: list[tuple[int, str]] = []
+    for record_id, full in sorted((int(i), str(n)) for i, n in rows):
+        folded = " ".join(fold(full).split())
+        for part in dict.fromkeys([folded, *folded.split()]):
+            choices.append(part)
+            owners.append((record_id, full))
+    best = process.extractOne(wanted, choices, scorer=fuzz.ratio, score_cutoff=_CLOSE)
+    return owners[best[2]] if best is not None else None
 
 
 def find_deal(
@@ -280,7 +385,7 @@ def find_deal(
         matches = _by_name(session, "deal", Deal, text, conditions, removed, name=title)
         deal = _one(session, "deal", text, matches, lambda d: d.title, "use the id")
         if deal is None:
-            raise _not_found(session, "deal", text, Deal, col(Deal.title), conditions)
+            raise _not_found(session, "deal", text, Deal, title, conditions, removed)
     else:
         raise InvalidValue("deal", ref, "not an id (a whole number) or a title")
     if deal is None or (deal.deleted_at is not None) != removed:
@@ -311,7 +416,7 @@ def find_contact(session: Session, ref: str, *, removed: bool = False) -> Contac
         contact = _one(session, "contact", ref, matches, lambda c: c.name, "use the id or email")
         if contact is None:
             kind = "removed contact" if removed else "contact"
-            raise _not_found(session, kind, text, Contact, col(Contact.name), [live])
+            raise _not_found(session, kind, text, Contact, col(Contact.name), [live], removed)
     if contact is None or (contact.deleted_at is not None) != removed:
         raise NotFound("removed contact" if removed else "contact", ref)
     return contact
@@ -342,7 +447,7 @@ def find_company(
             raise NotFound("removed company" if removed else "company", ref)
         return company
     matches = _by_name(session, "company", Company, text, live, removed, exact_only=True)
-    if not matches:
+    if not matches and "." in text and " " not in text:  # as every domain is stored
         by_domain = select(Company).where(live, col(Company.domain) == text.lower())
         matches = list(session.scalars(by_domain.limit(3)))
     if not matches and loose and text:
@@ -352,7 +457,7 @@ def find_company(
         kind = "removed company" if removed else "company"
         if not loose:
             raise NotFound(kind, ref)
-        raise _not_found(session, kind, text, Company, col(Company.name), [live])
+        raise _not_found(session, kind, text, Company, col(Company.name), [live], removed)
     return found  # type: ignore[no-any-return]
 
 

@@ -50,3 +50,66 @@ def test_companies_by_word_but_links_only_by_exact_name(db_url: str, crm: Runner
     # Linking by name never lands on a company that merely contains the word.
     crm.ok("contact", "add", "Bo", "--company", "Acme")
     assert sorted(c["name"] for c in crm.json("company", "list")) == ["Acme", "Acme Trading GmbH"]
+
+
+def test_exact_beats_the_start_of_a_name_which_beats_a_word(db_url: str, crm: Runner) -> None:
+    crm.ok("contact", "add", "Maria Ana", "--email", "maria@example.com")
+    crm.ok("contact", "add", "Ana Lima", "--email", "ana@example.com")
+    crm.ok("contact", "add", "Ana", "--email", "ana.only@example.com")
+    crm.ok("contact", "add", "Seán O'Brien-Smith", "--email", "sean@example.ie")
+    assert crm.json("contact", "show", "ANA")["id"] == 3  # the very name
+    assert crm.json("contact", "show", "ana l")["id"] == 2  # the start of a name
+    assert crm.json("contact", "show", "maria a")["id"] == 1
+    several = crm("contact", "show", "an")  # the start of two names, a word of the third
+    assert several.code == ExitCode.USAGE
+    assert "2 Ana Lima" in several.err and "3 Ana" in several.err and "Maria" not in several.err
+    # A word of the name as its search tokens split it, accents folded.
+    assert crm.json("contact", "show", "brien")["id"] == 4
+    assert crm.json("contact", "show", "sean o'b")["id"] == 4
+    missing = crm("contact", "show", "Obrien Smyth")
+    assert missing.code == ExitCode.NOT_FOUND
+    assert 'did you mean "Seán O\'Brien-Smith" (id 4)?' in missing.err
+
+
+def test_a_deal_among_many_of_the_same_words_is_found_and_suggested(
+    db_url: str, crm: Runner
+) -> None:
+    """A hundred closed deals and one open one of the same words: the open one is found by
+    them wherever it lies in the index; a typo is answered with the open one's title."""
+    from sqlalchemy import insert
+
+    from crm_cli.domain.text import index_tokens
+    from crm_cli.services.context import open_context
+    from crm_cli.store.sales import Deal
+    from crm_cli.store.types import utcnow
+
+    crm.ok("deal", "add", "Warm-up")
+    now = utcnow()
+    ctx = open_context()
+    try:
+        with ctx.session(journal=False) as s:
+            rows = [
+                {
+                    "title": f"Acme renewal {year}",
+                    "search_name": index_tokens(f"Acme renewal {year}"),
+                    "pipeline_id": 1,
+                    "stage_id": 5,
+                    "status": "won",
+                    "value_minor": 100,
+                    "currency": "EUR",
+                    "stage_entered_at": now,
+                    "closed_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for year in range(1900, 2000)
+            ]
+            s.execute(insert(Deal), rows)
+    finally:
+        ctx.close()
+    wanted = crm.json("deal", "add", "Acme renewal 2026")["id"]
+    assert crm.json("deal", "show", "acme renewal")["id"] == wanted
+    assert crm.json("deal", "show", "Acme renewal 2026")["id"] == wanted
+    typo = crm("deal", "show", "acme renwal 2026")
+    assert typo.code == ExitCode.NOT_FOUND
+    assert f"did you mean 'Acme renewal 2026' (id {wanted})?" in typo.err
