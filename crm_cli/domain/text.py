@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from crm_cli.errors import InvalidValue
 
@@ -277,3 +278,62 @@ def has_cjk(text: str) -> bool:
     """Whether `text` holds a Chinese, Japanese or Korean character: its words are then
     indexed as characters and pairs (see `index_tokens`), not in the order they were typed."""
     return not text.isascii() and any(_is_cjk(ch) for ch in text)
+
+
+def names_matching(names: list[str], ref: str, *, loose: bool = False) -> list[int]:
+    """The positions in `names` of those that `ref` names: the name as typed (spaces
+    collapsed), else those equal to it case aside, else with case and accents folded
+    ("negociacao" is Negociação, "jose perez" José Pérez); with `loose`, else those whose
+    folded name starts with `ref`, else those with a word that does ("jose" is José Pérez,
+    "perez" too). For the short lists of stages, pipelines and users, compared in Python."""
+    wanted = " ".join(ref.split())
+    if not wanted:
+        return []
+    shown = [" ".join(n.split()) for n in names]
+    rules: list[Callable[[str], bool]] = [
+        lambda n: n == wanted,
+        lambda n: n.lower() == wanted.lower(),
+        lambda n: fold(n) == fold(wanted),
+    ]
+    if loose:
+        folded, typed = fold(wanted), index_tokens(wanted).split()
+        rules.append(lambda n: fold(n).startswith(folded) or _starts_words(n, typed, 0))
+        rules.append(lambda n: f" {folded}" in f" {fold(n)}" or _starts_words(n, typed, None))
+    for rule in rules:
+        found = [i for i, n in enumerate(shown) if rule(n)]
+        if found:
+            return found
+    return []
+
+
+def _starts_words(name: str, typed: list[str], at: int | None) -> bool:
+    """Whether the search tokens of `name` hold the `typed` tokens in a row, the last as a
+    token's start: at token `at`, or anywhere if None ("brien" starts a word of O'Brien)."""
+    if not typed:
+        return False
+    words = index_tokens(name).split()
+    n = len(typed)
+    starts = range(len(words) - n + 1) if at is None else [at] if len(words) >= at + n else []
+    return any(
+        words[i : i + n - 1] == typed[:-1] and words[i + n - 1].startswith(typed[-1])
+        for i in starts
+    )
+
+
+def closest_name(ref: str, names: list[str], cutoff: float = 60) -> int | None:
+    """The position in `names` of the one closest to `ref` (rapidfuzz's ratio, 0..100, with
+    case and accents folded), if at least `cutoff` close: the "did you mean" of a name that
+    matched nothing. Compared with the whole name and with each of its words, so "Jonsa" is
+    close to the "Jonas" of "Jonas Weber"."""
+    from rapidfuzz import fuzz, process  # only when a name was not found
+
+    wanted = " ".join(fold(ref).split())
+    choices: list[str] = []
+    owners: list[int] = []
+    for i, name in enumerate(names):
+        folded = " ".join(fold(name).split())
+        for part in dict.fromkeys([folded, *folded.split()]):
+            choices.append(part)
+            owners.append(i)
+    best = process.extractOne(wanted, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+    return owners[best[2]] if best is not None else None

@@ -344,22 +344,13 @@ def _suggestion_candidates(
 
 
 def _closest(text: str, rows: list[Any]) -> tuple[int, str] | None:
-    """The (id, name) of `rows` closest to `text`, if close enough: compared with the whole
-    name and with each of its words, so "Jonsa" is close to the "Jonas" of "Jonas Weber"."""
-    from rapidfuzz import fuzz, process
+    """The (id, name) of `rows` closest to `text`, if close enough (`closest_name`); of
+    equally close ones, the oldest record."""
+    from crm_cli.domain.text import closest_name
 
-    from crm_cli.domain.text import fold
-
-    wanted = " ".join(fold(text).split())
-    choices: list[str] = []
-    owners: list[tuple[int, str]] = []
-    for record_id, full in sorted((int(i), str(n)) for i, n in rows):
-        folded = " ".join(fold(full).split())
-        for part in dict.fromkeys([folded, *folded.split()]):
-            choices.append(part)
-            owners.append((record_id, full))
-    best = process.extractOne(wanted, choices, scorer=fuzz.ratio, score_cutoff=_CLOSE)
-    return owners[best[2]] if best is not None else None
+    ordered = sorted((int(i), str(n)) for i, n in rows)
+    best = closest_name(text, [n for _, n in ordered], _CLOSE)
+    return ordered[best] if best is not None else None
 
 
 def find_deal(

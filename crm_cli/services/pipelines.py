@@ -16,7 +16,7 @@ query and looked up in Python: that keeps `crm deal add` to a few queries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -82,21 +82,25 @@ class Board:
         raise NotFound("pipeline", pipeline_id)
 
     def pipeline(self, ctx: Context, ref: str | None) -> Pipeline:
-        """The pipeline named `ref` (or with that id); without one, the configured default.
+        """The pipeline named `ref` (or with that id; see `find_named`); without one, the
+        configured default.
 
         When `defaults.pipeline` was never set and no pipeline is called "default" (it was
         removed or renamed), the first pipeline is the default.
         """
         wanted = ref if ref is not None else ctx.config.pipeline
-        text = wanted.strip()
+        number = common.id_of(wanted.strip())
         for pipeline in self.pipelines:
-            if pipeline.name.lower() == text.lower() or (common.id_of(text) == pipeline.id):
+            if number is not None and number == pipeline.id:
                 return pipeline
+        named = find_named("pipeline", wanted, self.pipelines, "use the id")
+        if named is not None:
+            return named
         explicit = ref is not None or "defaults.pipeline" in ctx.config.values
         if not explicit and self.pipelines:
             return self.pipelines[0]
-        names = ", ".join(p.name for p in self.pipelines)
-        raise not_found("pipeline", wanted, f"pipelines: {names}")
+        names = [p.name for p in self.pipelines]
+        raise name_not_found("pipeline", wanted, names, f"pipelines: {', '.join(names)}")
 
     def default_id(self, ctx: Context) -> int | None:
         try:
@@ -116,17 +120,15 @@ class Board:
         return [s for p in self.pipelines if p.id is not None for s in self.live(p.id)]
 
     def stage(self, pipeline: Pipeline, name: str) -> Stage:
-        """A live stage of `pipeline` by name (case-insensitive)."""
+        """A live stage of `pipeline` by name (see `find_named`: "negociacao" is Negociação)."""
         assert pipeline.id is not None
         stages = self.live(pipeline.id)
-        for stage in stages:
-            if stage.name.lower() == " ".join(name.split()).lower():
-                return stage
-        raise not_found(
-            "stage",
-            name,
-            f"stages of pipeline {pipeline.name!r}: {', '.join(s.name for s in stages)}",
-        )
+        found = find_named("stage", name, stages, "type its name exactly")
+        if found is None:
+            names = [s.name for s in stages]
+            hint = f"stages of pipeline {pipeline.name!r}: {', '.join(names)}"
+            raise name_not_found("stage", name, names, hint)
+        return found
 
     def first(self, pipeline_id: int, kind: str) -> Stage:
         for stage in self.live(pipeline_id):
@@ -142,6 +144,37 @@ class Board:
 def not_found(kind: str, ref: object, hint: str) -> NotFound:
     error = NotFound(kind, ref)
     error.message = f"{error.message}; {hint}"
+    return error
+
+
+_Named = TypeVar("_Named", Pipeline, Stage)
+
+
+def find_named(kind: str, ref: str, items: list[_Named], use: str) -> _Named | None:
+    """The one of `items` (pipelines or stages) that `ref` names, as contacts are named: the
+    name as typed, else case aside, else with accents folded too (`names_matching`:
+    "negociacao" is Negociação). Several are refused, listed with their ids (`use` says what
+    to do instead)."""
+    from crm_cli.domain.text import names_matching
+
+    found = [items[i] for i in names_matching([i.name for i in items], ref)]
+    if len(found) > 1:
+        shown = "; ".join(f"{i.id} {i.name}" for i in found)
+        raise InvalidValue(kind, ref, f"matches several: {shown}; {use}")
+    return found[0] if found else None
+
+
+def name_not_found(kind: str, ref: str, names: list[str], hint: str) -> NotFound:
+    """`no stage 'negotation'; did you mean 'negotiation'? stages of pipeline ...`: the
+    closest of `names` (`closest_name`) if one is close, then `hint`."""
+    from crm_cli.domain.text import closest_name
+
+    error = NotFound(kind, ref)
+    close = closest_name(ref, names) if ref.strip() else None
+    if close is not None:
+        error.message += f"; did you mean {names[close]!r}? {hint}"
+    else:
+        error.message += f"; {hint}"
     return error
 
 

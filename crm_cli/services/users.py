@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -128,7 +128,13 @@ def list_users(ctx: Context, session: Session) -> list[dict[str, Any]]:
 
 
 def resolve_user(session: Session, ref: str, field: str = "owner") -> int:
-    """A user by id, email or name (case-insensitive)."""
+    """A user by id, email or name, as contacts are named: the name as typed, else case
+    aside, else with accents folded too ("jose perez"), else its start or a word's start
+    (`--owner jose` is José Pérez). Several users matching by the best of those rules are
+    refused, listed with their ids; a name no user has gets the closest as a suggestion.
+    Users are a team's few, so their names are compared in Python."""
+    from crm_cli.domain.text import closest_name, names_matching
+
     text = ref.strip()
     number = id_of(text)
     if number is not None:
@@ -139,16 +145,27 @@ def resolve_user(session: Session, ref: str, field: str = "owner") -> int:
         return found.id
     if "@" in text:
         uid = session.scalar(select(col(User.id)).where(col(User.email) == text.lower()))
-    else:
-        ids = session.scalars(
-            select(col(User.id)).where(func.lower(col(User.name)) == text.lower())
-        ).all()
-        if len(ids) > 1:
-            raise InvalidValue(field, ref, "several users have this name; use the id or email")
-        uid = ids[0] if ids else None
-    if uid is None:
-        raise NotFound("user", ref)
-    return int(uid)
+        if uid is None:
+            raise NotFound("user", ref)
+        return int(uid)
+    users = [
+        (int(uid or 0), str(name))
+        for uid, name in session.execute(
+            select(col(User.id), col(User.name)).order_by(col(User.id))
+        )
+    ]
+    names = [name for _, name in users]
+    matches = [users[i] for i in names_matching(names, text, loose=True)]
+    if len(matches) > 1:
+        shown = "; ".join(f"{uid} {name}" for uid, name in matches)
+        raise InvalidValue(field, ref, f"matches several users: {shown}; use the id or email")
+    if not matches:
+        error = NotFound("user", ref)
+        close = closest_name(text, names) if text else None
+        if close is not None:
+            error.message += f"; did you mean {names[close]!r} (id {users[close][0]})?"
+        raise error
+    return matches[0][0]
 
 
 def user_names(session: Session, ids: set[int]) -> dict[int, str]:

@@ -113,3 +113,49 @@ def test_a_deal_among_many_of_the_same_words_is_found_and_suggested(
     typo = crm("deal", "show", "acme renwal 2026")
     assert typo.code == ExitCode.NOT_FOUND
     assert f"did you mean 'Acme renewal 2026' (id {wanted})?" in typo.err
+
+
+def test_stages_and_pipelines_by_name_with_accents_folded(db_url: str, crm: Runner) -> None:
+    crm.ok("pipeline", "add", "Vendas Brasil", "--stages", "Prospecção,Negociação")
+    deal = crm.json("deal", "add", "Contrato", "--pipeline", "vendas brasil")
+    assert deal["pipeline"] == "Vendas Brasil" and deal["stage"] == "Prospecção"
+    moved = crm.json("deal", "move", str(deal["id"]), "negociacao")
+    assert moved["stage"] == "Negociação"
+    assert crm.json("deal", "move", str(deal["id"]), "PROSPECÇÃO")["stage"] == "Prospecção"
+    assert [d["id"] for d in crm.json("deal", "list", "--pipeline", "VENDAS brasil")] == [
+        deal["id"]
+    ]
+    # The name as typed wins over one that only matches with accents folded.
+    crm.ok("pipeline", "add-stage", "Negociacao", "--pipeline", "Vendas Brasil")
+    assert crm.json("deal", "move", str(deal["id"]), "Negociacao")["stage"] == "Negociacao"
+    assert crm.json("deal", "move", str(deal["id"]), "NEGOCIACAO")["stage"] == "Negociacao"
+    assert crm.json("deal", "move", str(deal["id"]), "Negociação")["stage"] == "Negociação"
+    several = crm("deal", "move", str(deal["id"]), "negociaçao")  # folded, both are
+    assert several.code == ExitCode.USAGE
+    assert "matches several" in several.err and "Negociação" in several.err
+    assert crm.json("deal", "show", str(deal["id"]))["stage"] == "Negociação"  # unchanged
+    typo = crm("deal", "move", str(deal["id"]), "prospecao")
+    assert typo.code == ExitCode.NOT_FOUND
+    assert "did you mean 'Prospecção'?" in typo.err
+    missing = crm("deal", "add", "Outro", "--pipeline", "vendas brazil")
+    assert missing.code == ExitCode.NOT_FOUND
+    assert "did you mean 'Vendas Brasil'?" in missing.err
+    assert len(crm.json("deal", "list", "--status", "all")) == 1  # nothing added
+
+
+def test_owners_by_name_with_accents_folded(db_url: str, crm: Runner) -> None:
+    jose = crm.json("user", "add", "José Pérez", "--email", "jose@example.com")["id"]
+    joao = crm.json("user", "add", "João Silva", "--email", "joao@example.com")["id"]
+    for ref in ("jose", "José Pérez", "jose perez", "PEREZ"):
+        added = crm.json("deal", "add", f"For {ref}", "--owner", ref)
+        assert added["owner"] == "José Pérez", ref
+    assert crm.json("deal", "add", "Other", "--owner", "joao")["owner"] == "João Silva"
+    listed = crm.json("deal", "list", "--owner", "jose")
+    assert len(listed) == 4 and {d["owner"] for d in listed} == {"José Pérez"}
+    several = crm("deal", "add", "Whose", "--owner", "jo")
+    assert several.code == ExitCode.USAGE
+    assert f"{jose} José Pérez" in several.err and f"{joao} João Silva" in several.err
+    typo = crm("deal", "add", "Whose", "--owner", "Jsoe Perez")
+    assert typo.code == ExitCode.NOT_FOUND
+    assert f"did you mean 'José Pérez' (id {jose})?" in typo.err
+    assert len(crm.json("deal", "list", "--status", "all")) == 5  # nothing added
