@@ -872,6 +872,11 @@ class _ContactImport(_Base):
         owner = rec.first("owner") if "owner" in values else None
         tags = _tags(rec) if "tags" in values else []
         external_id = _line(rec, "external_id")
+        region = self.ctx.config.phone_region
+        # Labelled emails or phones (`email:work`): read with their labels, each value
+        # checked once; inside the call, so the row's first bad value is reported as before.
+        labelled = any(":" in key for key in values)
+        read: tuple[list[str], list[str], dict[str, str] | None] = ([], [], None)
         return _ContactRow(
             rec,
             CheckedContact(
@@ -884,14 +889,16 @@ class _ContactImport(_Base):
                 source=_line(rec, "source"),
                 owner=owner.strip() if owner else owner,
                 cadence_days=cadence_days or None,
-                emails=_emails(emails) if emails else [],
-                phones=_phones(phones, self.ctx.config.phone_region) if phones else [],
+                emails=(read := _labelled(rec, region))[0]
+                if labelled
+                else _emails(emails)
+                if emails
+                else [],
+                phones=read[1] if labelled else _phones(phones, region) if phones else [],
                 tags=sorted(set(tags)),
                 custom=_custom(rec),
                 external_id=external_id,
-                labels=_labels(rec, self.ctx.config.phone_region)
-                if any(":" in key for key in values)
-                else None,
+                labels=read[2],
             ),
             external_id,
         )
@@ -1216,19 +1223,30 @@ class _ContactImport(_Base):
             )
 
 
-def _labels(rec: SourceRecord, region: str | None) -> dict[str, str] | None:
-    """The label of each email and phone the record gives with one (`email:work`, a vCard's
-    `TYPE=home`), by the value as it is stored; the first label given for a value wins."""
+def _labelled(
+    rec: SourceRecord, region: str | None
+) -> tuple[list[str], list[str], dict[str, str] | None]:
+    """The record's emails and phones as `contacts._emails` and `_phones` check them (in
+    order, without repeats), and the label of each the record gives with one (`email:work`,
+    a vCard's `TYPE=home`) by the value as it is stored; the first label given wins."""
     from crm_cli.domain.contactinfo import normalize_email, normalize_phone
 
     labels: dict[str, str] = {}
+    emails: list[str] = []
     for value, label in rec.labelled("email"):
+        address = normalize_email(value).lower()
+        if address not in emails:
+            emails.append(address)
         if label:
-            labels.setdefault(normalize_email(value).lower(), label)
+            labels.setdefault(address, label)
+    phones: list[str] = []
     for value, label in rec.labelled("phone"):
+        number = normalize_phone(value, region)
+        if number not in phones:
+            phones.append(number)
         if label:
-            labels.setdefault(normalize_phone(value, region), label)
-    return labels or None
+            labels.setdefault(number, label)
+    return emails, phones, labels or None
 
 
 def _add_rows(
