@@ -111,7 +111,7 @@ MatchIdOpt = Annotated[
     bool,
     typer.Option(
         "--match-id",
-        help="The file's id column holds this database's ids (crm's own export): match by it.",
+        help="The file's ids (id column, vCard X-CRM-ID) are this database's: match by them.",
     ),
 ]
 NoPhotosOpt = Annotated[bool, typer.Option("--no-photos", help="vCard: leave photos out.")]

@@ -19,13 +19,16 @@ class SourceRecord:
     card's ordinal in a vCard file. `values` maps a field to its values in file order (a
     multi-valued field such as `email` may have several). `original` is the record as the file
     had it (a CSV row's cells) so a rejects file can give it back unchanged. `problem` is set
-    when the codec could not read the record; `values` is then empty.
+    when the codec could not read the record; `values` is then empty. `record_id` is the id
+    crm gave the record, where the file marks one as crm's own (a vCard's `X-CRM-ID`): what
+    `--match-id` matches by when the record has no `id` value.
     """
 
     number: int
     values: dict[str, list[str]] = field(default_factory=dict)
     original: list[str] = field(default_factory=list)
     problem: str | None = None
+    record_id: str | None = None
 
     def first(self, name: str) -> str | None:
         """The field's first non-blank value, or None."""

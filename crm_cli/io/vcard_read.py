@@ -628,6 +628,14 @@ def read_vcards(
             props = [_property(n, raw, legacy) for n, raw in lines if _wanted(raw)]
             version = next((p.value.strip() for p in props if p.name == "VERSION"), "3.0")
             record.values = _values(props, version, photos)
+            record.record_id = next(
+                (
+                    p.params["X-CRM-ID"][0]
+                    for p in props
+                    if p.name == "UID" and p.params.get("X-CRM-ID")
+                ),
+                None,
+            )
         except _Unreadable as exc:
             record.problem = f"{where}: {exc}"
         except Exception as exc:  # noqa: BLE001 - one odd card must not stop the file

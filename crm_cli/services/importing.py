@@ -574,8 +574,8 @@ class _Base:
             return {}
         wanted: dict[int, int] = {}
         for rec in records:
-            value = rec.first("id")
-            if value is None:
+            value = rec.first("id") if "id" in rec.values else rec.record_id
+            if value is None or not value.strip():
                 continue
             text = value.strip().lstrip("#")
             if not text.isdigit() or len(text) > 18:

@@ -94,3 +94,29 @@ def test_match_id_matches_companies_and_rejects_an_id_that_is_not_a_number(
     assert report["counts"]["rejected"] == 1
     assert report["rows"][1]["error"] == "id 'x1': not a record id (a whole number)"
     assert [c["name"] for c in crm.json("company", "list", "--all")] == ["Acme GmbH"]
+
+
+def test_match_id_matches_a_vcard_by_the_crm_id_its_export_wrote(
+    db_url: str, crm: Runner, tmp_path: Path
+) -> None:
+    cid = crm.json("contact", "add", "Ana Lima", "--email", "ana@acme.com")["id"]
+    card = crm.ok("export", "contacts", "--vcf").out
+    assert f"X-CRM-ID={cid}" in card
+    moved = card.replace("ana@acme.com", "ana@new.example")
+    stranger = (
+        moved.replace(f"X-CRM-ID={cid}", "X-CRM-ID=999")
+        .replace("Ana Lima", "Nobody")
+        .replace("ana@new.example", "nobody@example.com")
+    )
+    path = tmp_path / "cards.vcf"
+    path.write_text(moved + stranger, encoding="utf-8")
+    dry = crm("import", "contacts", str(path), "--dry-run", "--json").json
+    assert dry["counts"]["new"] == 2  # without --match-id the changed address matches nothing
+    result = crm("import", "contacts", str(path), "--match-id")
+    assert result.code == ROWS_REJECTED, result
+    assert "card 2: id 999: no contact 999 in this database" in result.err
+    assert "1 updated" in result.out
+    contacts = crm.json("contact", "list", "--all")
+    assert [(c["id"], c["emails"]) for c in contacts] == [
+        (cid, ["ana@acme.com", "ana@new.example"])
+    ]
