@@ -2393,6 +2393,11 @@ def _id_column(layout: Any, header: list[str], match_id: bool) -> int | None:
     only when no field takes the column (another system's `id` mapped to external_id)."""
     at = next((i for i, h in enumerate(header) if h.strip().casefold() == "id"), None)
     if at is None:
+        if match_id:
+            shown = ", ".join(h for h in header[:30] if h)
+            raise InvalidValue(
+                "match-id", "id", f"the file has no id column to match by; it has: {shown}"
+            )
         return None
     if match_id:
         if header[at] in layout.unmapped:

@@ -120,3 +120,10 @@ def test_match_id_matches_a_vcard_by_the_crm_id_its_export_wrote(
     assert [(c["id"], c["emails"]) for c in contacts] == [
         (cid, ["ana@acme.com", "ana@new.example"])
     ]
+
+
+def test_match_id_refuses_a_file_without_an_id_column(db_url: str, crm: Runner) -> None:
+    result = crm("import", "companies", "-", "--match-id", stdin="name\nAcme\n")
+    assert result.code == 2, result
+    assert "the file has no id column to match by; it has: name" in result.err
+    assert crm.json("company", "list", "--all") == []
