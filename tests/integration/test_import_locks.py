@@ -23,9 +23,7 @@ def _companies(db_url: str) -> dict[str, int]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.text(
-                    "SELECT name, count(*) FROM company WHERE deleted_at IS NULL GROUP BY name"
-                )
+                sa.text("SELECT name, count(*) FROM company WHERE deleted_at IS NULL GROUP BY name")
             ).all()
     finally:
         engine.dispose()
