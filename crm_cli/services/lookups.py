@@ -192,8 +192,9 @@ def _candidates(
     found through the search index on both databases.
 
     The name's tokens (`search_name`, folded words in order; a contact's given and family
-    names follow) must hold the typed words: from the start for `_FOLDED` (whole words) and
-    `_PREFIX`, anywhere for `_WORD`, the last typed word as a word's start. On SQLite the
+    names follow) must hold the typed words: all of them for `_FOLDED` (so that at a million
+    "Deal N" the first few thousand candidates of "deal" are not all "Deal 1"...), from the
+    start for `_PREFIX`, anywhere for `_WORD`, the last typed word as a word's start. On SQLite the
     FTS5 index answers that as a phrase anchored at the start of the name (`^"deal 77"`,
     `^"deal 77" *`, `"deal 77" *`); PostgreSQL's GIN index gives the records holding each
     word, and the tokens are compared on those. CJK words are tokens in another order (the
@@ -210,7 +211,12 @@ def _candidates(
         tokens = index_tokens(text).split()
         phrase = " ".join(tokens)
         if rule == _FOLDED:
-            starts = [or_(words == phrase, _like(words, f"{phrase} ", "%"))]
+            exact = words == phrase
+            if hasattr(model, "given_name"):
+                # A contact's given and family names add their words not in the name.
+                given = or_(col(model.given_name).is_not(None), col(model.family_name).is_not(None))
+                exact = or_(exact, and_(given, _like(words, f"{phrase} ", "%")))
+            starts = [exact]
             fts = f'^"{phrase}"'
         elif rule == _PREFIX:
             starts = [_like(words, phrase, "%")]

@@ -3,6 +3,8 @@ matches are refused with their ids; none gets the closest name as a suggestion."
 
 from __future__ import annotations
 
+import pytest
+
 from crm_cli.errors import ExitCode
 from tests.conftest import Runner
 
@@ -159,3 +161,21 @@ def test_owners_by_name_with_accents_folded(db_url: str, crm: Runner) -> None:
     assert typo.code == ExitCode.NOT_FOUND
     assert f"did you mean 'José Pérez' (id {jose})?" in typo.err
     assert len(crm.json("deal", "list", "--status", "all")) == 5  # nothing added
+
+
+def test_the_very_name_wins_however_many_names_start_with_it(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more names starting with "Acme" than a rule compares, the deal called "Acme"
+    is still found by its name, not refused among them."""
+    from crm_cli.services import lookups
+
+    monkeypatch.setattr(lookups, "_CANDIDATES", 5)
+    for n in range(12):
+        crm.ok("deal", "add", f"Acme renewal {n}")
+    acme = crm.json("deal", "add", "Acme")["id"]
+    assert crm.json("deal", "show", "acme")["id"] == acme
+    crm.ok("contact", "add", "Bo", "--email", "bo@example.com")
+    assert crm.json("contact", "show", "bo")["name"] == "Bo"
+    several = crm("deal", "show", "acme renewal")
+    assert several.code == ExitCode.USAGE and "matches several" in several.err
