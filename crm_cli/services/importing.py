@@ -427,6 +427,12 @@ def import_records(
         # (the rollups their deals' triggers fill, the contacts their foreign keys lock):
         # PostgreSQL then cancels one as a deadlock, after it did all its work.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
+        # And with `company add` and `contact add`, which check that a company name or an
+        # email is free under a lock of their own (lookups.lock_values): an import may create
+        # thousands of either, so it holds their gate instead, one lock, until it commits.
+        from crm_cli.services.lookups import lock_all_values
+
+        lock_all_values(session)
     rows = list(records)
     report = ImportReport(kind, opts.dry_run, unit=unit)
     dates = _Dates(ctx, rows, opts, unit)
@@ -449,40 +455,6 @@ def import_records(
         _ActivityImport(ctx, session, report, opts, dates, kind).run(rows)
     report.rows.sort(key=lambda r: r.number)
     return report
-
-
-# An import locks at most this many values of a kind (company names, emails): PostgreSQL's
-# lock table holds about 6,400 locks for all transactions together (max_locks_per_transaction
-# 64 x 100 connections), and 20,000 advisory locks in one transaction ran out of it. Above it,
-# only the values that are not there yet are locked (the others cannot be made again), and
-# of those the first this many.
-MOST_VALUE_LOCKS = 1000
-
-
-def lock_values_at_once(session: Session, kind: str, values: Iterable[str]) -> None:
-    """`lookups.lock_values` with one statement for all the values: the same PostgreSQL
-    advisory locks (its lock classes, and its keys from the value folded the same way), so an
-    import and `crm company add` or `contact add` of the same company name or email take
-    turns; taken in key order (one SELECT over the sorted keys locks them row by row), as
-    every writer takes them, so two writers locking several never deadlock. Held until the
-    transaction ends. Nothing on SQLite, whose write lock serialises writers already."""
-    if not common.locking(session) or session.get_bind().dialect.name != "postgresql":
-        return
-    import zlib
-
-    from crm_cli.services.lookups import NAME_LOCKS
-
-    keys = sorted(
-        {zlib.crc32(" ".join(v.split()).lower().encode()) - 2**31 for v in values if v.strip()}
-    )
-    if keys:
-        session.execute(
-            text(
-                "SELECT count(pg_advisory_xact_lock(:kind, k)) "
-                "FROM unnest(CAST(:keys AS integer[])) AS k"
-            ),
-            {"kind": NAME_LOCKS[kind], "keys": keys},
-        )
 
 
 _T = TypeVar("_T")
@@ -530,41 +502,6 @@ class _Base:
             else:
                 self.reject(rec, value)
         return rows
-
-    def take_turns(self, emails: Iterable[str], companies: Iterable[str]) -> None:
-        """Before the checks that decide what is new: lock the emails this import may insert
-        and the company names it may create, as `contact add` and `company add` lock them
-        (emails first, as `contact add --company` does), so one of them adding the same
-        company at the same moment waits for the import, or the import for it, and the
-        second sees the first's record (PostgreSQL; a dry run writes nothing and locks
-        nothing)."""
-        s = self.session
-        if self.opts.dry_run or not common.locking(s) or s.get_bind().dialect.name != "postgresql":
-            return
-        wanted = sorted({e for e in emails if e})
-        if len(wanted) > MOST_VALUE_LOCKS:
-            there: set[str] = set()
-            for start in range(0, len(wanted), CHUNK):
-                part = wanted[start : start + CHUNK]
-                there.update(
-                    s.scalars(select(ContactEmail.c.email).where(ContactEmail.c.email.in_(part)))
-                )
-            wanted = [e for e in wanted if e not in there]
-        lock_values_at_once(s, "email", wanted[:MOST_VALUE_LOCKS])
-        names = sorted({" ".join(n.split()).lower() for n in companies if n and n.strip()})
-        if len(names) > MOST_VALUE_LOCKS:
-            taken: set[str] = set()
-            lowered = func.lower(col(Company.name))
-            for start in range(0, len(names), CHUNK):
-                part = names[start : start + CHUNK]
-                taken.update(
-                    str(n)
-                    for n in s.scalars(
-                        select(lowered).where(col(Company.deleted_at).is_(None), lowered.in_(part))
-                    )
-                )
-            names = [n for n in names if n not in taken]
-        lock_values_at_once(s, "company", names[:MOST_VALUE_LOCKS])
 
     def given_ids(self, records: Sequence[SourceRecord], model: Any) -> dict[int, int]:
         """With `--match-id`: the live record each record's `id` names, by line; a record
@@ -800,22 +737,6 @@ def _ids_by(
 class _Creates(_Base):
     """An import whose rows name contacts it may create (`--create-missing`)."""
 
-    def missing_emails(self, refs: Iterable[str]) -> list[str]:
-        """The emails of the contacts rows name by email, as `--create-missing` would store
-        them (for `take_turns`); none without it."""
-        from crm_cli.domain.contactinfo import normalize_email
-
-        if not self.opts.create_missing:
-            return []
-        found = []
-        for ref in refs:
-            if "@" in ref:
-                try:
-                    found.append(normalize_email(ref).lower())
-                except InvalidValue:
-                    continue
-        return found
-
     def write_contacts(self, missing: list[str], contacts: dict[str, int | None]) -> None:
         """Contacts rows named that do not exist (`--create-missing`): by email, or by name."""
         from crm_cli.services.bulk import check_contact
@@ -923,10 +844,6 @@ class _ContactImport(_Base):
         if self.opts.match_id:
             refused = self.refused()
             rows = [r for r in rows if r.rec.number not in refused]
-        self.take_turns(
-            (e for r in rows for e in r.checked.emails),
-            (r.checked.company or "" for r in rows),
-        )
         s = self.session
         live = col(Contact.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -1343,7 +1260,6 @@ class _CompanyImport(_Base):
         if self.opts.match_id:
             refused = self.refused()
             rows = [r for r in rows if r.rec.number not in refused]
-        self.take_turns((), (r.name for r in rows))
         s = self.session
         live = col(Company.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -1682,10 +1598,6 @@ class _DealImport(_Creates):
         from crm_cli.store.sales import Deal
 
         rows: list[_DealRow] = [row for _rec, row in self.checked(records, self.check)]
-        self.take_turns(
-            self.missing_emails({r.contact for r in rows if r.contact}),
-            (r.company or "" for r in rows),
-        )
         contacts = self.find_contacts(rows)
         kept: list[_DealRow] = []
         for row in rows:
@@ -2111,7 +2023,6 @@ class _ActivityImport(_Creates):
     def run(self, records: list[SourceRecord]) -> None:
         rows = self.checked(records, self.check)
         named = {r["contact"] for _rec, r in rows if r["contact"]}
-        self.take_turns(self.missing_emails(named), ())
         contacts = _contacts_by_ref(self.session, named)
         deals = self.find_deals({r["deal"] for _rec, r in rows if r["deal"]})
         if self.opts.create_missing:
