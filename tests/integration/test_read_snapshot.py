@@ -5,6 +5,7 @@ runs at REPEATABLE READ (store.engine.session_scope)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from crm_cli.services.context import open_context
@@ -58,3 +59,32 @@ def test_a_writing_session_still_sees_its_own_changes_and_commits(db_url: str, c
         ctx.close()
     assert count == 2
     assert len(crm.json("deal", "list", "--status", "all", "--json")) == 2
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2, 3, 4, 7, 9])
+def test_rows_are_read_a_chunk_at_a_time_each_once(db_url: str, crm: Runner, rows: int) -> None:
+    """`driver_parts` gives every row once, in order, as plain tuples, however the rows fall
+    into chunks (on PostgreSQL the first chunk comes through the result, the rest from the
+    driver's cursor)."""
+    from sqlalchemy import text
+
+    from crm_cli.services.common import driver_parts
+
+    crm.ok("contact", "list")  # a migrated database
+    series = text(
+        "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < :n) "
+        "SELECT g, 'row ' || g FROM s WHERE g <= :n"
+    ).bindparams(n=rows)
+    ctx = open_context()
+    try:
+        with ctx.session(write=False) as session:
+            parts = list(driver_parts(session, series, size=3))
+            # The session goes on after a listing: the next statement works.
+            after = session.scalar(select(func.count()).select_from(Deal))
+    finally:
+        ctx.close()
+    assert [len(p) for p in parts] == [3] * (rows // 3) + ([rows % 3] if rows % 3 else [])
+    flat = [row for part in parts for row in part]
+    assert flat == [(g, f"row {g}") for g in range(1, rows + 1)]
+    assert all(type(row) is tuple for row in flat)
+    assert after == 0
