@@ -146,8 +146,15 @@ def _conditions(
         pipeline = board.pipeline(ctx, flt.pipeline)
         stages = [s for s in stages if s.pipeline_id == pipeline.id]
     if flt.stage:
+        # Every stage of that name, one per pipeline; with accents folded when none is
+        # named so as typed (as `deal move` finds a stage).
         wanted = " ".join(flt.stage.split()).lower()
         named = [s for s in stages if s.name.lower() == wanted]
+        if not named:
+            from crm_cli.domain.text import fold
+
+            folded = " ".join(fold(flt.stage).split())
+            named = [s for s in stages if " ".join(fold(s.name).split()) == folded]
         if not named:
             known = sorted({s.name for s in stages})
             raise not_found("stage", flt.stage, f"stages: {', '.join(known)}")

@@ -123,6 +123,8 @@ def test_stages_and_pipelines_by_name_with_accents_folded(db_url: str, crm: Runn
     assert deal["pipeline"] == "Vendas Brasil" and deal["stage"] == "Prospecção"
     moved = crm.json("deal", "move", str(deal["id"]), "negociacao")
     assert moved["stage"] == "Negociação"
+    listed = crm.json("deal", "list", "--stage", "negociacao", "--json")
+    assert [d["id"] for d in listed] == [deal["id"]]
     assert crm.json("deal", "move", str(deal["id"]), "PROSPECÇÃO")["stage"] == "Prospecção"
     assert [d["id"] for d in crm.json("deal", "list", "--pipeline", "VENDAS brasil")] == [
         deal["id"]
