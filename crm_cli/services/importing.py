@@ -34,7 +34,7 @@ from sqlmodel import col
 
 from crm_cli.domain import money
 from crm_cli.domain.dates import localize, numeric_order, parse_export_time
-from crm_cli.domain.text import clean_line, index_tokens
+from crm_cli.domain.text import clean_line, fold, index_tokens
 from crm_cli.errors import CrmError, InvalidValue
 from crm_cli.io.records import SourceRecord
 from crm_cli.services import common, fanout, journal
@@ -340,6 +340,12 @@ class _Related:
             match = [
                 u for u in users if (u.email or "").lower() == low or (u.name or "").lower() == low
             ]
+            if not match:
+                # As `--owner` finds a user: the one whose name is the same with case and
+                # accents folded ("jose perez" is José Pérez); several such are no match.
+                folded = " ".join(fold(ref).split())
+                alike = [u for u in users if " ".join(fold(u.name or "").split()) == folded]
+                match = alike if len(alike) == 1 else []
             if common.id_of(ref) is not None:
                 match = [u for u in users if u.id == common.id_of(ref)]
             self.owners[ref] = int(match[0].id) if match else None

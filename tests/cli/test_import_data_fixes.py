@@ -264,3 +264,21 @@ def test_decimal_comma_grouped_by_commas_is_malformed(
     assert result.code == 6
     assert "not a well-formed number" in result.err
     assert "takes at most 2 decimals" not in result.err
+
+
+# --- owners named as people type them -----------------------------------------------------
+
+
+def test_an_owner_named_without_accents_is_the_user(
+    crm: Runner, db_url: str, tmp_path: Path
+) -> None:
+    """An owner column "jose perez" names José Pérez, as `--owner jose perez` does, instead
+    of creating a second user; a name two users share with accents folded names neither."""
+    crm.ok("user", "add", "José Pérez", "--email", "jose@example.com")
+    path = _write(tmp_path / "c.csv", "name,email,owner\nAna Lima,ana@example.com,jose perez\n")
+    report = crm.json("import", "contacts", path)
+    assert report["created"].get("users", []) == []
+    users = [u["name"] for u in crm.json("user", "list", "--json")]
+    assert users.count("José Pérez") == 1 and "jose perez" not in users
+    (ana,) = crm.json("contact", "list", "--json")
+    assert ana["owner"] == "José Pérez"
