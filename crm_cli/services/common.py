@@ -248,7 +248,7 @@ class TimeText:
 
     def __init__(self, tz: tzinfo, dialect: str, now: datetime | None = None) -> None:
         self.tz = tz
-        self.now = now or datetime.now(UTC)
+        self.now = now or dates.now_utc()  # the clock, or CRM_NOW, as records count days
         self._naive_now = self.now.astimezone(UTC).replace(tzinfo=None)
         self._hours: dict[str, tuple[str | None, Any, str]] = {}
         self._today = self._naive_now.date()

@@ -88,3 +88,19 @@ def test_rows_are_read_a_chunk_at_a_time_each_once(db_url: str, crm: Runner, row
     assert flat == [(g, f"row {g}") for g in range(1, rows + 1)]
     assert all(type(row) is tuple for row in flat)
     assert after == 0
+
+
+def test_a_streamed_listing_counts_days_by_the_same_clock_as_a_record(
+    db_url: str, crm: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Days in stage in a streamed `--json` are counted to CRM_NOW, as `deal show` counts them
+    (a script testing a schedule sets the clock; the listing must follow it)."""
+    from datetime import UTC, datetime, timedelta
+
+    crm.ok("deal", "add", "Renewal", "--value", "10")
+    later = datetime.now(UTC) + timedelta(days=30, hours=1)
+    monkeypatch.setenv("CRM_NOW", later.isoformat())
+    shown = crm.json("deal", "show", "1", "--json")["days_in_stage"]
+    listed = crm.json("deal", "list", "--status", "all", "--all", "--json")
+    assert shown == 30
+    assert [d["days_in_stage"] for d in listed] == [30]
