@@ -498,7 +498,12 @@ def driver_parts(session: Session, statement: Any, size: int | None = None) -> I
         streamed = connection.execute(statement.execution_options(yield_per=size))
         yield from _server_parts(streamed, size)
         return
-    result = connection.execute(statement)
+    yield from _cursor_parts(connection.execute(statement), size)
+
+
+def _cursor_parts(result: Any, size: int) -> Iterator[Any]:
+    """The rows left in `result`'s driver cursor, `size` at a time; the result is closed
+    after them (or when the reader stops early)."""
     cursor = result.cursor
     try:
         while rows := cursor.fetchmany(size):
@@ -524,12 +529,7 @@ def _server_parts(result: Any, size: int) -> Iterator[list[Any]]:
         for part in rows:
             yield [tuple(row) for row in part]
         return
-    cursor = result.cursor
-    try:
-        while part := cursor.fetchmany(size):
-            yield part
-    finally:
-        result.close()
+    yield from _cursor_parts(result, size)
 
 
 def stored_text(column: Any, dialect: str) -> Any:
