@@ -241,12 +241,23 @@ def choose_pipeline(
 ) -> tuple[int, str, list[StageInfo]]:
     """The pipeline named `ref` (or with that id); without one, `default` (the configured
     default): as services.pipelines.Board.pipeline chooses, which `explicit` mirrors (a
-    default never set falls back to the first pipeline)."""
+    default never set falls back to the first pipeline). Named as `find_named` names it: as
+    typed, else case aside, else with accents folded ("vendas sao paulo" is "Vendas São
+    Paulo"); a name several pipelines have once folded is refused."""
+    from crm_cli.domain.text import names_matching
+    from crm_cli.errors import InvalidValue
+
     wanted = (ref if ref is not None else default).strip()
     number = wanted.lstrip("#")
     for found in pipelines:
-        if found[1].lower() == wanted.lower() or (number.isdigit() and int(number) == found[0]):
+        if number.isdigit() and int(number) == found[0]:
             return found
+    named = [pipelines[i] for i in names_matching([p[1] for p in pipelines], wanted)]
+    if len(named) > 1:
+        shown = "; ".join(f"{p[0]} {p[1]}" for p in named)
+        raise InvalidValue("pipeline", wanted, f"matches several: {shown}; use the id")
+    if named:
+        return named[0]
     if not (ref is not None or explicit) and pipelines:
         return pipelines[0]
     names = ", ".join(p[1] for p in pipelines)

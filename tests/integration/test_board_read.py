@@ -78,11 +78,17 @@ def test_a_pipeline_is_chosen_as_the_services_choose_it(sqlite_url, crm) -> None
     from crm_cli.errors import NotFound
 
     crm.ok("pipeline", "add", "Hiring")
+    crm.ok("pipeline", "add", "Vendas São Paulo")
     reader = board_read.connect(sqlite_url)
     assert reader is not None
     try:
         pipelines = reader.pipelines()
         assert board_read.choose_pipeline(pipelines, "hiring", "default", False)[1] == "Hiring"
+        # Accents folded, as `crm deal list --pipeline` folds them.
+        assert (
+            board_read.choose_pipeline(pipelines, "vendas sao paulo", "default", False)[1]
+            == "Vendas São Paulo"
+        )
         chosen = board_read.choose_pipeline(pipelines, None, "Hiring", True)
         assert board_read.choose_pipeline(pipelines, f"#{chosen[0]}", "x", False) == chosen
         # A configured default that is gone: an error, as `crm deal list` gives.
