@@ -146,15 +146,12 @@ def _conditions(
         pipeline = board.pipeline(ctx, flt.pipeline)
         stages = [s for s in stages if s.pipeline_id == pipeline.id]
     if flt.stage:
-        # Every stage of that name, one per pipeline; with accents folded when none is
-        # named so as typed (as `deal move` finds a stage).
-        wanted = " ".join(flt.stage.split()).lower()
-        named = [s for s in stages if s.name.lower() == wanted]
-        if not named:
-            from crm_cli.domain.text import fold
+        # Every stage of that name, one per pipeline, case aside; with accents folded too
+        # when none is named so (as `deal move` finds a stage).
+        from crm_cli.domain.text import names_matching
 
-            folded = " ".join(fold(flt.stage).split())
-            named = [s for s in stages if " ".join(fold(s.name).split()) == folded]
+        found = names_matching([s.name.lower() for s in stages], flt.stage.lower())
+        named = [stages[i] for i in found]
         if not named:
             known = sorted({s.name for s in stages})
             raise not_found("stage", flt.stage, f"stages: {', '.join(known)}")

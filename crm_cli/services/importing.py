@@ -22,6 +22,7 @@ Blank cells never clear a value: an import adds and corrects, it does not erase.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from sqlmodel import col
 
 from crm_cli.domain import money
 from crm_cli.domain.dates import localize, numeric_order, parse_export_time
-from crm_cli.domain.text import clean_line, fold, index_tokens
+from crm_cli.domain.text import clean_line, fold, index_tokens, names_matching
 from crm_cli.errors import CrmError, InvalidValue
 from crm_cli.io.records import SourceRecord
 from crm_cli.services import common, fanout, journal
@@ -343,9 +344,8 @@ class _Related:
             if not match:
                 # As `--owner` finds a user: the one whose name is the same with case and
                 # accents folded ("jose perez" is José Pérez); several such are no match.
-                folded = " ".join(fold(ref).split())
-                alike = [u for u in users if " ".join(fold(u.name or "").split()) == folded]
-                match = alike if len(alike) == 1 else []
+                alike = names_matching([u.name or "" for u in users], ref)
+                match = [users[alike[0]]] if len(alike) == 1 else []
             if common.id_of(ref) is not None:
                 match = [u for u in users if u.id == common.id_of(ref)]
             self.owners[ref] = int(match[0].id) if match else None
@@ -464,6 +464,7 @@ def import_records(
 
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")  # a row of an import, with its source record
 
 
 class _Base:
@@ -509,20 +510,24 @@ class _Base:
                 self.reject(rec, value)
         return rows
 
-    def given_ids(self, records: Sequence[SourceRecord], model: Any) -> dict[int, int]:
-        """With `--match-id`: the live record each record's `id` names, by line; a record
-        whose id is not a whole number or names no live record of the kind is rejected (and
-        left out). Empty without `--match-id` or an `id` column."""
+    def given_ids(
+        self, rows: list[_R], record_of: Callable[[_R], SourceRecord], model: Any
+    ) -> tuple[dict[int, int], list[_R]]:
+        """With `--match-id`: the live record each row's `id` names, by line, and the rows
+        left once those whose id is not a whole number or names no live record of the kind
+        are rejected. Without `--match-id`: nothing, and every row."""
         if not self.opts.match_id:
-            return {}
+            return {}, rows
         wanted: dict[int, int] = {}
-        for rec in records:
+        refused: set[int] = set()
+        for rec in map(record_of, rows):
             value = rec.first("id") if "id" in rec.values else rec.record_id
             if value is None or not value.strip():
                 continue
             text = value.strip().lstrip("#")
             if not text.isdigit() or len(text) > 18:
                 self.reject(rec, f"id {value.strip()!r}: not a record id (a whole number)")
+                refused.add(rec.number)
                 continue
             wanted[rec.number] = int(text)
         ids = sorted(set(wanted.values()))
@@ -537,16 +542,13 @@ class _Base:
                     )
                 )
             )
-        by_number = {rec.number: rec for rec in records}
-        for number, rid in list(wanted.items()):
-            if rid not in live:
-                self.reject(by_number[number], f"id {rid}: no {self.entity} {rid} in this database")
-                del wanted[number]
-        return wanted
-
-    def refused(self) -> set[int]:
-        """The lines rejected so far."""
-        return {r.number for r in self.report.rows if r.action == REJECTED}
+        for rec in map(record_of, rows):
+            rid = wanted.get(rec.number)
+            if rid is not None and rid not in live:
+                self.reject(rec, f"id {rid}: no {self.entity} {rid} in this database")
+                refused.add(rec.number)
+                del wanted[rec.number]
+        return wanted, [r for r in rows if record_of(r).number not in refused]
 
     def reject(self, rec: SourceRecord, message: str) -> None:
         self.report.rows.append(
@@ -799,33 +801,39 @@ class _ContactImport(_Base):
         owner = rec.first("owner") if "owner" in values else None
         tags = _tags(rec) if "tags" in values else []
         external_id = _line(rec, "external_id")
+        # Checked in the order of the record's fields, so a row's first bad value is the one
+        # reported.
+        clean_name = _cleaned(name, "name")
+        title = _line(rec, "title")
+        clean_company = _cleaned(company, "company", collapse=False) if company else None
+        stage = check_lifecycle(lifecycle) if lifecycle else "lead"
+        source = _line(rec, "source")
         region = self.ctx.config.phone_region
-        # Labelled emails or phones (`email:work`): read with their labels, each value
-        # checked once; inside the call, so the row's first bad value is reported as before.
-        labelled = any(":" in key for key in values)
-        read: tuple[list[str], list[str], dict[str, str] | None] = ([], [], None)
+        labels: dict[str, str] | None = None
+        if any(":" in key for key in values):
+            # Labelled emails or phones (`email:work`): read with their labels, each once.
+            emails, phones, labels = _labelled(rec, region)
+        else:
+            emails = _emails(emails) if emails else []
+            phones = _phones(phones, region) if phones else []
         return _ContactRow(
             rec,
             CheckedContact(
-                name=_cleaned(name, "name"),
+                name=clean_name,
                 given_name=given,
                 family_name=family,
-                title=_line(rec, "title"),
-                company=_cleaned(company, "company", collapse=False) if company else None,
-                lifecycle=check_lifecycle(lifecycle) if lifecycle else "lead",
-                source=_line(rec, "source"),
+                title=title,
+                company=clean_company,
+                lifecycle=stage,
+                source=source,
                 owner=owner.strip() if owner else owner,
                 cadence_days=cadence_days or None,
-                emails=(read := _labelled(rec, region))[0]
-                if labelled
-                else _emails(emails)
-                if emails
-                else [],
-                phones=read[1] if labelled else _phones(phones, region) if phones else [],
+                emails=emails,
+                phones=phones,
                 tags=sorted(set(tags)),
                 custom=_custom(rec),
                 external_id=external_id,
-                labels=read[2],
+                labels=labels,
             ),
             external_id,
         )
@@ -846,10 +854,7 @@ class _ContactImport(_Base):
         else:
             checked = self.checked(records, self.check)
         rows: list[_ContactRow] = [row for _rec, row in checked]
-        given = self.given_ids([r.rec for r in rows], Contact)
-        if self.opts.match_id:
-            refused = self.refused()
-            rows = [r for r in rows if r.rec.number not in refused]
+        given, rows = self.given_ids(rows, operator.attrgetter("rec"), Contact)
         s = self.session
         live = col(Contact.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -965,7 +970,6 @@ class _ContactImport(_Base):
         back in unchanged. Only one-to-one: a name several such contacts have, or several
         such rows give, matches nothing, and those rows are new, each with a note saying why
         (and one note for the report)."""
-        from crm_cli.domain.text import fold
 
         def folded(name: str) -> str:
             return " ".join(fold(name).split())
@@ -1262,10 +1266,7 @@ class _CompanyImport(_Base):
 
     def run(self, records: list[SourceRecord]) -> None:
         rows: list[_CompanyRow] = [row for _rec, row in self.checked(records, self.check)]
-        given = self.given_ids([r.rec for r in rows], Company)
-        if self.opts.match_id:
-            refused = self.refused()
-            rows = [r for r in rows if r.rec.number not in refused]
+        given, rows = self.given_ids(rows, operator.attrgetter("rec"), Company)
         s = self.session
         live = col(Company.deleted_at).is_(None)
         by_ext = _ids_by(
@@ -1615,10 +1616,7 @@ class _DealImport(_Creates):
                 continue
             kept.append(row)
         rows = kept
-        given = self.given_ids([r.rec for r in rows], Deal)
-        if self.opts.match_id:
-            refused = self.refused()
-            rows = [r for r in rows if r.rec.number not in refused]
+        given, rows = self.given_ids(rows, operator.attrgetter("rec"), Deal)
         live = col(Deal.deleted_at).is_(None)
         by_ext = _ids_by(
             self.session,
@@ -2055,10 +2053,7 @@ class _ActivityImport(_Creates):
             row["contact_id"] = contacts.get(row["contact"]) if row["contact"] else None
             row["deal_id"] = deals.get(row["deal"]) if row["deal"] else None
             kept.append((rec, row))
-        given = self.given_ids([rec for rec, _row in kept], self.model())
-        if self.opts.match_id:
-            refused = self.refused()
-            kept = [(rec, row) for rec, row in kept if rec.number not in refused]
+        given, kept = self.given_ids(kept, operator.itemgetter(0), self.model())
         existing = self.existing(
             {r["contact_id"] for _rec, r in kept}, {r["deal_id"] for _rec, r in kept}
         )
@@ -2113,9 +2108,7 @@ class _ActivityImport(_Creates):
         return found
 
     def model(self) -> Any:
-        from crm_cli.store.sales import Feedback, Followup, Interaction
-
-        return {"followups": Followup, "interactions": Interaction, "feedback": Feedback}[self.kind]
+        return _model(self.kind)
 
     def existing(self, contact_ids: set[int | None], deal_ids: set[int | None]) -> dict[Any, int]:
         """The live records of these contacts and deals, by the key rows are matched on."""
@@ -2324,6 +2317,7 @@ def _id_column(layout: Any, header: list[str], match_id: bool) -> int | None:
 
 
 def _model(kind: str) -> Any:
+    """The table an import of `kind` writes."""
     from crm_cli.store.sales import Deal, Feedback, Followup, Interaction
 
     return {
