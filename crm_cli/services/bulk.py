@@ -284,7 +284,7 @@ def search_index_after(session: Session, table: Any, first: int, last: int) -> I
     ever sees the table without it, and a failure rolls both back."""
     from sqlalchemy import text
 
-    from crm_cli.store.ddl import SEARCH_COLUMNS
+    from crm_cli.store.ddl import SEARCH_COLUMNS, sqlite_fts_fill
 
     name = table.name
     if last - first + 1 < BULK_SEARCH_INDEX or name not in SEARCH_COLUMNS:
@@ -298,14 +298,8 @@ def search_index_after(session: Session, table: Any, first: int, last: int) -> I
     session.execute(text(f"DROP TRIGGER {trigger}"))
     try:
         yield
-        columns = ", ".join(SEARCH_COLUMNS[name])
-        session.execute(
-            text(
-                f"INSERT INTO {name}_fts(rowid, {columns}) SELECT id, {columns} FROM {name} "
-                "WHERE id BETWEEN :first AND :last AND deleted_at IS NULL"
-            ),
-            {"first": first, "last": last},
-        )
+        where = "id BETWEEN :first AND :last AND deleted_at IS NULL"
+        session.execute(text(sqlite_fts_fill(name, where)), {"first": first, "last": last})
     finally:
         session.execute(text(stored))
 
@@ -321,7 +315,7 @@ def delete_ranges(session: Session, table: Any, runs: Sequence[tuple[int, int]])
     transaction, as in `search_index_after`."""
     from sqlalchemy import delete, or_, text
 
-    from crm_cli.store.ddl import SEARCH_COLUMNS
+    from crm_cli.store.ddl import SEARCH_COLUMNS, sqlite_fts_fill
 
     def statements() -> None:
         for start in range(0, len(runs), _RUNS):
@@ -342,14 +336,8 @@ def delete_ranges(session: Session, table: Any, runs: Sequence[tuple[int, int]])
     session.execute(text(f"DROP TRIGGER {trigger}"))
     try:
         statements()
-        columns = ", ".join(SEARCH_COLUMNS[name])
         session.execute(text(f"INSERT INTO {name}_fts({name}_fts) VALUES ('delete-all')"))
-        session.execute(
-            text(
-                f"INSERT INTO {name}_fts(rowid, {columns}) SELECT id, {columns} FROM {name} "
-                "WHERE deleted_at IS NULL"
-            )
-        )
+        session.execute(text(sqlite_fts_fill(name)))
     finally:
         session.execute(text(stored))
 

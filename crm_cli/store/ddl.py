@@ -82,6 +82,19 @@ def sqlite_fts_table(table: str, prefixes: str | None = None) -> str:
     )
 
 
+def sqlite_fts_fill(table: str, where: str = "deleted_at IS NULL") -> str:
+    """The statement that puts `table`'s rows matching `where` (live ones) into its FTS5 index,
+    in id order. FTS5 writes ascending ids into one run of its index but starts a new run at
+    every id lower than the one before, and the planner, asked only for live rows, may read them
+    in name order through an index: then a bulk fill makes a run per row and merges them all
+    (measured: 100,000 contacts, 3.5 s against 1.5 s in id order)."""
+    columns = ", ".join(SEARCH_COLUMNS[table])
+    return (
+        f"INSERT INTO {table}_fts(rowid, {columns}) SELECT id, {columns} FROM {table} "
+        f"WHERE {where} ORDER BY id"
+    )
+
+
 def sqlite_fts_triggers(table: str) -> list[str]:
     """The statements that keep `{table}_fts` in step with `table` (live records only), for
     any table of SEARCH_COLUMNS: the same triggers as `sqlite_search_triggers` makes."""

@@ -25,8 +25,8 @@ from alembic import op
 
 from crm_cli.domain.text import index_tokens
 from crm_cli.store.ddl import (
-    SEARCH_COLUMNS,
     postgres_search_index,
+    sqlite_fts_fill,
     sqlite_fts_table,
     sqlite_fts_triggers,
 )
@@ -68,11 +68,7 @@ def upgrade() -> None:
         _fill(bind, table)
         if bind.dialect.name == "sqlite":
             op.execute(sqlite_fts_table(table))
-            names = ", ".join(SEARCH_COLUMNS[table])
-            op.execute(
-                f"INSERT INTO {table}_fts(rowid, {names}) "
-                f"SELECT id, {names} FROM {table} WHERE deleted_at IS NULL"
-            )
+            op.execute(sqlite_fts_fill(table))
             for statement in sqlite_fts_triggers(table):
                 op.execute(statement)
         else:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from crm_cli.store.ddl import SEARCH_COLUMNS, SEARCH_PREFIXES, sqlite_fts_table
+from crm_cli.store.ddl import SEARCH_PREFIXES, sqlite_fts_fill, sqlite_fts_table
 
 revision = "0015_search_and_board"
 down_revision = "0014_listing_indexes"
@@ -47,13 +47,9 @@ def _remake(prefixes: str | None) -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
     for table in TABLES:
-        names = ", ".join(SEARCH_COLUMNS[table])
         op.execute(f"DROP TABLE IF EXISTS {table}_fts")
         op.execute(sqlite_fts_table(table, prefixes))
-        op.execute(
-            f"INSERT INTO {table}_fts(rowid, {names}) "
-            f"SELECT id, {names} FROM {table} WHERE deleted_at IS NULL"
-        )
+        op.execute(sqlite_fts_fill(table))
 
 
 LIVE = "deleted_at IS NULL"
