@@ -186,3 +186,36 @@ def test_a_large_import_feeds_the_search_index_in_id_order(
     assert _pages_written(path, "contact") < 300
     found = crm.json("contact", "list", "--search", "zed 9000")
     assert [c["emails"] for c in found] == [["z999@example.com"]]
+
+
+def test_a_large_import_leaves_the_search_index_settings_as_they_were(
+    sqlite_url: str, crm: Runner, tmp_path: Path
+) -> None:
+    """SQLite: a bulk fill merges the index's runs less often while it writes, then puts the
+    index's own setting back: none (FTS5's default) stays none, one a user set stays theirs."""
+    import sqlite3
+
+    path = sqlite_url.removeprefix("sqlite:///")
+    crm.ok("contact", "add", "Before", "--email", "before@example.com")
+
+    def settings() -> list[Any]:
+        with sqlite3.connect(path) as conn:
+            return conn.execute("SELECT k, v FROM contact_fts_config ORDER BY k").fetchall()
+
+    def load(prefix: str) -> None:
+        rows = ["name,email"] + [f"{prefix} {i},{prefix}{i}@example.com" for i in range(1500)]
+        source = tmp_path / f"{prefix}.csv"
+        source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        crm.ok("import", "contacts", str(source))
+
+    untouched = settings()
+    assert ("automerge", 16) not in untouched
+    load("first")
+    assert settings() == untouched
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO contact_fts(contact_fts, rank) VALUES ('automerge', 8)")
+    load("second")
+    assert ("automerge", 8) in settings()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO contact_fts(contact_fts) VALUES ('integrity-check')")
+    assert len(crm.json("contact", "list", "--search", "second 14")) == 111  # 14, 14x, 14xx
