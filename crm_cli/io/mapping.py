@@ -306,6 +306,7 @@ def resolve(kind: str, header: list[str], mapping: Mapping) -> Layout:
         )
     used = {i for idx in fields.values() for i in idx}
     unmapped: list[str] = []
+    own = _own_export(header)
     for i, name in enumerate(header):
         if i in used or not name:
             continue
@@ -316,11 +317,24 @@ def resolve(kind: str, header: list[str], mapping: Mapping) -> Layout:
             named = None
         if named is not None and named not in mapping.columns and named not in mapping.constants:
             fields.setdefault(named, []).append(i)
-        elif mapping.keep_unmapped:
+        elif mapping.keep_unmapped and not (own and _norm(name) in BOOKKEEPING):
             fields.setdefault(f"field.{_custom_key(name)}", []).append(i)
         else:
             unmapped.append(name)
     return Layout(fields, dict(mapping.constants), mapping.values, unmapped, len(header))
+
+
+# The columns crm's own exports write about a record's life in crm: its id and times. Read
+# back from crm's export, none is data the file brings, so `--keep-unmapped` does not make
+# them custom fields (each re-import would then change `field.updated_at`); a field that takes
+# one (a deal's created_at) still does.
+BOOKKEEPING = ("id", "created_at", "updated_at", "deleted_at", "last_contacted_at")
+
+
+def _own_export(header: list[str]) -> bool:
+    """Whether `header` is one crm's own CSV export writes: its id and times are there."""
+    names = {_norm(h) for h in header}
+    return {"id", "created_at", "updated_at", "deleted_at"} <= names
 
 
 def _header_field(name: str) -> str:

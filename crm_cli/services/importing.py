@@ -2312,6 +2312,11 @@ def _id_column(layout: Any, header: list[str], match_id: bool) -> int | None:
     if match_id:
         if header[at] in layout.unmapped:
             layout.unmapped.remove(header[at])
+        # The match key, not a custom field as well (`--keep-unmapped` took it for one).
+        for key in [k for k in layout.fields if k.startswith("field.")]:
+            layout.fields[key] = [i for i in layout.fields[key] if i != at]
+            if not layout.fields[key]:
+                del layout.fields[key]
         return at
     return at if header[at] in layout.unmapped else None
 
