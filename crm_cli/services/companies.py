@@ -67,6 +67,7 @@ def company_record(
         "address": company.address,
         "owner_id": company.owner_id,
         "owner": owner,
+        "external_id": company.external_id,
         "tags": tags,
         "custom": dict(company.custom),
         "created_at": common.iso(company.created_at, tz),

@@ -151,6 +151,7 @@ def contact_record(contact: Contact, details: _Details) -> dict[str, Any]:
         "source": contact.source,
         "owner_id": contact.owner_id,
         "owner": details.owners.get(contact.owner_id or 0),
+        "external_id": contact.external_id,
         "tags": details.tags.get(cid, []),
         "custom": dict(contact.custom),
         "cadence_days": contact.cadence_days,

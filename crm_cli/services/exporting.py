@@ -71,6 +71,8 @@ LAYOUTS: dict[str, list[tuple[str, _R]]] = {
         ("created_at", "created_at"),
         ("updated_at", "updated_at"),
         ("deleted_at", "deleted_at"),
+        # Last, where a script reading columns by position does not see the others move.
+        ("external_id", "external_id"),
     ],
     "companies": [
         ("id", "id"),
@@ -84,6 +86,7 @@ LAYOUTS: dict[str, list[tuple[str, _R]]] = {
         ("created_at", "created_at"),
         ("updated_at", "updated_at"),
         ("deleted_at", "deleted_at"),
+        ("external_id", "external_id"),
     ],
     "deals": [
         ("id", "id"),
@@ -582,6 +585,7 @@ def _contact_rows(ctx: Context, session: Session, flt: Any, keys: list[str]) -> 
             raw(Contact.created_at),
             raw(Contact.updated_at),
             raw(Contact.deleted_at),
+            col(Contact.external_id),
             raw(Contact.custom),
             maintain_column_froms=False,
         )
@@ -615,13 +619,13 @@ def _contact_rows(ctx: Context, session: Session, flt: Any, keys: list[str]) -> 
     for part in result.partitions():
         for (
             cid, name, given, family, emails, phones, title, company, lifecycle, source,
-            owner_id, tags, cadence, contacted, created, updated, deleted, custom,
+            owner_id, tags, cadence, contacted, created, updated, deleted, external_id, custom,
         ) in part:  # fmt: skip
             cells = [
                 str(cid), name, given, family, joined(emails), joined(phones), title,
                 company, lifecycle, source, owners.get(owner_id or 0), tags_of(tags),
                 None if cadence is None else str(cadence), local(contacted), local(created),
-                local(updated), local(deleted),
+                local(updated), local(deleted), external_id,
             ]  # fmt: skip
             if keys:
                 if custom.__class__ is str:
