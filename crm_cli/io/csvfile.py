@@ -10,10 +10,11 @@ report shows a few decoded non-ASCII values so that a wrong guess is seen at onc
 `--encoding` overrides all of it.
 
 The delimiter is sniffed from the header line (`,` `;` tab `|`, the one it has most of) unless
-given. Quoted newlines, CRLF and CR-only line ends, ragged rows (short ones padded, long ones
-kept whole for the rejects file), blank lines, duplicate header names and a preamble before
-the header (`skip_lines`) are all read. Every cell goes through `unneutralise`, so a file that
-`crm export` wrote comes back as it was.
+given or named by Excel's `sep=;` first line (which is then skipped). Quoted newlines, CRLF
+and CR-only line ends, ragged rows (short ones padded, long ones kept whole for the rejects
+file), blank lines, duplicate header names and a preamble before the header (`skip_lines`)
+are all read. Every cell goes through `unneutralise`, so a file that `crm export` wrote comes
+back as it was.
 
 No database here: `crm_cli.io.mapping` turns rows into `SourceRecord`s.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +33,8 @@ from crm_cli.errors import InvalidValue
 from crm_cli.io.cells import unneutralise
 
 DELIMITERS = (",", ";", "\t", "|")
+# The first line Excel writes (and reads) to name a file's delimiter: `sep=;`.
+_SEP_HINT = re.compile(r'^"?sep=([^"\r\n])"?[ \t]*\r?\n?$', re.IGNORECASE)
 # charset-normalizer's names for the legacy CJK encodings we read, by the codec we use.
 CJK = {
     "gb18030": "gb18030",
@@ -241,15 +245,31 @@ def read_csv(
         skipped += 1
     start = stream.tell()
     first = ""
+    read = 0
     for candidate in iter(stream.readline, ""):
+        read += 1
         if candidate.strip():
             first = candidate
             break
+    hint = _SEP_HINT.match(first)
+    if hint:
+        # Excel's "sep=;" line names the delimiter and is no part of the data.
+        start, skipped = stream.tell(), skipped + read
+        first = ""
+        for candidate in iter(stream.readline, ""):
+            if candidate.strip():
+                first = candidate
+                break
     if not first:
         raise InvalidValue(
             "file", name, "has no header line" + (" after --skip-lines" if skip_lines else "")
         )
-    delim = _check_delimiter(delimiter) if delimiter else sniff_delimiter(first)
+    if delimiter:
+        delim = _check_delimiter(delimiter)
+    elif hint:
+        delim = hint.group(1)
+    else:
+        delim = sniff_delimiter(first)
     stream.seek(start)
     reader = csv.reader(stream, delimiter=delim, strict=False)
     header: list[str] | None = None

@@ -1,0 +1,41 @@
+"""`crm import` with files of shapes the shipped samples do not have: each test builds one
+odd file the way a real exporter writes it, imports it and checks what went in, that a bad
+record is reported with its place and the rest goes in, and that nothing is mangled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crm_cli.cli.importing import ROWS_REJECTED
+from tests.conftest import Runner
+
+
+def _contacts(crm: Runner) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in crm.json("contact", "list")}
+
+
+def _file(tmp_path: Path, name: str, data: bytes | str) -> str:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return str(path)
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(
+    crm: Runner, tmp_path: Path
+) -> None:
+    path = _file(
+        tmp_path,
+        "excel.csv",
+        "\ufeffsep=;\r\nname;email;phone\r\nAna Lima;ana@acme.com;+4930123456\r\nBo;nope;\r\n",
+    )
+    result = crm("import", "contacts", path, "--rejects", str(tmp_path / "rejects.csv"))
+    assert result.code == ROWS_REJECTED, result
+    assert "delimiter ';'" in result.err
+    # The line number counts the sep= line, as an editor shows the file.
+    assert "line 4: email 'nope'" in result.err
+    ana = _contacts(crm)["Ana Lima"]
+    assert (ana["emails"], ana["phones"]) == (["ana@acme.com"], ["+4930123456"])
+    rejects = (tmp_path / "rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == "name;email;phone;error"
