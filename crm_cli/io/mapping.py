@@ -20,7 +20,7 @@ column that no mapping names but whose header is a field's name (`email`, `Given
 One column may feed several fields; several columns feed one multi-valued field (`email`,
 `phone`, `tags`) value by value, or are joined with a space for a single-valued one. Google's
 ` ::: ` cells (Google) and `;`-separated cells (crm's own export) hold several values of one
-multi-valued field.
+multi-valued field. An email cell's `mailto:` (a link copied from a page) is taken off.
 
 Headers in another language are mapped with a mapping file, never guessed. No database here.
 """
@@ -362,6 +362,7 @@ def records(
     ]
     constants = list(layout.constants.items())
     translated = list(layout.values.items())
+    emails = [key for key in layout.fields if key.partition(":")[0] == "email"]
     for number, cells, raw in rows:
         values: dict[str, list[str]] = {}
         width = len(cells)
@@ -401,6 +402,12 @@ def records(
         for key, table in translated:
             if key in values:
                 values[key] = [table.get(v.strip().casefold(), v) for v in values[key]]
+        for key in emails:
+            # A link copied from a web page or an Outlook cell: `mailto:ana@acme.com`.
+            if key in values and any(v[:7].lower() == "mailto:" for v in values[key]):
+                values[key] = [
+                    v[7:].strip() if v[:7].lower() == "mailto:" else v for v in values[key]
+                ]
         if "given_name" in values and "family_name" in values and "name" not in values:
             cjk = cjk_name(values["family_name"][0], values["given_name"][0])
             if cjk:

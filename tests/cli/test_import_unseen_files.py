@@ -39,3 +39,17 @@ def test_excels_sep_line_names_the_delimiter_and_is_not_the_header(
     assert (ana["emails"], ana["phones"]) == (["ana@acme.com"], ["+4930123456"])
     rejects = (tmp_path / "rejects.csv").read_text(encoding="utf-8").splitlines()
     assert rejects[0] == "name;email;phone;error"
+
+
+def test_an_email_cell_with_a_mailto_prefix_imports_the_address(
+    crm: Runner, tmp_path: Path
+) -> None:
+    path = _file(
+        tmp_path,
+        "links.csv",
+        "name,email\r\nAna,mailto:ana@acme.com\r\nBo,  MAILTO:Bo@Acme.com ; bo@home.org\r\n",
+    )
+    crm.ok("import", "contacts", path)
+    contacts = _contacts(crm)
+    assert contacts["Ana"]["emails"] == ["ana@acme.com"]
+    assert contacts["Bo"]["emails"] == ["bo@acme.com", "bo@home.org"]
