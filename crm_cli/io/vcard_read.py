@@ -577,6 +577,9 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
     family, given = parts[0], parts[1]
     if not name:
         name = _name_from_n(family, given, parts[2], parts[3], parts[4])
+    if not name and values.get("company"):
+        # A company's own card (no FN, or an empty one): RFC 6350 names it by its ORG.
+        name = values["company"][0]
     result: dict[str, list[str]] = {}
     if name:
         result["name"] = [name]

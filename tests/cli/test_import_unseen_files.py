@@ -53,3 +53,20 @@ def test_an_email_cell_with_a_mailto_prefix_imports_the_address(
     contacts = _contacts(crm)
     assert contacts["Ana"]["emails"] == ["ana@acme.com"]
     assert contacts["Bo"]["emails"] == ["bo@acme.com", "bo@home.org"]
+
+
+def test_a_card_with_only_org_is_named_by_its_organisation(crm: Runner, tmp_path: Path) -> None:
+    path = _file(
+        tmp_path,
+        "org.vcf",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nORG:Acme\\, Inc.;Sales\r\nTEL:+14155550123\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:\r\nN:;;;;\r\nORG:Nandú SA\r\nEND:VCARD\r\n",
+    )
+    crm.ok("import", "contacts", path)
+    contacts = _contacts(crm)
+    assert contacts["Acme, Inc."]["company"] == "Acme, Inc."
+    assert contacts["Acme, Inc."]["phones"] == ["+14155550123"]
+    assert contacts["Nandú SA"]["custom"] == {}
+    # crm's own export of them goes back in unchanged.
+    exported = _file(tmp_path, "out.vcf", crm.ok("export", "contacts", "--vcf").out)
+    assert "2 unchanged" in crm.ok("import", "contacts", exported).out
