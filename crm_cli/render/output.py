@@ -516,6 +516,7 @@ def emit_record(
     if fmt == "csv":
         write_csv([record], [Column(k, label) for k, label in fields])
         return
+    record = _with_labels(record)
     if stdout_is_tty():
         _record_on_terminal(record, fields, sections, title, view)
         return
@@ -531,6 +532,23 @@ def emit_record(
         if rows:
             out.write(f"\n{name}:\n")
             _plain(rows, columns)
+
+
+# A list field and the field that holds its values' labels (a contact's `email_labels`).
+_LABELS = {"emails": "email_labels", "phones": "phone_labels"}
+
+
+def _with_labels(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as a person reads it: each labelled email or phone with its label beside
+    it, `ana@acme.com (work)` (one item: never broken inside). `--json` and `--csv` keep
+    the values and their labels apart."""
+    shown: dict[str, Any] | None = None
+    for key, labels_key in _LABELS.items():
+        labels, values = record.get(labels_key), record.get(key)
+        if labels and isinstance(labels, dict) and isinstance(values, list):
+            shown = shown if shown is not None else dict(record)
+            shown[key] = [f"{v} ({labels[v]})" if v in labels else v for v in values]
+    return record if shown is None else shown
 
 
 def _record_on_terminal(

@@ -95,25 +95,35 @@ class _Details:
     companies: dict[int, str]
     owners: dict[int, str]
     tz: tzinfo
+    # The label of each labelled email or phone (`work`, `home`), by contact and value: read
+    # with the values, in the same query.
+    email_labels: dict[int, dict[str, str]] = field(default_factory=dict)
+    phone_labels: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
 def _details(session: Session, contacts: list[Contact]) -> _Details:
     ids = [c.id for c in contacts if c.id is not None]
     emails: dict[int, list[str]] = {i: [] for i in ids}
     phones: dict[int, list[str]] = {i: [] for i in ids}
+    email_labels: dict[int, dict[str, str]] = {}
+    phone_labels: dict[int, dict[str, str]] = {}
     if ids:
-        for cid, email in session.execute(
-            select(ContactEmail.c.contact_id, ContactEmail.c.email)
+        for cid, email, label in session.execute(
+            select(ContactEmail.c.contact_id, ContactEmail.c.email, ContactEmail.c.label)
             .where(ContactEmail.c.contact_id.in_(ids))
             .order_by(ContactEmail.c.position, ContactEmail.c.id)
         ):
             emails[cid].append(email)
-        for cid, phone in session.execute(
-            select(ContactPhone.c.contact_id, ContactPhone.c.phone)
+            if label:
+                email_labels.setdefault(cid, {})[email] = label
+        for cid, phone, label in session.execute(
+            select(ContactPhone.c.contact_id, ContactPhone.c.phone, ContactPhone.c.label)
             .where(ContactPhone.c.contact_id.in_(ids))
             .order_by(ContactPhone.c.position, ContactPhone.c.id)
         ):
             phones[cid].append(phone)
+            if label:
+                phone_labels.setdefault(cid, {})[phone] = label
     company_ids = {c.company_id for c in contacts if c.company_id}
     companies = (
         dict(
@@ -131,6 +141,8 @@ def _details(session: Session, contacts: list[Contact]) -> _Details:
         {int(k): str(v) for k, v in companies.items() if k is not None},
         user_names(session, {c.owner_id for c in contacts if c.owner_id}),
         common.zone(session),
+        email_labels,
+        phone_labels,
     )
 
 
@@ -144,6 +156,9 @@ def contact_record(contact: Contact, details: _Details) -> dict[str, Any]:
         "family_name": contact.family_name,
         "emails": details.emails.get(cid, []),
         "phones": details.phones.get(cid, []),
+        # Beside the lists of strings scripts already read: the labelled values' labels.
+        "email_labels": dict(details.email_labels.get(cid, {})),
+        "phone_labels": dict(details.phone_labels.get(cid, {})),
         "title": contact.title,
         "company_id": contact.company_id,
         "company": details.companies.get(contact.company_id or 0),
@@ -289,17 +304,23 @@ def replace_list(
     values: list[str],
     *,
     existing: list[str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> None:
-    """Set a contact's emails or phones to `values` (in order); `existing` is what it had."""
+    """Set a contact's emails or phones to `values` (in order); `existing` is what it had,
+    `labels` the labels of its values (a value it keeps keeps its label)."""
     from crm_cli.services.journal import note_list
 
     note_list(session, "contact", contact_id, f"{column}s", existing or [], values)
     if existing:
         session.execute(delete(model).where(model.c.contact_id == contact_id))
     if values:
+        labels = labels or {}
         session.execute(
             insert(model),
-            [{"contact_id": contact_id, column: v, "position": i} for i, v in enumerate(values)],
+            [
+                {"contact_id": contact_id, column: v, "label": labels.get(v), "position": i}
+                for i, v in enumerate(values)
+            ],
         )
 
 
@@ -364,11 +385,23 @@ def edit_contact(ctx: Context, session: Session, ref: str, inp: ContactInput) ->
     _apply(ctx, session, contact, inp)
     if emails != current.emails[contact.id]:
         replace_list(
-            session, ContactEmail, "email", contact.id, emails, existing=current.emails[contact.id]
+            session,
+            ContactEmail,
+            "email",
+            contact.id,
+            emails,
+            existing=current.emails[contact.id],
+            labels=current.email_labels.get(contact.id),
         )
     if phones != current.phones[contact.id]:
         replace_list(
-            session, ContactPhone, "phone", contact.id, phones, existing=current.phones[contact.id]
+            session,
+            ContactPhone,
+            "phone",
+            contact.id,
+            phones,
+            existing=current.phones[contact.id],
+            labels=current.phone_labels.get(contact.id),
         )
     common.set_tags(
         session, ContactTag, "contact_id", contact.id, add=inp.add_tags, remove=inp.remove_tags
