@@ -70,3 +70,19 @@ def test_a_card_with_only_org_is_named_by_its_organisation(crm: Runner, tmp_path
     # crm's own export of them goes back in unchanged.
     exported = _file(tmp_path, "out.vcf", crm.ok("export", "contacts", "--vcf").out)
     assert "2 unchanged" in crm.ok("import", "contacts", exported).out
+
+
+def test_short_chinese_and_japanese_files_are_read_in_their_own_encoding(
+    crm: Runner, tmp_path: Path
+) -> None:
+    # One or two names: too little for a detector, which took GB18030 for Big5 and
+    # kanji-only Shift_JIS for GB18030, and the names were stored garbled.
+    for number, (name, encoding) in enumerate(
+        [("张伟", "gb18030"), ("李娜", "gb18030"), ("陳大文", "big5"), ("鈴木健", "cp932")]
+    ):
+        path = _file(
+            tmp_path, f"{number}.csv", f"name,email\r\n{name},p{number}@x.cn\r\n".encode(encoding)
+        )
+        result = crm.ok("import", "contacts", path)
+        assert f"as {encoding}" in result.err, result
+    assert sorted(_contacts(crm)) == sorted(["张伟", "李娜", "陳大文", "鈴木健"])
