@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -1086,6 +1086,14 @@ class _ContactImport(_Base):
                 added = [v for v in given if v not in old]
                 if added and self.wanted(old, old + added):
                     changes[name] = [old, old + added]
+            if c.labels:
+                had = {"emails": details.email_labels, "phones": details.phone_labels}
+                for name, key in (("emails", "email_labels"), ("phones", "phone_labels")):
+                    old, _given = lists[name]
+                    after = changes[name][1] if name in changes else old
+                    relabelled = self.labels(had[name].get(cid, {}), old, after, c.labels)
+                    if relabelled is not None:
+                        changes[key] = relabelled
             for key, value in c.custom.items():
                 old_value = contact.custom.get(key)
                 if self.wanted(old_value, value):
@@ -1094,6 +1102,24 @@ class _ContactImport(_Base):
             if result is not None and result.action == UPDATE:
                 planned.append((result, contact, row, details.emails))
         return planned
+
+    def labels(
+        self, had: dict[str, str], old: list[str], after: list[str], given: dict[str, str]
+    ) -> list[dict[str, str]] | None:
+        """The change of a contact's email (or phone) labels, [old, new] as `contact show
+        --json`'s `email_labels` has them (value -> label, labelled values only, in the list's
+        order), or None when they stay. `had`: the labels of its values `old`; `after`: its
+        values once the import adds its own; `given`: the file's labels. A value it has takes
+        the file's label as any field does (`--on-match fill`: only if it has none); a value
+        the import adds comes with its label. A label is never taken away."""
+        new = dict(had)
+        for value in after:
+            label = given.get(value)
+            if label is not None and (value not in old or self.wanted(had.get(value), label)):
+                new[value] = label
+        if new == had:
+            return None
+        return [had, {v: new[v] for v in after if v in new}]
 
     def write_new(self, new: list[_ContactRow]) -> None:
         from crm_cli.services.bulk import add_contacts
@@ -1132,6 +1158,9 @@ class _ContactImport(_Base):
                     _add_rows(self.session, ContactEmail, "email", cid, old, new, labels)
                 elif name == "phones":
                     _add_rows(self.session, ContactPhone, "phone", cid, old, new, labels)
+                elif name in ("email_labels", "phone_labels"):
+                    # After "emails" and "phones": the rows the import adds have theirs.
+                    _set_labels(self.session, f"{name.partition('_')[0]}s", cid, new)
                 elif name == "tags":
                     from crm_cli.store.models import ContactTag
 
@@ -1186,8 +1215,9 @@ def _add_rows(
     labels: dict[str, str],
 ) -> None:
     """Give a contact the emails or phones of `new` it does not have yet (after its own, each
-    with the label the file gave it). The rows it has stay as they are, labels included: an
-    import adds, it does not rewrite. The journal keeps the old rows, so undo puts them back."""
+    with the label the file gave it). The rows it has stay as they are (a label the file gives
+    one of them is set by `_set_labels`): an import adds, it does not rewrite. The journal
+    keeps the old rows, so undo puts them back."""
     journal.note_list(session, "contact", contact_id, f"{column}s", old, new)
     added = [v for v in new if v not in old]
     if added:
@@ -1198,6 +1228,22 @@ def _add_rows(
                 for i, v in enumerate(added, start=len(old))
             ],
         )
+
+
+def _set_labels(session: Session, name: str, contact_id: int, labels: dict[str, str]) -> None:
+    """Give a contact's emails or phones (`name`) the labels `labels` gives them (value ->
+    label) where they differ. The journal keeps the rows as they were, labels included, so
+    undo puts the old labels back."""
+    table = {"emails": ContactEmail, "phones": ContactPhone}[name]
+    column = journal.ROW_LISTS[name][1]
+    rows = journal.read_rows(session, contact_id, name)
+    relabelled = [{**r, "label": labels.get(r[column], r["label"])} for r in rows]
+    changed = [r for r, was in zip(relabelled, rows, strict=True) if r["label"] != was["label"]]
+    if not changed:
+        return
+    journal.note_rows(session, contact_id, name, relabelled, before=rows)
+    for row in changed:
+        session.execute(update(table).where(table.c.id == row["id"]).values(label=row["label"]))
 
 
 def _contact_transfer() -> _Transfer:

@@ -491,10 +491,15 @@ class Recorder:
         old: list[str],
         new: list[str],
         session: Session | None = None,
+        *,
+        rows: list[dict[str, Any]] | None = None,
+        before: list[dict[str, Any]] | None = None,
     ) -> None:
         """A list-valued field (emails, phones, tags) of a record changed. Given the session,
-        and before the change is written, the rows of emails and phones are kept too."""
-        if old == new:
+        and before the change is written, the rows of emails and phones are kept too.
+        `rows` are an email or phone list's rows as they become (`note_rows`), `before` as
+        they are: a change of labels alone is a change too."""
+        if old == new and (rows is None or rows == before):
             return
         key = (entity, record_id)
         self._own(entity, record_id)
@@ -507,11 +512,15 @@ class Recorder:
             entry = self.entries[key] = Entry(entity, record_id, UPDATE, {}, {})
         assert entry.old is not None and entry.new is not None
         if name not in entry.old and session is not None and name in ROW_LISTS and old:
-            rows = read_rows(session, record_id, name)
-            if [r[ROW_LISTS[name][1]] for r in rows] == list(old):
-                entry.old[rows_key(name)] = rows
+            kept = before if before is not None else read_rows(session, record_id, name)
+            if [r[ROW_LISTS[name][1]] for r in kept] == list(old):
+                entry.old[rows_key(name)] = kept
         entry.old.setdefault(name, list(old))
         entry.new[name] = list(new)
+        if rows is not None:
+            entry.new[rows_key(name)] = rows
+        else:  # the rows it gets are not known: an earlier `rows` no longer holds
+            entry.new.pop(rows_key(name), None)
 
     # --- write --------------------------------------------------------------------------
 
@@ -528,7 +537,10 @@ class Recorder:
                 }
                 if not changed:
                     continue
-                keep = changed | {"version"} | {rows_key(k) for k in changed}
+                # Rows whose labels alone changed keep their values beside them: undo puts
+                # the list back from its rows.
+                relabelled = {k for k in ROW_LISTS if rows_key(k) in changed}
+                keep = changed | relabelled | {"version"} | {rows_key(k) for k in changed}
                 old = {k: v for k, v in entry.old.items() if k in keep}
                 new = {k: v for k, v in entry.new.items() if k in keep}
             elif entry.action == CREATE_MANY:
@@ -650,6 +662,36 @@ def note_list(
     rec = recorder(session)
     if rec is not None:
         rec.note_list(entity, record_id, name, old, new, session)
+
+
+def note_rows(
+    session: Session,
+    contact_id: int,
+    name: str,
+    rows: list[dict[str, Any]],
+    before: list[dict[str, Any]] | None = None,
+) -> None:
+    """Report to the session's journal, if it has one, that a contact's email or phone rows
+    (`name`: emails or phones) are about to become `rows` (id, value, label, position, as
+    `read_rows` gives them), their values perhaps unchanged: a label an import sets, or one
+    undo puts back. Call it before writing the rows; `before`: the rows as they are, when
+    the caller has read them."""
+    rec = recorder(session)
+    if rec is None:
+        return
+    if before is None:
+        before = read_rows(session, contact_id, name)
+    column = ROW_LISTS[name][1]
+    rec.note_list(
+        "contact",
+        contact_id,
+        name,
+        [r[column] for r in before],
+        [r[column] for r in rows],
+        session,
+        rows=rows,
+        before=before,
+    )
 
 
 def prune(session: Session, retention_days: int) -> int:

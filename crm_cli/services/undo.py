@@ -70,6 +70,7 @@ def _entry(row: Any) -> dict[str, Any]:
         fields = {
             k: {"old": old.get(k), "new": new.get(k)} for k in new if k not in QUIET and k in old
         }
+        fields.update(_label_changes(old, new))
     elif row.action == CREATE:
         fields = {k: {"old": None, "new": v} for k, v in new.items() if k not in QUIET}
     else:
@@ -80,6 +81,23 @@ def _entry(row: Any) -> dict[str, Any]:
         "action": row.action,
         "fields": {k: v for k, v in fields.items() if v["old"] != v["new"]},
     }
+
+
+def _label_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The labels of a contact's emails and phones before and after an update whose entry
+    kept both sides' rows (a label an import set, or one undo put back), as `email_labels`
+    and `phone_labels` fields shaped as `contact show --json` has them."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, (_table, column) in journal.ROW_LISTS.items():
+        key = journal.rows_key(name)
+        if key not in new:
+            continue
+        was, now = (
+            {r[column]: r["label"] for r in side.get(key) or [] if r.get("label")}
+            for side in (old, new)
+        )
+        found[f"{column}_labels"] = {"old": was, "new": now}
+    return found
 
 
 def recent(
@@ -852,8 +870,22 @@ def _put_rows(
 
     table = {"emails": ContactEmail, "phones": ContactPhone}[name]
     column = journal.ROW_LISTS[name][1]
-    values = [r[column] for r in rows]
-    journal.note_list(session, "contact", record_id, name, current, values)
+    # Told as rows, not values: rows whose labels alone differ are a change to journal too
+    # (the undo of this undo puts the labels back).
+    journal.note_rows(
+        session,
+        record_id,
+        name,
+        [
+            {
+                "id": int(r["id"]),
+                column: r[column],
+                "label": r.get("label"),
+                "position": int(r.get("position", i)),
+            }
+            for i, r in enumerate(rows)
+        ],
+    )
     if current:
         session.execute(delete(table).where(table.c.contact_id == record_id))
     ids = [int(r["id"]) for r in rows]
