@@ -14,8 +14,9 @@ The delimiter is sniffed from the header line (`,` `;` tab `|`, the one it has m
 given or named by Excel's `sep=;` first line (which is then skipped). Quoted newlines, CRLF
 and CR-only line ends, ragged rows (short ones padded, long ones kept whole for the rejects
 file), blank lines, duplicate header names and a preamble before the header (`skip_lines`)
-are all read. Every cell goes through `unneutralise`, so a file that `crm export` wrote comes
-back as it was.
+are all read. A quote that opens a cell and never closes rejects its row alone (the csv
+module would read the rest of the file into that cell). Every cell goes through
+`unneutralise`, so a file that `crm export` wrote comes back as it was.
 
 No database here: `crm_cli.io.mapping` turns rows into `SourceRecord`s.
 """
@@ -294,21 +295,104 @@ def read_csv(
     assert header is not None
     samples = _samples(text)
 
+    # An even count of quotes: no quote can be left open at the end (checked only when odd).
+    odd_quotes = text.count('"') % 2 == 1
+
     def rows() -> Iterator[CsvRow]:
         # Once per row of a file of any size: only a cell starting with a quote can be one
         # `unneutralise` changes, and a row is blank when all its cells joined are.
-        for cells in reader:
-            joined = "".join(cells)
-            if not joined.strip():
-                continue
-            # A row with no quote at all has nothing to unneutralise: its cells are its values
-            # (neither list is changed afterwards).
-            values = (
-                [unneutralise(c) if c[:1] == "'" else c for c in cells] if "'" in joined else cells
+        current, base, origin = reader, skipped, start
+        while True:
+            previous = current.line_num
+            held: CsvRow | None = None  # the row read last: a quote left open ends in it
+            held_start = 0
+            for cells in current:
+                first_line = previous + 1
+                previous = current.line_num
+                joined = "".join(cells)
+                if not joined.strip():
+                    continue
+                # A row with no quote at all has nothing to unneutralise: its cells are its
+                # values (neither list is changed afterwards).
+                values = (
+                    [unneutralise(c) if c[:1] == "'" else c for c in cells]
+                    if "'" in joined
+                    else cells
+                )
+                if held is not None:
+                    yield held
+                held, held_start = CsvRow(previous + base, values, cells), first_line
+            if held is None:
+                return
+            open_at = _open_quote(text, origin, held_start, delim) if odd_quotes else None
+            if open_at is None:
+                yield held
+                return
+            # The row's quote never closes: the csv module read the rest of the file into
+            # its cell. The row is refused with its own line, and reading goes on after it.
+            line_end, after = open_at
+            line = text[_line_offset(text, origin, held_start) : line_end]
+            raw = next(csv.reader([line], delimiter=delim, quoting=csv.QUOTE_NONE), [])
+            number = held_start + base
+            problem = (
+                "a quote opens a cell and never closes, so the rest of the file would be "
+                f"that one cell: {line[:60]!r}; close or remove the quote"
             )
-            yield CsvRow(reader.line_num + skipped, values, cells)
+            yield CsvRow(number, UnreadableCells(raw, problem), raw)
+            base, origin = number, after
+            current = csv.reader(
+                io.StringIO(text[after:], newline=""), delimiter=delim, strict=False
+            )
 
     return CsvFile(header, rows(), used, delim, samples, raw_header)
+
+
+class UnreadableCells(list[str]):
+    """A row's cells (as the file has them) that cannot be read as a row: `problem` says why.
+    `crm_cli.io.mapping.records` turns them into a record with that problem."""
+
+    def __init__(self, cells: Iterable[str], problem: str) -> None:
+        super().__init__(cells)
+        self.problem = problem
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _line_offset(text: str, origin: int, line: int) -> int:
+    """Where line `line` (1-based, counted from offset `origin`) starts in `text`."""
+    if line <= 1:
+        return origin
+    for count, match in enumerate(_LINE_BREAK.finditer(text, origin), 2):
+        if count == line:
+            return match.end()
+    return len(text)
+
+
+def _open_quote(text: str, origin: int, line: int, delimiter: str) -> tuple[int, int] | None:
+    """When the row starting on `line` (counted from `origin`) opens a quoted cell that the
+    file never closes: where that line ends and where the next one starts; else None. Read as
+    the csv module reads: a quote opens a cell only at the cell's start, `""` is a quote."""
+    at = _line_offset(text, origin, line)
+    quoted = False
+    cell_start = True
+    i, end = at, len(text)
+    while i < end:
+        ch = text[i]
+        if quoted:
+            if ch == '"':
+                if text[i + 1 : i + 2] == '"':
+                    i += 2
+                    continue
+                quoted = False
+        elif ch == '"' and cell_start:
+            quoted = True
+        cell_start = not quoted and ch in (delimiter, "\r", "\n")
+        i += 1
+    if not quoted:
+        return None
+    found = _LINE_BREAK.search(text, at)
+    return (found.start(), found.end()) if found else (end, end)
 
 
 # What the first bytes of files people mistake for CSV say they are.

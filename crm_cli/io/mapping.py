@@ -364,6 +364,10 @@ def records(
     translated = list(layout.values.items())
     emails = [key for key in layout.fields if key.partition(":")[0] == "email"]
     for number, cells, raw in rows:
+        if type(cells) is not list and getattr(cells, "problem", None):
+            # A row the CSV reader could not read (`csvfile.UnreadableCells`).
+            yield SourceRecord(number, {}, raw, problem=cells.problem)  # type: ignore[attr-defined]
+            continue
         values: dict[str, list[str]] = {}
         width = len(cells)
         for key, single, indexes, multi in plan:

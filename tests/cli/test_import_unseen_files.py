@@ -86,3 +86,34 @@ def test_short_chinese_and_japanese_files_are_read_in_their_own_encoding(
         result = crm.ok("import", "contacts", path)
         assert f"as {encoding}" in result.err, result
     assert sorted(_contacts(crm)) == sorted(["张伟", "李娜", "陳大文", "鈴木健"])
+
+
+def test_a_quote_that_never_closes_rejects_its_row_and_the_rest_imports(
+    crm: Runner, tmp_path: Path
+) -> None:
+    # The csv module reads everything after an unclosed quote into one cell: Bo and Cy were
+    # lost inside Ana's name ('Ana,ana@x.com Bo,bo@x.com ...'), and the import said 1 new.
+    path = _file(
+        tmp_path,
+        "runaway.csv",
+        'name,email,title\r\nZoë,zoe@x.com,"two\r\nlines"\r\n"Ana,ana@x.com,x\r\n'
+        "\r\nBo,bo@x.com,CEO\r\nCy,cy@x.com,\r\n",
+    )
+    rejects = tmp_path / "rejects.csv"
+    result = crm("import", "contacts", path, "--rejects", str(rejects))
+    assert result.code == ROWS_REJECTED, result
+    assert "line 4: a quote opens a cell and never closes" in result.err
+    contacts = _contacts(crm)
+    assert sorted(contacts) == ["Bo", "Cy", "Zoë"]
+    assert contacts["Zoë"]["title"] == "two lines"  # a title is one line
+    assert contacts["Bo"]["title"] == "CEO"
+    kept = rejects.read_text(encoding="utf-8").splitlines()
+    assert kept[1].startswith('"""Ana",ana@x.com,x,"a quote opens')
+    # Line numbers after it are the file's own.
+    dry = crm("import", "contacts", path, "--dry-run", "--json")
+    assert {r["line"]: r["decision"] for r in dry.json["rows"]} == {
+        3: "unchanged",
+        4: "rejected",
+        6: "unchanged",
+        7: "unchanged",
+    }
