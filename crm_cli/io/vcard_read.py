@@ -252,6 +252,10 @@ _USED |= {b"ADR", b"BDAY", b"URL", b"NOTE", b"NICKNAME", b"ROLE", b"PHOTO", b"X-
 _IM = {"IMPP", "X-AIM", "X-JABBER", "X-GOOGLE-TALK", "X-SKYPE", "X-SKYPE-USERNAME", "X-MSN"}
 _IM |= {"X-YAHOO", "X-ICQ", "X-QQ", "X-GADUGADU", "X-TWITTER"}
 _USED |= {name.encode() for name in _IM}
+# 4.0's ANNIVERSARY and the X-names 3.0 writers used for it (Apple, Evolution, KDE, Outlook).
+_ANNIVERSARY = {"ANNIVERSARY", "X-ANNIVERSARY", "X-EVOLUTION-ANNIVERSARY", "X-MS-ANNIVERSARY"}
+_ANNIVERSARY |= {"X-KADDRESSBOOK-X-ANNIVERSARY"}
+_USED |= {name.encode() for name in _ANNIVERSARY}
 _PROPERTY_NAME = re.compile(rb"^[ \t]*(?:[^.;:]*\.)?([^;:]*)")
 
 
@@ -561,6 +565,8 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
             put(f"field.address.{field_label(label)}" if label else "field.address", line)
         elif prop.name == "BDAY":
             put("field.birthday", _iso_birthday(_unescape(text, version)))
+        elif prop.name in _ANNIVERSARY and "field.anniversary" not in values:
+            put("field.anniversary", _iso_birthday(_unescape(text, version)))
         elif prop.name in _SIMPLE:
             put(_SIMPLE[prop.name], _unescape(text, version))
         elif prop.name in _IM:

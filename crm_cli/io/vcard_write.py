@@ -111,9 +111,10 @@ def write_vcard(contact: dict[str, Any], version: str = "4.0") -> str:
     """One contact record (as `crm contact show --json` prints it) as a vCard, CRLF-ended.
 
     FN, N, EMAIL and TEL (labels as TYPE, or an item group's X-ABLabel when no TYPE says it),
-    ORG, TITLE, CATEGORIES, UID; the custom fields note, birthday, address[:LABEL], url,
-    nickname, photo, role and department as NOTE, BDAY, ADR, URL, NICKNAME, PHOTO, ROLE and
-    ORG's second part; every other custom field as X-CRM-NAME, so nothing is lost.
+    ORG, TITLE, CATEGORIES, UID; the custom fields note, birthday, anniversary,
+    address[:LABEL], url, nickname, photo, role and department as NOTE, BDAY, ANNIVERSARY
+    (X-ANNIVERSARY in 3.0), ADR, URL, NICKNAME, PHOTO, ROLE and ORG's second part; every other
+    custom field as X-CRM-NAME, so nothing is lost.
     `version="3.0"` for old clients. Emails and phones may be plain strings (as the record
     prints them today) or objects with the value under `email`/`phone` and a `label`.
     """
@@ -173,6 +174,9 @@ def _custom(out: _Writer, key: str, value: str) -> None:
         out.add(_WRITTEN_AS[key], _escape(value))
     elif key == "birthday" and (bday := _bday(value, out.version)):
         out.add("BDAY", bday)
+    elif key == "anniversary" and (day := _bday(value, out.version)):
+        # 4.0 has ANNIVERSARY; 3.0 has none, and X-ANNIVERSARY is the name its writers use.
+        out.add("ANNIVERSARY" if out.version == "4.0" else "X-ANNIVERSARY", day)
     elif key == "photo" and value:
         _write_photo(out, value)
     else:

@@ -117,3 +117,24 @@ def test_a_quote_that_never_closes_rejects_its_row_and_the_rest_imports(
         6: "unchanged",
         7: "unchanged",
     }
+
+
+def test_anniversary_is_kept_and_written_back(crm: Runner, tmp_path: Path) -> None:
+    path = _file(
+        tmp_path,
+        "dates.vcf",
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ana\r\nBDAY:19850412\r\nANNIVERSARY:20100612\r\n"
+        "END:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bo\r\nX-ANNIVERSARY:2011-07-01\r\n"
+        "END:VCARD\r\n",
+    )
+    crm.ok("import", "contacts", path)
+    contacts = _contacts(crm)
+    assert contacts["Ana"]["custom"] == {"birthday": "1985-04-12", "anniversary": "2010-06-12"}
+    assert contacts["Bo"]["custom"] == {"anniversary": "2011-07-01"}
+    four = crm.ok("export", "contacts", "--vcf").out
+    assert "\r\nANNIVERSARY:20100612\r\n" in four
+    three = crm.ok("export", "contacts", "--vcf", "--vcard-version", "3.0").out
+    assert "\r\nX-ANNIVERSARY:2010-06-12\r\n" in three
+    for text in (four, three):
+        again = _file(tmp_path, "again.vcf", text)
+        assert "2 unchanged" in crm.ok("import", "contacts", again).out
