@@ -11,6 +11,11 @@ Format (one JSON object per line, UTF-8):
 - then one line per row, `{"table": NAME, "row": {COLUMN: VALUE, ...}}`, tables in `TABLES`
   order (parents before children, so restoring in file order never meets a missing
   reference), rows by primary key, columns in the table's order. Ids are kept.
+- last (since format version 2), the end line: `{"end": "crm-archive", "rows": {TABLE: N,
+  ...}}`, every archived table with its number of rows. A file that lost its end (a copy cut
+  short, a full disk) or rows from its middle restores nothing: it is refused with the line
+  where it ends or the table whose count differs. Version 1 archives have no end line and
+  restore as they are.
 
 Values are JSON as they are: text, integers (money is integer minor units), null, a custom
 field object; times are UTC with microseconds (`2026-11-24T02:11:04.123456+00:00`), dates
@@ -45,7 +50,9 @@ if TYPE_CHECKING:
     from crm_cli.services.context import Context
 
 FORMAT = "crm-archive"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The first version whose archives end with an end line (see the module docstring).
+END_LINE_SINCE = 2
 
 # Every table that holds user data, parents before children. A table the models define that
 # is neither here nor in NOT_ARCHIVED is still archived, after these, in the order of its
@@ -157,15 +164,19 @@ def archive_lines(session: Session) -> Iterator[str]:
     """The archive of the database, line by line, read a chunk of rows at a time."""
     snapshot(session)
     yield _line(header(session))
+    counts: dict[str, int] = {}
     for table in archived_tables():
         names = [c.name for c in table.columns]
         prefix = '{"table":' + json.dumps(table.name) + ',"row":'
         query = select(table).order_by(*table.primary_key.columns)
         result = session.execute(query.execution_options(yield_per=CHUNK))
+        counts[table.name] = 0
         for part in result.partitions():
+            counts[table.name] += len(part)
             for row in part:
                 body = {name: _encode(value) for name, value in zip(names, row, strict=True)}
                 yield prefix + json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "}\n"
+    yield _line({"end": FORMAT, "rows": counts})
 
 
 @dataclass
@@ -183,9 +194,10 @@ def write_archive(session: Session, out: IO[str]) -> ArchiveCounts:
     lines = archive_lines(session)
     out.write(next(lines))
     for line in lines:
-        # The table name is the first value of every row line: counted without parsing it.
-        name = line[10 : line.index('"', 10)]
-        counts[name] = counts.get(name, 0) + 1
+        if line.startswith('{"table":'):
+            # The table name is the first value of every row line: counted without parsing it.
+            name = line[10 : line.index('"', 10)]
+            counts[name] = counts.get(name, 0) + 1
         out.write(line)
     return ArchiveCounts(counts)
 
@@ -215,7 +227,7 @@ def check_header(first: str, source: str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ArchiveError(f"{source}: not a crm archive (its first line is no {FORMAT} header)")
     version = data.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
         raise ArchiveError(
             f"{source}: archive format version {version!r} is newer than this crm reads "
             f"({FORMAT_VERSION}); restore it with crm {data.get('crm', '?')} or later"
@@ -279,7 +291,7 @@ def restore_archive(
     transaction. Refuses a file that is not an archive, a newer one, and a database that
     holds records; on any error the caller's transaction is rolled back, changing nothing."""
     first = next(lines, "")
-    check_header(first, source)
+    version = check_header(first, source)["format_version"]
     problem = empty_problem(session)
     if problem is not None:
         raise Conflict(
@@ -299,18 +311,41 @@ def restore_archive(
     decoders: dict[str, Any] = {}
     columns: set[str] = set()
 
-    def flush() -> None:
+    def flush(at: int) -> None:
+        from sqlalchemy.exc import IntegrityError
+
         if batch and current is not None:
-            session.execute(insert(tables[current]), batch)
+            try:
+                session.execute(insert(tables[current]), batch)
+            except IntegrityError as exc:
+                first = str(exc.orig).strip().splitlines()[0] if exc.orig else "refused"
+                raise ArchiveError(
+                    f"{source}, line {at}: the database refused the {current} rows up to here "
+                    f"({first}): rows they refer to are missing, or one is there twice; "
+                    "nothing was restored"
+                ) from None
             batch.clear()
 
+    ended: int | None = None  # the end line's number
+    number = 1
     for number, line in enumerate(lines, start=2):
         if not line.strip():
             continue
+        if ended is not None:
+            raise ArchiveError(f"{source}, line {number}: a line after the archive's end line")
         try:
             item = json.loads(line)
+            if isinstance(item, dict) and "end" in item and version >= END_LINE_SINCE:
+                _check_end(item, counts, archived, f"{source}, line {number}")
+                ended = number
+                continue
             name, row = item["table"], item["row"]
         except (ValueError, KeyError, TypeError):
+            if not line.endswith("\n"):
+                raise ArchiveError(
+                    f"{source}: the file ends in the middle of line {number}: it was cut "
+                    "short; nothing was restored"
+                ) from None
             raise ArchiveError(f"{source}, line {number}: not a row of a crm archive") from None
         if name != current:
             if name not in tables or not isinstance(row, dict):
@@ -320,7 +355,7 @@ def restore_archive(
                     f"{source}, line {number}: table {name!r} after {current!r}: "
                     "the rows are out of order"
                 )
-            flush()
+            flush(number - 1)
             current = name
             decoders = _decoders(tables[name])
             columns = {c.name for c in tables[name].columns}
@@ -341,11 +376,33 @@ def restore_archive(
         batch.append(row)
         counts[name] = counts.get(name, 0) + 1
         if len(batch) >= CHUNK:
-            flush()
-    flush()
+            flush(number)
+    if ended is None and version >= END_LINE_SINCE:
+        raise ArchiveError(
+            f"{source}: the file ends at line {number} without the archive's end line: it was "
+            "cut short; nothing was restored"
+        )
+    flush(number)
     session.flush()
     _reset_sequences(session, list(tables.values()))
     return ArchiveCounts(counts)
+
+
+def _check_end(
+    item: dict[str, Any], counts: dict[str, int], archived: list[Table], at: str
+) -> None:
+    """The end line's row counts against the rows read: every table the same (rows lost from
+    the middle of a file, or a file put together from two, are refused)."""
+    rows = item.get("rows")
+    if item.get("end") != FORMAT or not isinstance(rows, dict):
+        raise ArchiveError(f"{at}: not the end line of a crm archive")
+    for table in archived:
+        said, read = rows.get(table.name, 0), counts.get(table.name, 0)
+        if said != read:
+            raise ArchiveError(
+                f"{at}: the archive says {said} {table.name} rows, the file holds {read}: rows "
+                "are missing or added; nothing was restored"
+            )
 
 
 def _reset_sequences(session: Session, tables: list[Table]) -> None:

@@ -89,7 +89,7 @@ def _round_trip(
     assert first == _archive(crm, tmp_path / "again.jsonl")  # deterministic
     _use(monkeypatch, target)
     restored = crm.json("import", "all", str(tmp_path / "first.jsonl"))
-    assert restored["total"] == len(first.splitlines()) - 1
+    assert restored["total"] == len(first.splitlines()) - 2  # the header and the end line
     return first, _archive(crm, tmp_path / "second.jsonl")
 
 
@@ -103,14 +103,14 @@ def test_restores_byte_for_byte_on_the_same_database_kind(
     first, second = _round_trip(crm, monkeypatch, tmp_path, db_url, target)
     assert second == first
     # Every table came through, with its rows.
-    tables = {json.loads(line)["table"] for line in first.splitlines()[1:]}
+    tables = {json.loads(line)["table"] for line in first.splitlines()[1:-1]}
     from crm_cli.services.archive import archived_tables
 
     assert tables == {t.name for t in archived_tables()}
     # The restored database is a working one: new ids come after the restored ones
     # (PostgreSQL's sequences were moved), and the current user is found again.
     contact = crm.json("contact", "add", "After Restore", "-e", "after@example.com")
-    top = max(json.loads(line)["row"]["id"] for line in first.splitlines()[1:]
+    top = max(json.loads(line)["row"]["id"] for line in first.splitlines()[1:-1]
               if json.loads(line)["table"] == "contact")  # fmt: skip
     assert contact["id"] == top + 1
     deal = crm.json("deal", "add", "After", "--value", "1")
@@ -167,7 +167,7 @@ def test_refuses_a_database_with_history_only(crm: Runner, db_url: str, tmp_path
     ("change", "words"),
     [
         ({"schema": "0099_from_the_future"}, "newer"),
-        ({"format_version": 2}, "newer"),
+        ({"format_version": 3}, "newer"),
         ({"format": "something-else"}, "not a crm archive"),
     ],
 )
@@ -284,3 +284,94 @@ def test_a_missing_file_is_a_one_line_error(crm: Runner, sqlite_url: str, tmp_pa
     (tmp_path / "latin1.jsonl").write_bytes(b'{"format":"crm-archive"}\n\xe9\n')
     result = crm("import", "all", str(tmp_path / "latin1.jsonl"))
     assert result.code == 2 and "UTF-8" in result.err
+
+
+def _small(crm: Runner, tmp_path: Path) -> list[str]:
+    """The archive of a database with contacts, their emails and tags, and a deal: its lines."""
+    for i in range(5):
+        crm.ok("contact", "add", f"Person {i}", "-e", f"p{i}@example.com", "-t", "t")
+    crm.ok("deal", "add", "Big one", "--contact", "p1@example.com", "--value", "100")
+    return _archive(crm, tmp_path / "a.jsonl").decode().splitlines(keepends=True)
+
+
+def _restore_into_new(
+    crm: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, text: str
+) -> Any:
+    """`crm import all` of `text` into `db_url` (empty); its result, after checking that a
+    refused file left the database as empty as it was."""
+    _use(monkeypatch, db_url)
+    empty = _archive(crm, tmp_path / "empty.jsonl")
+    path = tmp_path / f"in-{uuid.uuid4().hex}.jsonl"
+    path.write_text(text, encoding="utf-8")
+    result = crm("import", "all", str(path))
+    if result.code != 0:
+        assert _archive(crm, tmp_path / "after.jsonl") == empty
+    return result
+
+
+def test_the_archive_ends_with_its_row_counts(crm: Runner, sqlite_url: str, tmp_path: Path) -> None:
+    lines = _small(crm, tmp_path)
+    assert json.loads(lines[0])["format_version"] == 2
+    end = json.loads(lines[-1])
+    assert end["end"] == "crm-archive"
+    assert end["rows"]["contact"] == 5 and end["rows"]["contact_tag"] == 5
+    assert end["rows"]["feedback"] == 0
+    assert sum(end["rows"].values()) == len(lines) - 2
+
+
+def test_a_file_cut_at_a_line_end_restores_nothing(
+    crm: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str
+) -> None:
+    _use(monkeypatch, f"sqlite:///{tmp_path / 'source.db'}")
+    lines = _small(crm, tmp_path)
+    cut = "".join(lines[: len(lines) // 2])
+    result = _restore_into_new(crm, monkeypatch, tmp_path, db_url, cut)
+    assert result.code == 2
+    assert f"ends at line {len(lines) // 2} without the archive's end line" in result.err
+    assert "nothing was restored" in result.err
+
+
+def test_a_file_cut_inside_a_line_restores_nothing(
+    crm: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str
+) -> None:
+    _use(monkeypatch, f"sqlite:///{tmp_path / 'source.db'}")
+    lines = _small(crm, tmp_path)
+    cut = "".join(lines[:6]) + lines[6][:25]
+    result = _restore_into_new(crm, monkeypatch, tmp_path, db_url, cut)
+    assert result.code == 2 and "ends in the middle of line 7" in result.err
+
+
+def test_a_row_missing_from_the_middle_restores_nothing(
+    crm: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str
+) -> None:
+    _use(monkeypatch, f"sqlite:///{tmp_path / 'source.db'}")
+    lines = _small(crm, tmp_path)
+    # A contact's tag: no other row refers to it, so only the end line's count can tell.
+    gone = next(i for i, line in enumerate(lines) if line.startswith('{"table":"contact_tag"'))
+    result = _restore_into_new(
+        crm, monkeypatch, tmp_path, db_url, "".join(lines[:gone] + lines[gone + 1 :])
+    )
+    assert result.code == 2
+    assert "says 5 contact_tag rows, the file holds 4" in result.err
+    # A contact whose emails then refer to nothing: named as the database refusing them.
+    gone = next(i for i, line in enumerate(lines) if line.startswith('{"table":"contact"'))
+    result = _restore_into_new(
+        crm, monkeypatch, tmp_path, db_url, "".join(lines[:gone] + lines[gone + 1 :])
+    )
+    assert result.code == 2 and "rows they refer to are missing" in result.err
+    # Something after the end line.
+    result = _restore_into_new(crm, monkeypatch, tmp_path, db_url, "".join(lines + [lines[1]]))
+    assert result.code == 2 and "after the archive's end line" in result.err
+
+
+def test_an_archive_of_format_version_1_restores_without_an_end_line(
+    crm: Runner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str
+) -> None:
+    _use(monkeypatch, f"sqlite:///{tmp_path / 'source.db'}")
+    lines = _small(crm, tmp_path)
+    head = json.loads(lines[0])
+    head["format_version"] = 1
+    old = json.dumps(head, separators=(",", ":")) + "\n" + "".join(lines[1:-1])
+    result = _restore_into_new(crm, monkeypatch, tmp_path, db_url, old)
+    assert result.code == 0, result.err
+    assert _archive(crm, tmp_path / "restored.jsonl").decode() == "".join(lines)
