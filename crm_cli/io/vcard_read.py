@@ -526,6 +526,7 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
     }
     name: str | None = None
     n_parts: list[str] | None = None
+    ranked: list[tuple[int, str, str]] = []  # emails and phones: the preferred go first
     for prop in props:
         text = prop.value
         tag = labels.get(prop.group.lower()) if prop.group else None
@@ -537,12 +538,16 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
             address = _unescape(text, version).strip()
             if address.lower().startswith("mailto:"):
                 address = address[7:]
-            put(keyed("email", tag or label_for("email", prop.types)), address)
+            ranked.append(
+                (_pref(prop), keyed("email", tag or label_for("email", prop.types)), address)
+            )
         elif prop.name == "TEL":
             number = _unescape(text, version).strip()
             if number.lower().startswith("tel:"):
                 number = number[4:]
-            put(keyed("phone", tag or label_for("phone", prop.types)), number)
+            ranked.append(
+                (_pref(prop), keyed("phone", tag or label_for("phone", prop.types)), number)
+            )
         elif prop.name == "ORG":
             parts = [_unescape(p, version).strip() for p in _split(text, ";")]
             put("company", parts[0])
@@ -579,6 +584,8 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
         elif prop.name.startswith("X-CRM-") and len(prop.name) > 6:
             key = (prop.params.get("X-CRM-KEY") or [prop.name[6:].lower()])[0]
             put("field." + key, _unescape(text, version))
+    for _, key, value in sorted(ranked, key=lambda item: item[0]):  # stable: file order next
+        put(key, value)
     parts = (n_parts or []) + [""] * 5
     family, given = parts[0], parts[1]
     if not name:
@@ -595,6 +602,15 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
         result["family_name"] = [family]
     result.update(values)
     return result
+
+
+def _pref(prop: _Prop) -> int:
+    """How preferred an EMAIL or TEL is, lowest first: 4.0's PREF=1..100, 3.0's TYPE=PREF and
+    2.1's bare PREF as 1, none as 101 (RFC 6350: 1 is the most preferred)."""
+    for value in prop.params.get("PREF", []):
+        if value.strip().isdigit():
+            return min(max(int(value), 1), 100)
+    return 1 if "pref" in prop.types else 101
 
 
 _SIMPLE = {"URL": "field.url", "NOTE": "field.note", "NICKNAME": "field.nickname"}

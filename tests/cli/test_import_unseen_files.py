@@ -138,3 +138,26 @@ def test_anniversary_is_kept_and_written_back(crm: Runner, tmp_path: Path) -> No
     for text in (four, three):
         again = _file(tmp_path, "again.vcf", text)
         assert "2 unchanged" in crm.ok("import", "contacts", again).out
+
+
+def test_the_preferred_email_and_phone_come_first(crm: Runner, tmp_path: Path) -> None:
+    path = _file(
+        tmp_path,
+        "pref.vcf",
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ana\r\nEMAIL;TYPE=work;PREF=2:w@x.com\r\n"
+        "EMAIL;TYPE=home;PREF=1:h@x.com\r\nEMAIL:o@x.com\r\nTEL:+4930123456\r\n"
+        "TEL;TYPE=cell;PREF=1:+4915112345678\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bo\r\nEMAIL;TYPE=INTERNET:b1@x.com\r\n"
+        "EMAIL;TYPE=INTERNET,PREF:b2@x.com\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:Cy\r\nEMAIL;INTERNET:c1@x.com\r\n"
+        "EMAIL;PREF;INTERNET:c2@x.com\r\nEND:VCARD\r\n",
+    )
+    crm.ok("import", "contacts", path)
+    contacts = _contacts(crm)
+    assert contacts["Ana"]["emails"] == ["h@x.com", "w@x.com", "o@x.com"]
+    assert contacts["Ana"]["email_labels"] == {"h@x.com": "home", "w@x.com": "work"}
+    assert contacts["Ana"]["phones"] == ["+4915112345678", "+4930123456"]
+    assert contacts["Bo"]["emails"] == ["b2@x.com", "b1@x.com"]
+    assert contacts["Cy"]["emails"] == ["c2@x.com", "c1@x.com"]
+    again = _file(tmp_path, "again.vcf", crm.ok("export", "contacts", "--vcf").out)
+    assert "3 unchanged" in crm.ok("import", "contacts", again).out
