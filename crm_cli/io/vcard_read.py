@@ -533,7 +533,7 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
         if prop.name == "FN" and name is None:
             name = _unescape(text, version).strip()
         elif prop.name == "N" and n_parts is None:
-            n_parts = [_unescape(p, version).strip() for p in _split(text, ";")]
+            n_parts = [_n_part(p, version) for p in _split(text, ";")]
         elif prop.name == "EMAIL":
             address = _unescape(text, version).strip()
             if address.lower().startswith("mailto:"):
@@ -602,6 +602,15 @@ def _values(props: list[_Prop], version: str, photos: bool) -> dict[str, list[st
         result["family_name"] = [family]
     result.update(values)
     return result
+
+
+def _n_part(text: str, version: str) -> str:
+    """One part of N: in 3.0 and 4.0 a comma separates several values (`John,Jim` given
+    names), which a name shows with spaces; `\\,` is a comma of the name itself."""
+    if version == "2.1":
+        return _unescape(text, version).strip()
+    values = (_unescape(v, version).strip() for v in _split(text, ","))
+    return " ".join(v for v in values if v)
 
 
 def _pref(prop: _Prop) -> int:

@@ -161,3 +161,20 @@ def test_the_preferred_email_and_phone_come_first(crm: Runner, tmp_path: Path) -
     assert contacts["Cy"]["emails"] == ["c2@x.com", "c1@x.com"]
     again = _file(tmp_path, "again.vcf", crm.ok("export", "contacts", "--vcf").out)
     assert "3 unchanged" in crm.ok("import", "contacts", again).out
+
+
+def test_n_with_several_values_and_escaped_separators(crm: Runner, tmp_path: Path) -> None:
+    path = _file(
+        tmp_path,
+        "n.vcf",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;John,Jim;;;\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nN:O\\;Neil\\, Jr;Mary\\,Ann;;;\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nN:Smith,Jones;Pat;;;\r\nEND:VCARD\r\n",
+    )
+    crm.ok("import", "contacts", path)
+    contacts = _contacts(crm)
+    assert contacts["John Jim Doe"]["given_name"] == "John Jim"
+    assert contacts["Mary,Ann O;Neil, Jr"]["family_name"] == "O;Neil, Jr"
+    assert contacts["Pat Smith,Jones"]["family_name"] == "Smith,Jones"  # 2.1: no lists
+    again = _file(tmp_path, "again.vcf", crm.ok("export", "contacts", "--vcf").out)
+    assert "3 unchanged" in crm.ok("import", "contacts", again).out
