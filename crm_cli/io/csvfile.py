@@ -5,7 +5,8 @@ other byte zero); then strict UTF-8, which almost never decodes a file that is n
 then a legacy encoding: the Chinese and Japanese ones (GB18030, Shift_JIS, Big5) when the
 bytes decode strictly with one and read as Chinese or Japanese (of several, the one whose
 reading keeps to each encoding's common characters: a wrong reading lands among rare ones),
-else Windows-1252 (Latin-1 with the printable 0x80-0x9f range). No detector decides: on a
+else, when some lines are UTF-8 and others not, each line in UTF-8 or Windows-1252, else
+Windows-1252 (Latin-1 with the printable 0x80-0x9f range). No detector decides: on a
 file of names in Windows-1252, or a short one in GB18030, they guess wrong often enough
 (measured). The report shows a few decoded non-ASCII values so that a wrong guess is seen at
 once. `--encoding` overrides all of it.
@@ -82,11 +83,36 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     legacy = _legacy_cjk(data)
     if legacy is not None:
         return data.decode(legacy), legacy
+    mixed = _mixed_utf8(data)
+    if mixed is not None:
+        return mixed, "utf-8 (some lines cp1252)"
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         # Bytes cp1252 leaves undefined (0x81, 0x8d, ...): plain Latin-1 maps every byte.
         return data.decode("latin-1"), "latin-1"
+
+
+def _mixed_utf8(data: bytes) -> str | None:
+    """The text of a file in UTF-8 but for some lines in Windows-1252 (files pasted together,
+    a row typed in another program), each line read in the one it is in; None when no line
+    is UTF-8 with a non-ASCII letter. Read whole as Windows-1252, its UTF-8 names would be
+    stored garbled (José as JosÃ©)."""
+    out: list[str] = []
+    utf8 = False
+    for line in data.splitlines(keepends=True):
+        if line.isascii():
+            out.append(line.decode("ascii"))
+            continue
+        try:
+            out.append(line.decode("utf-8"))
+            utf8 = True
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                out.append(line.decode("latin-1"))
+    return "".join(out) if utf8 else None
 
 
 def _utf16_without_bom(data: bytes) -> str | None:

@@ -178,3 +178,13 @@ def test_n_with_several_values_and_escaped_separators(crm: Runner, tmp_path: Pat
     assert contacts["Pat Smith,Jones"]["family_name"] == "Smith,Jones"  # 2.1: no lists
     again = _file(tmp_path, "again.vcf", crm.ok("export", "contacts", "--vcf").out)
     assert "3 unchanged" in crm.ok("import", "contacts", again).out
+
+
+def test_a_utf8_file_with_some_windows_1252_lines_keeps_both_right(
+    crm: Runner, tmp_path: Path
+) -> None:
+    # Two exports pasted together: read whole as Windows-1252, José was stored as JosÃ©.
+    data = "name,email\r\nJosé Pérez,jose@x.com\r\n".encode() + "Zoë,zoe@x.com\r\n".encode("cp1252")
+    result = crm.ok("import", "contacts", _file(tmp_path, "mixed.csv", data))
+    assert "utf-8 (some lines cp1252)" in result.err
+    assert sorted(_contacts(crm)) == ["José Pérez", "Zoë"]
