@@ -146,7 +146,13 @@ def _cjk_plausible(text: str) -> bool:
                 if previous.isascii() and previous.isalpha():
                     return False
         previous = ch
-    return total > 0 and wide >= 0.9 * total
+    # A Latin-1 byte from 0xa1 to 0xdf alone (© ® ° À ... ß) reads in Shift_JIS as one
+    # half-width katakana: real half-width kana come in words, a lone one is no evidence.
+    wide -= len(_LONE_HALF_WIDTH_KANA.findall(text, 0, 200_000))
+    return total > 0 and wide > 0 and wide >= 0.9 * total
+
+
+_LONE_HALF_WIDTH_KANA = re.compile("(?<![\uff61-\uff9f])[\uff61-\uff9f](?![\uff61-\uff9f])")
 
 
 def _is_cjk(ch: str) -> bool:

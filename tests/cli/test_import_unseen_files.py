@@ -188,3 +188,16 @@ def test_a_utf8_file_with_some_windows_1252_lines_keeps_both_right(
     result = crm.ok("import", "contacts", _file(tmp_path, "mixed.csv", data))
     assert "utf-8 (some lines cp1252)" in result.err
     assert sorted(_contacts(crm)) == ["José Pérez", "Zoë"]
+
+
+def test_a_latin1_sign_is_not_taken_for_half_width_katakana(crm: Runner, tmp_path: Path) -> None:
+    # © (0xa9) alone decodes in Shift_JIS as ｩ: the file was read as Shift_JIS.
+    data = "name,title\r\nAna,© Acme 2024\r\nBo,Ü\r\n".encode("latin-1")
+    result = crm.ok("import", "contacts", _file(tmp_path, "latin1.csv", data))
+    assert "as cp1252" in result.err
+    contacts = _contacts(crm)
+    assert (contacts["Ana"]["title"], contacts["Bo"]["title"]) == ("© Acme 2024", "Ü")
+    # Half-width katakana in words still read as Shift_JIS.
+    kana = "name,email\r\nﾔﾏﾀﾞ ﾀﾛｳ,taro@x.jp\r\n".encode("cp932")
+    assert "as cp932" in crm.ok("import", "contacts", _file(tmp_path, "kana.csv", kana)).err
+    assert "ﾔﾏﾀﾞ ﾀﾛｳ" in _contacts(crm)
