@@ -161,9 +161,41 @@ def _legacy_encoding(data: bytes) -> str:
 
     # Single-byte code pages cannot be told apart on a few names (a Hebrew name in cp1255
     # reads as Cyrillic to the detector): they get Windows-1252, or the caller's `encoding`.
-    best = from_bytes(b"\n".join(odd)[:20000]).best()
+    sample = b"\n".join(odd)[:20000]
+    best = from_bytes(sample).best()
     codec = _codec(best.encoding) if best is not None else None
-    return codec if codec in _CJK_CODECS else "cp1252"
+    if codec not in _CJK_CODECS:
+        return "cp1252"
+    # A short Windows-1252 card reads as Korean or Chinese to the detector (Gößl as G套l):
+    # its guess stands only when the text then reads as CJK.
+    return codec if _reads_as_cjk(sample.decode(codec, errors="replace")) else "cp1252"
+
+
+def _reads_as_cjk(text: str) -> bool:
+    """Whether the non-ASCII characters of `text` are (nearly all) Chinese, Japanese or
+    Korean, none glued to an ASCII letter: a legacy code page read wrong gives ideographs
+    inside Latin words."""
+    wide = total = 0
+    previous = " "
+    for ch in text:
+        if ch.isascii():
+            if ch.isalpha() and not previous.isascii():
+                return False
+        else:
+            total += 1
+            if _cjk_char(ch):
+                wide += 1
+                if previous.isascii() and previous.isalpha():
+                    return False
+        previous = ch
+    return total > 0 and wide >= 0.9 * total
+
+
+def _cjk_char(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(_CJK_NAMES)
+
+
+_CJK_NAMES = ("CJK", "HANGUL", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC", "FULLWIDTH", "HALFWIDTH")
 
 
 def _is_utf8(raw: bytes) -> bool:

@@ -201,3 +201,17 @@ def test_a_latin1_sign_is_not_taken_for_half_width_katakana(crm: Runner, tmp_pat
     kana = "name,email\r\nﾔﾏﾀﾞ ﾀﾛｳ,taro@x.jp\r\n".encode("cp932")
     assert "as cp932" in crm.ok("import", "contacts", _file(tmp_path, "kana.csv", kana)).err
     assert "ﾔﾏﾀﾞ ﾀﾛｳ" in _contacts(crm)
+
+
+def test_a_short_windows_1252_vcard_is_not_read_as_chinese_or_korean(
+    crm: Runner, tmp_path: Path
+) -> None:
+    # No CHARSET, two names: the detector said Korean or Chinese, and Gößl was stored as G套l.
+    data = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Gößl\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Élan Ñúñez\r\nEND:VCARD\r\n"
+    ).encode("cp1252")
+    crm.ok("import", "contacts", _file(tmp_path, "short.vcf", data))
+    japanese = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:やまだ 太郎\r\nEND:VCARD\r\n".encode("cp932")
+    crm.ok("import", "contacts", _file(tmp_path, "japanese.vcf", japanese))
+    assert sorted(_contacts(crm)) == sorted(["Gößl", "Élan Ñúñez", "やまだ 太郎"])
