@@ -500,9 +500,16 @@ def write_rejects(
     """Write rejected rows as CSV: the file's header and cells exactly as it had them, plus
     `error` naming the field and the problem (a header that has `error` already, a rejects
     file imported again, gets it replaced). Fixed in place, the file imports as it is. It is
-    private (0600): it holds customer data. Returns the number of rows written."""
+    private (0600): it holds customer data. Returns the number of rows written.
+
+    With no header (a vCard file's cards, each given as its lines), the rejects are a vCard
+    file: each card as the file had it, after a `# ` line with the error, which readers of
+    vCard pass over (a card left without END:VCARD gets one, so the cards after it stay
+    cards)."""
     import os
 
+    if not header:  # a vCard file's records are cards: their rejects are cards again
+        return _write_card_rejects(path, rows)
     lowered = [h.strip().lower() for h in header]
     at = lowered.index("error") if "error" in lowered else None
     out_header = list(header) if at is not None else [*header, "error"]
@@ -519,5 +526,21 @@ def write_rejects(
             else:
                 padded[position] = error
             writer.writerow(padded)
+            count += 1
+    return count
+
+
+def _write_card_rejects(path: str, cards: Iterable[tuple[list[str], str]]) -> int:
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    count = 0
+    with open(fd, "w", encoding="utf-8", newline="") as handle:
+        for lines, error in cards:
+            handle.write("# " + " ".join(error.split()) + "\r\n")
+            body = list(lines)
+            if not body or body[-1].strip().upper().replace(" ", "") != "END:VCARD":
+                body.append("END:VCARD")
+            handle.writelines(line + "\r\n" for line in body)
             count += 1
     return count

@@ -102,8 +102,11 @@ def _split_cards(data: bytes) -> Iterator[_Card]:
 def is_vcard(data: bytes) -> bool:
     """Whether `data` is a vCard file (its first line BEGIN:VCARD, in any of the encodings
     `read_vcards` reads): how a file with no .vcf name, such as stdin, is recognised."""
-    head = _as_bytes(data[:4096]).lstrip(b" \t\r\n")
-    return bool(_BEGIN.match(head.split(b"\n", 1)[0].rstrip(b"\r")))
+    for line in _as_bytes(data[:4096]).splitlines():
+        if not line.strip() or line.lstrip().startswith(b"#"):
+            continue  # blank, or a comment (crm's rejects file names each card's error so)
+        return bool(_BEGIN.match(line))
+    return False
 
 
 def count_cards(data: bytes) -> int:

@@ -215,3 +215,28 @@ def test_a_short_windows_1252_vcard_is_not_read_as_chinese_or_korean(
     japanese = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN:やまだ 太郎\r\nEND:VCARD\r\n".encode("cp932")
     crm.ok("import", "contacts", _file(tmp_path, "japanese.vcf", japanese))
     assert sorted(_contacts(crm)) == sorted(["Gößl", "Élan Ñúñez", "やまだ 太郎"])
+
+
+def test_the_rejects_of_a_vcard_file_are_cards_that_import_once_fixed(
+    crm: Runner, tmp_path: Path
+) -> None:
+    # They were a CSV file of one `error` column with each card's lines as cells after it:
+    # nothing could import it again.
+    path = _file(
+        tmp_path,
+        "cards.vcf",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Good\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Broken\r\nno colon here\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zoë Unended\r\nEMAIL:z@x.com\r\n",
+    )
+    rejects = tmp_path / "rejects.vcf"
+    result = crm("import", "contacts", path, "--rejects", str(rejects))
+    assert result.code == ROWS_REJECTED, result
+    text = rejects.read_bytes().decode("utf-8")
+    assert text.startswith("# card 2 (line 5): line 8 is not a property (no ':')")
+    assert "\r\n# card 3 (line 10) never ends: END:VCARD is missing\r\nBEGIN:VCARD\r\n" in text
+    assert text.endswith("EMAIL:z@x.com\r\nEND:VCARD\r\n")
+    fixed = text.replace("no colon here\r\n", "")
+    result = crm.ok("import", "contacts", "-", stdin=fixed)
+    assert "2 new" in result.out
+    assert sorted(_contacts(crm)) == ["Broken", "Good", "Zoë Unended"]
