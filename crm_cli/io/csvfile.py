@@ -351,6 +351,11 @@ def read_csv(
                     if "'" in joined
                     else cells
                 )
+                if "\r" in joined:
+                    # A line break inside a cell is stored as "\n", whatever the file's own
+                    # line ends (CRLF from Excel, CR from old Macs): vCard and JSON give it
+                    # back as "\n", so a CRLF kept here would differ from every re-import.
+                    values = [_one_line_end(c) if "\r" in c else c for c in values]
                 if held is not None:
                     yield held
                 held, held_start = CsvRow(previous + base, values, cells), first_line
@@ -377,6 +382,10 @@ def read_csv(
             )
 
     return CsvFile(header, rows(), used, delim, samples, raw_header)
+
+
+def _one_line_end(cell: str) -> str:
+    return cell.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class UnreadableCells(list[str]):

@@ -240,3 +240,21 @@ def test_the_rejects_of_a_vcard_file_are_cards_that_import_once_fixed(
     result = crm.ok("import", "contacts", "-", stdin=fixed)
     assert "2 new" in result.out
     assert sorted(_contacts(crm)) == ["Broken", "Good", "Zoë Unended"]
+
+
+def test_line_breaks_inside_cells_are_stored_alike_whatever_the_file_ends_lines_with(
+    crm: Runner, tmp_path: Path
+) -> None:
+    # Excel's CRLF inside a quoted cell was stored as is: the vCard export gave it back as
+    # "\n", and importing crm's own vCard export changed the contact.
+    crlf = 'name,email,Notes\r\nAna,ana@x.com,"line one\r\nline two"\r\n'
+    cr = 'name,email,Notes\rBo,bo@x.com,"first\rsecond"\r'
+    crm.ok("import", "contacts", _file(tmp_path, "crlf.csv", crlf), "--keep-unmapped")
+    crm.ok("import", "contacts", _file(tmp_path, "cr.csv", cr), "--keep-unmapped")
+    contacts = _contacts(crm)
+    assert contacts["Ana"]["custom"] == {"Notes": "line one\nline two"}
+    assert contacts["Bo"]["custom"] == {"Notes": "first\nsecond"}
+    for args in (("--vcf",), ("--vcf", "--vcard-version", "3.0"), ("--csv",)):
+        text = crm.ok("export", "contacts", *args).out
+        again = _file(tmp_path, "again" + (".csv" if args == ("--csv",) else ".vcf"), text)
+        assert "2 unchanged" in crm.ok("import", "contacts", again, "--keep-unmapped").out
