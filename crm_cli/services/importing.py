@@ -2101,7 +2101,9 @@ class _ActivityImport(_Creates):
             kept.append((rec, row))
         given, kept = self.given_ids(kept, operator.itemgetter(0), self.model())
         existing = self.existing(
-            {r["contact_id"] for _rec, r in kept}, {r["deal_id"] for _rec, r in kept}
+            {r["contact_id"] for _rec, r in kept},
+            {r["deal_id"] for _rec, r in kept},
+            [r["key"] for _rec, r in kept if r["contact_id"] is None and r["deal_id"] is None],
         )
         new: list[tuple[SourceRecord, dict[str, Any]]] = []
         for rec, row in kept:
@@ -2156,8 +2158,16 @@ class _ActivityImport(_Creates):
     def model(self) -> Any:
         return _model(self.kind)
 
-    def existing(self, contact_ids: set[int | None], deal_ids: set[int | None]) -> dict[Any, int]:
-        """The live records of these contacts and deals, by the key rows are matched on."""
+    def existing(
+        self,
+        contact_ids: set[int | None],
+        deal_ids: set[int | None],
+        loose: list[tuple[Any, ...]],
+    ) -> dict[Any, int]:
+        """The live records of these contacts and deals, by the key rows are matched on; and
+        the records of neither whose first key value one of `loose` has (the keys of rows
+        that name no contact and no deal: crm's own export of such records goes back in
+        unchanged)."""
         model = self.model()
         fields = {
             "interactions": ("kind", "occurred_at", "summary"),
@@ -2165,21 +2175,25 @@ class _ActivityImport(_Creates):
             "followups": ("title", "due_at"),
         }[self.kind]
         columns = [getattr(model, f) for f in fields]
+        live = col(model.deleted_at).is_(None)
         found: dict[Any, int] = {}
+
+        def read(where: Any) -> None:
+            query = select(col(model.id), col(model.contact_id), col(model.deal_id), *columns)
+            for rid, contact_id, deal_id, *values in self.session.execute(query.where(*where)):
+                key = [_second(v) if isinstance(v, datetime) else v for v in values]
+                found[(contact_id, deal_id, *key)] = int(rid)
+                if self.kind == "feedback":  # a row without a time matches any time
+                    found.setdefault((contact_id, deal_id, *key[:-1], None), int(rid))
+
         for owner_column, wanted in (("contact_id", contact_ids), ("deal_id", deal_ids)):
             ids = sorted(i for i in wanted if i is not None)
             for start in range(0, len(ids), CHUNK):
-                query = select(
-                    col(model.id), col(model.contact_id), col(model.deal_id), *columns
-                ).where(
-                    getattr(model, owner_column).in_(ids[start : start + CHUNK]),
-                    col(model.deleted_at).is_(None),
-                )
-                for rid, contact_id, deal_id, *values in self.session.execute(query):
-                    key = [_second(v) if isinstance(v, datetime) else v for v in values]
-                    found[(contact_id, deal_id, *key)] = int(rid)
-                    if self.kind == "feedback":  # a row without a time matches any time
-                        found.setdefault((contact_id, deal_id, *key[:-1], None), int(rid))
+                read((getattr(model, owner_column).in_(ids[start : start + CHUNK]), live))
+        firsts = sorted({key[0] for key in loose if key[0] is not None})
+        orphan = (col(model.contact_id).is_(None), col(model.deal_id).is_(None), live)
+        for start in range(0, len(firsts), CHUNK):
+            read((*orphan, columns[0].in_(firsts[start : start + CHUNK])))
         return found
 
     def write_new(self, new: list[tuple[SourceRecord, dict[str, Any]]]) -> None:
