@@ -789,6 +789,8 @@ class _ContactImport(_Base):
         if name is None:
             name = emails[0].strip() if emails else (phones[0].strip() if phones else None)
         if name is None:
+            if self.unit == "card":
+                raise _Reject("name: missing (the card has no FN, N or ORG, no email and no phone)")
             raise _Reject("name: missing (map a name, given_name or family_name column)")
         cadence = rec.first("cadence_days") if "cadence_days" in values else None
         if cadence is not None and not cadence.strip().isdigit():
@@ -2530,6 +2532,8 @@ def _import_file(
 
         records = list(read_vcards(data, photos=source.photos))
         skipped = screen_cards(records, ctx.config.phone_region)
+        if not records:  # said, not refused: a contacts app exports an empty address book so
+            skipped.append("the file holds no vCard (no BEGIN:VCARD ... END:VCARD)")
         report = import_records(ctx, session, kind, records, options, unit="card")
         report.notes[:0] = skipped
         return FileImport(report, [], {"format": "vcard", "records": len(records)})

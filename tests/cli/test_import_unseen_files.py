@@ -258,3 +258,24 @@ def test_line_breaks_inside_cells_are_stored_alike_whatever_the_file_ends_lines_
         text = crm.ok("export", "contacts", *args).out
         again = _file(tmp_path, "again" + (".csv" if args == ("--csv",) else ".vcf"), text)
         assert "2 unchanged" in crm.ok("import", "contacts", again, "--keep-unmapped").out
+
+
+def test_a_vcard_file_with_no_card_says_so(crm: Runner, tmp_path: Path) -> None:
+    """An empty address book's export imports nothing, and the report says there was none
+    (not refused: every card of the file, none, is accounted for)."""
+    for name, data in (("empty.vcf", ""), ("junk.vcf", "hello\n")):
+        result = crm("import", "contacts", _file(tmp_path, name, data))
+        assert result.code == 0, result
+        assert "holds no vCard" in result.err
+    assert crm.json("contact", "list") == []
+
+
+def test_a_card_with_no_name_is_rejected_in_a_cards_words(crm: Runner, tmp_path: Path) -> None:
+    cards = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nNOTE:hi\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Lima\r\nEND:VCARD\r\n"
+    )
+    result = crm("import", "contacts", _file(tmp_path, "cards.vcf", cards))
+    assert result.code == ROWS_REJECTED, result
+    assert "card 1: name: missing (the card has no FN, N or ORG" in result.err
+    assert list(_contacts(crm)) == ["Ana Lima"]
