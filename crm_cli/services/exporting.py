@@ -166,7 +166,8 @@ CUSTOM_TABLES = {"contacts": "contact", "companies": "company"}
 class Preset:
     """A contact CSV layout another address book imports: (header, source) per column.
 
-    A source is a record key (`title`), an item of a list (`emails.1`: the second email),
+    A source is a record key (`title`), an item of a list (`emails.1`: the second email) or
+    its label (`emails.1.label`, from the record's `email_labels`),
     `first_name` (the given name, or the whole name when it was not given apart: names are
     never split by guessing), or "" for a column the layout has but crm has nothing for.
     Lists (tags) are joined by `separator`. `bom`: start the file with a UTF-8 byte-order
@@ -191,17 +192,17 @@ PRESETS: dict[str, Preset] = {
             ("Organization Title", "title"),
             ("Notes", ""),
             ("Labels", "tags"),
-            ("E-mail 1 - Label", ""),
+            ("E-mail 1 - Label", "emails.0.label"),
             ("E-mail 1 - Value", "emails.0"),
-            ("E-mail 2 - Label", ""),
+            ("E-mail 2 - Label", "emails.1.label"),
             ("E-mail 2 - Value", "emails.1"),
-            ("E-mail 3 - Label", ""),
+            ("E-mail 3 - Label", "emails.2.label"),
             ("E-mail 3 - Value", "emails.2"),
-            ("Phone 1 - Label", ""),
+            ("Phone 1 - Label", "phones.0.label"),
             ("Phone 1 - Value", "phones.0"),
-            ("Phone 2 - Label", ""),
+            ("Phone 2 - Label", "phones.1.label"),
             ("Phone 2 - Value", "phones.1"),
-            ("Phone 3 - Label", ""),
+            ("Phone 3 - Label", "phones.2.label"),
             ("Phone 3 - Value", "phones.2"),
         ),
         separator=" ::: ",
@@ -235,6 +236,15 @@ def _source(spec: str, separator: str) -> Getter:
         return lambda record: None
     if spec == "first_name":
         return lambda r: r.get("given_name") or (None if r.get("family_name") else r.get("name"))
+    if spec.endswith(".label"):
+        name, index, _ = spec.split(".")
+        labels, at = f"{name[:-1]}_labels", int(index)
+
+        def label(r: dict[str, Any]) -> str | None:
+            values = r.get(name) or []
+            return (r.get(labels) or {}).get(values[at]) if len(values) > at else None
+
+        return label
     if "." in spec:
         name, index = spec.split(".", 1)
         i = int(index)

@@ -83,3 +83,24 @@ def test_edit_keeps_the_labels_of_the_addresses_it_keeps(ana: Runner, tmp_path: 
     after = tmp_path / "after.jsonl"
     ana.ok("export", "all", "-o", str(after))
     assert after.read_bytes() == before.read_bytes()
+
+
+def test_the_google_export_writes_each_email_and_phone_label(
+    crm: Runner, db_url: str, tmp_path: Path
+) -> None:
+    import csv
+    import io
+
+    source = tmp_path / "labelled.csv"
+    source.write_text(
+        "name,email:work,email:home,phone:mobile,phone\n"
+        "Ana Lima,ana@acme.com,ana@home.org,+4930123456,+4930654321\n",
+        encoding="utf-8",
+    )
+    crm.ok("import", "contacts", str(source))
+    out = crm.ok("export", "contacts", "--preset", "google").out
+    (row,) = csv.DictReader(io.StringIO(out, newline=""))
+    cells = [(row[f"E-mail {i} - Label"], row[f"E-mail {i} - Value"]) for i in (1, 2, 3)]
+    assert cells == [("work", "ana@acme.com"), ("home", "ana@home.org"), ("", "")]
+    phones = [(row[f"Phone {i} - Label"], row[f"Phone {i} - Value"]) for i in (1, 2)]
+    assert phones == [("mobile", "+4930123456"), ("", "+4930654321")]
