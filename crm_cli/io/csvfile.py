@@ -29,7 +29,7 @@ import csv
 import io
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from crm_cli.errors import InvalidValue
@@ -128,20 +128,22 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _cjk_plausible(text: str) -> bool:
-    """Whether `text` reads as Chinese or Japanese: its non-ASCII characters are ideographs or
-    kana, and none is glued to an ASCII letter. Latin-1 read as Big5 turns `P\xe9b\xe9o` into
-    `P嶵廩o` (a detector's guess, measured): ideographs inside a Latin word say no."""
+def cjk_plausible(text: str, is_cjk: Callable[[str], bool] | None = None) -> bool:
+    """Whether `text` reads as Chinese or Japanese (or what `is_cjk` says of a character: the
+    vCard reader counts Korean too): its non-ASCII characters are ideographs or kana, and none
+    is glued to an ASCII letter. Latin-1 read as Big5 turns `P\xe9b\xe9o` into `P嶵廩o` (a
+    detector's guess, measured): ideographs inside a Latin word say no."""
+    wide_char = _is_cjk if is_cjk is None else is_cjk
     wide = 0
     total = 0
     previous = " "
     for ch in text[:200_000]:
         if ch.isascii():
-            if ch.isalpha() and _is_cjk(previous):
+            if ch.isalpha() and wide_char(previous):
                 return False
         else:
             total += 1
-            if _is_cjk(ch):
+            if wide_char(ch):
                 wide += 1
                 if previous.isascii() and previous.isalpha():
                     return False
@@ -175,7 +177,7 @@ def _legacy_cjk(data: bytes) -> str | None:
             text = data.decode(name)
         except UnicodeDecodeError:
             continue
-        if _cjk_plausible(text):
+        if cjk_plausible(text):
             plausible[name] = text
     if not plausible:
         return None

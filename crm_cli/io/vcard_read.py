@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from crm_cli.errors import InvalidValue
+from crm_cli.io.csvfile import cjk_plausible
 from crm_cli.io.records import SourceRecord
 
 VERSIONS = ("4.0", "3.0")
@@ -171,27 +172,8 @@ def _legacy_encoding(data: bytes) -> str:
         return "cp1252"
     # A short Windows-1252 card reads as Korean or Chinese to the detector (Gößl as G套l):
     # its guess stands only when the text then reads as CJK.
-    return codec if _reads_as_cjk(sample.decode(codec, errors="replace")) else "cp1252"
-
-
-def _reads_as_cjk(text: str) -> bool:
-    """Whether the non-ASCII characters of `text` are (nearly all) Chinese, Japanese or
-    Korean, none glued to an ASCII letter: a legacy code page read wrong gives ideographs
-    inside Latin words."""
-    wide = total = 0
-    previous = " "
-    for ch in text:
-        if ch.isascii():
-            if ch.isalpha() and not previous.isascii():
-                return False
-        else:
-            total += 1
-            if _cjk_char(ch):
-                wide += 1
-                if previous.isascii() and previous.isalpha():
-                    return False
-        previous = ch
-    return total > 0 and wide >= 0.9 * total
+    text = sample.decode(codec, errors="replace")
+    return codec if cjk_plausible(text, _cjk_char) else "cp1252"
 
 
 def _cjk_char(ch: str) -> bool:
