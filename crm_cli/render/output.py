@@ -607,6 +607,17 @@ def _record_on_terminal(
         _hidden_note(["; ".join(hidden)], full, how)
 
 
+def _label_apart(token: str, full: int) -> list[str]:
+    """`token` as one piece, or, when it is longer than `full` cells and ends in a label
+    (`address (work),`), the address and the label as two."""
+    from rich.cells import cell_len
+
+    head, space, label = token.rpartition(" (")
+    if not space or cell_len(token) <= full or not label.rstrip(",").endswith(")"):
+        return [token]
+    return [head, "(" + label]
+
+
 def _field_lines(key: str, raw: Any, value: str, narrow: int, full: int) -> tuple[list[str], bool]:
     """A field's value as lines beside its label (`narrow` cells), or below it (`full`) when
     one unbreakable piece (an email, a phone, a date) would not fit beside it.
@@ -624,6 +635,9 @@ def _field_lines(key: str, raw: Any, value: str, narrow: int, full: int) -> tupl
         items = [escape_controls(text_of(v)) for v in raw] if isinstance(raw, list | tuple) else []
         items = items or [escape_controls(value)]
         tokens = [f"{item}," for item in items[:-1]] + items[-1:]
+        # An address with its label (`_with_labels`) longer than a whole line: the label goes
+        # on the next line rather than past the edge.
+        tokens = [part for token in tokens for part in _label_apart(token, full)]
         below = any(cell_len(token) > narrow for token in tokens)
         return pack(tokens, full if below else narrow, chop_long=False), below
     shown = escape_controls(value, _BLOCK).expandtabs(8)

@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from crm_cli.render import output
 from tests.conftest import Runner
@@ -69,6 +71,16 @@ def test_contact_show_puts_a_label_beside_its_value(
     lines = ana.ok("contact", "show", "ana@acme.com").out.splitlines()
     assert "  ana@acme.com (work)," in lines
     assert "  ana@home.org" in lines
+    # An address that fills a line alone: its label goes on the next, nothing past the edge.
+    long = "zhang.wei.a.very.long.address.for.testing@subdomain.example-company.com.cn"
+    path = Path(os.environ["CRM_HOME"]) / "long.csv"
+    path.write_text(f"name,email:work\n张伟 Zhang,{long}\n", encoding="utf-8")
+    ana.ok("import", "contacts", str(path))
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    lines = ana.ok("contact", "show", long).out.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80, lines
+    assert f"  {long}" in lines and "  (work)" in lines
 
 
 def test_edit_keeps_the_labels_of_the_addresses_it_keeps(ana: Runner, tmp_path: Path) -> None:
